@@ -1,0 +1,27 @@
+"""covidct: a declarative registry of lung and COVID-19 imaging dataset cards.
+
+>>> import covidct
+>>> card = covidct.load_card("covidct/cncb")
+>>> df = covidct.catalog()
+>>> ds = covidct.load_dataset("covidct/cncb", "lesion-seg", data_dir="~/data/cncb")  # needs covidct[hf]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from covidct.card.model import Card
+from covidct.registry import CardError, Registry, UnknownCard, catalog, load_card
+
+__version__ = "0.1.0"
+__all__ = ["Card", "CardError", "Registry", "UnknownCard", "__version__", "catalog", "load_card", "load_dataset"]
+
+
+def load_dataset(ref: str, config: str | None = None, **kwargs: Any) -> Any:
+    """Load a card's data as a ``datasets.DatasetDict`` (see :func:`covidct.hf.load.load_dataset`)."""
+    from covidct.extras import require
+
+    require("datasets", "hf")
+    from covidct.hf.load import load_dataset as _load
+
+    return _load(ref, config, **kwargs)

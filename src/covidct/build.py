@@ -1,0 +1,75 @@
+"""`covidct build`: the main job. Validate every card, then run each output step.
+
+Steps are plain functions ``(cards_dir, out, cards) -> str`` returning a one-line summary; a step
+that needs an extra which is not installed fails with the extra's name.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from covidct.card.issues import Severity
+from covidct.card.model import Card
+from covidct.card.validate import count, validate_paths
+
+Step = Callable[[Path, Path, dict[str, Card]], str]
+STEPS: list[tuple[str, Step]] = []
+
+
+def step(name: str) -> Callable[[Step], Step]:
+    def deco(fn: Step) -> Step:
+        STEPS.append((name, fn))
+        return fn
+
+    return deco
+
+
+def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: int = 0) -> int:
+    skip = skip or set()
+    unknown = skip - {n for n, _ in STEPS}
+    if unknown:
+        print(f"covidct build: unknown step(s) {sorted(unknown)}; steps: {[n for n, _ in STEPS]}", file=sys.stderr)
+        return 2
+    results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1))
+    for r in results:
+        for i in r.issues:
+            print(i.format(), file=sys.stderr)
+    errors, warnings = count(results)
+    print(f"validate: {len(results)} card(s), {errors} error(s), {warnings} warning(s)")
+    if errors:
+        return 1
+    from covidct.registry import Registry
+
+    cards = Registry(cards_dir).cards()
+    for name, fn in STEPS:
+        if name in skip:
+            print(f"{name}: skipped")
+            continue
+        print(f"{name}: {fn(cards_dir, out, cards)}")
+    _print_summary(cards)
+    return 0
+
+
+def _print_summary(cards: dict[str, Card]) -> None:
+    n_layout = sum(1 for c in cards.values() if any(cfg.layout for cfg in c.configs))
+    print(f"summary: {len(cards)} dataset(s), {n_layout} loadable from their layout")
+
+
+def _register_steps() -> None:
+    """Import the modules whose steps take part in the build, in order."""
+    import importlib
+
+    for mod in ("covidct.site.build", "covidct.hf.hub_build"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("covidct"):
+                continue  # that output is not part of this version
+            raise
+
+
+_register_steps()
+__all__ = ["STEPS", "Severity", "run_build", "step"]

@@ -1,0 +1,300 @@
+"""Semantic checks: what the schema alone cannot say.
+
+Each check yields :class:`Finding` objects whose ``path`` is a path into the card's YAML (the same
+keys as the model), so the validator can turn it into ``file:line:col``. Checks that need the
+whole registry (unique ids and aliases, lineage targets) take the set of known ids.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from covidct.card.model import TODO_RE, Card, Config, Layout, ValueFrom
+from covidct.card.vocab import LabelKind
+from covidct.layout.pattern import BUILTIN_PARTS, PatternError, check_safe_path, check_safe_regex, parse, template_parts
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: Path
+    code: str
+    message: str
+    hint: str | None = None
+    key: bool = False  # point at the key rather than the value
+
+
+def check_card(card: Card, known_ids: set[str] | None = None) -> Iterator[Finding]:
+    """All card-level findings; ``known_ids`` enables the lineage check."""
+    yield from _check_sources(card)
+    yield from _check_urls(card)
+    yield from _check_unique_names(card)
+    for i, cfg in enumerate(card.configs):
+        yield from _check_config(card, cfg, ("configs", i))
+    for i, lin in enumerate(card.lineage):
+        if lin.card == card.id:
+            yield Finding(("lineage", i, "card"), "C305", "lineage refers to the card itself")
+        elif known_ids is not None and lin.card not in known_ids:
+            yield Finding(("lineage", i, "card"), "C305", f"no card with id {lin.card!r} in the registry",
+                          hint="add that card first, or fix the id")
+
+
+def check_todos(data: object, path: Path = ()) -> Iterator[Finding]:
+    """TODO markers left by ``covidct new`` (on the raw data, so every string is seen)."""
+    if isinstance(data, str):
+        if TODO_RE.search(data):
+            yield Finding(path, "C313", f"TODO left in `{'.'.join(map(str, path)) or 'card'}`",
+                          hint="replace it with a sourced fact, or `unknown`")
+    elif isinstance(data, dict):
+        for k, v in data.items():
+            yield from check_todos(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from check_todos(v, (*path, i))
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def _check_sources(card: Card) -> Iterator[Finding]:
+    ids = card.source_ids()
+    if not card.sources:
+        yield Finding(("id",), "W402", "the card lists no sources", hint="add the pages behind its facts")
+
+    def refs(obj: object, path: Path) -> Iterator[Finding]:
+        for j, ref in enumerate(getattr(obj, "source", []) or []):
+            if ref not in ids:
+                yield Finding((*path, "source", j), "C310", f"source {ref!r} is not in `sources`",
+                              hint=_near(ref, ids))
+
+    yield from refs(card.license, ("license",))
+    yield from refs(card.access, ("access",))
+    if card.provenance:
+        yield from refs(card.provenance, ("provenance",))
+    for i, d in enumerate(card.downloads):
+        yield from refs(d, ("downloads", i))
+    for i, c in enumerate(card.caveats):
+        yield from refs(c, ("caveats", i))
+    for i, lin in enumerate(card.lineage):
+        yield from refs(lin, ("lineage", i))
+    for i, cfg in enumerate(card.configs):
+        yield from refs(cfg.image, ("configs", i, "image"))
+        for j, cnt in enumerate(cfg.counts):
+            yield from refs(cnt, ("configs", i, "counts", j))
+            if not cnt.source:
+                yield Finding(("configs", i, "counts", j), "W401", f"count of {cnt.level.value} cites no source")
+    if not card.license.source:
+        yield Finding(("license",), "W401", "license cites no source")
+    if not card.access.source:
+        yield Finding(("access",), "W401", "access cites no source")
+
+
+def _check_urls(card: Card) -> Iterator[Finding]:
+    def bad(url: str | None) -> bool:
+        return url is not None and not url.lower().startswith(("http://", "https://"))
+
+    cands: list[tuple[Path, str | None]] = [
+        (("homepage",), card.homepage),
+        (("license", "url"), card.license.url),
+        (("access", "url"), card.access.url),
+    ]
+    cands += [(("downloads", i, "url"), d.url) for i, d in enumerate(card.downloads)]
+    cands += [(("sources", i, "url"), s.url) for i, s in enumerate(card.sources)]
+    for path, url in cands:
+        if bad(url):
+            yield Finding(path, "C309", f"URL {url!r} is not http(s)", hint="only http:// and https:// links")
+
+
+def _check_unique_names(card: Card) -> Iterator[Finding]:
+    for field, attr in (("configs", "name"), ("sources", "id"), ("downloads", "name")):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(getattr(card, field)):
+            v = getattr(item, attr)
+            if v in seen:
+                yield Finding((field, i, attr), "C312", f"{field} {attr} {v!r} repeats (first at item {seen[v] + 1})")
+            seen.setdefault(v, i)
+
+
+def _check_config(card: Card, cfg: Config, at: Path) -> Iterator[Finding]:
+    # labels: names unique, values unique
+    names = Counter(lab.name for lab in cfg.labels)
+    for j, lab in enumerate(cfg.labels):
+        lp = (*at, "labels", j)
+        if names[lab.name] > 1:
+            yield Finding((*lp, "name"), "C312", f"label name {lab.name!r} repeats")
+        for coll, attr in (("classes", "value"), ("classes", "name"), ("mask_values", "value"),
+                           ("mask_values", "name")):
+            seen: set[object] = set()
+            for k, item in enumerate(getattr(lab, coll)):
+                v = getattr(item, attr)
+                if v in seen:
+                    yield Finding((*lp, coll, k, attr), "C303", f"{coll} {attr} {v!r} repeats in label {lab.name!r}")
+                seen.add(v)
+        if lab.kind in (LabelKind.CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_CLASS, LabelKind.SLICE_MULTI_LABEL) \
+                and not lab.classes:
+            yield Finding((*lp, "kind"), "S205", f"a {lab.kind.value} label needs `classes`")
+        if lab.kind == LabelKind.MASK and not lab.mask_values:
+            yield Finding((*lp, "kind"), "S205", "a mask label needs `mask_values`")
+    # counts: classes exist, totals add up
+    classes = cfg.class_names
+    for j, cnt in enumerate(cfg.counts):
+        cp = (*at, "counts", j)
+        for cls in cnt.by_class:
+            if cls not in classes:
+                yield Finding((*cp, "by_class", cls), "C304", f"class {cls!r} is not defined in the config's labels",
+                              hint=_near(cls, classes) or f"defined: {sorted(classes)}", key=True)
+        if cnt.total is not None and cnt.by_class:
+            s = sum(cnt.by_class.values())
+            if s != cnt.total:
+                parts = " + ".join(str(v) for v in cnt.by_class.values())
+                yield Finding((*cp, "total"), "C302",
+                              f"{cnt.level.value} total {cnt.total} != {parts} = {s} (sum of by_class)",
+                              hint="fix the total or the per-class counts; cite the source")
+    if cfg.layout is not None:
+        yield from _check_layout(card, cfg, cfg.layout, (*at, "layout"))
+
+
+def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Finding]:
+    declared = set(lay.parts)
+    regexes: list[tuple[str, str]] = []
+    for name, spec in lay.parts.items():
+        try:
+            check_safe_regex(spec.regex)
+            regexes.append((name, spec.regex))
+        except PatternError as exc:
+            yield Finding((*at, "parts", name, "regex"), "C314", str(exc),
+                          hint="use a simple class such as [0-9]+ or [^/]+")
+    rx = tuple(regexes)
+    if lay.root:
+        try:
+            check_safe_path(lay.root, "root")
+        except PatternError as exc:
+            yield Finding((*at, "root"), "C306", str(exc))
+    available: set[str] = set()  # parts every example has (from the image pattern)
+    if "image" not in lay.files:
+        yield Finding((*at, "files"), "S202", "layout files need an `image` role")
+    label_names = {lab.name: lab for lab in cfg.labels}
+    for role, fs in lay.files.items():
+        fp = (*at, "files", role, "pattern")
+        try:
+            pat = parse(fs.pattern, rx)
+        except PatternError as exc:
+            yield Finding(fp, "C306", str(exc))
+            continue
+        for p in pat.parts:
+            if p not in declared:
+                yield Finding(fp, "C307", f"part {{{p}}} is not declared in `parts`", hint=_near(p, declared)
+                              or f"add `{p}:` under parts")
+        if role == "image":
+            available = set(pat.parts)
+        elif role not in label_names:
+            yield Finding((*at, "files", role), "C311", f"file role {role!r} is not `image` or a label of the config",
+                          hint=_near(role, set(label_names)), key=True)
+        elif label_names[role].kind != LabelKind.MASK:
+            yield Finding((*at, "files", role), "C311", f"label {role!r} comes from files but is not a mask", key=True)
+    usable = available | set(BUILTIN_PARTS)
+    for name, t in lay.tables.items():
+        tp = (*at, "tables", name)
+        try:
+            tpat = parse(t.path, rx)
+            for p in tpat.parts:
+                if p not in declared:
+                    yield Finding((*tp, "path"), "C307", f"part {{{p}}} is not declared in `parts`")
+        except PatternError as exc:
+            yield Finding((*tp, "path"), "C306", str(exc))
+        yield from _check_template(t.key, usable, (*tp, "key"))
+    for name, arr in lay.arrays.items():
+        ap = (*at, "arrays", name)
+        try:
+            check_safe_path(arr.path, "array path")
+        except PatternError as exc:
+            yield Finding((*ap, "path"), "C306", str(exc))
+        if arr.row_table not in lay.tables:
+            yield Finding((*ap, "row_table"), "C311", f"no table {arr.row_table!r} in the layout",
+                          hint=_near(arr.row_table, set(lay.tables)))
+    downloads = {d.name for d in card.downloads}
+    for j, a in enumerate(lay.archives):
+        if a not in downloads:
+            yield Finding((*at, "archives", j), "C311", f"archive {a!r} is not in `downloads`",
+                          hint=_near(a, downloads))
+    if lay.group is not None:
+        gp = (*at, "group")
+        for j, p in enumerate(lay.group.by):
+            if p not in available:
+                yield Finding((*gp, "by", j), "C307", f"group part {p!r} is not in the image pattern")
+        if lay.group.order_part is not None and lay.group.order_part not in available:
+            yield Finding((*gp, "order_part"), "C307", f"order part {lay.group.order_part!r} is not in the image pattern")
+    for lname, vf in lay.labels.items():
+        lp = (*at, "labels", lname)
+        if lname not in label_names:
+            yield Finding(lp, "C311", f"no label {lname!r} in the config's labels", hint=_near(lname, set(label_names)),
+                          key=True)
+            continue
+        yield from _check_value_from(vf, lay, available, lp)
+        lab = label_names[lname]
+        if vf.map and lab.classes:
+            known = {c.name for c in lab.classes}
+            for raw, target in vf.map.items():
+                if target is not None and str(target) not in known:
+                    yield Finding((*lp, "map", raw), "C304", f"{target!r} is not a class of label {lname!r}",
+                                  hint=_near(str(target), known) or f"classes: {sorted(known)}")
+    for key in ("patient", "scan"):
+        vf = getattr(lay, key)
+        if vf is not None:
+            yield from _check_value_from(vf, lay, available, (*at, key))
+    for fname, vf in lay.fields.items():
+        yield from _check_value_from(vf, lay, available, (*at, "fields", fname))
+    if lay.splits is not None:
+        sp = (*at, "splits")
+        if lay.splits.by is not None:
+            yield from _check_value_from(lay.splits.by, lay, available, (*sp, "by"))
+        for split, files in (lay.splits.lists or {}).items():
+            for j, f in enumerate(files):
+                try:
+                    check_safe_path(f, "split list")
+                except PatternError as exc:
+                    yield Finding((*sp, "lists", split, j), "C306", str(exc))
+        yield from _check_template(lay.splits.key, usable, (*sp, "key"))
+    for lab in cfg.labels:
+        if lab.name not in lay.labels and lab.name not in lay.files:
+            yield Finding((*at,), "W403", f"no layout rule gives label {lab.name!r} a value",
+                          hint=f"add `labels: {{{lab.name}: ...}}` or a file role")
+    for j, pat_text in enumerate(lay.exclude):
+        try:
+            check_safe_path(pat_text, "exclude pattern")
+        except PatternError as exc:
+            yield Finding((*at, "exclude", j), "C306", str(exc))
+
+
+def _check_template(template: str, usable: set[str], path: Path) -> Iterator[Finding]:
+    try:
+        names = template_parts(template)
+    except PatternError as exc:
+        yield Finding(path, "C306", str(exc))
+        return
+    for n in names:
+        if n not in usable:
+            yield Finding(path, "C307", f"template part {{{n}}} is not in the image pattern",
+                          hint=_near(n, usable) or f"usable: {sorted(usable)}")
+
+
+def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Path) -> Iterator[Finding]:
+    if vf.part is not None and vf.part not in available:
+        yield Finding((*path, "part"), "C307", f"part {vf.part!r} is not in the image pattern",
+                      hint=_near(vf.part, available))
+    if vf.table is not None and vf.table not in lay.tables:
+        yield Finding((*path, "table"), "C311", f"no table {vf.table!r} in the layout",
+                      hint=_near(vf.table, set(lay.tables)))
+    if vf.array is not None and vf.array not in lay.arrays:
+        yield Finding((*path, "array"), "C311", f"no array {vf.array!r} in the layout",
+                      hint=_near(vf.array, set(lay.arrays)))
+
+
+def _near(word: str, choices: set[str]) -> str | None:
+    import difflib
+
+    best = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
+    return f"did you mean {best[0]!r}?" if best else None

@@ -1,0 +1,442 @@
+"""The card model: what a dataset card may say.
+
+One Pydantic model in the middle of the project. Every downstream product (validator, catalog,
+site, Hugging Face features, Hub folders, Croissant) reads a :class:`Card`, never the raw YAML.
+
+Every field carries a description; the JSON Schema, the card reference page of the site and the
+``covidct new`` scaffold reuse them, so a field is documented in exactly one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from covidct.card.vocab import (
+    AccessKind,
+    ArchiveFormat,
+    CountLevel,
+    Dimensionality,
+    FileFormat,
+    Granularity,
+    Intensity,
+    LabelKind,
+    LabelSource,
+    Modality,
+    Redistribution,
+    Relation,
+    SortKey,
+    Task,
+    Unit,
+)
+
+SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+SPLIT_RE = r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$"  # Hugging Face split names: \w+ without dashes
+
+Slug = Annotated[str, Field(pattern=SLUG_RE, min_length=1, max_length=64)]
+SplitName = Annotated[str, Field(pattern=SPLIT_RE, min_length=1, max_length=64)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300)]
+LongText = Annotated[str, Field(min_length=1, max_length=20_000)]
+Url = Annotated[str, Field(min_length=8, max_length=2_000, description="An http(s) URL.")]
+SourceRefs = Annotated[
+    list[Slug],
+    Field(description="Ids of entries in the card's `sources` that support this fact."),
+]
+
+
+class Strict(BaseModel):
+    """Base of every card object: unknown fields are errors, values are not coerced silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=False, str_strip_whitespace=False)
+
+
+# --------------------------------------------------------------------------------------------- sources
+
+
+class Source(Strict):
+    id: Slug = Field(description="Short id that facts use to cite this source, e.g. `paper` or `github`.")
+    title: ShortText = Field(description="Title of the page or publication.")
+    url: Url = Field(description="Where the source can be read.")
+    accessed: dt.date | None = Field(None, description="When the source was last checked (YYYY-MM-DD).")
+
+
+class Caveat(Strict):
+    text: LongText = Field(description="A known erratum, bias, leakage risk or disagreement between sources.")
+    source: SourceRefs = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- license
+
+
+class License(Strict):
+    id: str = Field(
+        description="SPDX license identifier (e.g. `CC-BY-4.0`), `other` for custom terms, or `unknown`.",
+        pattern=r"^(other|unknown|[A-Za-z0-9][A-Za-z0-9.+-]*)$",
+        max_length=64,
+    )
+    name: ShortText | None = Field(None, description="Human name of the license or terms.")
+    url: Url | None = Field(None, description="Where the license or terms are published.")
+    summary: LongText | None = Field(None, description="What the terms allow and forbid, in a few sentences.")
+    redistribution: Redistribution = Field(
+        description="Whether copies may be redistributed (e.g. uploaded to the Hugging Face Hub)."
+    )
+    requires_agreement: bool = Field(
+        False, description="Users must accept terms before download: the Hub copy is gated."
+    )
+    source: SourceRefs = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _other_needs_terms(self) -> License:
+        if self.id == "other" and not (self.name and (self.url or self.summary)):
+            raise ValueError("license `other` needs a `name` and a `url` or `summary` of the terms")
+        return self
+
+
+class Access(Strict):
+    kind: AccessKind = Field(description="How the data can be obtained.")
+    instructions: LongText | None = Field(
+        None, description="Steps to obtain the files by hand (login, request form, competition page)."
+    )
+    url: Url | None = Field(None, description="Page where access is requested or files are downloaded.")
+    source: SourceRefs = Field(default_factory=list)
+
+
+class Download(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^/\\\x00]+$")] = Field(
+        description="File name of the download, e.g. `ct_lesion_seg.zip`. Layouts refer to it."
+    )
+    url: Url | None = Field(None, description="Direct download URL, if one exists.")
+    md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = Field(None, description="Published MD5.")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = Field(None, description="SHA-256.")
+    size_bytes: Annotated[int, Field(ge=0)] | None = Field(None, description="Size in bytes.")
+    archive: ArchiveFormat = Field(ArchiveFormat.NONE, description="Archive format to extract, if any.")
+    description: ShortText | None = Field(None, description="What the file holds.")
+    source: SourceRefs = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- labels
+
+
+class ClassDef(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="Class name.")
+    value: Annotated[int, Field(ge=0, le=1_000_000)] = Field(description="Integer value of the class.")
+    description: ShortText | None = Field(None, description="What the class means.")
+
+
+class MaskValue(Strict):
+    value: Annotated[int, Field(ge=0, le=65535)] = Field(description="Pixel/voxel value in the mask.")
+    name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="What the value marks.")
+    description: ShortText | None = None
+    color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = Field(
+        None, description="Display colour as #rrggbb."
+    )
+
+
+class LabelDef(Strict):
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)] = Field(
+        description="Feature name of the label in the loaded dataset, e.g. `label` or `mask`."
+    )
+    kind: LabelKind = Field(description="What the label is (one class, a mask, boxes, per-slice flags...).")
+    description: LongText | None = None
+    classes: list[ClassDef] = Field(
+        default_factory=list, description="Class names and integer values (class and multi-label kinds)."
+    )
+    mask_values: list[MaskValue] = Field(default_factory=list, description="Mask values (mask kind).")
+    granularity: Granularity = Field(description="What one label value describes.")
+    source: list[LabelSource] = Field(description="Who or what produced the labels.")
+    available_for: ShortText | None = Field(
+        None, description="If only part of the data is labelled, which part (e.g. `54 COVID-19 and 25 CAP cases`)."
+    )
+
+
+class Count(Strict):
+    level: CountLevel = Field(description="What is counted.")
+    total: Annotated[int, Field(ge=0)] | None = Field(None, description="Total count at this level.")
+    by_class: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="Count per class name (names from the config's labels)."
+    )
+    split: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="The split or fold these numbers describe; absent for the whole config."
+    )
+    note: ShortText | None = None
+    source: SourceRefs = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _something(self) -> Count:
+        if self.total is None and not self.by_class:
+            raise ValueError("a count needs `total` or `by_class`")
+        return self
+
+
+class Range(Strict):
+    min: float | None = None
+    median: float | None = None
+    max: float | None = None
+
+
+class Size(Strict):
+    """Image size in pixels as [width, height] (or [x, y, z] for volumes)."""
+
+    min: list[Annotated[int, Field(ge=1)]] | None = None
+    median: list[Annotated[int, Field(ge=1)]] | None = None
+    max: list[Annotated[int, Field(ge=1)]] | None = None
+
+
+class ImageProperties(Strict):
+    formats: list[FileFormat] = Field(description="File formats of the images as distributed.")
+    bit_depth: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+        default_factory=list, description="Bits per sample (e.g. [8] or [16])."
+    )
+    channels: Annotated[int, Field(ge=1, le=4)] | None = Field(None, description="Samples per pixel.")
+    size: Size | None = Field(None, description="Pixel size: [width, height] or [x, y, z].")
+    pixel_spacing_mm: Range | None = Field(None, description="In-plane pixel spacing in mm.")
+    slice_thickness_mm: Range | None = Field(None, description="Slice thickness in mm.")
+    intensity: Intensity = Field(description="What the pixel values mean.")
+    note: LongText | None = None
+    source: SourceRefs = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- layout
+
+
+class PartSpec(Strict):
+    regex: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        "[^/]+", description="Regular expression one value of the part matches (no nested quantifiers)."
+    )
+    type: Annotated[str, Field(pattern=r"^(str|int)$")] = Field(
+        "str", description="`int` parts compare and sort numerically (`0010` == 10)."
+    )
+    description: ShortText | None = None
+
+
+class FileSpec(Strict):
+    pattern: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="Path relative to the data root with named parts, e.g. `image/{scan}/{frame}.jpg`. "
+        "`*` matches within one folder, `**` across folders; `{{` and `}}` are literal braces."
+    )
+    format: FileFormat = Field(description="File format (decides the reader).")
+    required: bool = Field(True, description="Whether every example must have this file.")
+
+
+class ValueFrom(Strict):
+    """Where one value of an example comes from: exactly one of part, table, array or value."""
+
+    part: str | None = Field(None, description="A named part of the file path.")
+    table: str | None = Field(None, description="A table of the layout, joined to the example.")
+    column: str | None = Field(None, description="The table column (with `table`).")
+    array: str | None = Field(None, description="An NPY array of the layout (per-slice labels).")
+    value: str | int | None = Field(None, description="A constant.")
+    map: dict[str, str | int | None] | None = Field(
+        None, description="Raw value → class name (or split name); unmapped raw values are errors."
+    )
+    separator: Annotated[str, Field(min_length=1, max_length=5)] | None = Field(
+        None, description="For multi-label text such as `Effusion|Mass`."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ValueFrom:
+        given = [k for k in ("part", "table", "array", "value") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `part`, `table`, `array` or `value`")
+        if self.table is not None and self.column is None:
+            raise ValueError("`table` needs a `column`")
+        return self
+
+
+class TableSpec(Strict):
+    path: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="Path of the table relative to the data root. Named parts are allowed "
+        "(`CSV/fold{fold}_{split}.csv`): each row then also carries those values."
+    )
+    format: FileFormat = Field(description="csv, tsv, xls, xlsx, or txt (one value per line).")
+    sheet: str | int | None = Field(None, description="Sheet name or index for xls/xlsx.")
+    column: str = Field(description="Column whose value identifies the example (`value` for txt files).")
+    key: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="Template over the example's parts that must equal `column`, e.g. `{patient}`. "
+        "`{_name}` is the image file name, `{_stem}` the name without extension."
+    )
+    rows: Annotated[str, Field(pattern=r"^(one|many)$")] = Field(
+        "one", description="`many` when several rows describe one example (e.g. one row per box)."
+    )
+
+
+class ArraySpec(Strict):
+    path: Annotated[str, Field(min_length=1, max_length=500)] = Field(description="Path of the .npy file.")
+    row_table: str = Field(
+        description="Table whose 0-based row number (of the row joined to the example) indexes axis 0."
+    )
+    description: ShortText | None = None
+
+
+class GroupSpec(Strict):
+    by: list[str] = Field(description="Parts that identify one scan; files sharing them form one example.")
+    order_by: SortKey | None = Field(None, description="DICOM attribute that orders the slices.")
+    order_part: str | None = Field(None, description="Or: a named part whose value orders the slices.")
+    descending: bool = Field(False, description="Order from the largest value (e.g. head-first SliceLocation).")
+
+    @model_validator(mode="after")
+    def _one_order(self) -> GroupSpec:
+        if (self.order_by is None) == (self.order_part is None):
+            raise ValueError("give exactly one of `order_by` or `order_part`")
+        return self
+
+
+class SplitSpec(Strict):
+    by: ValueFrom | None = Field(None, description="Split name per example, from a part or a table.")
+    lists: dict[SplitName, list[str]] | None = Field(
+        None, description="Split name → text files listing the members (matched against `key`)."
+    )
+    key: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        "{_name}", description="Template the lines of `lists` files are compared with."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> SplitSpec:
+        if (self.by is None) == (self.lists is None):
+            raise ValueError("give exactly one of `by` or `lists`")
+        return self
+
+
+class Layout(Strict):
+    root: Annotated[str, Field(max_length=300)] = Field(
+        "", description="Folder under the data directory (or archive) where the patterns start."
+    )
+    archives: list[str] = Field(
+        default_factory=list, description="Names of `downloads` that hold these files (extracted in order)."
+    )
+    parts: dict[str, PartSpec] = Field(default_factory=dict, description="Named parts used in patterns.")
+    files: dict[str, FileSpec] = Field(
+        description="File roles: `image` is the input; other roles name mask labels of the config."
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="Glob patterns of files to ignore (e.g. `**/.DS_Store`)."
+    )
+    group: GroupSpec | None = Field(None, description="How slices form one scan example.")
+    tables: dict[str, TableSpec] = Field(default_factory=dict, description="Label and metadata tables.")
+    arrays: dict[str, ArraySpec] = Field(default_factory=dict, description="NPY label arrays.")
+    labels: dict[str, ValueFrom] = Field(
+        default_factory=dict, description="Label name → where its value comes from (masks come from files)."
+    )
+    patient: ValueFrom | None = Field(None, description="Where the patient id comes from.")
+    scan: ValueFrom | None = Field(None, description="Where the scan id comes from.")
+    fields: dict[str, ValueFrom] = Field(
+        default_factory=dict, description="Extra metadata columns (e.g. age, sex) → where they come from."
+    )
+    splits: SplitSpec | None = Field(None, description="Official splits; absent when there are none.")
+
+
+# --------------------------------------------------------------------------------------------- configs
+
+
+class Config(Strict):
+    name: Slug = Field(description="Config name, e.g. `lesion-seg`; `default` when there is only one.")
+    description: LongText | None = None
+    tasks: list[Task] = Field(min_length=1, description="Hugging Face task categories.")
+    dimensionality: Dimensionality = Field(description="2D images/slices or 3D volumes.")
+    example: Unit = Field(description="What one example of the loaded dataset is.")
+    labels: list[LabelDef] = Field(default_factory=list, description="The label fields of each example.")
+    counts: list[Count] = Field(default_factory=list, description="Counts at every level, per class, per split.")
+    image: ImageProperties = Field(description="Image properties.")
+    layout: Layout | None = Field(None, description="The file layout; absent when it is not documented.")
+
+    @property
+    def class_names(self) -> set[str]:
+        return {c.name for lab in self.labels for c in lab.classes}
+
+
+# --------------------------------------------------------------------------------------------- provenance
+
+
+class Citation(Strict):
+    doi: Annotated[str, Field(pattern=r"^10\.\d{4,9}/\S+$")] | None = Field(None, description="DOI.")
+    bibtex: LongText | None = Field(None, description="BibTeX entry as the authors ask to cite it.")
+    text: LongText | None = Field(None, description="Plain-text reference.")
+
+
+class Provenance(Strict):
+    institutions: list[ShortText] = Field(default_factory=list)
+    countries: list[ShortText] = Field(default_factory=list)
+    collection_period: ShortText | None = Field(None, description="e.g. `2020-01 to 2020-04`.")
+    scanners: list[ShortText] = Field(default_factory=list)
+    deidentification: LongText | None = None
+    source: SourceRefs = Field(default_factory=list)
+
+
+class Lineage(Strict):
+    relation: Relation = Field(description="How this dataset relates to the other one.")
+    card: Slug = Field(description="Id of the other card.")
+    note: LongText | None = Field(None, description="What is shared (patients, images) and through which source.")
+    source: SourceRefs = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------- card
+
+
+class Card(Strict):
+    id: Slug = Field(description="Unique id, equal to the file name without `.yaml`; `covidct/<id>` names it.")
+    name: ShortText = Field(description="Official name of the dataset.")
+    aliases: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, description="Other names, including names in other languages."
+    )
+    summary: ShortText = Field(description="One line: what the dataset is.")
+    description: LongText = Field(description="A few paragraphs (Markdown; raw HTML is not rendered).")
+    modality: list[Modality] = Field(min_length=1, description="Imaging modalities.")
+    anatomy: list[ShortText] = Field(min_length=1, description="Body regions, e.g. `chest`, `lung`.")
+    tags: list[Slug] = Field(default_factory=list, description="Free keywords, e.g. `covid-19`, `nodule`.")
+    homepage: Url | None = Field(None, description="Official page of the dataset.")
+    license: License
+    access: Access
+    downloads: list[Download] = Field(default_factory=list)
+    configs: list[Config] = Field(min_length=1, description="One or more configurations (subsets/tasks).")
+    citation: Citation | None = None
+    provenance: Provenance | None = None
+    lineage: list[Lineage] = Field(default_factory=list)
+    caveats: list[Caveat] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list, description="Public pages behind the card's facts.")
+    last_reviewed: dt.date = Field(description="When a person last checked the card against its sources.")
+
+    @field_validator("aliases")
+    @classmethod
+    def _unique_aliases(cls, v: list[str]) -> list[str]:
+        if len({a.casefold() for a in v}) != len(v):
+            raise ValueError("aliases repeat")
+        return v
+
+    def config(self, name: str | None = None) -> Config:
+        """The config called ``name`` (the only one when ``name`` is None and there is one)."""
+        if name is None:
+            if len(self.configs) == 1:
+                return self.configs[0]
+            raise KeyError(f"{self.id} has configs {[c.name for c in self.configs]}: name one")
+        for c in self.configs:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.id} has no config {name!r}; it has {[c.name for c in self.configs]}")
+
+    def source_ids(self) -> set[str]:
+        return {s.id for s in self.sources}
+
+    def headline_count(self, level: CountLevel) -> int | None:
+        """The largest whole-dataset total at ``level`` across configs (None if never given)."""
+        totals = [
+            c.total if c.total is not None else sum(c.by_class.values())
+            for cfg in self.configs
+            for c in cfg.counts
+            if c.level == level and c.split is None
+        ]
+        return max(totals) if totals else None
+
+
+def json_schema() -> dict[str, Any]:
+    """The card JSON Schema, as committed in schema/card.schema.json."""
+    schema = Card.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://covidct.github.io/covidct/schema/card.schema.json"
+    schema["title"] = "covidct dataset card"
+    return schema
+
+
+TODO_RE = re.compile(r"\bTODO\b")

@@ -1,0 +1,219 @@
+"""A safe YAML reader for untrusted cards that remembers where every value stands.
+
+It walks PyYAML's event stream (the C parser when available) with an explicit stack instead of
+composing a node graph, which gives four things at once:
+
+* positions: ``(line, col)`` of every key and value, so schema errors point into the file;
+* no recursion, so deep nesting cannot overflow the stack, and a depth limit with a clear error;
+* no aliases or anchors (alias bombs) and no tags beyond plain YAML values (no object construction);
+* duplicate keys reported instead of silently overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+from yaml.resolver import Resolver
+
+try:  # the C parser is several times faster; fall back to pure Python where libyaml is missing
+    from yaml import CParser as _Parser
+except ImportError:  # pragma: no cover - depends on the PyYAML build
+    from yaml.parser import Parser as _PurePythonParser
+    from yaml.reader import Reader
+    from yaml.scanner import Scanner
+
+    class _Parser(Reader, Scanner, _PurePythonParser):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            Reader.__init__(self, stream)
+            Scanner.__init__(self)
+            _PurePythonParser.__init__(self)
+
+MAX_BYTES = 1 << 20
+MAX_DEPTH = 32
+MAX_EVENTS = 200_000
+
+Path = tuple[str | int, ...]
+
+_STR = "tag:yaml.org,2002:str"
+_ALLOWED_TAGS = {
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+
+class YamlError(Exception):
+    """A located problem with the YAML itself (code from :mod:`covidct.card.issues`)."""
+
+    def __init__(self, code: str, message: str, line: int = 1, col: int = 1, hint: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.line, self.col, self.hint = code, message, line, col, hint
+
+
+@dataclass
+class Located:
+    """The parsed data with the 1-based position of each value and each mapping key."""
+
+    data: Any
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+
+    def where(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        """Best position for ``path``: the exact one, else the nearest enclosing value."""
+        table = self.keys if key else self.values
+        p = tuple(path)
+        if p in table:
+            return table[p]
+        while p:
+            if p in self.keys:
+                return self.keys[p]
+            p = p[:-1]
+            if p in self.values:
+                return self.values[p]
+        return self.values.get((), (1, 1))
+
+
+_resolver = Resolver()
+_constructor = SafeConstructor()
+
+
+def _scalar(ev: yaml.ScalarEvent) -> Any:
+    tag = ev.tag
+    if tag in (None, "!"):
+        tag = _resolver.resolve(ScalarNode, ev.value, ev.implicit) if ev.style is None else _STR
+    if tag not in _ALLOWED_TAGS or tag.endswith(("map", "seq")):
+        raise YamlError("Y106", f"tag {ev.tag!r} is not allowed", *_pos(ev), hint="write a plain value")
+    if tag == _STR:
+        return ev.value
+    try:
+        return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, ev.value))
+    except (ValueError, OverflowError, yaml.YAMLError) as exc:
+        raise YamlError("Y101", f"bad value {ev.value!r}: {exc}", *_pos(ev), hint="quote it to keep it as text") from None
+
+
+def _pos(ev: Any) -> tuple[int, int]:
+    m = ev.start_mark
+    return (m.line + 1, m.column + 1)
+
+
+def decode(data: bytes) -> str:
+    """Strict UTF-8 decoding with a located error."""
+    if len(data) > MAX_BYTES:
+        raise YamlError("Y103", f"file is {len(data):,} bytes; a card may have at most {MAX_BYTES:,}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        line = data.count(b"\n", 0, start) + 1
+        col = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        raise YamlError("Y102", f"invalid UTF-8 byte 0x{data[start]:02x}", line, col,
+                        hint="save the file as UTF-8") from None
+
+
+def load(text: str) -> Located:
+    """Parse one YAML document from ``text`` into plain Python data with positions."""
+    if len(text) > MAX_BYTES:
+        raise YamlError("Y103", f"file has {len(text):,} characters; a card may have at most {MAX_BYTES:,}")
+    parser = _Parser(text)
+    out = Located(data=None)
+    # Stack frames: [container, path, pending_key (mappings only), is_mapping]
+    stack: list[list[Any]] = []
+    root_set = False
+    docs = 0
+    n = 0
+    try:
+        while True:
+            ev = parser.get_event()
+            if ev is None:
+                break
+            n += 1
+            if n > MAX_EVENTS:
+                raise YamlError("Y109", f"more than {MAX_EVENTS:,} YAML values", *_pos(ev))
+            cls = type(ev)
+            if cls is yaml.StreamEndEvent:
+                break
+            if cls in (yaml.StreamStartEvent, yaml.DocumentEndEvent):
+                continue
+            if cls is yaml.DocumentStartEvent:
+                docs += 1
+                if docs > 1:
+                    raise YamlError("Y108", "a card is one YAML document; found a second `---`", *_pos(ev))
+                continue
+            if cls is yaml.AliasEvent or getattr(ev, "anchor", None) is not None:
+                raise YamlError("Y105", "anchors and aliases are not allowed in cards", *_pos(ev),
+                                hint="write the value out in full")
+            if cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                stack.pop()
+                continue
+            # A value (scalar or new container): where does it go?
+            if stack:
+                frame = stack[-1]
+                container, path, pending, is_map = frame
+                if is_map and pending is None:
+                    # this event is a key
+                    if cls is not yaml.ScalarEvent:
+                        raise YamlError("Y101", "mapping keys must be plain text", *_pos(ev))
+                    key = ev.value if ev.style is not None else _scalar(ev)
+                    if not isinstance(key, str):
+                        key = str(key)
+                    if key in container:
+                        first = out.keys.get((*path, key), (0, 0))
+                        raise YamlError("Y107", f"duplicate key {key!r} (first at line {first[0]})", *_pos(ev),
+                                        hint="keep one of them")
+                    container[key] = None
+                    out.keys[(*path, key)] = _pos(ev)
+                    frame[2] = key
+                    continue
+                sub = (*path, pending) if is_map else (*path, len(container))
+            else:
+                if root_set:
+                    raise YamlError("Y108", "unexpected content after the document", *_pos(ev))
+                sub = ()
+            if cls is yaml.ScalarEvent:
+                value: Any = _scalar(ev)
+            elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
+                if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+                    raise YamlError("Y106", f"tag {ev.tag!r} is not allowed", *_pos(ev))
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError("Y104", f"nesting deeper than {MAX_DEPTH} levels", *_pos(ev))
+                value = {} if cls is yaml.MappingStartEvent else []
+            else:  # pragma: no cover - every event class is handled above
+                raise YamlError("Y101", f"unexpected YAML event {cls.__name__}", *_pos(ev))
+            out.values[sub] = _pos(ev)
+            if stack:
+                frame = stack[-1]
+                if frame[3]:
+                    frame[0][frame[2]] = value
+                    frame[2] = None
+                else:
+                    frame[0].append(value)
+            else:
+                out.data = value
+                root_set = True
+            if isinstance(value, (dict, list)):
+                stack.append([value, sub, None, isinstance(value, dict)])
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        msg = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
+        raise YamlError("Y101", msg, line, col) from None
+    except yaml.YAMLError as exc:
+        raise YamlError("Y101", str(exc).splitlines()[0] if str(exc) else "invalid YAML") from None
+    except (ValueError, OverflowError) as exc:  # e.g. an int or date that does not construct
+        raise YamlError("Y101", f"bad value: {exc}") from None
+    finally:
+        dispose = getattr(parser, "dispose", None)
+        if dispose:
+            dispose()
+    if not isinstance(out.data, dict):
+        raise YamlError("Y108", "a card must be a YAML mapping (key: value lines)")
+    return out

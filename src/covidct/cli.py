@@ -1,0 +1,260 @@
+"""The ``covidct`` command.
+
+Each subcommand is a small function; heavy modules (datasets, mkdocs) are imported only by the
+subcommands that need them, so ``covidct validate`` starts fast. Expected failures (invalid cards,
+unknown ids, missing extras, bad data folders) print one clear message and exit non-zero, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from covidct.card.issues import Severity, issues_to_json
+from covidct.registry import CardError, UnknownCard, default_cards_dir, registry
+
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def command(name: str, help: str) -> Callable[[Handler], Handler]:
+    """Register ``fn`` as ``covidct <name>``; its ``configure`` attribute adds arguments."""
+
+    def deco(fn: Handler) -> Handler:
+        COMMANDS[name] = (fn, getattr(fn, "configure", lambda p: None), help)
+        return fn
+
+    return deco
+
+
+def args(configure: Callable[[argparse.ArgumentParser], None]) -> Callable[[Handler], Handler]:
+    def deco(fn: Handler) -> Handler:
+        fn.configure = configure  # type: ignore[attr-defined]
+        return fn
+
+    return deco
+
+
+def _cards_dir(ns: argparse.Namespace) -> Path:
+    return Path(ns.cards) if getattr(ns, "cards", None) else default_cards_dir()
+
+
+# ------------------------------------------------------------------------------------------ validate
+
+
+def _validate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", help="card files or folders (default: the registry's cards/)")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="worker processes (0 = one per core)")
+    p.add_argument("--changed", metavar="REF", help="only cards changed since git REF (e.g. origin/main)")
+    p.add_argument("--strict", action="store_true", help="warnings fail too")
+    p.add_argument("--quiet", "-q", action="store_true", help="print problems only, no summary")
+
+
+@command("validate", "check cards: YAML, schema and consistency; exit 1 on any error")
+@args(_validate_args)
+def cmd_validate(ns: argparse.Namespace) -> int:
+    from covidct.card.validate import count, expand_paths, validate_paths
+
+    cards_dir = _cards_dir(ns)
+    paths = [Path(p) for p in ns.paths] or [cards_dir]
+    if ns.changed:
+        from covidct.gitchanges import changed_cards
+
+        paths = changed_cards(ns.changed, paths)
+        if not paths:
+            if ns.format == "text" and not ns.quiet:
+                print(f"no cards changed since {ns.changed}")
+            else:
+                print("[]") if ns.format == "json" else None
+            return 0
+    # cards outside the checked set still count as known ids (lineage may point at them)
+    known = set()
+    if cards_dir.is_dir():
+        checked = {p.resolve() for p in expand_paths(paths)}
+        known = {p.stem for p in cards_dir.glob("*.yaml") if p.resolve() not in checked}
+    jobs = ns.jobs if ns.jobs > 0 else (os.cpu_count() or 1)
+    results = validate_paths(paths, jobs=jobs, known_ids=known)
+    issues = [i for r in results for i in r.issues]
+    errors, warnings = count(results)
+    if ns.format == "json":
+        print(issues_to_json(issues))
+    else:
+        for i in issues:
+            print(i.format())
+        if not ns.quiet:
+            ok = len(results) - len({i.path for i in issues if i.severity is Severity.ERROR})
+            print(f"{len(results)} card(s) checked: {ok} valid, {errors} error(s), {warnings} warning(s)",
+                  file=sys.stderr)
+    return 1 if errors or (ns.strict and warnings) else 0
+
+
+# ------------------------------------------------------------------------------------------ list/show
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    for f in ("modality", "task", "anatomy", "license", "access"):
+        p.add_argument(f"--{f}", action="append", help=f"keep cards whose {f} matches (repeatable)")
+    p.add_argument("--format", choices=["table", "json", "csv", "ids"], default="table")
+
+
+@command("list", "list the cards, filtered by modality, task, anatomy, license, access")
+@args(_list_args)
+def cmd_list(ns: argparse.Namespace) -> int:
+    from covidct.catalog_filter import filter_catalog
+
+    df = registry(_cards_dir(ns)).catalog()
+    df = filter_catalog(df, modality=ns.modality, task=ns.task, anatomy=ns.anatomy, license=ns.license,
+                        access=ns.access)
+    if ns.format == "json":
+        print(df.to_json(orient="records", force_ascii=False, indent=2))
+    elif ns.format == "csv":
+        print(df.to_csv(index=False), end="")
+    elif ns.format == "ids":
+        for i in df["id"]:
+            print(i)
+    else:
+        cols = ["id", "modality", "tasks", "patients", "images", "license", "access"]
+        view = df[cols].copy()
+        for c in ("modality", "tasks"):
+            view[c] = view[c].map(lambda v: ",".join(v))
+        for c in ("patients", "images"):
+            view[c] = view[c].map(lambda v: "" if v is None or v != v else f"{int(v):,}")
+        if view.empty:
+            print("no cards match", file=sys.stderr)
+            return 0
+        print(view.to_string(index=False))
+        print(f"{len(view)} dataset(s)", file=sys.stderr)
+    return 0
+
+
+def _show_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="card id, covidct/<id>, name or alias")
+    p.add_argument("--format", choices=["text", "json", "yaml"], default="text")
+
+
+@command("show", "show one card")
+@args(_show_args)
+def cmd_show(ns: argparse.Namespace) -> int:
+    reg = registry(_cards_dir(ns))
+    card = reg.get(ns.id)
+    if ns.format == "json":
+        print(card.model_dump_json(indent=2, exclude_none=True))
+        return 0
+    if ns.format == "yaml":
+        print(reg.paths[card.id].read_text(encoding="utf-8"), end="")
+        return 0
+    from covidct.render.text import card_text
+
+    print(card_text(card))
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ schema
+
+
+def _schema_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", help="write to this file instead of standard output")
+
+
+@command("schema", "print the card JSON Schema (committed as schema/card.schema.json)")
+@args(_schema_args)
+def cmd_schema(ns: argparse.Namespace) -> int:
+    from covidct.card.model import json_schema
+    from covidct.fsutil import atomic_write_text
+
+    text = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if ns.out:
+        atomic_write_text(Path(ns.out), text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ build
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="build", help="output folder (default: build/)")
+    p.add_argument("--skip", action="append", default=[], help="skip a step (repeatable)")
+    p.add_argument("--jobs", "-j", type=int, default=0, help="worker processes for validation (0 = all cores)")
+
+
+@command("build", "validate every card, then build the site and the Hub folders")
+@args(_build_args)
+def cmd_build(ns: argparse.Namespace) -> int:
+    from covidct.build import run_build
+
+    return run_build(_cards_dir(ns), Path(ns.out), skip=set(ns.skip), jobs=ns.jobs)
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from covidct import __version__
+
+    parser = argparse.ArgumentParser(prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
+    parser.add_argument("--version", action="version", version=f"covidct {__version__}")
+    parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS or the repository's cards/)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (fn, configure, help_text) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        configure(sp)
+        sp.set_defaults(handler=fn)
+    return parser
+
+
+def _load_plugins() -> None:
+    """Import the modules that register further subcommands (they may need extras at run time only)."""
+    import importlib
+
+    for mod in PLUGIN_MODULES:
+        importlib.import_module(mod)
+
+
+PLUGIN_MODULES: list[str] = []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_plugins()
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    if not getattr(ns, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return ns.handler(ns)
+    except (CardError, UnknownCard) as exc:
+        print(f"covidct: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        from covidct.extras import MissingExtra
+
+        if isinstance(exc, MissingExtra):
+            print(f"covidct: {exc}", file=sys.stderr)
+            return 3
+        raise
+    except KeyboardInterrupt:
+        print("covidct: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `covidct list | head`
+        return 0
+    except UserFacingError as exc:
+        print(f"covidct: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+class UserFacingError(Exception):
+    """An expected failure whose message tells the user what to do; the CLI prints it without a traceback."""
+
+    exit_code = 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

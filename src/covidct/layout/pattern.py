@@ -1,0 +1,184 @@
+"""Path patterns with named parts: ``image/{scan}/{frame}.jpg``.
+
+A pattern is a relative POSIX path. ``{name}`` is a named part (its regex comes from the layout's
+``parts``, default one folder level), ``*`` matches within one folder, ``**`` across folders, and
+``{{``/``}}`` are literal braces. A part used twice must have the same value in both places.
+
+Patterns come from untrusted cards, so :func:`parse` refuses what could escape the data folder
+(absolute paths, ``..``, backslashes) and part regexes that could backtrack exponentially.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+
+if sys.version_info >= (3, 11):
+    import re._parser as _sre_parse  # type: ignore[import-not-found]
+else:  # pragma: no cover
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+DEFAULT_PART_REGEX = "[^/]+"
+MAX_PATH_CHARS = 4096
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\*\*/?|\*|[{}]|[^{}*]+")
+BUILTIN_PARTS = ("_name", "_stem", "_path")
+
+
+class PatternError(ValueError):
+    """A pattern that does not parse or is unsafe; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Pattern:
+    text: str
+    parts: tuple[str, ...]  # named parts, in order of first appearance
+    regex: re.Pattern[str]
+    literal_prefix: str  # the folders before the first wildcard: where a file walk can start
+
+    def match(self, relpath: str) -> dict[str, str] | None:
+        if len(relpath) > MAX_PATH_CHARS:
+            return None
+        m = self.regex.fullmatch(relpath)
+        return m.groupdict() if m else None
+
+    def format(self, values: dict[str, object]) -> str:
+        """Fill the parts in (used by the fixture synthesizer); ``*`` becomes ``x``."""
+        out: list[str] = []
+        for tok in _TOKEN_RE.finditer(self.text):
+            t = tok.group(0)
+            if tok.group(1) is not None:
+                out.append(str(values[tok.group(1)]))
+            elif t == "{{":
+                out.append("{")
+            elif t == "}}":
+                out.append("}")
+            elif t.startswith("**"):
+                out.append("")
+            elif t == "*":
+                out.append("x")
+            else:
+                out.append(t)
+        return "".join(out)
+
+
+def check_safe_path(text: str, what: str = "pattern") -> None:
+    """Refuse paths that could leave the data folder."""
+    if not text:
+        raise PatternError(f"empty {what}")
+    if "\x00" in text or "\\" in text:
+        raise PatternError(f"{what} {text!r} contains a backslash or NUL; use `/` between folders")
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise PatternError(f"{what} {text!r} is absolute; write it relative to the data folder")
+    if any(seg in ("..", ".") for seg in text.split("/")):
+        raise PatternError(f"{what} {text!r} has a `..` or `.` segment; paths must stay inside the data folder")
+    if len(text) > 500:
+        raise PatternError(f"{what} is longer than 500 characters")
+
+
+def check_safe_regex(rx: str) -> None:
+    """Refuse regexes with nested repeats or backreferences (catastrophic backtracking)."""
+    try:
+        tree = _sre_parse.parse(rx)
+    except re.error as exc:
+        raise PatternError(f"regex {rx!r} does not compile: {exc}") from None
+    if tree.state.groups > 1 or "(?P" in rx:
+        raise PatternError(f"regex {rx!r} must not define groups; use (?:...) for alternatives")
+
+    def walk(items: object, in_repeat: bool) -> None:
+        for op, av in items:  # type: ignore[attr-defined]
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                lo, hi, sub = av
+                if in_repeat:
+                    raise PatternError(f"regex {rx!r} nests one repeat inside another")
+                walk(sub, True)
+            elif name == "SUBPATTERN":
+                walk(av[-1], in_repeat)
+            elif name == "BRANCH":
+                for b in av[1]:
+                    walk(b, in_repeat)
+            elif name in ("GROUPREF", "GROUPREF_EXISTS", "ASSERT", "ASSERT_NOT"):
+                raise PatternError(f"regex {rx!r} uses backreferences or lookaround")
+
+    walk(tree, False)
+
+
+@lru_cache(maxsize=4096)
+def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
+    """Parse ``text``; ``part_regexes`` gives the regex of each declared part."""
+    check_safe_path(text)
+    regexes = dict(part_regexes)
+    out: list[str] = []
+    parts: list[str] = []
+    prefix_done = False
+    prefix: list[str] = []
+    for tok in _TOKEN_RE.finditer(text):
+        t = tok.group(0)
+        name = tok.group(1)
+        if name is not None:
+            if not _NAME_RE.fullmatch(name):
+                raise PatternError(f"`{{{name}}}` in {text!r} is not a part name (letters, digits, _)")
+            if name in BUILTIN_PARTS:
+                raise PatternError(f"`{{{name}}}` is reserved; choose another part name")
+            if name in parts:
+                out.append(f"(?P={name})")
+            else:
+                rx = regexes.get(name, DEFAULT_PART_REGEX)
+                out.append(f"(?P<{name}>{rx})")
+                parts.append(name)
+            prefix_done = True
+        elif t == "{{":
+            out.append(re.escape("{"))
+        elif t == "}}":
+            out.append(re.escape("}"))
+        elif t in ("{", "}"):
+            raise PatternError(f"unbalanced brace in {text!r}; write `{{{{` or `}}}}` for a literal brace")
+        elif t.startswith("**"):
+            out.append("(?:[^/]+/)*" if t.endswith("/") else ".*")
+            prefix_done = True
+        elif t == "*":
+            out.append("[^/]*")
+            prefix_done = True
+        else:
+            out.append(re.escape(t))
+            if not prefix_done:
+                prefix.append(t)
+    literal = "".join(prefix)
+    literal_prefix = literal.rsplit("/", 1)[0] if "/" in literal else ""
+    if not parts and "*" not in text:
+        pass  # a fixed file name is allowed (e.g. a single table)
+    try:
+        compiled = re.compile("".join(out))
+    except re.error as exc:
+        raise PatternError(f"pattern {text!r} does not compile: {exc}") from None
+    return Pattern(text=text, parts=tuple(parts), regex=compiled, literal_prefix=literal_prefix)
+
+
+def template_parts(template: str) -> list[str]:
+    """Part names used by a join template such as ``{patient}`` or ``{_stem}.dcm``."""
+    names = []
+    for tok in _TOKEN_RE.finditer(template):
+        if tok.group(1) is not None:
+            names.append(tok.group(1))
+        elif tok.group(0) in ("{", "}"):
+            raise PatternError(f"unbalanced brace in template {template!r}")
+    return names
+
+
+def fill_template(template: str, values: dict[str, object]) -> str:
+    """Fill a join template; a missing part raises KeyError."""
+    out: list[str] = []
+    for tok in _TOKEN_RE.finditer(template):
+        t = tok.group(0)
+        if tok.group(1) is not None:
+            out.append(str(values[tok.group(1)]))
+        elif t == "{{":
+            out.append("{")
+        elif t == "}}":
+            out.append("}")
+        else:
+            out.append(t)
+    return "".join(out)

@@ -1,0 +1,165 @@
+"""Finding and loading cards: lookups by id or alias, and the catalog as a DataFrame.
+
+A broken card is never dropped silently: loading the registry raises :class:`CardError` listing
+every located issue, so a catalog always shows every dataset or none.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from covidct.card.issues import Severity
+from covidct.card.model import Card
+from covidct.card.validate import FileResult, registry_checks, validate_file
+from covidct.card.vocab import CountLevel
+
+if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
+    import pandas as pd
+
+ORG = "covidct"
+
+
+class CardError(Exception):
+    """One or more cards are invalid; ``issues`` holds the located messages."""
+
+    def __init__(self, message: str, issues: list[str] | None = None):
+        self.issues = issues or []
+        super().__init__(message + ("".join("\n  " + i for i in self.issues)))
+
+
+class UnknownCard(KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; we want plain text
+        return str(self.args[0])
+
+
+def default_cards_dir() -> Path:
+    """$COVIDCT_CARDS, else the repository's cards/ (editable install), else ./cards."""
+    env = os.environ.get("COVIDCT_CARDS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "cards"
+    if repo.is_dir():
+        return repo
+    return Path.cwd() / "cards"
+
+
+class Registry:
+    def __init__(self, cards_dir: str | os.PathLike[str] | None = None):
+        self.cards_dir = Path(cards_dir) if cards_dir is not None else default_cards_dir()
+        self._cards: dict[str, Card] | None = None
+        self._names: dict[str, str] = {}
+        self.paths: dict[str, Path] = {}
+
+    def files(self) -> list[Path]:
+        if not self.cards_dir.is_dir():
+            raise CardError(f"no cards folder at {self.cards_dir} (set COVIDCT_CARDS to the folder of cards)")
+        return sorted(p for p in self.cards_dir.glob("*.yaml") if not p.name.startswith(("_", ".")))
+
+    def results(self) -> list[FileResult]:
+        results = [validate_file(p) for p in self.files()]
+        registry_checks(results, set())
+        return results
+
+    def cards(self) -> dict[str, Card]:
+        if self._cards is None:
+            results = self.results()
+            errors = [i.format() for r in results for i in r.issues if i.severity is Severity.ERROR]
+            if errors:
+                raise CardError(f"{len(errors)} error(s) in {self.cards_dir}; run `covidct validate`", errors)
+            cards: dict[str, Card] = {}
+            for r in results:
+                assert r.card is not None
+                cards[r.card.id] = r.card
+                self.paths[r.card.id] = Path(r.path)
+                for n in (r.card.id, r.card.name, *r.card.aliases):
+                    self._names[n.casefold()] = r.card.id
+            self._cards = cards
+        return self._cards
+
+    def get(self, ref: str) -> Card:
+        """A card by id, `covidct/<id>`, name or alias (case-insensitive)."""
+        cards = self.cards()
+        key = ref.strip()
+        if key.lower().startswith(ORG + "/"):
+            key = key[len(ORG) + 1:]
+        if key in cards:
+            return cards[key]
+        hit = self._names.get(key.casefold())
+        if hit:
+            return cards[hit]
+        import difflib
+
+        near = difflib.get_close_matches(key.casefold(), list(self._names), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(repr(self._names[n]) for n in near)}?" if near else ""
+        raise UnknownCard(f"no card {ref!r} in {self.cards_dir}{hint} (`covidct list` shows all)")
+
+    def catalog(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = [catalog_row(c) for c in self.cards().values()]
+        df = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
+        return df.sort_values("id").reset_index(drop=True)
+
+
+CATALOG_COLUMNS = [
+    "id", "name", "aliases", "summary", "modality", "anatomy", "tasks", "dimensionality", "configs",
+    "patients", "scans", "images", "classes", "license", "redistribution", "access", "has_layout",
+    "homepage", "doi", "derived_from",
+]
+
+
+def catalog_row(card: Card) -> dict[str, object]:
+    scans = card.headline_count(CountLevel.SCANS) or card.headline_count(CountLevel.SERIES)
+    images = card.headline_count(CountLevel.IMAGES) or card.headline_count(CountLevel.SLICES)
+    classes = sorted({c.name for cfg in card.configs for lab in cfg.labels for c in lab.classes})
+    return {
+        "id": card.id,
+        "name": card.name,
+        "aliases": list(card.aliases),
+        "summary": card.summary,
+        "modality": [m.value for m in card.modality],
+        "anatomy": list(card.anatomy),
+        "tasks": sorted({t.value for cfg in card.configs for t in cfg.tasks}),
+        "dimensionality": sorted({cfg.dimensionality.value for cfg in card.configs}),
+        "configs": [cfg.name for cfg in card.configs],
+        "patients": card.headline_count(CountLevel.PATIENTS),
+        "scans": scans,
+        "images": images,
+        "classes": classes,
+        "license": card.license.id,
+        "redistribution": card.license.redistribution.value,
+        "access": card.access.kind.value,
+        "has_layout": any(cfg.layout is not None for cfg in card.configs),
+        "homepage": card.homepage,
+        "doi": card.citation.doi if card.citation else None,
+        "derived_from": sorted({lin.card for lin in card.lineage}),
+    }
+
+
+@lru_cache(maxsize=4)
+def _registry(cards_dir: str) -> Registry:
+    return Registry(cards_dir)
+
+
+def registry(cards_dir: str | os.PathLike[str] | None = None) -> Registry:
+    return _registry(str(cards_dir or default_cards_dir()))
+
+
+def load_card(ref: str, cards_dir: str | os.PathLike[str] | None = None) -> Card:
+    """``covidct.load_card("cncb")`` or ``load_card("covidct/cncb")``: the validated Card."""
+    p = Path(ref)
+    if ref.endswith(".yaml") and p.is_file():
+        r = validate_file(p)
+        errors = [i.format() for i in r.issues if i.severity is Severity.ERROR]
+        if errors or r.card is None:
+            raise CardError(f"{ref} is not a valid card", errors)
+        return r.card
+    return registry(cards_dir).get(ref)
+
+
+def catalog(cards_dir: str | os.PathLike[str] | None = None) -> pd.DataFrame:
+    """One row per card: id, name, modality, tasks, patients, images, license, access..."""
+    return registry(cards_dir).catalog()

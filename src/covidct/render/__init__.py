@@ -1,0 +1,1 @@
+"""Human-readable renderings of a card (terminal text; the site and Hub README build on the same facts)."""
