@@ -174,6 +174,7 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
         except PatternError as exc:
             yield Finding((*at, "root"), "C306", str(exc))
     available: set[str] = set()  # parts every example has (from the image pattern)
+    image_ok = True  # when the image pattern is broken, do not cascade "part not in pattern" findings
     if "image" not in lay.files:
         yield Finding((*at, "files"), "S202", "layout files need an `image` role")
     label_names = {lab.name: lab for lab in cfg.labels}
@@ -183,6 +184,7 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             pat = parse(fs.pattern, rx)
         except PatternError as exc:
             yield Finding(fp, "C306", str(exc))
+            image_ok = image_ok and role != "image"
             continue
         for p in pat.parts:
             if p not in declared:
@@ -195,6 +197,8 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
                           hint=_near(role, set(label_names)), key=True)
         elif label_names[role].kind != LabelKind.MASK:
             yield Finding((*at, "files", role), "C311", f"label {role!r} comes from files but is not a mask", key=True)
+    if not image_ok:
+        return
     usable = available | set(BUILTIN_PARTS)
     for name, t in lay.tables.items():
         tp = (*at, "tables", name)

@@ -142,10 +142,11 @@ def _finding_from_pydantic(err: Any, data: Any) -> Finding:
     if typ in _TYPE_ERRORS:
         return Finding(loc, "S203", f"`{where}`: {msg.lower()}, got {shown}")
     if typ in _VOCAB_ERRORS:
-        hint = None
-        if typ == "enum":
-            hint = f"allowed: {err.get('ctx', {}).get('expected', '')}"
-        return Finding(loc, "S204", f"`{where}`: {shown} is not allowed ({msg.lower()})", hint=hint)
+        ctx = err.get("ctx", {})
+        if typ == "string_pattern_mismatch":
+            return Finding(loc, "S204", f"`{where}`: {shown} does not match the pattern {ctx.get('pattern', '')!r}")
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return Finding(loc, "S204", f"`{where}`: {shown} is not allowed", hint=f"allowed: {expected}")
     text = msg.removeprefix("Value error, ")
     return Finding(loc, "S205", f"`{where}`: {text}")
 

@@ -84,9 +84,6 @@ def check_safe_regex(rx: str) -> None:
         tree = _sre_parse.parse(rx)
     except re.error as exc:
         raise PatternError(f"regex {rx!r} does not compile: {exc}") from None
-    if tree.state.groups > 1 or "(?P" in rx:
-        raise PatternError(f"regex {rx!r} must not define groups; use (?:...) for alternatives")
-
     def walk(items: object, in_repeat: bool) -> None:
         for op, av in items:  # type: ignore[attr-defined]
             name = str(op)
@@ -104,6 +101,8 @@ def check_safe_regex(rx: str) -> None:
                 raise PatternError(f"regex {rx!r} uses backreferences or lookaround")
 
     walk(tree, False)
+    if tree.state.groups > 1 or "(?P" in rx:
+        raise PatternError(f"regex {rx!r} must not define groups; use (?:...) for alternatives")
 
 
 @lru_cache(maxsize=4096)
