@@ -218,7 +218,9 @@ def _load_plugins() -> None:
         importlib.import_module(mod)
 
 
-PLUGIN_MODULES: list[str] = []
+PLUGIN_MODULES: list[str] = [
+    "covidct.cli_contrib",
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,37 @@
+"""Contributor commands: ``covidct new ID [--from-folder DIR]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from covidct.cli import UserFacingError, _cards_dir, args, command
+
+
+def _new_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("id", help="id of the new card (lower-case, dashes), e.g. covid-ct-md")
+    p.add_argument("--from-folder", metavar="DIR", help="a local copy of the data: fill in what its files show")
+    p.add_argument("--out", metavar="FILE", help="where to write (default: CARDS/ID.yaml)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.add_argument("--stdout", action="store_true", help="print the card instead of writing it")
+
+
+@command("new", "scaffold a new card from the model (optionally from a local copy of the data)")
+@args(_new_args)
+def cmd_new(ns: argparse.Namespace) -> int:
+    from covidct.scaffold import ScaffoldError, scaffold_text, write_scaffold
+
+    try:
+        if ns.stdout:
+            sys.stdout.write(scaffold_text(ns.id, ns.from_folder))
+            return 0
+        out = Path(ns.out) if ns.out else _cards_dir(ns) / f"{ns.id}.yaml"
+        write_scaffold(ns.id, out, ns.from_folder, force=ns.force)
+    except ScaffoldError as exc:
+        raise UserFacingError(str(exc)) from None
+    except OSError as exc:
+        raise UserFacingError(f"cannot write the card: {exc}") from None
+    print(f"wrote {out}")
+    print(f"next: fill in every TODO, then `covidct validate {out}` (see CONTRIBUTING.md)", file=sys.stderr)
+    return 0
