@@ -1,0 +1,215 @@
+"""Format readers: one module per format family, one small API for the layout interpreter and builder.
+
+>>> from covidct.readers import read, read_header, sort_key, sniff
+>>> dec = read("IM0001.dcm")                     # format found by content
+>>> dec.array.dtype, dec.intensity, dec.spacing  # int16 Hounsfield units, (0.7, 0.7)
+>>> key = sort_key(read_header("IM0001.dcm", FileFormat.DICOM), SortKey.SLICE_LOCATION)
+
+Families: ``raster`` (JPEG, PNG, BMP and anything else Pillow opens), ``tiff`` (tifffile),
+``dicom`` (pydicom + pylibjpeg), ``nifti`` (nibabel), ``metaimage`` (SimpleITK: .mhd/.raw/.zraw,
+.mha, NRRD), ``npy``. Each module has ``read(src, *, mask) -> Decoded`` and ``read_header(src) -> dict``.
+
+No silent loss: 16-bit stays 16-bit, Hounsfield units stay signed, ``mask=True`` keeps palette indices
+and every channel; what a reader changes (alpha dropped, palette expanded, colour converted) is said in
+``Decoded.meta``. Every failure is a :class:`ReadError` naming the file and what to do.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+from covidct.card.vocab import FileFormat, SortKey
+from covidct.readers._common import Decoded, ReadError, describe_path
+from covidct.readers._magic import sniff
+
+__all__ = [
+    "Decoded",
+    "ReadError",
+    "describe_path",
+    "family",
+    "read",
+    "read_header",
+    "slice_order",
+    "sniff",
+    "sort_key",
+]
+
+_FAMILY: dict[FileFormat, str] = {
+    FileFormat.JPEG: "raster",
+    FileFormat.PNG: "raster",
+    FileFormat.BMP: "raster",
+    FileFormat.OTHER: "raster",  # last resort: whatever Pillow can identify (GIF, WebP, ...)
+    FileFormat.TIFF: "tiff",
+    FileFormat.DICOM: "dicom",
+    FileFormat.NIFTI: "nifti",
+    FileFormat.METAIMAGE: "metaimage",
+    FileFormat.NRRD: "metaimage",
+    FileFormat.NPY: "npy",
+}
+_MODULES: dict[str, ModuleType] = {}
+
+
+def family(fmt: FileFormat | str) -> str | None:
+    """The reader module name for a format (``None``: not an image format, e.g. csv)."""
+    return _FAMILY.get(FileFormat(fmt))
+
+
+def _module(fmt: FileFormat, src: Any) -> ModuleType:
+    name = _FAMILY.get(fmt)
+    if name is None:
+        raise ReadError(src, f"{fmt.value} files hold no image; there is no image reader for them")
+    mod = _MODULES.get(name)
+    if mod is None:
+        mod = _MODULES[name] = importlib.import_module(f"covidct.readers.{name}")
+    return mod
+
+
+def _as_format(fmt: FileFormat | str | None, src: Any) -> FileFormat | None:
+    if fmt is None or isinstance(fmt, FileFormat):
+        return fmt
+    try:
+        return FileFormat(fmt)
+    except ValueError:
+        known = ", ".join(f.value for f in FileFormat)
+        raise ReadError(src, f"unknown format {fmt!r} (known: {known})") from None
+
+
+def read(path: Any, fmt: FileFormat | str | None = None, *, mask: bool = False) -> Decoded:
+    """Decode one file.
+
+    ``path``: a path, or a seekable binary file object (not for MetaImage, whose data is in a second
+    file). ``fmt``: the declared format (e.g. from a card); ``None`` sniffs the content. A declared
+    format that the content contradicts (a .jpg that is a BMP) is read as what it really is, and
+    ``meta["declared_format"]`` records the declaration. ``mask``: the file is a label image: palette
+    indices and every channel are kept, no rescaling or colour conversion is applied to rasters.
+    """
+    declared = _as_format(fmt, path)
+    actual = declared if declared is not None else sniff(path)
+    try:
+        dec = _module(actual, path).read(path, mask=mask)
+    except ReadError as err:
+        if declared is None:
+            raise
+        real = sniff(path)
+        if real is declared or _FAMILY.get(real) in (None, _FAMILY.get(declared)):
+            raise
+        try:
+            dec = _module(real, path).read(path, mask=mask)
+        except ReadError as err2:
+            problem = f"declared {declared.value} but the content is {real.value}, and: {err2.problem}"
+            raise ReadError(path, problem, err2.hint) from err
+    if declared is not None and dec.meta.get("real_format") != declared.value:
+        dec.meta["declared_format"] = declared.value
+    return dec
+
+
+def read_header(path: Any, fmt: FileFormat | str | None = None) -> dict[str, object]:
+    """Cheap metadata without decoding pixels (DICOM: stops before the pixel data).
+
+    For DICOM the dict holds the tags that order slices and identify scans (SliceLocation,
+    ImagePositionPatient, ImageOrientationPatient, InstanceNumber, PatientID, SeriesInstanceUID, ...);
+    for other formats the shape, dtype and spacing as far as the header says.
+    """
+    declared = _as_format(fmt, path)
+    actual = declared if declared is not None else sniff(path)
+    try:
+        return _module(actual, path).read_header(path)
+    except ReadError:
+        if declared is None:
+            raise
+        real = sniff(path)
+        if real is declared or _FAMILY.get(real) in (None, _FAMILY.get(declared)):
+            raise
+        meta = _module(real, path).read_header(path)
+        meta["declared_format"] = declared.value
+        return meta
+
+
+def _position(meta: Mapping[str, object]) -> float | None:
+    """Position along the slice normal (ImageOrientationPatient), or ImagePositionPatient[2]."""
+    ipp = meta.get("ImagePositionPatient")
+    if not isinstance(ipp, Sequence) or len(ipp) != 3:
+        return None
+    try:
+        x, y, z = (float(v) for v in ipp)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return None
+    iop = meta.get("ImageOrientationPatient")
+    if isinstance(iop, Sequence) and len(iop) == 6:
+        try:
+            r = [float(v) for v in iop[:3]]  # type: ignore[arg-type]
+            c = [float(v) for v in iop[3:]]  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return z
+        n = (r[1] * c[2] - r[2] * c[1], r[2] * c[0] - r[0] * c[2], r[0] * c[1] - r[1] * c[0])
+        if any(abs(v) > 1e-6 for v in n):
+            return n[0] * x + n[1] * y + n[2] * z
+    return z
+
+
+def _number(meta: Mapping[str, object], name: str) -> float | None:
+    value = meta.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+_CHAIN: dict[SortKey, tuple[str, ...]] = {
+    SortKey.SLICE_LOCATION: ("SliceLocation", "ImagePositionPatient", "InstanceNumber"),
+    SortKey.IMAGE_POSITION_Z: ("ImagePositionPatient", "SliceLocation", "InstanceNumber"),
+    SortKey.INSTANCE_NUMBER: ("InstanceNumber",),
+}
+
+
+def _value(meta: Mapping[str, object], name: str) -> float | None:
+    return _position(meta) if name == "ImagePositionPatient" else _number(meta, name)
+
+
+def sort_key(meta: Mapping[str, object], key: SortKey | str) -> float:
+    """The number that orders one slice: ``key`` first, then the fallbacks.
+
+    SliceLocation → ImagePositionPatient (position along the slice normal from
+    ImageOrientationPatient; ImagePositionPatient[2] without it) → InstanceNumber. Raises
+    :class:`ReadError` when none is present. To order a whole scan use :func:`slice_order`, which
+    uses one attribute for every slice instead of mixing them.
+    """
+    chain = _CHAIN[SortKey(key)]
+    for name in chain:
+        value = _value(meta, name)
+        if value is not None:
+            return value
+    raise ReadError(_where(meta), f"has none of {', '.join(chain)} to order slices by")
+
+
+def slice_order(
+    metas: Sequence[Mapping[str, object]], key: SortKey | str, *, descending: bool = False
+) -> list[int]:
+    """Indices of ``metas`` in slice order, using the first attribute of the chain that EVERY slice has.
+
+    Mixing SliceLocation of one slice with ImagePositionPatient of another could scramble a scan, so
+    the fallback is decided per scan, not per file. Ties keep their input order (stable sort).
+    """
+    chain = _CHAIN[SortKey(key)]
+    for name in chain:
+        values = [_value(m, name) for m in metas]
+        if all(v is not None for v in values):
+            order = sorted(range(len(metas)), key=lambda i: values[i], reverse=descending)  # type: ignore[arg-type,return-value]
+            return order
+    missing = next((m for m in metas if all(_value(m, n) is None for n in chain)), metas[0] if metas else {})
+    raise ReadError(
+        _where(missing), f"no attribute among {', '.join(chain)} is present in every slice of the scan"
+    )
+
+
+def _where(meta: Mapping[str, object]) -> str:
+    path = meta.get("path")
+    if isinstance(path, str):
+        return path
+    uid = meta.get("SOPInstanceUID")
+    return f"<DICOM header SOPInstanceUID={uid}>" if uid else "<header without SOPInstanceUID>"

@@ -1,0 +1,178 @@
+"""What every reader shares: the result type, the error type, rescaling and plain metadata values.
+
+Kept free of heavy imports: numpy is imported inside the functions that need it, so that importing
+``covidct.readers`` (e.g. from the layout interpreter) stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from covidct.card.vocab import Intensity
+
+if TYPE_CHECKING:
+    import numpy
+
+INSTALL_HINT = "pip install 'covidct[readers]'"
+
+
+class ReadError(Exception):
+    """A file could not be read. The message names the file and says what to install or do.
+
+    ``path`` holds the file (as given); ``hint`` the action, when there is one (e.g. a pip command).
+    """
+
+    def __init__(self, path: object, problem: str, hint: str | None = None) -> None:
+        self.path = path
+        self.problem = problem
+        self.hint = hint
+        msg = f"{describe_path(path)}: {problem}"
+        if hint:
+            msg += f"; {hint}"
+        super().__init__(msg)
+
+
+def describe_path(path: object) -> str:
+    if isinstance(path, (str, os.PathLike)):
+        return os.fsdecode(path)
+    name = getattr(path, "name", None)  # open file objects
+    if isinstance(name, str):
+        return name
+    return f"<{type(path).__name__}>"
+
+
+@dataclass
+class Decoded:
+    """One decoded file.
+
+    ``array``: raster (H, W) or (H, W, C); DICOM one slice (rows, cols) or multi-frame (F, rows, cols);
+    NIfTI / MetaImage / NRRD volumes (z, y, x) (reversed storage axes, no resampling, no reorientation).
+    ``spacing``: mm per array axis, in array axis order, only when the file says it.
+    ``intensity``: what the values are, as far as the file alone can tell (the card may refine it: an
+    8-bit PNG of a CT slice is ``photometric-8bit`` here and ``windowed-8bit`` on the card).
+    ``meta``: plain Python values (str, int, float, bool, lists of them) describing the file.
+    """
+
+    array: numpy.ndarray
+    spacing: tuple[float, ...] | None
+    intensity: Intensity
+    meta: dict[str, object] = field(default_factory=dict)
+
+
+def intensity_of(dtype: Any, *, mask: bool = False) -> Intensity:
+    """The honest file-level intensity for an array of this dtype (no modality knowledge)."""
+    if mask:
+        return Intensity.UNKNOWN
+    kind, size = dtype.kind, dtype.itemsize
+    if kind == "f":
+        return Intensity.FLOAT
+    if kind in "iu" and size == 1:
+        return Intensity.PHOTOMETRIC_8BIT
+    if kind in "iu" and size == 2:
+        return Intensity.RAW_16BIT
+    return Intensity.UNKNOWN
+
+
+def _integral(x: float) -> bool:
+    return float(x).is_integer()
+
+
+def rescale(
+    raw: numpy.ndarray,
+    slope: float,
+    intercept: float,
+    *,
+    stored_range: tuple[int, int] | None = None,
+    owned: bool = False,
+) -> numpy.ndarray:
+    """``raw * slope + intercept`` without loss and with as few copies as possible.
+
+    Integral slope and intercept give signed integers: int16 when the results fit (every possible
+    one, from ``stored_range`` or the raw dtype, else the actual ones), int32 (or int64) otherwise.
+    Anything else gives float32 (float64 when ``raw`` already is float64). ``owned`` says the caller
+    may have ``raw`` modified in place.
+    """
+    import numpy as np
+
+    slope, intercept = float(slope), float(intercept)
+    if raw.dtype.kind == "f" or not (_integral(slope) and _integral(intercept)):
+        target = np.float64 if raw.dtype == np.float64 else np.float32
+        out = raw.astype(target, copy=not owned)
+        if slope != 1.0:
+            out *= target(slope)
+        if intercept != 0.0:
+            out += target(intercept)
+        return out
+    s, i = int(slope), int(intercept)
+    if stored_range is not None:
+        lo, hi = stored_range
+    elif raw.dtype.kind in "iu" and raw.dtype.itemsize <= 2:
+        info = np.iinfo(raw.dtype)
+        lo, hi = int(info.min), int(info.max)
+    else:
+        lo, hi = _actual_range(raw)
+    target = _fitting_int(lo * s + i, hi * s + i)
+    if target is not np.int16 and raw.size:
+        # the possible range is too wide for int16: the actual values decide (int16 whenever they fit)
+        lo, hi = _actual_range(raw)
+        target = _fitting_int(lo * s + i, hi * s + i)
+    if s == 1 and i == 0 and raw.dtype == target:
+        return raw
+    # Integer arithmetic wraps modulo 2**bits: since every true result fits ``target``, computing in
+    # ``target`` (even through an intermediate wrap) gives exactly the true result.
+    bits = np.iinfo(target).bits
+    out = raw.astype(target, copy=not owned)
+    if s != 1:
+        np.multiply(out, _wrap(s, bits), out=out, casting="unsafe")
+    if i != 0:
+        np.add(out, _wrap(i, bits), out=out, casting="unsafe")
+    return out
+
+
+def _actual_range(raw: numpy.ndarray) -> tuple[int, int]:
+    return (int(raw.min()), int(raw.max())) if raw.size else (0, 0)
+
+
+def _fitting_int(a: int, b: int) -> Any:
+    import numpy as np
+
+    for cand in (np.int16, np.int32, np.int64):
+        info = np.iinfo(cand)
+        if info.min <= min(a, b) and max(a, b) <= info.max:
+            return cand
+    raise OverflowError(f"rescaled values {a}..{b} do not fit a 64-bit integer")
+
+
+def _wrap(value: int, bits: int) -> Any:
+    """``value`` as a ``bits``-bit signed integer (two's complement wrap), typed so numpy accepts it."""
+    import numpy as np
+
+    half = 1 << (bits - 1)
+    wrapped = ((value + half) % (1 << bits)) - half
+    return {16: np.int16, 32: np.int32, 64: np.int64}[bits](wrapped)
+
+
+def plain(value: Any) -> Any:
+    """A metadata value as plain Python (str/int/float/bool/None or lists of them)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        # subclasses (pydicom DSfloat, IS, UID) become their base type
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            return float(value)
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return plain(tolist())
+    try:  # pydicom MultiValue and other sequences
+        return [plain(v) for v in value]
+    except TypeError:
+        return str(value)
