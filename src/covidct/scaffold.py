@@ -464,8 +464,13 @@ def _escape_literal(seg: str) -> str | None:
     return seg.replace("{", "{{").replace("}", "}}")
 
 
+def _rx_escape(text: str) -> str:
+    """Escape regex metacharacters only (``re.escape`` also escapes spaces and dashes, which reads badly)."""
+    return "".join("\\" + c if c in ".^$*+?()[]{}|\\" else c for c in text)
+
+
 def _alternation(values: Iterable[str]) -> str | None:
-    alt = "|".join(re.escape(v) for v in sorted(values, key=lambda s: (-len(s), s)))
+    alt = "|".join(_rx_escape(v) for v in sorted(values, key=lambda s: (-len(s), s)))
     return alt if len(alt) <= 200 else None
 
 
@@ -538,7 +543,9 @@ def guess_layout(sv: Survey) -> Guess | None:
         tokens.append("{" + name + "}")
     # the file name: stem and extension
     stems = {_stem(s[depth]) for s in main_segs}
-    stem_name = "slice" if g.id_parts and all(x.isdigit() for x in stems) else "image"
+    main_fmt = Counter(f for _, f in main).most_common(1)[0][0]
+    slices = main_fmt == "dicom" or (g.id_parts and all(x.isdigit() for x in stems))
+    stem_name = "slice" if slices else "image"
     g.parts[stem_name] = _part_regex(stems)
     for role, segs in segs_by_role.items():
         exts = sorted({_ext(s[depth]) for s in segs})
