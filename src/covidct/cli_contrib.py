@@ -11,7 +11,8 @@ from covidct.cli import UserFacingError, _cards_dir, args, command
 
 def _new_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="id of the new card (lower-case, dashes), e.g. covid-ct-md")
-    p.add_argument("--from-folder", metavar="DIR", help="a local copy of the data: fill in what its files show")
+    p.add_argument("--from-folder", metavar="DIR",
+                   help="a local copy of the data: fill in what its files show")
     p.add_argument("--out", metavar="FILE", help="where to write (default: CARDS/ID.yaml)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--stdout", action="store_true", help="print the card instead of writing it")

@@ -63,7 +63,7 @@ def merge_base(ref: str, cwd: Path) -> str:
     try:
         return _git(["merge-base", "--end-of-options", ref, "HEAD"], cwd).strip()
     except GitError:
-        raise GitError(f"{ref!r} and HEAD share no history (a shallow clone? fetch with more depth)") from None
+        raise GitError(f"{ref!r} and HEAD share no history (a shallow clone? fetch more)") from None
 
 
 def _is_card(p: Path) -> bool:
@@ -80,8 +80,8 @@ def changed_cards(ref: str, paths: Sequence[str | os.PathLike[str]]) -> list[Pat
     if not paths:
         return []
     targets = [Path(p) for p in paths]
-    anchor = next((t if t.is_dir() else t.parent for t in targets if (t if t.is_dir() else t.parent).is_dir()),
-                  Path.cwd())
+    folders = [t if t.is_dir() else t.parent for t in targets]
+    anchor = next((f for f in folders if f.is_dir()), Path.cwd())
     root = repo_root(anchor).resolve()
     base = merge_base(ref, anchor)
     specs: list[str] = []

@@ -14,6 +14,7 @@ printable line, so odd file names (quotes, newlines, braces) cannot change the c
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -137,7 +138,8 @@ def render(fields: list[F], indent: int = 0) -> list[str]:
 _NOTES = {
     ("Card", "license"): "License of the data as distributed (not of the paper).",
     ("Card", "access"): "How a person obtains the files.",
-    ("Card", "downloads"): "Files to download, with checksums where published. Layouts name them in `archives`.",
+    ("Card", "downloads"): "Files to download, with checksums where published. "
+    "Layouts name them in `archives`.",
     ("Card", "citation"): "How the authors ask to be cited.",
     ("Card", "caveats"): "Known errata, biases, leakage risks, and sources that disagree.",
     ("Config", "description"): "What this config holds, in a sentence or two.",
@@ -211,7 +213,8 @@ EXT_FALLBACK = {".dcm": "dicom", ".dicom": "dicom", ".csv": "csv", ".tsv": "tsv"
                 ".json": "json", ".xml": "xml", ".mhd": "metaimage", ".mha": "metaimage", ".raw": "raw"}
 SPLIT_WORDS = {"train", "training", "val", "valid", "validation", "test", "testing", "dev", "eval"}
 MASK_WORDS = {"mask", "masks", "seg", "segs", "segmentation", "segmentations", "gt", "groundtruth",
-              "ground_truth", "annotation", "annotations", "infection", "lesion", "lesions", "label", "labels"}
+              "ground_truth", "annotation", "annotations", "infection", "lesion", "lesions", "label",
+              "labels"}
 IMAGE_WORDS = {"image", "images", "img", "imgs", "ct", "cts", "scan", "scans", "frame", "frames", "data",
                "volume", "volumes", "slices", "raw"}
 MAX_FILES = 1_000_000
@@ -430,10 +433,8 @@ def survey(folder: str | os.PathLike[str]) -> Survey:
     for (rel, p), fmt in zip(entries, formats, strict=True):
         sv.files.append((rel, fmt))
         if fmt.startswith("archive:") or fmt in TABLE_FORMATS:
-            try:
+            with contextlib.suppress(OSError):
                 sv.sizes[rel] = p.stat().st_size
-            except OSError:
-                pass
     return sv
 
 
@@ -499,8 +500,9 @@ def guess_layout(sv: Survey) -> Guess | None:
     else:
         fmt_major = Counter(f for _, f in images).most_common(1)[0][0]
         # extensions that lie (jpeg bytes in .png files) stay in the group: group by extension family
+        raster = ("png", "jpeg", "bmp")
         roles_files["image"] = [(r, f) for r, f in images
-                                if f == fmt_major or (f in ("png", "jpeg", "bmp") and fmt_major in ("png", "jpeg", "bmp"))]
+                                if f == fmt_major or (f in raster and fmt_major in raster)]
     main = roles_files["image"]
     depth_counts = Counter(r.count("/") for r, _ in main)
     depth = depth_counts.most_common(1)[0][0]
@@ -526,7 +528,8 @@ def guess_layout(sv: Survey) -> Guess | None:
         if low <= SPLIT_WORDS and "split" not in used:
             name = "split"
             g.split_part = name
-        elif len(vals) <= 20 and n >= 2 * len(vals) and "label" not in used and not all(v.isdigit() for v in vals):
+        elif (len(vals) <= 20 and n >= 2 * len(vals) and "label" not in used
+              and not all(v.isdigit() for v in vals)):
             name = "label"
             g.label_part = name
         else:
@@ -549,7 +552,8 @@ def guess_layout(sv: Survey) -> Guess | None:
     g.parts[stem_name] = _part_regex(stems)
     for role, segs in segs_by_role.items():
         exts = sorted({_ext(s[depth]) for s in segs})
-        prefix = [] if not image_top else [_escape_literal(image_top if role == "image" else mask_top) or "TODO"]
+        top = image_top if role == "image" else mask_top
+        prefix = [_escape_literal(top) or TODO] if top else []
         if len(exts) == 1:
             tail = "{" + stem_name + "}" + (_escape_literal(exts[0]) or "")
         else:
@@ -616,7 +620,8 @@ def draft(card_id: str, sv: Survey | None = None, today: dt.date | None = None) 
         F("access", [
             F("kind", TODO, doc(M.Access, "kind")),
             F("url", TODO, doc(M.Access, "url")),
-            F("instructions", TODO, doc(M.Access, "instructions", "Say where to unpack the files (DATA_DIR).")),
+            F("instructions", TODO,
+              doc(M.Access, "instructions", "Say where to unpack the files (DATA_DIR).")),
             _source_field(),
         ], doc(M.Card, "access"), blank=True),
         F("downloads", Seq([]) if sv is None else _downloads(sv), doc(M.Card, "downloads"), blank=True),
@@ -746,8 +751,8 @@ def _config(sv: Survey | None, g: Guess | None, infos: list[ImageInfo]) -> list[
     if g is not None and sv is not None:
         cfg.append(F("layout", _layout(sv, g), doc(M.Config, "layout", _layout_note(sv, g))))
     else:
-        cfg.append(F("layout", None, doc(M.Config, "layout", "Describe it, or run `covidct new ID --from-folder "
-                                          "DIR` on a local copy to get a first guess.")))
+        cfg.append(F("layout", None, doc(M.Config, "layout", "Describe it, or run `covidct new ID "
+                                          "--from-folder DIR` on a local copy to get a first guess.")))
     return cfg
 
 
@@ -772,7 +777,7 @@ def _labels(sv: Survey | None, g: Guess | None) -> tuple[list[list[F]], list[str
         items.append([
             F("name", "mask", doc(M.LabelDef, "name")),
             F("kind", "mask", doc(M.LabelDef, "kind")),
-            F("granularity", "pixel" if not any(f in VOLUME_FORMATS for _, f in g.roles.values()) else "voxel",
+            F("granularity", "voxel" if any(f in VOLUME_FORMATS for _, f in g.roles.values()) else "pixel",
               doc(M.LabelDef, "granularity")),
             F("source", [TODO], doc(M.LabelDef, "source")),
             F("mask_values", mv, doc(M.LabelDef, "mask_values",
@@ -857,7 +862,8 @@ def _layout(sv: Survey, g: Guess) -> list[F]:
              for name, (rx, typ) in g.parts.items()]
     files = [F(role, [F("pattern", pat), F("format", fmt)]) for role, (pat, fmt) in g.roles.items()]
     out = [
-        F("parts", parts, doc(M.Layout, "parts", "Guessed from the folder names: rename them to what they are.")),
+        F("parts", parts, doc(M.Layout, "parts", "Guessed from the folder names: rename them to what "
+                                                 "they are.")),
         F("files", files, doc(M.Layout, "files")),
     ]
     labels: list[F] = []
