@@ -1,0 +1,1 @@
+"""Machine-readable exports of the cards (Croissant JSON-LD)."""

@@ -1,0 +1,757 @@
+"""Croissant 1.1 JSON-LD from a card: ``croissant_for(card) -> dict``.
+
+What goes in:
+
+- metadata: name, aliases, description, homepage, license, citation, keywords, creators;
+- distribution: one ``cr:FileObject`` per download that has a checksum (Croissant requires one), and
+  one ``cr:FileSet`` per file role and per table of each config's layout, ``containedIn`` the
+  layout's archives when those are described; without archives the globs are relative to the
+  local data folder (the one ``covidct.load_dataset(..., data_dir=...)`` reads);
+- record sets: one per config whose fields mirror the Hugging Face features of the generic builder
+  (image, the label fields, patient and scan ids, extra fields, split), plus one enumeration record
+  set per class label / mask value map, holding the classes as inline data.
+
+Joins that Croissant needs between file sets (an image and its mask; an image and a table row) are
+declared with ``references`` on small key fields whose ids start with ``_key_``: they are
+bookkeeping for Croissant, not features of the dataset. Where a join key cannot be written as one
+regular-expression capture (the shared parts of two patterns differ), the field is documented
+without a source rather than with a wrong one.
+
+The output is plain data (dicts, lists, strings) serialised with ``json.dumps``; card text never
+becomes code. mlcroissant validates it (``covidct croissant ID --validate``); we do not use
+mlcroissant to load CT data (its loader squashes 16-bit images to 8-bit).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
+from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
+
+CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
+
+# The Croissant 1.1 JSON-LD context, as published with the specification (data, not code).
+CONTEXT: dict[str, Any] = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "arrayShape": "cr:arrayShape",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "containedIn": "cr:containedIn",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "description": {"@container": "@language"},
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isArray": "cr:isArray",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "name": {"@container": "@language"},
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+
+MIME: dict[FileFormat, str] = {
+    FileFormat.JPEG: "image/jpeg",
+    FileFormat.PNG: "image/png",
+    FileFormat.BMP: "image/bmp",
+    FileFormat.TIFF: "image/tiff",
+    FileFormat.DICOM: "application/dicom",
+    FileFormat.NIFTI: "application/x-nifti",
+    FileFormat.METAIMAGE: "application/x-metaimage",
+    FileFormat.NRRD: "application/x-nrrd",
+    FileFormat.NPY: "application/x-npy",
+    FileFormat.HDF5: "application/x-hdf5",
+    FileFormat.CSV: "text/csv",
+    FileFormat.TSV: "text/tab-separated-values",
+    FileFormat.XLS: "application/vnd.ms-excel",
+    FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    FileFormat.TXT: "text/plain",
+    FileFormat.JSON: "application/json",
+    FileFormat.XML: "application/xml",
+    FileFormat.OTHER: "application/octet-stream",
+}
+ARCHIVE_MIME: dict[ArchiveFormat, str] = {
+    ArchiveFormat.ZIP: "application/zip",
+    ArchiveFormat.TAR: "application/x-tar",
+    ArchiveFormat.TAR_GZ: "application/x-gzip",
+    ArchiveFormat.SEVEN_Z: "application/x-7z-compressed",
+    ArchiveFormat.RAR: "application/vnd.rar",
+    ArchiveFormat.NONE: "application/octet-stream",
+}
+IMAGE_FORMATS = {
+    FileFormat.JPEG,
+    FileFormat.PNG,
+    FileFormat.BMP,
+    FileFormat.TIFF,
+    FileFormat.DICOM,
+    FileFormat.NIFTI,
+    FileFormat.METAIMAGE,
+    FileFormat.NRRD,
+}
+SPDX_URL = "https://spdx.org/licenses/{}.html"
+
+# One token of a path pattern (the same grammar as covidct.layout.pattern).
+_TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\*\*/?|\*|[{}]|[^{}*]+")
+_ANY_PATH = "(?:.*/)?"  # fullpath may carry the extraction folder in front of the layout root
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _ref(kind: str, id_: str) -> dict[str, Any]:
+    return {kind: {"@id": id_}}
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, value) tokens: ('part', name) | ('lit', text) | ('star', '*') | ('dstar', '**' or '**/')."""
+    out: list[tuple[str, str]] = []
+    for m in _TOKEN_RE.finditer(text):
+        t = m.group(0)
+        if m.group(1) is not None:
+            out.append(("part", m.group(1)))
+        elif t == "{{":
+            out.append(("lit", "{"))
+        elif t == "}}":
+            out.append(("lit", "}"))
+        elif t.startswith("**"):
+            out.append(("dstar", t))
+        elif t == "*":
+            out.append(("star", t))
+        else:
+            out.append(("lit", t))
+    return out
+
+
+def _glob(layout: Layout, pattern: str) -> str:
+    """The pattern as a glob relative to the data folder: parts become ``*``."""
+    out = []
+    for kind, val in _tokens(_rooted(layout, pattern)):
+        if kind == "lit":
+            out.append(re.sub(r"([\[\]?*])", r"[\1]", val))
+        elif kind == "part" or kind == "star":
+            out.append("*")
+        else:
+            out.append(val)
+    return "".join(out)
+
+
+def _rooted(layout: Layout, path: str) -> str:
+    root = layout.root.strip("/")
+    return f"{root}/{path}" if root else path
+
+
+def _tok_regex(kind: str, val: str, layout: Layout) -> str:
+    if kind == "lit":
+        return re.escape(val)
+    if kind == "part":
+        spec = layout.parts.get(val)
+        return f"(?:{spec.regex if spec else '[^/]+'})"
+    if kind == "star":
+        return "[^/]*"
+    return "(?:[^/]+/)*" if val.endswith("/") else ".*"
+
+
+def _regex(layout: Layout, pattern: str, capture: tuple[int, int] | None) -> str:
+    """A regex over the file's full path with ONE capture group around tokens [start, end)."""
+    toks = _tokens(pattern)
+    body = []
+    for i, (kind, val) in enumerate(toks):
+        if capture and i == capture[0]:
+            body.append("(")
+        body.append(_tok_regex(kind, val, layout))
+        if capture and i == capture[1] - 1:
+            body.append(")")
+    root = layout.root.strip("/")
+    prefix = re.escape(root + "/") if root else ""
+    return "^" + _ANY_PATH + prefix + "".join(body) + "$"
+
+
+def _part_span(toks: list[tuple[str, str]], part: str) -> tuple[int, int] | None:
+    for i, (kind, val) in enumerate(toks):
+        if kind == "part" and val == part:
+            return (i, i + 1)
+    return None
+
+
+def _shared_span(
+    a: list[tuple[str, str]], b: list[tuple[str, str]]
+) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The spans from first to last named part, when both patterns spell them identically."""
+
+    def span(toks: list[tuple[str, str]]) -> tuple[int, int] | None:
+        idx = [i for i, (k, _) in enumerate(toks) if k == "part"]
+        return (idx[0], idx[-1] + 1) if idx else None
+
+    sa, sb = span(a), span(b)
+    if sa is None or sb is None or a[sa[0] : sa[1]] != b[sb[0] : sb[1]]:
+        return None
+    return sa, sb
+
+
+def _template_capture(layout: Layout, pattern: str, template: str) -> str | None:
+    """A one-group regex over the image path whose capture equals ``template``, or None."""
+    toks = _tokens(pattern)
+    ttoks = _tokens(template)
+    root = layout.root.strip("/")
+    if len(ttoks) == 1 and ttoks[0][0] == "part":
+        name = ttoks[0][1]
+        if name == "_path":
+            return _regex(layout, pattern, (0, len(toks)))
+        if name in ("_name", "_stem"):
+            whole = _regex(layout, pattern, None)[1:-1]  # strip ^ and $
+            tail = r"([^/]+)" if name == "_name" else r"([^/]+?)(?:\.[^./]+)?"
+            return f"^(?=(?:{whole})$)(?:.*/)?{tail}$"
+        span = _part_span(toks, name)
+        return _regex(layout, pattern, span) if span else None
+    # a template equal to a contiguous run of the pattern (e.g. `{patient}/{scan}`)
+    n = len(ttoks)
+    for i in range(len(toks) - n + 1):
+        if toks[i : i + n] == ttoks:
+            return _regex(layout, pattern, (i, i + n))
+    del root
+    return None
+
+
+def _value_from_regex(layout: Layout, image_pattern: str, vf: ValueFrom) -> str | None:
+    if vf.part is None:
+        return None
+    span = _part_span(_tokens(image_pattern), vf.part)
+    return _regex(layout, image_pattern, span) if span else None
+
+
+def _text(value: str | None, limit: int = 5000) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+# ------------------------------------------------------------------------------------------ builder
+
+
+class _Doc:
+    def __init__(self, card: Card):
+        self.card = card
+        self.distribution: list[dict[str, Any]] = []
+        self.record_sets: list[dict[str, Any]] = []
+        self.ids: set[str] = set()
+        self.archives: dict[str, str] = {}  # download name -> FileObject id (only if described)
+        self.notes: list[str] = []  # features of the current config that Croissant cannot source
+
+    def uid(self, base: str) -> str:
+        uid, n = base, 2
+        while uid in self.ids:
+            uid, n = f"{base}-{n}", n + 1
+        self.ids.add(uid)
+        return uid
+
+    # -- distribution --------------------------------------------------------------------------
+
+    def downloads(self) -> None:
+        for d in self.card.downloads:
+            if not (d.md5 or d.sha256):
+                continue  # Croissant requires a checksum; the README lists the download anyway
+            fo: dict[str, Any] = {
+                "@type": "cr:FileObject",
+                "@id": self.uid(d.name),
+                "name": d.name,
+                "contentUrl": d.url or d.name,
+                "encodingFormat": ARCHIVE_MIME[d.archive]
+                if d.archive is not ArchiveFormat.NONE
+                else _mime_for_name(d.name),
+            }
+            if d.description:
+                fo["description"] = d.description
+            if d.size_bytes is not None:
+                fo["contentSize"] = f"{d.size_bytes} B"
+            if d.sha256:
+                fo["sha256"] = d.sha256
+            else:
+                fo["md5"] = d.md5
+            self.distribution.append(fo)
+            self.archives[d.name] = fo["@id"]
+
+    def file_set(self, cfg: Config, role: str, includes: str, fmt: FileFormat, what: str) -> str:
+        assert cfg.layout is not None
+        fs: dict[str, Any] = {
+            "@type": "cr:FileSet",
+            "@id": self.uid(f"{cfg.name}.{role}"),
+            "name": f"{cfg.name}.{role}",
+            "description": what,
+            "encodingFormat": MIME[fmt],
+            "includes": includes,
+        }
+        contained = [self.archives[a] for a in cfg.layout.archives if a in self.archives]
+        if contained:
+            fs["containedIn"] = [{"@id": c} for c in contained]
+        if cfg.layout.exclude:
+            fs["excludes"] = list(cfg.layout.exclude)
+        self.distribution.append(fs)
+        return fs["@id"]
+
+    # -- record sets ---------------------------------------------------------------------------
+
+    def enumeration(self, cfg: Config, lab: LabelDef) -> str | None:
+        if lab.classes:
+            rs_id = self.uid(f"{cfg.name}.{lab.name}-classes")
+            rows = [
+                {
+                    f"{rs_id}/name": c.name,
+                    f"{rs_id}/value": c.value,
+                    f"{rs_id}/description": c.description or "",
+                }
+                for c in lab.classes
+            ]
+            kinds = (("name", "sc:Text"), ("value", "sc:Integer"), ("description", "sc:Text"))
+            what = f"Classes of `{lab.name}`: name and the integer the dataset stores."
+        elif lab.mask_values:
+            rs_id = self.uid(f"{cfg.name}.{lab.name}-values")
+            rows = [
+                {f"{rs_id}/name": m.name, f"{rs_id}/value": m.value, f"{rs_id}/color": m.color or ""}
+                for m in lab.mask_values
+            ]
+            kinds = (("name", "sc:Text"), ("value", "sc:Integer"), ("color", "sc:Text"))
+            what = f"Pixel values of the mask `{lab.name}` and what each marks."
+        else:
+            return None
+        self.record_sets.append(
+            {
+                "@type": "cr:RecordSet",
+                "@id": rs_id,
+                "name": rs_id,
+                "description": what,
+                "dataType": "sc:Enumeration",
+                "key": {"@id": f"{rs_id}/value"},
+                "field": [
+                    {"@type": "cr:Field", "@id": f"{rs_id}/{k}", "name": k, "dataType": t} for k, t in kinds
+                ],
+                "data": rows,
+            }
+        )
+        return rs_id
+
+    def config(self, cfg: Config) -> None:
+        enums = {lab.name: self.enumeration(cfg, lab) for lab in cfg.labels}
+        layout = cfg.layout
+        if layout is None or "image" not in layout.files:
+            return  # not loadable: no features to mirror (the enumerations above still describe the labels)
+        self.notes = []
+        rs_id = self.uid(cfg.name)
+        fields: list[dict[str, Any]] = []
+        files = layout.files
+        image = files["image"]
+        image_fs = self.file_set(
+            cfg,
+            "image-files",
+            _glob(layout, image.pattern),
+            image.format,
+            f"Input images of config {cfg.name} ({image.format.value}).",
+        )
+        img_field = _field(
+            rs_id,
+            "image",
+            "sc:ImageObject",
+            "The input image" + (", all slices of one scan in order" if layout.group else "") + ".",
+            source={**_ref("fileSet", image_fs), "extract": {"fileProperty": "content"}},
+        )
+        if layout.group is not None:
+            img_field["isArray"] = True
+        fields.append(img_field)
+
+        aux_roles = {role: spec for role, spec in files.items() if role != "image"}
+        labels_by_name = {lab.name: lab for lab in cfg.labels}
+        for role, spec in aux_roles.items():
+            fields.extend(self.aux_file(cfg, rs_id, layout, image, role, spec, labels_by_name.get(role)))
+
+        for lab in cfg.labels:
+            if lab.name in aux_roles:
+                continue
+            vf = layout.labels.get(lab.name)
+            fields.extend(self.value_field(cfg, rs_id, layout, image, lab.name, vf, lab, enums.get(lab.name)))
+        for name, vf in (("patient_id", layout.patient), ("scan_id", layout.scan)):
+            if vf is not None:
+                fields.extend(self.value_field(cfg, rs_id, layout, image, name, vf, None, None))
+        for name, vf in layout.fields.items():
+            fields.extend(self.value_field(cfg, rs_id, layout, image, name, vf, None, None))
+        if layout.splits is not None and layout.splits.by is not None:
+            fields.extend(self.value_field(cfg, rs_id, layout, image, "split", layout.splits.by, None, None))
+        elif layout.splits is not None and layout.splits.lists:
+            self.notes.append(
+                "the split (from the list files "
+                + ", ".join(f"`{f}`" for files in layout.splits.lists.values() for f in files)
+                + ")"
+            )
+        desc = _text(cfg.description) or f"Examples of config {cfg.name}: one {cfg.example.value} each."
+        if self.notes:
+            desc += (
+                " The loaded dataset also has "
+                + "; ".join(self.notes)
+                + ", which Croissant cannot express as a field source."
+            )
+        rs: dict[str, Any] = {
+            "@type": "cr:RecordSet",
+            "@id": rs_id,
+            "name": cfg.name,
+            "description": desc,
+            "field": fields,
+        }
+        self.record_sets.append(rs)
+
+    def aux_file(
+        self,
+        cfg: Config,
+        rs_id: str,
+        layout: Layout,
+        image: FileSpec,
+        role: str,
+        spec: FileSpec,
+        lab: LabelDef | None,
+    ) -> list[dict[str, Any]]:
+        fs = self.file_set(
+            cfg,
+            f"{role}-files",
+            _glob(layout, spec.pattern),
+            spec.format,
+            f"`{role}` files of config {cfg.name} ({spec.format.value}).",
+        )
+        desc = _text(lab.description) if lab and lab.description else f"The `{role}` file of the example."
+        dtype = "sc:ImageObject" if spec.format in IMAGE_FORMATS else "sc:Text"
+        shared = _shared_span(_tokens(image.pattern), _tokens(spec.pattern))
+        if shared is None:
+            self.notes.append(
+                f"`{role}` ({spec.format.value} files `{spec.pattern}`, paired with the image by "
+                "the layout's named parts)"
+            )
+            return []
+        aux_id = self.uid(f"{cfg.name}.{role}")
+        self.record_sets.append(
+            {
+                "@type": "cr:RecordSet",
+                "@id": aux_id,
+                "name": aux_id,
+                "description": f"`{role}` files of {cfg.name}, keyed by the parts shared with the image.",
+                "key": {"@id": f"{aux_id}/key"},
+                "field": [
+                    _field(
+                        aux_id,
+                        "key",
+                        "sc:Text",
+                        "Named parts shared with the image path.",
+                        source={
+                            **_ref("fileSet", fs),
+                            "extract": {"fileProperty": "fullpath"},
+                            "transform": {"regex": _regex(layout, spec.pattern, shared[1])},
+                        },
+                    ),
+                    _field(
+                        aux_id,
+                        "content",
+                        dtype,
+                        desc,
+                        source={**_ref("fileSet", fs), "extract": {"fileProperty": "content"}},
+                    ),
+                ],
+            }
+        )
+        image_fs = f"{cfg.name}.image-files"
+        return [
+            _field(
+                rs_id,
+                f"_key_{role}",
+                "sc:Text",
+                f"Join key with `{role}` (not a feature).",
+                source={
+                    **_ref("fileSet", image_fs),
+                    "extract": {"fileProperty": "fullpath"},
+                    "transform": {"regex": _regex(layout, image.pattern, shared[0])},
+                },
+                references=_ref("field", f"{aux_id}/key"),
+            ),
+            _field(rs_id, role, dtype, desc, source=_ref("field", f"{aux_id}/content")),
+        ]
+
+    def value_field(
+        self,
+        cfg: Config,
+        rs_id: str,
+        layout: Layout,
+        image: FileSpec,
+        name: str,
+        vf: ValueFrom | None,
+        lab: LabelDef | None,
+        enum_id: str | None,
+    ) -> list[dict[str, Any]]:
+        dtype, desc = _value_type(name, lab, vf)
+        image_fs = f"{cfg.name}.image-files"
+        extra: dict[str, Any] = {}
+        if lab is not None and lab.kind in (
+            LabelKind.SLICE_CLASS,
+            LabelKind.SLICE_MULTI_LABEL,
+            LabelKind.MULTI_LABEL,
+            LabelKind.BOXES,
+            LabelKind.POINTS,
+        ):
+            extra["isArray"] = True
+        if vf is None:
+            self.notes.append(f"`{name}`")
+            return []
+        if vf.value is not None:
+            return [_field(rs_id, name, dtype, desc, value=vf.value, **extra)]
+        if vf.part is not None:
+            rx = _value_from_regex(layout, image.pattern, vf)
+            if rx is None:
+                self.notes.append(f"`{name}` (path part `{vf.part}`)")
+                return []
+            src = {
+                **_ref("fileSet", image_fs),
+                "extract": {"fileProperty": "fullpath"},
+                "transform": {"regex": rx},
+            }
+            f = _field(rs_id, name, dtype, desc, source=src, **extra)
+            if enum_id and not vf.map and "isArray" not in extra:
+                f["references"] = _ref("field", f"{enum_id}/name")
+            return [f]
+        if vf.table is not None:
+            return self.table_field(cfg, rs_id, layout, image, name, vf, dtype, desc, extra)
+        # an NPY array indexed by a table row: Croissant has no NPY extraction; document it
+        arr = layout.arrays.get(vf.array or "")
+        self.notes.append(
+            f"`{name}`" + (f" (NPY array `{arr.path}`, row of table `{arr.row_table}`)" if arr else "")
+        )
+        return []
+
+    def table_field(
+        self,
+        cfg: Config,
+        rs_id: str,
+        layout: Layout,
+        image: FileSpec,
+        name: str,
+        vf: ValueFrom,
+        dtype: str,
+        desc: str,
+        extra: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        table = layout.tables.get(vf.table or "")
+        if table is None:
+            self.notes.append(f"`{name}`")
+            return []
+        tfs_name = f"{cfg.name}.table-{vf.table}"
+        if tfs_name not in self.ids:
+            fmt = table.format if table.format in MIME else FileFormat.OTHER
+            self.file_set(
+                cfg,
+                f"table-{vf.table}",
+                _glob(layout, table.path),
+                fmt,
+                f"Table `{vf.table}` of config {cfg.name} ({table.format.value}).",
+            )
+        join_id = f"{rs_id}/_key_table-{vf.table}"
+        out: list[dict[str, Any]] = []
+        rx = _template_capture(layout, image.pattern, table.key)
+        tabular = table.format in (FileFormat.CSV, FileFormat.TSV)
+        if rx is None or not tabular:
+            self.notes.append(f"`{name}` (column `{vf.column}` of `{table.path}`, joined on `{table.key}`)")
+            return []
+        if join_id not in self.ids:
+            self.ids.add(join_id)
+            out.append(
+                _field(
+                    rs_id,
+                    f"_key_table-{vf.table}",
+                    "sc:Text",
+                    f"Join key with table `{vf.table}` (not a feature).",
+                    source={
+                        **_ref("fileSet", f"{cfg.name}.image-files"),
+                        "extract": {"fileProperty": "fullpath"},
+                        "transform": {"regex": rx},
+                    },
+                    references={**_ref("fileSet", tfs_name), "extract": {"column": table.column}},
+                )
+            )
+        out.append(
+            _field(
+                rs_id,
+                name,
+                dtype,
+                desc,
+                source={**_ref("fileSet", tfs_name), "extract": {"column": vf.column}},
+                **extra,
+            )
+        )
+        return out
+
+
+def _field(rs_id: str, name: str, dtype: str, description: str, **kw: Any) -> dict[str, Any]:
+    f: dict[str, Any] = {
+        "@type": "cr:Field",
+        "@id": f"{rs_id}/{name}",
+        "name": name,
+        "description": description,
+        "dataType": dtype,
+    }
+    for k, v in kw.items():
+        if v is not None:
+            f[k] = v
+    return f
+
+
+def _value_type(name: str, lab: LabelDef | None, vf: ValueFrom | None) -> tuple[str, str]:
+    if lab is None:
+        what = {
+            "patient_id": "Patient identifier.",
+            "scan_id": "Scan identifier.",
+            "split": "Official split of the example.",
+        }.get(name, f"Metadata field `{name}`.")
+        return "sc:Text", what
+    desc = _text(lab.description) or f"Label `{lab.name}` ({lab.kind.value}, per {lab.granularity.value})."
+    if lab.kind in (LabelKind.MASK,):
+        return "sc:ImageObject", desc
+    if lab.kind is LabelKind.NUMBER:
+        return "sc:Float", desc
+    if lab.classes:
+        return "sc:Text", desc + " Class names: " + ", ".join(c.name for c in lab.classes) + "."
+    return "sc:Text", desc
+
+
+def _mime_for_name(name: str) -> str:
+    low = name.lower()
+    for ext, fmt in (
+        (".csv", FileFormat.CSV),
+        (".tsv", FileFormat.TSV),
+        (".xlsx", FileFormat.XLSX),
+        (".xls", FileFormat.XLS),
+        (".txt", FileFormat.TXT),
+        (".json", FileFormat.JSON),
+        (".npy", FileFormat.NPY),
+        (".nii", FileFormat.NIFTI),
+        (".nii.gz", FileFormat.NIFTI),
+        (".dcm", FileFormat.DICOM),
+        (".png", FileFormat.PNG),
+        (".jpg", FileFormat.JPEG),
+        (".jpeg", FileFormat.JPEG),
+        (".tif", FileFormat.TIFF),
+        (".tiff", FileFormat.TIFF),
+        (".mhd", FileFormat.METAIMAGE),
+        (".h5", FileFormat.HDF5),
+    ):
+        if low.endswith(ext):
+            return MIME[fmt]
+    for ext, arch in (
+        (".zip", ArchiveFormat.ZIP),
+        (".tar.gz", ArchiveFormat.TAR_GZ),
+        (".tgz", ArchiveFormat.TAR_GZ),
+        (".tar", ArchiveFormat.TAR),
+        (".7z", ArchiveFormat.SEVEN_Z),
+        (".rar", ArchiveFormat.RAR),
+    ):
+        if low.endswith(ext):
+            return ARCHIVE_MIME[arch]
+    return MIME[FileFormat.OTHER]
+
+
+def _license(card: Card) -> str:
+    lic = card.license
+    if lic.url:
+        return lic.url
+    if lic.id not in ("other", "unknown"):
+        return SPDX_URL.format(lic.id)
+    return lic.name or lic.id
+
+
+def _cite_as(card: Card) -> str | None:
+    c = card.citation
+    if c is None:
+        return None
+    if c.bibtex:
+        return c.bibtex.strip()
+    if c.text:
+        return c.text.strip()
+    return f"https://doi.org/{c.doi}" if c.doi else None
+
+
+def croissant_for(card: Card) -> dict[str, Any]:
+    """Croissant 1.1 JSON-LD (as a dict) describing ``card``."""
+    doc = _Doc(card)
+    doc.downloads()
+    for cfg in card.configs:
+        doc.config(cfg)
+    desc = card.summary.strip() + "\n\n" + card.description.strip()
+    meta: dict[str, Any] = {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "conformsTo": CONFORMS_TO,
+        "name": card.name,
+        "description": _text(desc, 20_000),
+        "url": card.homepage or card.access.url or f"https://huggingface.co/datasets/covidct/{card.id}",
+        "license": _license(card),
+        "keywords": [*card.tags, *(m.value for m in card.modality), *card.anatomy],
+        "isAccessibleForFree": card.access.kind.value == "open",
+        "dateModified": card.last_reviewed.isoformat(),
+        "identifier": f"covidct/{card.id}",
+    }
+    if card.aliases:
+        meta["alternateName"] = list(card.aliases)
+    cite = _cite_as(card)
+    if cite:
+        meta["citeAs"] = cite
+    if card.citation and card.citation.doi:
+        meta["sameAs"] = f"https://doi.org/{card.citation.doi}"
+    if card.provenance and card.provenance.institutions:
+        meta["creator"] = [{"@type": "sc:Organization", "name": n} for n in card.provenance.institutions]
+    if card.provenance and card.provenance.countries:
+        meta["spatialCoverage"] = list(card.provenance.countries)
+    if card.provenance and card.provenance.collection_period:
+        meta["temporalCoverage"] = card.provenance.collection_period
+    if doc.distribution:
+        meta["distribution"] = doc.distribution
+    if doc.record_sets:
+        meta["recordSet"] = doc.record_sets
+    return meta
+
+
+def croissant_json(card: Card) -> str:
+    return json.dumps(croissant_for(card), indent=2, ensure_ascii=False) + "\n"
+
+
+def validate(jsonld: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(errors, warnings) from mlcroissant, offline. Needs the `croissant` extra."""
+    from covidct.extras import require
+
+    require("mlcroissant", "croissant")
+    import mlcroissant as mlc
+
+    try:
+        ds = mlc.Dataset(jsonld=jsonld)
+    except mlc.ValidationError as exc:
+        return [str(exc)], []
+    issues = ds.metadata.ctx.issues
+    return sorted(issues.errors), sorted(issues.warnings)
