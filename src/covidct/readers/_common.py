@@ -34,6 +34,12 @@ class ReadError(Exception):
         super().__init__(msg)
 
 
+def damaged(path: object, what: str, exc: BaseException) -> ReadError:
+    """The error for a file a library failed on: ``cannot <what> (<library message>)``."""
+    problem = f"cannot {what} ({type(exc).__name__}: {exc}); the file may be truncated or damaged"
+    return ReadError(path, problem)
+
+
 def describe_path(path: object) -> str:
     if isinstance(path, (str, os.PathLike)):
         return os.fsdecode(path)

@@ -93,6 +93,8 @@ def sniff(src: Any) -> FileFormat:
 
 def sniff_bytes(head: bytes, name: str = "") -> FileFormat:
     lower = name.lower()
+    if head[128:132] == b"DICM":  # first: a DICOM preamble may itself hold a TIFF header (CT_small.dcm)
+        return FileFormat.DICOM
     if head.startswith(b"\xff\xd8\xff"):
         return FileFormat.JPEG
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -101,8 +103,6 @@ def sniff_bytes(head: bytes, name: str = "") -> FileFormat:
         return FileFormat.BMP
     if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
         return FileFormat.TIFF
-    if head[128:132] == b"DICM":
-        return FileFormat.DICOM
     if len(head) >= 348 and head[344:348] in (b"n+1\x00", b"ni1\x00"):
         return FileFormat.NIFTI
     if len(head) >= 8 and head[4:8] in (b"n+2\x00", b"ni2\x00"):

@@ -1,0 +1,276 @@
+"""DICOM with pydicom: uncompressed and compressed transfer syntaxes, rescaled to Hounsfield units.
+
+- JPEG (baseline, extended, lossless) and JPEG-LS need ``pylibjpeg`` + ``pylibjpeg-libjpeg``; JPEG 2000
+  and HTJ2K ``pylibjpeg-openjpeg``; RLE and deflate decode with pydicom alone. A missing decoder is a
+  :class:`ReadError` that says what to install.
+- The modality rescale (RescaleSlope/RescaleIntercept, top level or in the shared/per-frame functional
+  groups of enhanced multi-frame files) is applied: integral slope and intercept give signed int16
+  (int32 when the values do not fit), anything else float32. Intensity is ``hounsfield`` for CT (or
+  RescaleType HU); VOI windows are never applied (they are in ``meta`` as WindowCenter/WindowWidth).
+- ``mask=True`` returns the stored values (no rescale, no palette applied), e.g. for DICOM SEG.
+- One slice gives (rows, cols); a multi-frame file (frames, rows, cols); colour adds a last axis.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from covidct.card.vocab import Intensity
+from covidct.readers._common import INSTALL_HINT, Decoded, ReadError, damaged, intensity_of, plain, rescale
+
+# What read_header returns (and read puts in meta): ordering, identity, geometry and pixel facts.
+HEADER_KEYWORDS: tuple[str, ...] = (
+    "PatientID",
+    "PatientSex",
+    "PatientAge",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "SOPClassUID",
+    "SeriesNumber",
+    "AcquisitionNumber",
+    "InstanceNumber",
+    "SliceLocation",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "ImagerPixelSpacing",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "Modality",
+    "BodyPartExamined",
+    "SeriesDescription",
+    "ImageType",
+    "ConvolutionKernel",
+    "KVP",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "Rows",
+    "Columns",
+    "NumberOfFrames",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "RescaleType",
+    "WindowCenter",
+    "WindowWidth",
+)
+_READ_TAGS = (*HEADER_KEYWORDS, "SpecificCharacterSet")
+
+# transfer syntax UID prefix → the decoder package to install when pydicom has none available
+_DECODER_PACKAGE = {
+    "1.2.840.10008.1.2.4.5": "pylibjpeg-libjpeg",  # JPEG baseline/extended (.50/.51)
+    "1.2.840.10008.1.2.4.57": "pylibjpeg-libjpeg",  # JPEG Lossless
+    "1.2.840.10008.1.2.4.70": "pylibjpeg-libjpeg",  # JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.8": "pylibjpeg-libjpeg",  # JPEG-LS
+    "1.2.840.10008.1.2.4.9": "pylibjpeg-openjpeg",  # JPEG 2000
+    "1.2.840.10008.1.2.4.20": "pylibjpeg-openjpeg",  # HTJ2K
+}
+
+
+def _dcmread(src: Any, *, header_only: bool) -> Any:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    pos = src.tell() if hasattr(src, "seek") else None
+    kwargs: dict[str, Any] = {"stop_before_pixels": True, "specific_tags": _READ_TAGS} if header_only else {}
+    try:
+        try:
+            return pydicom.dcmread(src, **kwargs)
+        except InvalidDicomError:
+            # no 128-byte preamble + "DICM": accept a bare data set only when its first bytes say DICOM
+            from covidct.card.vocab import FileFormat
+            from covidct.readers._magic import sniff
+
+            if pos is not None:
+                src.seek(pos)
+            if sniff(src) is not FileFormat.DICOM:
+                raise
+            if pos is not None:
+                src.seek(pos)
+            return pydicom.dcmread(src, force=True, **kwargs)
+    except FileNotFoundError:
+        raise ReadError(src, "no such file") from None
+    except InvalidDicomError as exc:
+        raise ReadError(src, f"not a DICOM file ({exc})") from None
+    except Exception as exc:  # pydicom raises many kinds on damaged files
+        raise damaged(src, "parse DICOM", exc) from None
+
+
+def _header(ds: Any) -> dict[str, object]:
+    meta: dict[str, object] = {"real_format": "dicom"}
+    fm = getattr(ds, "file_meta", None)
+    ts = fm.get("TransferSyntaxUID") if fm is not None else None
+    if ts is not None:
+        meta["TransferSyntaxUID"] = str(ts)
+        meta["TransferSyntax"] = getattr(ts, "name", str(ts))
+    for kw in HEADER_KEYWORDS:
+        try:
+            value = ds.get(kw)
+        except Exception:  # an unparsable value must not hide the others
+            continue
+        if value is None or value == "":
+            continue
+        meta[kw] = plain(value)
+    # enhanced multi-frame: geometry and rescale live in the shared functional groups
+    shared = _first(ds, "SharedFunctionalGroupsSequence")
+    if shared is not None:
+        measures = _first(shared, "PixelMeasuresSequence")
+        if measures is not None:
+            for kw in ("PixelSpacing", "SliceThickness", "SpacingBetweenSlices"):
+                if kw not in meta and measures.get(kw) is not None:
+                    meta[kw] = plain(measures.get(kw))
+        transform = _first(shared, "PixelValueTransformationSequence")
+        if transform is not None:
+            for kw in ("RescaleSlope", "RescaleIntercept", "RescaleType"):
+                if kw not in meta and transform.get(kw) is not None:
+                    meta[kw] = plain(transform.get(kw))
+    return meta
+
+
+def _first(ds: Any, keyword: str) -> Any:
+    seq = ds.get(keyword)
+    return seq[0] if seq else None
+
+
+def read_header(src: Any) -> dict[str, object]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        meta = _header(_dcmread(src, header_only=True))
+    _note_warnings(meta, caught)
+    return meta
+
+
+def _note_warnings(meta: dict[str, object], caught: list[warnings.WarningMessage]) -> None:
+    """pydicom's complaints (e.g. invalid UID values) go into ``meta["warnings"]``, once per file."""
+    if caught:
+        meta["warnings"] = sorted({str(w.message) for w in caught})
+
+
+def _missing_decoder(ts: str) -> str | None:
+    """The package to install when no available pydicom plugin decodes this transfer syntax."""
+    try:
+        from pydicom.pixels import get_decoder
+
+        if get_decoder(ts).is_available:
+            return None
+    except Exception:  # not a compressed syntax pydicom knows, or no decoder at all
+        pass
+    return next((pkg for prefix, pkg in _DECODER_PACKAGE.items() if ts.startswith(prefix)), None)
+
+
+def _pixels(ds: Any, src: Any, meta: dict[str, object]) -> np.ndarray:
+    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+        kind = meta.get("Modality") or meta.get("SOPClassUID") or "this object"
+        raise ReadError(src, f"has no pixel data ({kind}); it is not an image")
+    ts = str(meta.get("TransferSyntaxUID", ""))
+    name = meta.get("TransferSyntax", ts)
+    package = _missing_decoder(ts) if ts else None
+    if package is not None:
+        raise ReadError(src, f"{name} DICOM needs {package}", f"install it: {INSTALL_HINT}")
+    try:
+        return ds.pixel_array
+    except Exception as exc:
+        raise damaged(src, f"decode the {name} pixel data", exc) from None
+
+
+def _rescale_params(ds: Any, meta: dict[str, object]) -> list[tuple[float, float]] | None:
+    """(slope, intercept) per frame, or one pair for all, or None when the file has no rescale."""
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame and "RescaleSlope" not in ds:
+        pairs = []
+        for item in per_frame:
+            t = _first(item, "PixelValueTransformationSequence")
+            if t is None or t.get("RescaleSlope") is None:
+                pairs = []
+                break
+            pairs.append((float(t.RescaleSlope), float(t.get("RescaleIntercept", 0.0))))
+        if pairs and len(set(pairs)) > 1:
+            return pairs
+        if pairs:
+            return pairs[:1]
+    slope, intercept = meta.get("RescaleSlope"), meta.get("RescaleIntercept")
+    if slope is None and intercept is None:
+        return None
+    try:
+        pair = (float(1.0 if slope is None else slope), float(0.0 if intercept is None else intercept))  # type: ignore[arg-type]
+        return [pair]
+    except (TypeError, ValueError):
+        return None
+
+
+def read(src: Any, *, mask: bool = False) -> Decoded:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dec = _read(src, mask)
+    _note_warnings(dec.meta, caught)
+    return dec
+
+
+def _read(src: Any, mask: bool) -> Decoded:
+    ds = _dcmread(src, header_only=False)
+    meta = _header(ds)
+    arr = _pixels(ds, src, meta)
+    if mask:
+        return Decoded(arr, _spacing(meta, arr), Intensity.UNKNOWN, meta)
+    photometric = meta.get("PhotometricInterpretation")
+    if photometric == "PALETTE COLOR":
+        from pydicom.pixels import apply_color_lut
+
+        arr = apply_color_lut(arr, ds)
+        meta["palette_applied"] = True
+        return Decoded(arr, _spacing(meta, arr), intensity_of(arr.dtype), meta)
+    intensity = intensity_of(arr.dtype)
+    pairs = _rescale_params(ds, meta) if arr.dtype.kind in "iu" or arr.dtype.kind == "f" else None
+    if pairs is not None and (len(pairs) > 1 or pairs[0] != (1.0, 0.0) or _is_hu(meta)):
+        if len(pairs) == 1:
+            arr = rescale(arr, *pairs[0], owned=True)
+        else:
+            arr = _rescale_frames(arr, pairs)
+            meta["rescale_per_frame"] = True
+        meta["rescale_applied"] = True
+        intensity = Intensity.HOUNSFIELD if _is_hu(meta) else intensity_of(arr.dtype)
+    elif ds.get("ModalityLUTSequence"):
+        from pydicom.pixels import apply_modality_lut
+
+        arr = apply_modality_lut(arr, ds)
+        meta["modality_lut_applied"] = True
+        intensity = Intensity.HOUNSFIELD if _is_hu(meta) else intensity_of(arr.dtype)
+    return Decoded(arr, _spacing(meta, arr), intensity, meta)
+
+
+def _is_hu(meta: dict[str, object]) -> bool:
+    return meta.get("Modality") == "CT" or meta.get("RescaleType") == "HU"
+
+
+def _rescale_frames(arr: np.ndarray, pairs: list[tuple[float, float]]) -> np.ndarray:
+    if len(pairs) != arr.shape[0]:
+        raise ValueError(f"{len(pairs)} per-frame rescale values for {arr.shape[0]} frames")
+    frames = [rescale(arr[i], s, b) for i, (s, b) in enumerate(pairs)]
+    dtype = np.result_type(*frames)
+    return np.stack([f.astype(dtype, copy=False) for f in frames])
+
+
+def _spacing(meta: dict[str, object], arr: np.ndarray) -> tuple[float, ...] | None:
+    inplane = meta.get("PixelSpacing") or meta.get("ImagerPixelSpacing")
+    if not isinstance(inplane, list) or len(inplane) != 2:
+        return None
+    try:
+        row, col = float(inplane[0]), float(inplane[1])
+    except (TypeError, ValueError):
+        return None
+    frames = int(meta.get("NumberOfFrames") or 1)  # type: ignore[call-overload]
+    if frames <= 1:
+        return (row, col)
+    between = meta.get("SpacingBetweenSlices")
+    if between is None:
+        return None  # the distance between frames is not in the file
+    return (abs(float(between)), row, col)  # type: ignore[arg-type]
