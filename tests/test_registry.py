@@ -49,7 +49,7 @@ def test_duplicate_alias_across_cards_is_located(tmp_path: Path) -> None:
     (tmp_path / "twin.yaml").write_text(twin, encoding="utf-8")
     issues = [i for r in Registry(tmp_path).results() for i in r.issues if i.code == "C308"]
     assert issues and all(i.path.endswith("twin.yaml") for i in issues)
-    assert any("'CC-CCII' is already used by card 'cncb'" in i.message for i in issues)
+    assert any("alias 'CC-CCII' is already used by card 'cncb'" in i.message for i in issues)
 
 
 def test_load_card_from_a_file_path() -> None:

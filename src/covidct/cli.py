@@ -199,7 +199,8 @@ def cmd_build(ns: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from covidct import __version__
 
-    parser = argparse.ArgumentParser(prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
+    parser = argparse.ArgumentParser(
+        prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
     parser.add_argument("--version", action="version", version=f"covidct {__version__}")
     parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS or the repository's cards/)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -59,7 +59,7 @@ def parse_card_text(text: str, display: str, expected_id: str | None = None) -> 
         located = load(text)
     except YamlError as exc:
         return FileResult(display, None, [Issue(display, exc.line, exc.col, exc.code, exc.message, exc.hint)])
-    return _validate_located(located, display, expected_id)
+    return _validate_located(located, display, expected_id, text)
 
 
 def validate_file(path: str | os.PathLike[str], display: str | None = None) -> FileResult:
@@ -75,7 +75,7 @@ def validate_file(path: str | os.PathLike[str], display: str | None = None) -> F
     return parse_card_text(text, shown, stem)
 
 
-def _validate_located(located: Located, display: str, expected_id: str | None) -> FileResult:
+def _validate_located(located: Located, display: str, expected_id: str | None, text: str | None = None) -> FileResult:
     issues: list[Issue] = []
 
     def add(f: Finding) -> None:
@@ -83,7 +83,7 @@ def _validate_located(located: Located, display: str, expected_id: str | None) -
         issues.append(Issue(display, line, col, f.code, f.message, f.hint))
 
     data = located.data
-    for f in check_todos(data):
+    for f in check_todos(data, text=text):
         add(f)
     card: Card | None = None
     try:
@@ -156,10 +156,9 @@ def _data_path(loc: Sequence[Any], data: Any) -> tuple[str | int, ...]:
     out: list[str | int] = []
     cur = data
     for part in loc:
-        if isinstance(cur, dict) and part in cur:
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+        in_dict = isinstance(cur, dict) and part in cur
+        in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        if in_dict or in_list:
             out.append(part)
             cur = cur[part]
         elif isinstance(cur, dict) and isinstance(part, str) and part == loc[-1]:
@@ -185,9 +184,7 @@ def _unwrap(tp: Any) -> Any:
     for _ in range(6):
         origin = typing.get_origin(tp)
         args = typing.get_args(tp)
-        if origin is typing.Annotated:
-            tp = args[0]
-        elif origin in (list, tuple, set):
+        if origin is typing.Annotated or origin in (list, tuple, set):
             tp = args[0]
         elif origin is dict:
             tp = args[1]
@@ -283,7 +280,7 @@ def registry_checks(results: list[FileResult], extra_ids: set[str]) -> None:
             key = name.casefold()
             prev = owners.get(key)
             if prev is not None and prev[0] != s.id:
-                what = "id" if is_id else "alias"
+                what = "id" if is_id else "name or alias"
                 r.issues.append(Issue(r.path, pos[0], pos[1], "C308",
                                       f"{what} {name!r} is already used by card {prev[0]!r} ({prev[1]})",
                                       "ids and aliases must name one dataset"))

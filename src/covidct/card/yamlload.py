@@ -20,7 +20,7 @@ from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
 try:  # the C parser is several times faster; fall back to pure Python where libyaml is missing
-    from yaml import CParser as _Parser
+    from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on the PyYAML build
     from yaml.parser import Parser as _PurePythonParser
     from yaml.reader import Reader
@@ -64,32 +64,45 @@ class Located:
     """The parsed data with the 1-based position of each value and each mapping key."""
 
     data: Any
-    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    # YAML marks (converted to 1-based (line, col) only when asked: most values never are)
+    values: dict[Path, Any] = field(default_factory=dict)
+    keys: dict[Path, Any] = field(default_factory=dict)
 
     def where(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Best position for ``path``: the exact one, else the nearest enclosing value."""
         table = self.keys if key else self.values
         p = tuple(path)
         if p in table:
-            return table[p]
+            return _lc(table[p])
         while p:
             if p in self.keys:
-                return self.keys[p]
+                return _lc(self.keys[p])
             p = p[:-1]
             if p in self.values:
-                return self.values[p]
-        return self.values.get((), (1, 1))
+                return _lc(self.values[p])
+        return _lc(self.values[()]) if () in self.values else (1, 1)
+
+
+def _lc(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1)
 
 
 _resolver = Resolver()
 _constructor = SafeConstructor()
 
 
+_FIRST_CHARS = {k for k in Resolver.yaml_implicit_resolvers if k}
+
+
 def _scalar(ev: yaml.ScalarEvent) -> Any:
     tag = ev.tag
+    if tag is None and ev.style:  # quoted or block scalar: always text
+        return ev.value
+    if tag is None and ev.value and ev.value[0] not in _FIRST_CHARS:
+        return ev.value  # no implicit type starts with this character: plain text, no regex needed
     if tag in (None, "!"):
-        tag = _resolver.resolve(ScalarNode, ev.value, ev.implicit) if ev.style is None else _STR
+        # plain scalars have style None (pure Python parser) or '' (C parser)
+        tag = _resolver.resolve(ScalarNode, ev.value, ev.implicit) if not ev.style else _STR
     if tag not in _ALLOWED_TAGS or tag.endswith(("map", "seq")):
         raise YamlError("Y106", f"tag {ev.tag!r} is not allowed", *_pos(ev), hint="write a plain value")
     if tag == _STR:
@@ -97,7 +110,8 @@ def _scalar(ev: yaml.ScalarEvent) -> Any:
     try:
         return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, ev.value))
     except (ValueError, OverflowError, yaml.YAMLError) as exc:
-        raise YamlError("Y101", f"bad value {ev.value!r}: {exc}", *_pos(ev), hint="quote it to keep it as text") from None
+        raise YamlError("Y101", f"bad value {ev.value!r}: {exc}", *_pos(ev),
+                        hint="quote it to keep it as text") from None
 
 
 def _pos(ev: Any) -> tuple[int, int]:
@@ -162,15 +176,15 @@ def load(text: str) -> Located:
                     # this event is a key
                     if cls is not yaml.ScalarEvent:
                         raise YamlError("Y101", "mapping keys must be plain text", *_pos(ev))
-                    key = ev.value if ev.style is not None else _scalar(ev)
+                    key = ev.value if ev.style else _scalar(ev)
                     if not isinstance(key, str):
                         key = str(key)
                     if key in container:
-                        first = out.keys.get((*path, key), (0, 0))
+                        first = _lc(out.keys[(*path, key)])
                         raise YamlError("Y107", f"duplicate key {key!r} (first at line {first[0]})", *_pos(ev),
                                         hint="keep one of them")
                     container[key] = None
-                    out.keys[(*path, key)] = _pos(ev)
+                    out.keys[(*path, key)] = ev.start_mark
                     frame[2] = key
                     continue
                 sub = (*path, pending) if is_map else (*path, len(container))
@@ -188,7 +202,7 @@ def load(text: str) -> Located:
                 value = {} if cls is yaml.MappingStartEvent else []
             else:  # pragma: no cover - every event class is handled above
                 raise YamlError("Y101", f"unexpected YAML event {cls.__name__}", *_pos(ev))
-            out.values[sub] = _pos(ev)
+            out.values[sub] = ev.start_mark
             if stack:
                 frame = stack[-1]
                 if frame[3]:
