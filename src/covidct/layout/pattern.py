@@ -78,6 +78,7 @@ def check_safe_path(text: str, what: str = "pattern") -> None:
         raise PatternError(f"{what} is longer than 500 characters")
 
 
+@lru_cache(maxsize=1024)
 def check_safe_regex(rx: str) -> None:
     """Refuse regexes with nested repeats or backreferences (catastrophic backtracking)."""
     try:
@@ -181,3 +182,97 @@ def fill_template(template: str, values: dict[str, object]) -> str:
         else:
             out.append(t)
     return "".join(out)
+
+
+# ------------------------------------------------------------------------------------ walking helpers
+
+
+def compile_glob(text: str) -> re.Pattern[str]:
+    """An ``exclude`` glob as a regex over paths relative to the layout root.
+
+    ``**/`` matches any number of folders (also none), ``**`` anything, ``*`` anything within one
+    folder, ``?`` one character within a folder. A glob without ``/`` matches the file name in any
+    folder (``.DS_Store`` excludes every ``.DS_Store``), like ``.gitignore``.
+    """
+    check_safe_path(text, "exclude pattern")
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif text.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif text[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif text[i] == "?":
+            out.append("[^/]")
+            i += 1
+        else:
+            out.append(re.escape(text[i]))
+            i += 1
+    body = "".join(out)
+    if "/" not in text:
+        body = "(?:[^/]+/)*" + body
+    return re.compile(body + "(?:/.*)?")  # a folder excludes what is inside it
+
+
+def regex_can_match_slash(rx: str) -> bool:
+    """Whether a part regex could match a ``/`` (then a file walk cannot stop at a fixed depth)."""
+    try:
+        tree = _sre_parse.parse(rx)
+    except re.error:
+        return True
+    slash = ord("/")
+
+    def in_set(items: object) -> bool:
+        negate = False
+        hit = False
+        for op, av in items:  # type: ignore[attr-defined]
+            name = str(op)
+            if name == "NEGATE":
+                negate = True
+            elif (name == "LITERAL" and av == slash) or (name == "RANGE" and av[0] <= slash <= av[1]) or (name == "CATEGORY" and str(av) in ("CATEGORY_NOT_DIGIT", "CATEGORY_NOT_SPACE", "CATEGORY_NOT_WORD")):
+                hit = True
+        return hit != negate
+
+    def walk(items: object) -> bool:
+        for op, av in items:  # type: ignore[attr-defined]
+            name = str(op)
+            if name == "ANY" or (name == "LITERAL" and av == slash):
+                return True
+            if name == "NOT_LITERAL" and av != slash:
+                return True
+            if name == "IN" and in_set(av):
+                return True
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and walk(av[2]):
+                return True
+            if name == "SUBPATTERN" and walk(av[-1]):
+                return True
+            if name == "BRANCH" and any(walk(b) for b in av[1]):
+                return True
+        return False
+
+    return walk(tree)
+
+
+def fixed_depth(pattern: Pattern, part_regexes: dict[str, str]) -> int | None:
+    """Number of ``/`` in every path the pattern matches, or None when it can vary (``**``, slashes)."""
+    if "**" in pattern.text:
+        return None
+    for p in pattern.parts:
+        if regex_can_match_slash(part_regexes.get(p, DEFAULT_PART_REGEX)):
+            return None
+    return pattern.text.count("/")
+
+
+def literal_chars(pattern: Pattern) -> int:
+    """How many literal characters the pattern has (the more, the more specific it is)."""
+    n = 0
+    for tok in _TOKEN_RE.finditer(pattern.text):
+        t = tok.group(0)
+        if tok.group(1) is None and not t.startswith("*"):
+            n += len(t)
+    return n

@@ -1,0 +1,758 @@
+"""Interpreting a config's layout: from files on disk to a plain list of example records.
+
+:func:`make_plan` finds the files, pairs them by shared parts (image + mask), groups slices into
+scans, joins the tables, resolves patient/scan ids, splits and every label that does not need the
+slice order, and checks the counts against the card. It reads file names and tables only, so it is
+fast. :meth:`Plan.records` then orders each scan's slices (by a DICOM tag or a number in the name),
+takes per-slice labels from NPY arrays, and yields :class:`Record` objects. Nothing here depends on
+Hugging Face ``datasets``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import warnings
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from covidct.card.model import Card, Config, Layout, ValueFrom
+from covidct.card.vocab import CountLevel, LabelKind, SortKey, Unit
+from covidct.layout import tables as tbl
+from covidct.layout.pattern import compile_glob, parse, template_parts
+from covidct.layout.values import (
+    CLASS_KINDS,
+    SLICE_KINDS,
+    ClassMapper,
+    convert_label,
+    describe_source,
+    raw_text,
+    to_split,
+    to_text,
+)
+from covidct.layout.walk import LayoutError, Match, Walker, explain_mismatch, part_regexes, resolve_roots
+
+SCAN_UNITS = (Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT)
+DEFAULT_SPLIT = "train"
+_COUNT_LEVEL = {
+    Unit.IMAGE: CountLevel.IMAGES, Unit.SLICE: CountLevel.SLICES, Unit.PATCH: CountLevel.PATCHES,
+    Unit.SCAN: CountLevel.SCANS, Unit.SERIES: CountLevel.SERIES, Unit.STUDY: CountLevel.STUDIES,
+    Unit.PATIENT: CountLevel.PATIENTS,
+}
+_DOUBLE_EXT = (".nii.gz", ".tar.gz", ".mha.gz", ".nrrd.gz")
+
+
+class LayoutWarning(UserWarning):
+    """The data loads but differs from the card (counts, unmatched files, unlabelled examples)."""
+
+
+@dataclass(frozen=True)
+class ArrayRef:
+    array: str
+    row: int | None
+
+
+@dataclass(slots=True)
+class Member:
+    image: Match
+    paired: dict[str, Match]
+    ctx: dict[str, str]
+    values: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Group:
+    key: str
+    members: list[Member]
+    ctx: dict[str, str]
+    paired: dict[str, Match] = field(default_factory=dict)
+    values: dict[str, Any] | None = None
+    rel: str = ""
+
+
+@dataclass
+class Record:
+    """One example, as plain Python: file paths, ids, labels (class names), fields, split."""
+
+    key: str
+    split: str
+    path: str  # the image file (or the scan's folder) relative to the data root
+    files: dict[str, list[str]]  # role → absolute paths (the slices of a scan in order)
+    patient: str | None = None
+    scan: str | None = None
+    slice_index: int | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, str | None] = field(default_factory=dict)
+
+
+def builtins_of(rel: str) -> dict[str, str]:
+    name = rel.rsplit("/", 1)[-1]
+    low = name.lower()
+    stem = next((name[: -len(e)] for e in _DOUBLE_EXT if low.endswith(e)), None)
+    if stem is None:
+        stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    return {"_name": name, "_stem": stem, "_path": rel}
+
+
+class Plan:
+    def __init__(self, card: Card, config: Config, roots: list[str]):
+        if config.layout is None:
+            raise LayoutError(f"config {config.name!r} of {card.id} has no layout, so it cannot be loaded")
+        self.card = card
+        self.config = config
+        self.layout: Layout = config.layout
+        self.roots = roots
+        self.grouped = self.layout.group is not None
+        self.per_member = not (self.grouped and config.example in SCAN_UNITS)
+        self.part_types = {n: p.type for n, p in self.layout.parts.items()}
+        self.labels = {lab.name: lab for lab in config.labels}
+        self.mappers = {
+            name: ClassMapper(self.labels[name], vf)
+            for name, vf in self.layout.labels.items()
+            if name in self.labels and self.labels[name].kind in CLASS_KINDS
+        }
+        self.mask_roles = [r for r in self.layout.files if r != "image"]
+        self.tables: dict[str, tbl.Table] = {}
+        self.groups: list[Group] = []
+        self.splits: list[str] = []
+        self.dropped = 0
+        self._arrays: dict[str, Any] = {}
+        self._join_cache: dict[tuple[str, str], list[int]] = {}
+
+    # ------------------------------------------------------------------------------------- building
+
+    def build(self) -> Plan:
+        lay = self.layout
+        known = {t.path for t in lay.tables.values()} | {a.path for a in lay.arrays.values()}
+        for files in (lay.splits.lists or {}).values() if lay.splits else ():
+            known.update(files)
+        walker = Walker(lay, extra_known=known)
+        found = walker.find(self.roots)
+        self._check_found(found, walker)
+        self._read_tables(found)
+        members = self._pair(found)
+        self.groups = self._group(members)
+        for g in self.groups:
+            if self.per_member:
+                for m in g.members:
+                    m.values = self._values(m.ctx, per_slice=self.grouped, what=m.image.rel)
+            else:
+                g.values = self._values(g.ctx, per_slice=False, what=g.rel)
+                if any(self.labels[n].kind in SLICE_KINDS for n in self._member_level_labels()):
+                    for m in g.members:
+                        m.values = {"labels": {n: self._label(n, m.ctx, True, m.image.rel)
+                                               for n in self._member_level_labels()}}
+        self._collect_splits()
+        self._check_counts()
+        return self
+
+    def _member_level_labels(self) -> list[str]:
+        """Slice labels of scan examples that come from per-slice table rows or parts (not arrays)."""
+        return [n for n, vf in self.layout.labels.items()
+                if n in self.labels and self.labels[n].kind in SLICE_KINDS and vf.array is None
+                and not self._unit_level(vf)]
+
+    def _unit_level(self, vf: ValueFrom) -> bool:
+        """Whether ``vf`` can be resolved from the parts a whole scan shares."""
+        if vf.part is not None:
+            return self.layout.group is not None and vf.part in self.layout.group.by
+        if vf.table is not None:
+            names = template_parts(self.layout.tables[vf.table].key)
+            return self.layout.group is not None and all(n in self.layout.group.by for n in names)
+        return True
+
+    def _check_found(self, found: Any, walker: Walker) -> None:
+        images = found.roles.get("image", [])
+        where = " or ".join(self.roots) if self.roots else "(no data folder)"
+        if found.symlinks:
+            self._warn(f"{len(found.symlinks)} symbolic link(s) were refused (not followed): "
+                       f"{', '.join(found.symlinks[:5])}; copy the files instead")
+        if not images:
+            pat = self.layout.files["image"].pattern
+            if found.unmatched:
+                first = found.unmatched[0]
+                why = explain_mismatch(first, {"image": walker.roles["image"]}, walker.part_rx)
+                raise LayoutError(
+                    f"no file under {where} matches the image pattern {pat!r} of {self.card.id}/{self.config.name}; "
+                    f"e.g. {first!r}: {why}. Check the data folder (and the card's `layout.root` "
+                    f"{self.layout.root!r}) or fix the pattern."
+                )
+            raise LayoutError(
+                f"no file under {where} matches the image pattern {pat!r} of {self.card.id}/{self.config.name} "
+                f"(the folders the pattern starts in are empty or missing). Is the data folder right?"
+            )
+        if found.unmatched:
+            first = found.unmatched[0]
+            why = explain_mismatch(first, walker.roles, walker.part_rx)
+            more = f" (and {len(found.unmatched) - 1} more)" if len(found.unmatched) > 1 else ""
+            self._warn(f"{len(found.unmatched)} file(s) match no pattern of the layout and are ignored: "
+                       f"{first!r}{more}: {why}. Add them to `exclude` if they are not data.")
+
+    def _read_tables(self, found: Any) -> None:
+        for name, spec in self.layout.tables.items():
+            files = list(found.tables.get(name, []))
+            pat = parse(spec.path, part_regexes(self.layout))
+            if not pat.parts and "*" not in spec.path:
+                files = [Match(r, spec.path, {}) for r in self.roots if os.path.isfile(os.path.join(r, spec.path))]
+                for r in self.roots:
+                    if os.path.islink(os.path.join(r, spec.path)):
+                        raise LayoutError(f"table {spec.path} is a symbolic link; links are refused")
+            if not files:
+                raise LayoutError(
+                    f"table {name!r}: no file {spec.path!r} under {' or '.join(self.roots)}; "
+                    f"the card's layout expects it there"
+                )
+            t = tbl.read_table(name, spec, files[:1] if not pat.parts and "*" not in spec.path else files)
+            part = tbl.single_part(spec.key)
+            t.build_index(int_key=part is not None and self.part_types.get(part) == "int")
+            self.tables[name] = t
+
+    def _norm(self, part: str, value: str) -> Any:
+        if self.part_types.get(part) == "int":
+            try:
+                return int(value)
+            except ValueError:
+                return value
+        return value
+
+    def _pair(self, found: Any) -> list[Member]:
+        images: list[Match] = found.roles["image"]
+        image_parts = set(parse(self.layout.files["image"].pattern, part_regexes(self.layout)).parts)
+        group_by = set(self.layout.group.by) if self.layout.group else set()
+        self._unit_roles: dict[str, tuple[str, ...]] = {}
+        indexes: dict[str, tuple[tuple[str, ...], dict[tuple[Any, ...], list[Match]]]] = {}
+        for role in self.mask_roles:
+            rparts = parse(self.layout.files[role].pattern, part_regexes(self.layout)).parts
+            shared = tuple(p for p in rparts if p in image_parts)
+            extra = [p for p in rparts if p not in image_parts]
+            if extra:
+                raise LayoutError(
+                    f"file role {role!r}: parts {extra} of {self.layout.files[role].pattern!r} are not in the image "
+                    f"pattern, so its files cannot be paired with images"
+                )
+            if group_by and set(shared) <= group_by and set(shared) != image_parts:
+                self._unit_roles[role] = shared  # one file per scan (e.g. a mask volume for a DICOM series)
+            idx: dict[tuple[Any, ...], list[Match]] = {}
+            for m in found.roles.get(role, []):
+                idx.setdefault(tuple(self._norm(p, m.parts[p]) for p in shared), []).append(m)
+            indexes[role] = (shared, idx)
+        members = []
+        missing: dict[str, list[str]] = {}
+        used: dict[str, set[str]] = {r: set() for r in self.mask_roles}
+        for im in images:
+            ctx = dict(im.parts)
+            ctx.update(builtins_of(im.rel))
+            paired: dict[str, Match] = {}
+            for role, (shared, idx) in indexes.items():
+                if role in self._unit_roles:
+                    continue
+                hits = idx.get(tuple(self._norm(p, im.parts[p]) for p in shared), [])
+                if len(hits) > 1:
+                    raise LayoutError(f"image {im.rel!r} has {len(hits)} {role} files ({hits[0].rel!r}, "
+                                      f"{hits[1].rel!r}); the {role} pattern must identify one file per image")
+                if hits:
+                    paired[role] = hits[0]
+                    used[role].add(hits[0].rel)
+                elif self.layout.files[role].required:
+                    missing.setdefault(role, []).append(im.rel)
+            members.append(Member(im, paired, ctx))
+        self._role_indexes = indexes
+        for role, rels in missing.items():
+            pat = self.layout.files[role].pattern
+            first = next(m for m in members if m.image.rel == rels[0])
+            try:
+                expected = f" (expected {parse(pat, part_regexes(self.layout)).format(first.image.parts)!r})"
+            except (KeyError, LayoutError):
+                expected = ""
+            raise LayoutError(
+                f"{len(rels)} image(s) have no {role} file matching {pat!r}: e.g. {rels[0]!r}{expected}. "
+                f"Provide the files, or mark the role `required: false` in the card."
+            )
+        for role, (_shared, idx) in indexes.items():
+            if role in self._unit_roles:
+                continue
+            orphans = [m.rel for ms in idx.values() for m in ms if m.rel not in used[role]]
+            if orphans:
+                self._warn(f"{len(orphans)} {role} file(s) have no image: e.g. {orphans[0]!r} (image pattern "
+                           f"{self.layout.files['image'].pattern!r})")
+        return members
+
+    def _group(self, members: list[Member]) -> list[Group]:
+        if self.layout.group is None:
+            return [Group(m.image.rel, [m], m.ctx, rel=m.image.rel) for m in members]
+        by = self.layout.group.by
+        groups: dict[tuple[Any, ...], Group] = {}
+        for m in members:
+            k = tuple(self._norm(p, m.image.parts[p]) for p in by)
+            g = groups.get(k)
+            if g is None:
+                key = "/".join(m.image.parts[p] for p in by)
+                groups[k] = Group(key, [m], {})
+            else:
+                g.members.append(m)
+        out = []
+        for g in groups.values():
+            first = g.members[0].image.parts
+            common = {p: v for p, v in first.items() if all(m.image.parts.get(p) == v for m in g.members)}
+            rels = [m.image.rel for m in g.members]
+            folder = os.path.commonpath(rels) if len(rels) > 1 else os.path.dirname(rels[0])
+            g.rel = (folder or g.key).replace(os.sep, "/")
+            g.ctx = {**common, **builtins_of(g.rel)}
+            for role, shared in self._unit_roles.items():
+                _s, idx = self._role_indexes[role]
+                hits = idx.get(tuple(self._norm(p, first[p]) for p in shared), [])
+                if len(hits) > 1:
+                    raise LayoutError(f"scan {g.key!r} has {len(hits)} {role} files; expected one")
+                if hits:
+                    g.paired[role] = hits[0]
+                elif self.layout.files[role].required:
+                    raise LayoutError(f"scan {g.key!r} has no {role} file matching "
+                                      f"{self.layout.files[role].pattern!r}; provide it or set `required: false`")
+            out.append(g)
+        return out
+
+    # ---------------------------------------------------------------------------------------- values
+
+    def _values(self, ctx: dict[str, str], per_slice: bool, what: str) -> dict[str, Any]:
+        lay = self.layout
+        vals: dict[str, Any] = {"labels": {}, "fields": {}}
+        vals["patient"] = self._text(lay.patient, ctx, f"{what}: patient id") if lay.patient else None
+        vals["scan"] = self._text(lay.scan, ctx, f"{what}: scan id") if lay.scan else None
+        if vals["scan"] is None and self.grouped and not self.per_member:
+            vals["scan"] = None  # filled with the group key by the caller
+        for name in lay.labels:
+            if name not in self.labels:
+                continue
+            if not self.per_member and name in self._member_level_labels():
+                vals["labels"][name] = _PER_SLICE
+                continue
+            vals["labels"][name] = self._label(name, ctx, per_slice, what)
+        for name, vf in lay.fields.items():
+            vals["fields"][name] = self._text(vf, ctx, f"{what}: field {name!r}")
+        vals["split"] = self._split(ctx, what)
+        return vals
+
+    def _label(self, name: str, ctx: dict[str, str], per_slice: bool, what: str) -> Any:
+        vf = self.layout.labels[name]
+        label = self.labels[name]
+        if vf.array is not None:
+            spec = self.layout.arrays[vf.array]
+            rows = self._join(spec.row_table, ctx, f"{what}: array {vf.array!r}")
+            if len(rows) > 1:
+                raise LayoutError(f"{what}: {len(rows)} rows of table {spec.row_table!r} match; an array row "
+                                  f"needs exactly one ({self.tables[spec.row_table].where(rows[0])}, "
+                                  f"{self.tables[spec.row_table].where(rows[1])})")
+            return ArrayRef(vf.array, self.tables[spec.row_table].rownums[rows[0]] if rows else None)
+        raw = self._raw(vf, ctx, f"{what}: label {name!r}", many=label.kind in (LabelKind.MULTI_LABEL,))
+        return convert_label(label, self.mappers.get(name), raw, f"{what}: label {name!r}", per_slice)
+
+    def _raw(self, vf: ValueFrom, ctx: dict[str, str], what: str, many: bool = False) -> Any:
+        if vf.value is not None:
+            return vf.value
+        if vf.part is not None:
+            if vf.part not in ctx:
+                raise LayoutError(f"{what}: part {{{vf.part}}} is not shared by every slice of the scan; "
+                                  f"scan-level values can only use the group parts {self.layout.group.by if self.layout.group else []}")
+            return ctx[vf.part]
+        if vf.table is not None:
+            t = self.tables[vf.table]
+            rows = self._join(vf.table, ctx, what)
+            if not rows:
+                return None
+            col = t.column(vf.column or "")
+            vals = [t.rows[i].get(col) for i in rows]
+            if t.spec.rows == "many" or many:
+                out = [v for v in vals if v is not None]
+                return out if (t.spec.rows == "many" or len(out) > 1) else (out[0] if out else None)
+            distinct = {v for v in vals}
+            if len(distinct) > 1:
+                raise LayoutError(f"{what}: {len(rows)} rows of table {vf.table!r} match with different values "
+                                  f"{sorted(str(d) for d in distinct)[:4]} ({t.where(rows[0])}, {t.where(rows[1])}); "
+                                  f"set `rows: many` on the table if that is intended")
+            return vals[0]
+        raise LayoutError(f"{what}: {describe_source(vf)} cannot give this value")
+
+    def _text(self, vf: ValueFrom, ctx: dict[str, str], what: str) -> str | None:
+        if vf.array is not None:
+            raise LayoutError(f"{what}: ids and fields cannot come from an array")
+        return to_text(self._raw(vf, ctx, what), vf, what)
+
+    def _join(self, table: str, ctx: dict[str, str], what: str) -> list[int]:
+        t = self.tables[table]
+        try:
+            key = tbl.fill_template(t.spec.key, ctx)
+        except KeyError as exc:
+            raise LayoutError(f"{what}: the key {t.spec.key!r} of table {table!r} needs part {exc.args[0]!r}, which "
+                              f"this example does not have (for scans: only parts shared by all slices)") from None
+        ck = (table, key)
+        hit = self._join_cache.get(ck)
+        if hit is None:
+            hit = t.lookup(key)
+            self._join_cache[ck] = hit
+        return hit
+
+    def _split(self, ctx: dict[str, str], what: str) -> list[str] | None:
+        sp = self.layout.splits
+        if sp is None:
+            return None
+        if sp.by is not None:
+            raw = self._raw(sp.by, ctx, f"{what}: split")
+            raws = raw if isinstance(raw, list) else [raw]
+            out = []
+            for r in raws:
+                s = to_split(r, sp.by, f"{what}: split")
+                if s is not None and s not in out:
+                    out.append(s)
+            return out
+        key = tbl.key_of(sp.key, ctx)
+        lists = self._split_lists()
+        return [name for name, members in lists.items() if key is not None and key in members]
+
+    def _split_lists(self) -> dict[str, set[str]]:
+        cached = getattr(self, "_lists_cache", None)
+        if cached is not None:
+            return cached
+        out: dict[str, set[str]] = {}
+        assert self.layout.splits is not None and self.layout.splits.lists is not None
+        for split, files in self.layout.splits.lists.items():
+            vals: set[str] = set()
+            for f in files:
+                hits = [os.path.join(r, f) for r in self.roots if os.path.isfile(os.path.join(r, f))]
+                if not hits:
+                    raise LayoutError(f"split list {f!r} (split {split!r}) is not under {' or '.join(self.roots)}")
+                if os.path.islink(hits[0]):
+                    raise LayoutError(f"split list {f} is a symbolic link; links are refused")
+                with open(hits[0], "rb") as fh:
+                    text = tbl._decode(fh.read())
+                vals.update(ln.strip().replace("\\", "/") for ln in text.splitlines() if ln.strip())
+            out[split] = vals
+        self._lists_cache: dict[str, set[str]] | None = out
+        return out
+
+    # ---------------------------------------------------------------------------------------- splits
+
+    def _examples(self) -> Iterator[tuple[dict[str, Any], Group, Member | None]]:
+        for g in self.groups:
+            if self.per_member:
+                for m in g.members:
+                    assert m.values is not None
+                    yield m.values, g, m
+            else:
+                assert g.values is not None
+                yield g.values, g, None
+
+    def _collect_splits(self) -> None:
+        names: dict[str, None] = {}
+        dropped = 0
+        for vals, _g, _m in self._examples():
+            s = vals["split"]
+            if s is None:
+                names[DEFAULT_SPLIT] = None
+                vals["split"] = [DEFAULT_SPLIT]
+            elif not s:
+                dropped += 1
+            else:
+                for x in s:
+                    names[x] = None
+        self.dropped = dropped
+        if dropped:
+            self._warn(f"{dropped} example(s) belong to no split (not listed, or mapped to null) and are left out")
+        if not names:
+            raise LayoutError(f"no example of {self.card.id}/{self.config.name} belongs to a split; check `splits`")
+        self.splits = list(names)
+
+    def resplit(self, by: str, test_size: float, seed: int) -> None:
+        """Replace the splits by a random ``train``/``test`` split that keeps each ``by`` value on one side."""
+        if by not in ("patient", "scan", "example"):
+            raise LayoutError(f"split_by must be 'patient', 'scan' or 'example', not {by!r}")
+        if not 0 < test_size < 1:
+            raise LayoutError(f"test_size must be between 0 and 1 (a fraction of the {by}s), not {test_size}")
+        items = list(self._examples())
+        keys = []
+        for vals, g, m in items:
+            if by == "example":
+                k = m.image.rel if m is not None else g.key
+            elif by == "scan":
+                k = vals.get("scan") or g.key
+            else:
+                k = vals.get("patient")
+                if k is None:
+                    raise LayoutError(
+                        f"{self.card.id}/{self.config.name} gives no patient id for {m.image.rel if m else g.key!r}, "
+                        f"so a patient-level split is impossible; use split_by='scan' or 'example', or add "
+                        f"`patient:` to the layout"
+                    )
+            keys.append(k)
+        uniq = sorted(set(keys))
+        rng = random.Random(seed)
+        rng.shuffle(uniq)
+        n_test = round(len(uniq) * test_size)
+        if len(uniq) >= 2:
+            n_test = min(max(n_test, 1), len(uniq) - 1)
+        test = set(uniq[:n_test])
+        for (vals, _g, _m), k in zip(items, keys, strict=True):
+            vals["split"] = ["test" if k in test else "train"]
+        self.splits = [s for s in ("train", "test") if any(
+            s in v["split"] for v, _g, _m in items)]
+
+    def count(self, split: str | None = None) -> int:
+        return sum(1 for vals, _g, _m in self._examples() if split is None or split in vals["split"])
+
+    # ---------------------------------------------------------------------------------------- counts
+
+    def _check_counts(self) -> None:
+        level = _COUNT_LEVEL.get(self.config.example)
+        found: dict[str | None, Counter[str]] = {}
+        totals: Counter[str | None] = Counter()
+        patients: dict[str | None, set[str]] = {}
+        scans: dict[str | None, set[str]] = {}
+        first_class = next((n for n, lab in self.labels.items() if lab.kind == LabelKind.CLASS
+                            and n in self.layout.labels and self.layout.labels[n].array is None), None)
+        for vals, g, m in self._examples():
+            for s in [None, *(vals["split"] or [])]:
+                totals[s] += 1
+                if first_class is not None:
+                    c = vals["labels"].get(first_class)
+                    if isinstance(c, str):
+                        found.setdefault(s, Counter())[c] += 1
+                if vals.get("patient") is not None:
+                    patients.setdefault(s, set()).add(vals["patient"])
+                scans.setdefault(s, set()).add(vals.get("scan") or (g.key if m is None or self.grouped else ""))
+        for cnt in self.config.counts:
+            s = cnt.split
+            if s is not None and s not in self.splits:
+                continue
+            if cnt.level == level:
+                have = totals[s]
+                exp_by = cnt.by_class
+            elif cnt.level == CountLevel.PATIENTS and self.layout.patient is not None:
+                have = len(patients.get(s, ()))
+                exp_by = {}
+            elif cnt.level in (CountLevel.SCANS, CountLevel.SERIES) and self.grouped:
+                have = len(scans.get(s, ()))
+                exp_by = {}
+            else:
+                continue
+            where = f" in split {s!r}" if s else ""
+            if cnt.total is not None and cnt.total != have:
+                self._warn(f"the card counts {cnt.total:,} {cnt.level.value}{where}; the data has {have:,} "
+                           f"({_diff(have - cnt.total)})")
+            if exp_by and first_class is not None:
+                got = found.get(s, Counter())
+                diffs = [f"{c}: card {n:,}, data {got.get(c, 0):,}" for c, n in exp_by.items() if got.get(c, 0) != n]
+                if diffs:
+                    self._warn(f"{cnt.level.value} per class{where} differ from the card: {'; '.join(diffs)}")
+
+    def _warn(self, msg: str) -> None:
+        warnings.warn(f"{self.card.id}/{self.config.name}: {msg}", LayoutWarning, stacklevel=3)
+
+    # ---------------------------------------------------------------------------------------- records
+
+    def array(self, name: str) -> Any:
+        if name not in self._arrays:
+            import numpy as np
+
+            path = self.layout.arrays[name].path
+            hits = [os.path.join(r, path) for r in self.roots if os.path.isfile(os.path.join(r, path))]
+            if not hits:
+                raise LayoutError(f"array {name!r}: no file {path!r} under {' or '.join(self.roots)}")
+            if os.path.islink(hits[0]):
+                raise LayoutError(f"array {path} is a symbolic link; links are refused")
+            try:
+                self._arrays[name] = np.load(hits[0], mmap_mode="r", allow_pickle=False)
+            except (ValueError, OSError) as exc:
+                raise LayoutError(f"array {path} cannot be read as .npy: {exc}") from None
+        return self._arrays[name]
+
+    def order(self, g: Group) -> list[Member]:
+        """The slices of a scan in the card's order (a DICOM tag or a numbered part), ties by file name."""
+        spec = self.layout.group
+        if spec is None or len(g.members) == 1:
+            return list(g.members)
+        if spec.order_part is not None:
+            part = spec.order_part
+
+            def k(m: Member) -> tuple[Any, ...]:
+                v = m.image.parts[part]
+                try:
+                    return (0, float(v), m.image.rel)
+                except ValueError:
+                    return (1, _natural(v), m.image.rel)
+
+            ordered = sorted(g.members, key=k, reverse=spec.descending)
+        else:
+            ordered = self._order_by_tag(g, spec.order_by, spec.descending)
+        return ordered
+
+    def _order_by_tag(self, g: Group, tag: SortKey | None, descending: bool) -> list[Member]:
+        from covidct.layout._readers import readers
+
+        rd = readers()
+        fmt = str(self.layout.files["image"].format)
+        metas = []
+        for m in g.members:
+            try:
+                metas.append(rd.read_header(m.image.path, fmt))
+            except rd.ReadError as exc:
+                raise LayoutError(f"scan {g.key!r}: {exc}") from None
+        chain = [tag] + [t for t in (SortKey.SLICE_LOCATION, SortKey.IMAGE_POSITION_Z, SortKey.INSTANCE_NUMBER)
+                         if t != tag]
+        for key in chain:
+            vals = []
+            for meta in metas:
+                try:
+                    vals.append(float(rd.sort_key(meta, key)))
+                except (KeyError, TypeError, ValueError, IndexError):
+                    break
+            else:
+                idx = sorted(range(len(g.members)), key=lambda i: (vals[i], g.members[i].image.rel),
+                             reverse=descending)
+                return [g.members[i] for i in idx]
+        raise LayoutError(f"scan {g.key!r}: the slices have no {tag} (nor ImagePositionPatient or InstanceNumber) "
+                          f"to order them; e.g. {g.members[0].image.rel!r}")
+
+    def records(self, split: str | None = None) -> Iterator[Record]:
+        """The examples of ``split`` (all when None), in a stable order."""
+        for g in self.groups:
+            if self.per_member:
+                chosen = [m for m in g.members if split is None or split in m.values["split"]]  # type: ignore[index]
+                if not chosen:
+                    continue
+                ordered = self.order(g) if self.grouped else g.members
+                pos = {id(m): i for i, m in enumerate(ordered)}
+                for m in ordered:
+                    if split is not None and split not in m.values["split"]:  # type: ignore[index]
+                        continue
+                    yield from self._member_records(g, m, pos[id(m)] if self.grouped else None, split)
+            else:
+                assert g.values is not None
+                if split is not None and split not in g.values["split"]:
+                    continue
+                yield from self._group_records(g, split)
+
+    def _member_records(self, g: Group, m: Member, pos: int | None, split: str | None) -> Iterator[Record]:
+        vals = m.values
+        assert vals is not None
+        labels = {}
+        for n, v in vals["labels"].items():
+            labels[n] = self._array_value(n, v, pos, None, m.image.rel) if isinstance(v, ArrayRef) else v
+        files = {"image": [m.image.path]}
+        for role in self.mask_roles:
+            hit = m.paired.get(role) or g.paired.get(role)
+            files[role] = [hit.path] if hit else []
+        for s in ([split] if split is not None else vals["split"]):
+            yield Record(
+                key=m.image.rel, split=s, path=m.image.rel, files=files, patient=vals["patient"],
+                scan=vals["scan"] if vals["scan"] is not None else (g.key if self.grouped else None),
+                slice_index=pos, labels=labels, fields=dict(vals["fields"]),
+            )
+
+    def _group_records(self, g: Group, split: str | None) -> Iterator[Record]:
+        vals = g.values
+        assert vals is not None
+        ordered = self.order(g)
+        labels = {}
+        for n, v in vals["labels"].items():
+            if isinstance(v, ArrayRef):
+                labels[n] = self._array_value(n, v, None, len(ordered), g.rel)
+            elif v is _PER_SLICE:
+                labels[n] = [m.values["labels"][n] for m in ordered]  # type: ignore[index]
+            else:
+                labels[n] = v
+        files = {"image": [m.image.path for m in ordered]}
+        for role in self.mask_roles:
+            if role in g.paired:
+                files[role] = [g.paired[role].path]
+            else:
+                files[role] = [m.paired[role].path for m in ordered if role in m.paired]
+        for s in ([split] if split is not None else vals["split"]):
+            yield Record(
+                key=g.key, split=s, path=g.rel, files=files, patient=vals["patient"],
+                scan=vals["scan"] if vals["scan"] is not None else g.key,
+                labels=labels, fields=dict(vals["fields"]),
+            )
+
+    def _array_value(self, name: str, ref: ArrayRef, pos: int | None, n_slices: int | None, what: str) -> Any:
+        if ref.row is None:
+            return None  # not in the row table: unknown, not "no finding"
+        import numpy as np
+
+        arr = self.array(ref.array)
+        label = self.labels[name]
+        if ref.row >= arr.shape[0]:
+            raise LayoutError(f"{what}: array {ref.array!r} has {arr.shape[0]} rows; row {ref.row} is missing")
+        row = np.asarray(arr[ref.row])
+        kind = label.kind
+        if pos is not None or n_slices is not None:
+            if row.ndim == 0:
+                raw: Any = row
+            else:
+                width = row.shape[0]
+                if n_slices is not None:
+                    if n_slices > width:
+                        raise LayoutError(f"{what}: the scan has {n_slices} slices but array {ref.array!r} row "
+                                          f"{ref.row} has {width}")
+                    raw = [row[i] for i in range(n_slices)]
+                else:
+                    assert pos is not None
+                    if pos >= width:
+                        raise LayoutError(f"{what}: slice {pos} is beyond the {width} columns of array "
+                                          f"{ref.array!r} row {ref.row}")
+                    raw = row[pos]
+        else:
+            raw = row
+        if kind in SLICE_KINDS and n_slices is None and pos is None:
+            raise LayoutError(f"{what}: label {name!r} is per slice but the layout has no `group` to order slices")
+        return convert_label(label, self.mappers.get(name), _plain(raw), f"{what}: label {name!r}",
+                             per_slice=n_slices is None)
+
+
+class _PerSliceMarker:
+    def __repr__(self) -> str:
+        return "<per slice>"
+
+
+_PER_SLICE = _PerSliceMarker()
+
+
+def _plain(raw: Any) -> Any:
+    if isinstance(raw, list):
+        return [_plain(r) for r in raw]
+    if hasattr(raw, "ndim"):
+        if raw.ndim == 0:
+            return raw.item()
+        return raw
+    return raw
+
+
+def _natural(s: str) -> tuple[Any, ...]:
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s))
+
+
+def _diff(d: int) -> str:
+    return f"{d:,} more" if d > 0 else f"{-d:,} fewer"
+
+
+def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]]) -> Plan:
+    """Find and interpret a config's files under ``data_dirs`` (one folder, or one per extracted archive)."""
+    cfg = config if isinstance(config, Config) else card.config(config)
+    if cfg.layout is None:
+        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
+    roots = resolve_roots(list(data_dirs), cfg.layout)
+    if not roots:
+        raise LayoutError(f"the layout root {cfg.layout.root!r} of {card.id}/{cfg.name} is not a folder under "
+                          f"{', '.join(str(d) for d in data_dirs)}")
+    return Plan(card, cfg, roots).build()
+
+
+def examples(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]],
+             split: str | None = None) -> list[Record]:
+    """Every example record of a config (a plain list; ``split`` keeps one split)."""
+    return list(make_plan(card, config, data_dirs).records(split))
+
+
+__all__ = ["ArrayRef", "LayoutError", "LayoutWarning", "Plan", "Record", "compile_glob", "examples", "make_plan",
+           "raw_text"]
