@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 import statistics
@@ -89,7 +90,12 @@ def _scalar(value: Any) -> str:
     text = yaml.safe_dump([value], default_flow_style=True, allow_unicode=True, width=1 << 30)
     text = text.strip()
     assert text.startswith("[") and text.endswith("]"), text
-    return text[1:-1]
+    text = text[1:-1]
+    if isinstance(value, str) and any(c in text for c in "\n\r\x85\u2028\u2029"):
+        # a line break inside a value would depend on the surrounding indentation: write it as a
+        # double-quoted one-line scalar with escapes instead (JSON escapes are valid YAML escapes)
+        text = json.dumps(value, ensure_ascii=True)
+    return text
 
 
 def _flow(values: list[Any]) -> str:
