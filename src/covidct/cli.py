@@ -155,6 +155,37 @@ def cmd_show(ns: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------------ overlaps
+
+
+def _overlaps_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ids", nargs="+", metavar="ID", help="two or more card ids, names or aliases")
+    p.add_argument("--max-hops", type=int, default=3, help="longest chain of lineage links to follow")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+
+@command("overlaps", "tell which of the given datasets share patients or images, and through which source")
+@args(_overlaps_args)
+def cmd_overlaps(ns: argparse.Namespace) -> int:
+    from covidct.lineage import overlaps
+
+    reg = registry(_cards_dir(ns))
+    ids = [reg.get(ref).id for ref in ns.ids]
+    if len(set(ids)) < 2:
+        raise UserFacingError("name at least two different datasets")
+    found = overlaps(reg.cards(), ids, max_hops=ns.max_hops)
+    if ns.format == "json":
+        print(json.dumps([o.to_dict() for o in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        print(f"no known overlap among {', '.join(ids)} (from the cards' lineage)")
+        return 0
+    for o in found:
+        print(("overlap: " if o.direct else "possible: ") + o.summary())
+    print("combine with care: keep shared patients in one split, and deduplicate images", file=sys.stderr)
+    return 0
+
+
 # ------------------------------------------------------------------------------------------ schema
 
 

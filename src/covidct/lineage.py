@@ -1,0 +1,118 @@
+"""Which datasets share patients or images, and through which source (`covidct overlaps`).
+
+Lineage entries are edges between cards. Two datasets overlap when a chain of edges links them:
+directly (one is derived from, a subset of, or overlaps the other) or through a common source
+(both derived from the same third dataset). A direct edge is a known overlap; a chain through
+another dataset is a possible one: both took data from it, perhaps not the same items.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from covidct.card.model import Card
+from covidct.card.vocab import Relation
+
+# How an edge reads from the other end (card B's view of "A derived-from B").
+_INVERSE = {
+    Relation.DERIVED_FROM: "source of",
+    Relation.SUBSET_OF: "superset of",
+    Relation.SUPERSET_OF: "subset of",
+    Relation.OVERLAPS: "overlaps",
+    Relation.SAME_SOURCE: "same source as",
+    Relation.SUCCEEDED_BY: "succeeds",
+}
+
+
+@dataclass(frozen=True)
+class Edge:
+    a: str
+    b: str
+    relation: str  # as read from a to b
+    note: str | None
+    declared_by: str  # the card whose lineage says it
+
+    def text(self) -> str:
+        return f"{self.a} {self.relation} {self.b}" + (f" ({self.note.strip()})" if self.note else "")
+
+
+@dataclass
+class Overlap:
+    a: str
+    b: str
+    path: list[Edge] = field(default_factory=list)
+
+    @property
+    def direct(self) -> bool:
+        return len(self.path) == 1
+
+    @property
+    def through(self) -> list[str]:
+        return [e.b for e in self.path[:-1]]
+
+    @property
+    def same_patients_only(self) -> bool:
+        return all(e.relation in (Relation.SAME_SOURCE.value, "same source as") for e in self.path)
+
+    def summary(self) -> str:
+        if self.direct:
+            kind = "share patients" if self.same_patients_only else "share images"
+            return f"{self.a} and {self.b} {kind}: {self.path[0].text()}"
+        via = ", ".join(self.through)
+        return f"{self.a} and {self.b} may share images through {via}: " + "; ".join(e.text() for e in self.path)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"a": self.a, "b": self.b, "direct": self.direct, "through": self.through,
+                "path": [{"from": e.a, "relation": e.relation, "to": e.b, "note": e.note, "declared_by": e.declared_by}
+                         for e in self.path],
+                "summary": self.summary()}
+
+
+def graph(cards: dict[str, Card]) -> dict[str, list[Edge]]:
+    """Adjacency lists with each edge stored from both ends (relation read in that direction)."""
+    adj: dict[str, list[Edge]] = {cid: [] for cid in cards}
+    for card in cards.values():
+        for lin in card.lineage:
+            if lin.card not in cards:
+                continue
+            fwd = Edge(card.id, lin.card, lin.relation.value, lin.note, card.id)
+            back = Edge(lin.card, card.id, _INVERSE[lin.relation], lin.note, card.id)
+            adj[card.id].append(fwd)
+            adj[lin.card].append(back)
+    return adj
+
+
+def _shortest_path(adj: dict[str, list[Edge]], a: str, b: str, max_hops: int) -> list[Edge] | None:
+    prev: dict[str, Edge | None] = {a: None}
+    queue = deque([(a, 0)])
+    while queue:
+        node, hops = queue.popleft()
+        if node == b:
+            path: list[Edge] = []
+            while prev[node] is not None:
+                e = prev[node]
+                assert e is not None
+                path.append(e)
+                node = e.a
+            return path[::-1]
+        if hops >= max_hops:
+            continue
+        for e in sorted(adj.get(node, []), key=lambda e: (e.b, e.relation)):
+            if e.b not in prev:
+                prev[e.b] = e
+                queue.append((e.b, hops + 1))
+    return None
+
+
+def overlaps(cards: dict[str, Card], ids: list[str], max_hops: int = 3) -> list[Overlap]:
+    """Every pair among ``ids`` linked by lineage within ``max_hops`` edges, shortest chain first."""
+    adj = graph(cards)
+    found = []
+    for a, b in combinations(dict.fromkeys(ids), 2):
+        path = _shortest_path(adj, a, b, max_hops)
+        if path:
+            found.append(Overlap(a, b, path))
+    found.sort(key=lambda o: (len(o.path), o.a, o.b))
+    return found
