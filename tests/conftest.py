@@ -47,6 +47,8 @@ def need_executable(name: str) -> str:
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     if not SAMPLES.is_dir():
+        if os.environ.get("COVIDCT_SAMPLES_OPTIONAL") == "1":  # hosted CI: the samples are never in the repo
+            pytest.skip(f"real sample files are absent ({SAMPLES}); COVIDCT_SAMPLES_OPTIONAL=1")
         unavailable(f"real sample files are absent ({SAMPLES})")
     return SAMPLES
 
