@@ -1,0 +1,146 @@
+"""MetaImage (.mhd + .raw/.zraw, single-file .mha) and NRRD with SimpleITK.
+
+- The array is SimpleITK's (z, y, x) view of the (x, y, z) image (a 2D image gives (y, x), vector
+  pixels add a last axis); ``spacing`` is ElementSpacing reversed to that order (ITK's unit: mm).
+- Origin, direction and the header's key/value pairs are in ``meta``; nothing is resampled.
+- A .raw/.zraw given instead of its header is read through the .mhd of the same name.
+- MetaImage needs paths (its data live in a second file): a file object is a :class:`ReadError`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from covidct.readers._common import Decoded, ReadError, intensity_of
+
+_FORMAT_BY_IO = {"MetaImageIO": "metaimage", "NrrdImageIO": "nrrd"}
+
+
+def _header_path(src: Any) -> str:
+    if hasattr(src, "read") or not isinstance(src, (str, os.PathLike)):
+        raise ReadError(src, "MetaImage/NRRD is read from a path only (its data may be in a second file)")
+    path = os.fspath(src)
+    stem, ext = os.path.splitext(path)
+    if ext.lower() in (".raw", ".zraw"):
+        for suffix in (".mhd", ".MHD"):
+            if os.path.isfile(stem + suffix):
+                return stem + suffix
+        header = os.path.basename(stem) + ".mhd"
+        raise ReadError(src, f"is MetaImage data without its header: {header} is missing")
+    if not os.path.isfile(path):
+        raise ReadError(src, "no such file")
+    return path
+
+
+def _itk_problem(exc: BaseException) -> str:
+    """SimpleITK errors are long C++ traces: keep the line that says what went wrong."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    for marker in ("Description:", "ITK ERROR:"):
+        for ln in lines:
+            if marker in ln:
+                text = ln.split(marker, 1)[1].strip()
+                return text.split("): ", 1)[1] if "): " in text else text
+    return lines[-1] if lines else type(exc).__name__
+
+
+_ELEMENT_BYTES = {
+    "MET_CHAR": 1, "MET_UCHAR": 1, "MET_SHORT": 2, "MET_USHORT": 2, "MET_INT": 4, "MET_UINT": 4,
+    "MET_LONG": 4, "MET_ULONG": 4, "MET_LONG_LONG": 8, "MET_ULONG_LONG": 8, "MET_FLOAT": 4, "MET_DOUBLE": 8,
+}  # fmt: skip
+
+
+def _check_data_file(path: str) -> None:
+    """A clear error for a .mhd whose data file is missing or short (ITK's own message is misleading)."""
+    if not path.lower().endswith(".mhd"):
+        return
+    fields: dict[str, str] = {}
+    with open(path, "rb") as fh:
+        for raw in fh.read(65536).decode("latin-1").splitlines():
+            key, sep, value = raw.partition("=")
+            if sep:
+                fields[key.strip()] = value.strip()
+            if key.strip() == "ElementDataFile":
+                break
+    name = fields.get("ElementDataFile", "")
+    if not name or name.upper() in ("LOCAL", "LIST") or "%" in name:  # embedded, list or pattern
+        return
+    data = os.path.join(os.path.dirname(path), name)
+    if not os.path.isfile(data):
+        if " " in name:  # maybe a file list; let ITK judge
+            return
+        raise ReadError(path, f"its data file {name} is missing")
+    if fields.get("CompressedData", "False").lower() == "true":
+        return
+    try:
+        count = 1
+        for n in fields.get("DimSize", "").split():
+            count *= int(n)
+        count *= int(fields.get("ElementNumberOfChannels", "1"))
+        need = count * _ELEMENT_BYTES[fields.get("ElementType", "")] + max(int(fields.get("HeaderSize", "0")), 0)
+    except (KeyError, ValueError):
+        return
+    have = os.path.getsize(data)
+    if have < need:
+        raise ReadError(path, f"its data file {name} has {have} bytes but the header needs {need}; it is truncated")
+
+
+def _reader(src: Any) -> Any:
+    import SimpleITK as sitk
+
+    path = _header_path(src)
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(path)
+    return reader
+
+
+def _meta(reader: Any, image: Any = None) -> dict[str, object]:
+    """Geometry and header facts, from the image once read, else from the reader's header pass."""
+    import SimpleITK as sitk
+
+    src = image if image is not None else reader
+    pixel_id = image.GetPixelID() if image is not None else reader.GetPixelID()
+    comps = image.GetNumberOfComponentsPerPixel() if image is not None else reader.GetNumberOfComponents()
+    keys = src.GetMetaDataKeys()
+    header = {k: src.GetMetaData(k) for k in keys if not k.startswith("ITK_original_")}
+    io = header.pop("ITK_InputFilterName", "")
+    meta: dict[str, object] = {
+        "real_format": _FORMAT_BY_IO.get(io, "metaimage"),
+        "size_xyz": [int(n) for n in src.GetSize()],
+        "spacing_xyz": [float(s) for s in src.GetSpacing()],
+        "origin": [float(o) for o in src.GetOrigin()],
+        "direction": [float(d) for d in src.GetDirection()],
+        "pixel_type": sitk.GetPixelIDValueAsString(pixel_id),
+        "components": int(comps),
+    }
+    if header:
+        meta["header"] = header
+    return meta
+
+
+def read(src: Any, *, mask: bool = False) -> Decoded:
+    import SimpleITK as sitk
+
+    reader = _reader(src)
+    _check_data_file(reader.GetFileName())
+    try:
+        image = reader.Execute()
+        arr = sitk.GetArrayFromImage(image)
+    except RuntimeError as exc:
+        problem = f"cannot read the image ({_itk_problem(exc)}); the file may be truncated or damaged"
+        raise ReadError(src, problem) from None
+    meta = _meta(reader, image)
+    spacing = tuple(reversed(meta["spacing_xyz"]))  # type: ignore[call-overload]
+    return Decoded(arr, spacing, intensity_of(arr.dtype, mask=mask), meta)
+
+
+def read_header(src: Any) -> dict[str, object]:
+    reader = _reader(src)
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise ReadError(src, f"cannot read the header ({_itk_problem(exc)})") from None
+    meta = _meta(reader)
+    meta["shape"] = list(reversed(meta["size_xyz"]))  # type: ignore[call-overload]
+    meta["spacing"] = tuple(reversed(meta["spacing_xyz"]))  # type: ignore[call-overload]
+    return meta
