@@ -29,7 +29,7 @@ import re
 from typing import Any
 
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
-from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
+from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind, Unit
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 
@@ -116,6 +116,8 @@ IMAGE_FORMATS = {
     FileFormat.METAIMAGE,
     FileFormat.NRRD,
 }
+SPACING_FORMATS = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, FileFormat.NRRD}
+GROUP_UNITS = {Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT}
 SPDX_URL = "https://spdx.org/licenses/{}.html"
 
 # One token of a path pattern (the same grammar as covidct.layout.pattern).
@@ -201,9 +203,7 @@ def _part_span(toks: list[tuple[str, str]], part: str) -> tuple[int, int] | None
     return None
 
 
-def _shared_span(
-    a: list[tuple[str, str]], b: list[tuple[str, str]]
-) -> tuple[tuple[int, int], tuple[int, int]] | None:
+def _shared_span(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> tuple[tuple[int, int], tuple[int, int]] | None:
     """The spans from first to last named part, when both patterns spell them identically."""
 
     def span(toks: list[tuple[str, str]]) -> tuple[int, int] | None:
@@ -350,9 +350,7 @@ class _Doc:
                 "description": what,
                 "dataType": "sc:Enumeration",
                 "key": {"@id": f"{rs_id}/value"},
-                "field": [
-                    {"@type": "cr:Field", "@id": f"{rs_id}/{k}", "name": k, "dataType": t} for k, t in kinds
-                ],
+                "field": [{"@type": "cr:Field", "@id": f"{rs_id}/{k}", "name": k, "dataType": t} for k, t in kinds],
                 "data": rows,
             }
         )
@@ -399,8 +397,31 @@ class _Doc:
         for name, vf in (("patient_id", layout.patient), ("scan_id", layout.scan)):
             if vf is not None:
                 fields.extend(self.value_field(cfg, rs_id, layout, image, name, vf, None, None))
+            elif layout.group is not None:
+                self.notes.append(f"`{name}` (the parts that group the files)")
+        per_member = layout.group is None or cfg.example not in GROUP_UNITS
+        if layout.group is not None and per_member:
+            self.notes.append("`slice_index` (position of the slice in its scan)")
+        if image.format in SPACING_FORMATS:
+            self.notes.append("`spacing` (mm, read from the image headers)")
         for name, vf in layout.fields.items():
             fields.extend(self.value_field(cfg, rs_id, layout, image, name, vf, None, None))
+        toks = _tokens(image.pattern)
+        fields.append(
+            _field(
+                rs_id,
+                "path",
+                "sc:Text",
+                "Path of the image file relative to the layout root"
+                + ("" if per_member else " (the first slice of the scan)")
+                + ".",
+                source={
+                    **_ref("fileSet", image_fs),
+                    "extract": {"fileProperty": "fullpath"},
+                    "transform": {"regex": _regex(layout, image.pattern, (0, len(toks)))},
+                },
+            )
+        )
         if layout.splits is not None and layout.splits.by is not None:
             fields.extend(self.value_field(cfg, rs_id, layout, image, "split", layout.splits.by, None, None))
         elif layout.splits is not None and layout.splits.lists:
@@ -543,9 +564,7 @@ class _Doc:
             return self.table_field(cfg, rs_id, layout, image, name, vf, dtype, desc, extra)
         # an NPY array indexed by a table row: Croissant has no NPY extraction; document it
         arr = layout.arrays.get(vf.array or "")
-        self.notes.append(
-            f"`{name}`" + (f" (NPY array `{arr.path}`, row of table `{arr.row_table}`)" if arr else "")
-        )
+        self.notes.append(f"`{name}`" + (f" (NPY array `{arr.path}`, row of table `{arr.row_table}`)" if arr else ""))
         return []
 
     def table_field(

@@ -1,0 +1,683 @@
+"""The README.md of a Hub folder: YAML front matter for the Hub + a complete human dataset card.
+
+Everything comes from the :class:`~covidct.card.model.Card`. Card text is untrusted: the front
+matter is serialised with ``yaml.safe_dump`` (never pasted), prose keeps its Markdown but loses raw
+HTML and images, short values are escaped for inline Markdown, links accept only http(s) URLs, and
+code blocks use a fence longer than any backtick run inside them.
+
+The body is an ordered list of small sections (title, Markdown), so a section is easy to add.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import yaml
+
+from covidct.card.model import Card, Config
+from covidct.card.vocab import AccessKind, CountLevel, LabelKind, Redistribution, Unit
+
+Kind = Literal["scripts", "parquet", "card"]
+ORG = "covidct"
+
+# Licence ids the Hub accepts in `license:` (https://huggingface.co/docs/hub/repositories-licenses).
+HUB_LICENSES = frozenset(
+    """
+apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0 bigcode-openrail-m
+afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause bsd-3-clause-clear c-uda cc cc0-1.0 cc-by-2.0
+cc-by-2.5 cc-by-3.0 cc-by-4.0 cc-by-sa-3.0 cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0 cc-by-nc-4.0 cc-by-nd-4.0
+cc-by-nc-nd-3.0 cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0 cdla-sharing-1.0
+cdla-permissive-1.0 cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1 eupl-1.2 agpl-3.0 gfdl
+gpl gpl-2.0 gpl-3.0 lgpl lgpl-2.1 lgpl-3.0 isc h-research intel-research lppl-1.3c ms-pl apple-ascl apple-amlr
+mpl-2.0 odc-by odbl openrail++ osl-3.0 postgresql ofl-1.1 ncsa unlicense zlib pddl lgpl-lr
+deepfloyd-if-license fair-noncommercial-research-license unknown other
+""".split()  # noqa: SIM905 - a word list reads better than 75 quoted strings
+)
+# SPDX ids whose Hub id is not simply the lower-cased SPDX id.
+SPDX_TO_HUB = {
+    "odbl-1.0": "odbl",
+    "pddl-1.0": "pddl",
+    "odc-by-1.0": "odc-by",
+    "gpl-2.0-only": "gpl-2.0",
+    "gpl-2.0-or-later": "gpl-2.0",
+    "gpl-3.0-only": "gpl-3.0",
+    "gpl-3.0-or-later": "gpl-3.0",
+    "lgpl-2.1-only": "lgpl-2.1",
+    "lgpl-2.1-or-later": "lgpl-2.1",
+    "lgpl-3.0-only": "lgpl-3.0",
+    "lgpl-3.0-or-later": "lgpl-3.0",
+    "agpl-3.0-only": "agpl-3.0",
+    "agpl-3.0-or-later": "agpl-3.0",
+}
+# The Hub's size categories (datasets/utils/resources/size_categories.json).
+SIZE_CATEGORIES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+]
+UNIT_LEVELS: dict[Unit, tuple[CountLevel, ...]] = {
+    Unit.IMAGE: (CountLevel.IMAGES, CountLevel.SLICES),
+    Unit.SLICE: (CountLevel.SLICES, CountLevel.IMAGES),
+    Unit.PATCH: (CountLevel.PATCHES,),
+    Unit.SCAN: (CountLevel.SCANS, CountLevel.SERIES),
+    Unit.SERIES: (CountLevel.SERIES, CountLevel.SCANS),
+    Unit.STUDY: (CountLevel.STUDIES,),
+    Unit.PATIENT: (CountLevel.PATIENTS,),
+}
+GATED_ACCESS = {AccessKind.REGISTRATION, AccessKind.REQUEST, AccessKind.COMPETITION}
+
+
+# ------------------------------------------------------------------------------------------ escaping
+
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|!#~&])")
+_FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,})")
+
+
+def md_inline(text: object) -> str:
+    """Untrusted text as inert inline Markdown: one line, markup characters backslash-escaped."""
+    s = " ".join(str(text).split())
+    return _INLINE_SPECIAL.sub(r"\\\1", s)
+
+
+def md_code_inline(text: object) -> str:
+    """Text as an inline code span (no HTML, no markup), with a delimiter longer than any run inside."""
+    s = " ".join(str(text).split())
+    longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
+    tick = "`" * (longest + 1)
+    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
+    return f"{tick}{pad}{s}{pad}{tick}"
+
+
+def md_prose(text: str) -> str:
+    """Card prose (Markdown) made inert: raw HTML and images become text; code stays as written.
+
+    Outside code spans and fenced blocks, ``<`` and ``>`` are escaped (so no tag, comment or
+    autolink is rendered) and ``![`` loses its image meaning. An unclosed fence is closed.
+    """
+    out: list[str] = []
+    fence: str | None = None
+    for line in text.strip("\n").splitlines():
+        m = _FENCE_RE.match(line)
+        if fence is not None:
+            out.append(line)
+            if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not line[m.end() :].strip():
+                fence = None
+            continue
+        if m:
+            fence = m.group(2)
+            out.append(line)
+            continue
+        out.append(_escape_outside_code_spans(line))
+    if fence is not None:
+        out.append(fence)
+    return "\n".join(out)
+
+
+def _escape_outside_code_spans(line: str) -> str:
+    parts: list[str] = []
+    i = 0
+    while i < len(line):
+        m = re.compile(r"`+").search(line, i)
+        if not m:
+            parts.append(_escape_html(line[i:]))
+            break
+        parts.append(_escape_html(line[i : m.start()]))
+        run = m.group(0)
+        close = re.compile(r"(?<!`)" + run + r"(?!`)").search(line, m.end())
+        if close is None:  # a lone backtick run is literal text
+            parts.append(run)
+            i = m.end()
+            continue
+        parts.append(line[m.start() : close.end()])
+        i = close.end()
+    return "".join(parts)
+
+
+def _escape_html(s: str) -> str:
+    s = s.replace("<", "&lt;").replace(">", "&gt;")
+    return s.replace("![", "!\\[")
+
+
+def md_plain(text: str) -> str:
+    """Plain (non-Markdown) card text: paragraphs kept, everything else escaped inline."""
+    paras = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(md_inline(p) for p in paras if p.strip())
+
+
+def md_link(text: str, url: str | None) -> str:
+    """``[text](url)`` for http(s) URLs only; anything else is shown as escaped text."""
+    label = md_inline(text)
+    if not url or not re.match(r"^https?://[^\s]+$", url):
+        return label + (f" ({md_inline(url)})" if url else "")
+    safe = re.sub(r"[()<>\[\]\\\"' ]", lambda m: f"%{ord(m.group(0)):02X}", url)
+    return f"[{label}]({safe})"
+
+
+def md_fence(text: str, lang: str = "") -> str:
+    """A fenced code block whose fence is longer than any backtick run in ``text``."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
+
+
+def md_table(header: list[str], rows: Iterable[list[str]]) -> str:
+    """A pipe table; cells must already be escaped (md_inline / md_code_inline / md_link)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    lines += ["| " + " | ".join(c if c else " " for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def py_str(s: str) -> str:
+    """A Python/JSON string literal for code examples (ids are slugs; this keeps it safe anyway)."""
+    return json.dumps(s, ensure_ascii=True)
+
+
+# ------------------------------------------------------------------------------------------ front matter
+
+
+def hub_license(card: Card) -> dict[str, Any]:
+    """``license`` (+ ``license_name``/``license_link`` for custom terms) as the Hub wants them."""
+    lic = card.license
+    if lic.id == "unknown":
+        return {"license": "unknown"}
+    low = lic.id.lower()
+    hub = SPDX_TO_HUB.get(low, low)
+    if lic.id != "other" and hub in HUB_LICENSES and hub not in ("other", "unknown"):
+        return {"license": hub}
+    out: dict[str, Any] = {"license": "other", "license_name": _slug(lic.name or lic.id)}
+    if lic.url:
+        out["license_link"] = lic.url
+    return out
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")
+    return (s or "custom-terms")[:64].rstrip("-.")
+
+
+def gated(card: Card) -> bool:
+    """Whether the Hub copy must ask users to accept terms first."""
+    return card.license.requires_agreement or card.access.kind in GATED_ACCESS
+
+
+def expected_examples(cfg: Config) -> int | None:
+    """The card's whole-config count at the level of one example (e.g. slices for slice examples)."""
+    for level in UNIT_LEVELS.get(cfg.example, ()):
+        for cnt in cfg.counts:
+            if cnt.level == level and cnt.split is None:
+                return cnt.total if cnt.total is not None else sum(cnt.by_class.values())
+        split_totals = [
+            c.total if c.total is not None else sum(c.by_class.values())
+            for c in cfg.counts
+            if c.level == level and c.split is not None
+        ]
+        if split_totals:
+            return sum(split_totals)
+    return None
+
+
+def size_category(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    for limit, name in SIZE_CATEGORIES:
+        if n < limit:
+            return name
+    return "1B<n<10B"
+
+
+def task_ids(card: Card) -> list[str]:
+    ids: set[str] = set()
+    for cfg in card.configs:
+        for lab in cfg.labels:
+            if lab.kind is LabelKind.MASK:
+                ids.add("semantic-segmentation")
+            elif lab.kind is LabelKind.CLASS:
+                ids.add("multi-class-image-classification")
+            elif lab.kind is LabelKind.MULTI_LABEL:
+                ids.add("multi-label-image-classification")
+    return sorted(ids)
+
+
+def gate_prompt(card: Card) -> str:
+    lic = card.license
+    parts = [f"{card.name} is distributed under {lic.name or lic.id}."]
+    if lic.url:
+        parts.append(f"Terms: {lic.url}")
+    if lic.summary:
+        parts.append(lic.summary.strip())
+    if card.access.instructions:
+        parts.append("The original distributor says: " + card.access.instructions.strip())
+    parts.append("By requesting access you confirm that you accept these terms.")
+    return "\n\n".join(parts)
+
+
+def front_matter(
+    card: Card,
+    kind: Kind,
+    *,
+    configs: list[dict[str, Any]] | None = None,
+    dataset_info: list[dict[str, Any]] | None = None,
+    num_examples: int | None = None,
+    synthetic: bool = False,
+) -> dict[str, Any]:
+    """The Hub metadata of the folder, as plain data (serialise with :func:`dump_front_matter`)."""
+    if num_examples is None:
+        counts = [n for n in (expected_examples(c) for c in card.configs) if n is not None]
+        num_examples = max(counts) if counts else None
+    tags = list(dict.fromkeys([*card.tags, *(_slug(m.value) for m in card.modality), "medical", ORG]))
+    if synthetic:
+        tags.append("synthetic-fixture")
+    fm: dict[str, Any] = {
+        "pretty_name": card.name + (" (synthetic fixture)" if synthetic else ""),
+        **hub_license(card),
+        "task_categories": sorted({t.value for cfg in card.configs for t in cfg.tasks}),
+    }
+    tids = task_ids(card)
+    if tids:
+        fm["task_ids"] = tids
+    fm["size_categories"] = [size_category(num_examples)]
+    fm["tags"] = tags
+    if kind != "parquet":
+        fm["viewer"] = False  # the data stays with the user: nothing for the dataset viewer
+    if gated(card):
+        fm["extra_gated_prompt"] = gate_prompt(card)
+        fm["extra_gated_fields"] = {
+            "Name": "text",
+            "Affiliation": "text",
+            "I have read the terms above and will use the data accordingly": "checkbox",
+        }
+    if configs:
+        fm["configs"] = configs
+    if dataset_info:
+        fm["dataset_info"] = dataset_info
+    return fm
+
+
+def dump_front_matter(fm: dict[str, Any]) -> str:
+    """``---\\n<yaml>---\\n`` via yaml.safe_dump; checked to round-trip and not to end early."""
+    text = yaml.safe_dump(fm, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    if any(line.rstrip() in ("---", "...") for line in text.splitlines()):  # pragma: no cover - safe_dump quotes
+        raise ValueError("front matter would contain a document marker")
+    if yaml.safe_load(text) != fm:  # pragma: no cover - a safe_dump bug
+        raise ValueError("front matter does not round-trip through YAML")
+    return f"---\n{text}---\n"
+
+
+# ------------------------------------------------------------------------------------------ body
+
+
+@dataclass
+class Section:
+    title: str
+    body: str
+
+
+@dataclass
+class ReadmeContext:
+    card: Card
+    kind: Kind
+    synthetic: bool = False
+    # config name -> split name -> (num_examples, num_bytes), for exported folders
+    splits: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+
+
+def _loadable(card: Card) -> list[Config]:
+    return [c for c in card.configs if c.layout is not None]
+
+
+def section_header(ctx: ReadmeContext) -> Section:
+    card = ctx.card
+    lines = [md_inline(card.summary), ""]
+    facts = [
+        f"**Id:** {md_code_inline(f'{ORG}/{card.id}')}",
+        f"**Modality:** {md_inline(', '.join(m.value for m in card.modality))}",
+        f"**Anatomy:** {md_inline(', '.join(card.anatomy))}",
+        f"**License:** {md_inline(card.license.name or card.license.id)}",
+        f"**Access:** {md_inline(card.access.kind.value)}",
+    ]
+    if card.homepage:
+        facts.append(f"**Homepage:** {md_link(card.homepage, card.homepage)}")
+    if card.aliases:
+        facts.append(f"**Also known as:** {md_inline('; '.join(card.aliases))}")
+    lines += [f"- {f}" for f in facts]
+    if ctx.synthetic:
+        lines += [
+            "",
+            "> **Synthetic fixture.** The files in this folder were synthesized from the card by "
+            "`covidct fixture` to test the tooling. They are not the dataset; never publish them.",
+        ]
+    elif ctx.kind == "scripts":
+        lines += [
+            "",
+            "> This repository holds no images: the data stays where its distributor serves it. "
+            "The loading script reads your local copy (see *How to load*).",
+        ]
+    elif ctx.kind == "card":
+        lines += [
+            "",
+            "> The file layout of this dataset is not described yet, so it cannot be loaded "
+            "automatically. This page documents it.",
+        ]
+    return Section("", "\n".join(lines))
+
+
+def section_description(ctx: ReadmeContext) -> Section:
+    return Section("Dataset description", md_prose(ctx.card.description))
+
+
+def section_configs(ctx: ReadmeContext) -> Section:
+    rows = []
+    for cfg in ctx.card.configs:
+        labels = ", ".join(f"{lab.name} ({lab.kind.value})" for lab in cfg.labels) or "none"
+        rows.append(
+            [
+                md_code_inline(cfg.name),
+                md_inline(", ".join(t.value for t in cfg.tasks)),
+                md_inline(f"{cfg.dimensionality.value} {cfg.example.value}"),
+                md_inline(labels),
+                "yes" if cfg.layout is not None else "not yet",
+            ]
+        )
+    body = md_table(["Config", "Tasks", "One example", "Labels", "Loadable"], rows)
+    notes = [f"- {md_code_inline(c.name)}: {md_inline(c.description)}" for c in ctx.card.configs if c.description]
+    return Section("Configurations", body + ("\n\n" + "\n".join(notes) if notes else ""))
+
+
+def section_labels(ctx: ReadmeContext) -> Section:
+    out: list[str] = []
+    for cfg in ctx.card.configs:
+        for lab in cfg.labels:
+            head = (
+                f"**{md_inline(lab.name)}** in {md_code_inline(cfg.name)}: {md_inline(lab.kind.value)}, "
+                f"one value per {md_inline(lab.granularity.value)}, from "
+                f"{md_inline(', '.join(s.value for s in lab.source))}."
+            )
+            if lab.available_for:
+                head += f" Available for: {md_inline(lab.available_for)}."
+            out.append(head)
+            if lab.description:
+                out += ["", md_inline(lab.description)]
+            if lab.classes:
+                out += [
+                    "",
+                    md_table(
+                        ["Value", "Class", "Meaning"],
+                        [[str(c.value), md_inline(c.name), md_inline(c.description or "")] for c in lab.classes],
+                    ),
+                ]
+            if lab.mask_values:
+                out += [
+                    "",
+                    md_table(
+                        ["Pixel value", "Marks", "Colour", "Meaning"],
+                        [
+                            [
+                                str(m.value),
+                                md_inline(m.name),
+                                md_code_inline(m.color) if m.color else "",
+                                md_inline(m.description or ""),
+                            ]
+                            for m in lab.mask_values
+                        ],
+                    ),
+                ]
+            out.append("")
+    return Section("Labels", "\n".join(out).strip() or "The card lists no labels.")
+
+
+def section_counts(ctx: ReadmeContext) -> Section:
+    out: list[str] = []
+    rows = []
+    for cfg in ctx.card.configs:
+        for cnt in cfg.counts:
+            by = ", ".join(f"{md_inline(k)}: {v:,}" for k, v in cnt.by_class.items())
+            rows.append(
+                [
+                    md_code_inline(cfg.name),
+                    md_inline(cnt.level.value),
+                    md_inline(cnt.split or "all"),
+                    f"{cnt.total:,}" if cnt.total is not None else "",
+                    by,
+                    md_inline(cnt.note or ""),
+                ]
+            )
+    if rows:
+        out.append("As published by the sources (see *Caveats* where they disagree):")
+        out += ["", md_table(["Config", "Level", "Split", "Total", "By class", "Note"], rows)]
+    if ctx.splits:
+        srows = [
+            [md_code_inline(cfg), md_code_inline(split), f"{n:,}", f"{b:,}"]
+            for cfg, splits in ctx.splits.items()
+            for split, (n, b) in splits.items()
+        ]
+        what = "synthesized fixture" if ctx.synthetic else "exported data"
+        out += ["", f"Examples in this folder ({what}):", "", md_table(["Config", "Split", "Examples", "Bytes"], srows)]
+    return Section("Counts", "\n".join(out) or "The card gives no counts.")
+
+
+def section_images(ctx: ReadmeContext) -> Section:
+    rows = []
+    for cfg in ctx.card.configs:
+        im = cfg.image
+        size = ""
+        if im.size and (im.size.min or im.size.max):
+            lo = "x".join(map(str, im.size.min or [])) or "?"
+            hi = "x".join(map(str, im.size.max or [])) or "?"
+            size = lo if lo == hi else f"{lo} to {hi}"
+        rows.append(
+            [
+                md_code_inline(cfg.name),
+                md_inline(", ".join(f.value for f in im.formats)),
+                md_inline(", ".join(map(str, im.bit_depth))),
+                md_inline(im.intensity.value),
+                md_inline(size),
+            ]
+        )
+    return Section("Images", md_table(["Config", "Formats", "Bits", "Intensity", "Size (px)"], rows))
+
+
+def section_load(ctx: ReadmeContext) -> Section:
+    card = ctx.card
+    loadable = _loadable(card)
+    if not loadable:
+        return Section(
+            "How to load",
+            "The card does not describe the file layout yet, so no loader exists. "
+            "Contributions welcome: describe the layout in the card.",
+        )
+    cfg = loadable[0].name
+    rid, ref = py_str(f"{ORG}/{card.id}"), f"{ORG}/{card.id}"
+    data = py_str(f"~/data/{card.id}")
+    lines: list[str] = []
+    if ctx.kind == "parquet":
+        lines += [
+            "This folder is a script-free Hugging Face dataset (Parquet shards with the images embedded). "
+            "Any recent `datasets` reads it, with no custom code:",
+            "",
+            md_fence(f"import datasets\n\nds = datasets.load_dataset({rid}, {py_str(cfg)})", "python"),
+            "",
+            f"From a local copy of this folder, run that with the working directory at the folder that holds "
+            f"{md_code_inline(ORG + '/')} (a local {md_code_inline(ref)} wins over the Hub).",
+            "",
+        ]
+    lines += [
+        "**With covidct** (reads your local copy of the original files; any `datasets` version >= 4):",
+        "",
+        md_fence(f"pip install 'covidct[hf]'\ncovidct show {ref}", "bash"),
+        "",
+        md_fence(f"import covidct\n\nds = covidct.load_dataset({rid}, {py_str(cfg)}, data_dir={data})", "python"),
+    ]
+    if ctx.kind == "scripts":
+        lines += [
+            "",
+            "**With `datasets` < 4** (this folder's loading script; it delegates to covidct, so install it too):",
+            "",
+            md_fence(
+                f"import datasets  # datasets<4, plus: pip install covidct\n\n"
+                f"ds = datasets.load_dataset({rid}, {py_str(cfg)}, data_dir={data}, "
+                f"trust_remote_code=True)",
+                "python",
+            ),
+        ]
+    if card.license.redistribution is Redistribution.ALLOWED and ctx.kind != "parquet":
+        lines += [
+            "",
+            "**As a script-free Parquet folder** that stock `datasets` reads:",
+            "",
+            md_fence(
+                f"covidct export {card.id} --data-dir ~/data/{card.id} --out hub\n"
+                f"cd hub && python -c 'import datasets; print(datasets.load_dataset({rid}, {py_str(cfg)}))'",
+                "bash",
+            ),
+        ]
+    if card.access.instructions:
+        lines += ["", "**Getting the files** (the distributor's instructions):", "", md_plain(card.access.instructions)]
+    return Section("How to load", "\n".join(lines))
+
+
+def section_license(ctx: ReadmeContext) -> Section:
+    card = ctx.card
+    lic, acc = card.license, card.access
+    name = lic.name or lic.id
+    lines = [f"- **License:** {md_link(name, lic.url) if lic.url else md_inline(name)} ({md_code_inline(lic.id)})"]
+    if lic.summary:
+        lines.append(f"- **In short:** {md_inline(lic.summary)}")
+    redis = {
+        Redistribution.ALLOWED: "allowed",
+        Redistribution.FORBIDDEN: "forbidden: no copy of the data may be uploaded, here or elsewhere",
+        Redistribution.UNKNOWN: "unknown: the terms do not say; ask the distributor before sharing copies",
+    }[lic.redistribution]
+    lines.append(f"- **Redistribution:** {md_inline(redis)}")
+    if gated(card):
+        lines.append("- **Agreement:** users must accept the terms before download; the Hub copy is gated.")
+    lines.append(f"- **Access:** {md_inline(acc.kind.value)}" + (f", {md_link(acc.url, acc.url)}" if acc.url else ""))
+    if card.downloads:
+        rows = []
+        for d in card.downloads:
+            sums = "; ".join(f"{k} {md_code_inline(v)}" for k, v in (("md5", d.md5), ("sha256", d.sha256)) if v)
+            rows.append(
+                [
+                    md_link(d.name, d.url) if d.url else md_code_inline(d.name),
+                    f"{d.size_bytes:,}" if d.size_bytes is not None else "",
+                    sums,
+                    md_inline(d.description or ""),
+                ]
+            )
+        lines += ["", md_table(["Download", "Bytes", "Checksum", "Content"], rows)]
+    return Section("License and access", "\n".join(lines))
+
+
+def section_provenance(ctx: ReadmeContext) -> Section | None:
+    card = ctx.card
+    p = card.provenance
+    lines: list[str] = []
+    if p is not None:
+        for label, values in (("Institutions", p.institutions), ("Countries", p.countries), ("Scanners", p.scanners)):
+            if values:
+                lines.append(f"- **{label}:** {md_inline('; '.join(values))}")
+        if p.collection_period:
+            lines.append(f"- **Collected:** {md_inline(p.collection_period)}")
+        if p.deidentification:
+            lines.append(f"- **De-identification:** {md_inline(p.deidentification)}")
+    for lin in card.lineage:
+        note = f": {md_inline(lin.note)}" if lin.note else ""
+        lines.append(f"- **{md_inline(lin.relation.value)}** {md_code_inline(f'{ORG}/{lin.card}')}{note}")
+    return Section("Provenance", "\n".join(lines)) if lines else None
+
+
+def section_caveats(ctx: ReadmeContext) -> Section | None:
+    if not ctx.card.caveats:
+        return None
+    return Section("Caveats", "\n".join(f"- {md_inline(c.text)}" for c in ctx.card.caveats))
+
+
+def section_citation(ctx: ReadmeContext) -> Section | None:
+    c = ctx.card.citation
+    if c is None:
+        return None
+    lines = []
+    if c.doi:
+        lines.append(f"DOI: {md_link(c.doi, 'https://doi.org/' + c.doi)}")
+    if c.text:
+        lines += ["", md_inline(c.text)]
+    if c.bibtex:
+        lines += ["", md_fence(c.bibtex, "bibtex")]
+    return Section("Citation", "\n".join(lines).strip())
+
+
+def section_sources(ctx: ReadmeContext) -> Section | None:
+    if not ctx.card.sources:
+        return None
+    return Section(
+        "Sources",
+        "\n".join(
+            f"- {md_link(s.title, s.url)}" + (f" (checked {s.accessed.isoformat()})" if s.accessed else "")
+            for s in ctx.card.sources
+        ),
+    )
+
+
+def section_about(ctx: ReadmeContext) -> Section:
+    card = ctx.card
+    return Section(
+        "About this card",
+        (
+            f"Generated by covidct from the card "
+            f"{md_code_inline(f'cards/{card.id}.yaml')}, last reviewed {card.last_reviewed.isoformat()}. "
+            "Corrections go to the card, not to this file."
+        ),
+    )
+
+
+SECTIONS: list[Callable[[ReadmeContext], Section | None]] = [
+    section_header,
+    section_description,
+    section_configs,
+    section_labels,
+    section_counts,
+    section_images,
+    section_load,
+    section_license,
+    section_provenance,
+    section_caveats,
+    section_citation,
+    section_sources,
+    section_about,
+]
+
+
+def render_body(ctx: ReadmeContext) -> str:
+    out = [f"# {md_inline(ctx.card.name)}"]
+    for make in SECTIONS:
+        sec = make(ctx)
+        if sec is None or not sec.body.strip():
+            continue
+        out.append("")
+        if sec.title:
+            out += [f"## {sec.title}", ""]
+        out.append(sec.body.strip())
+    return "\n".join(out) + "\n"
+
+
+def render_readme(
+    card: Card,
+    kind: Kind,
+    *,
+    configs: list[dict[str, Any]] | None = None,
+    dataset_info: list[dict[str, Any]] | None = None,
+    splits: dict[str, dict[str, tuple[int, int]]] | None = None,
+    synthetic: bool = False,
+) -> str:
+    """The whole README.md of a Hub folder for ``card``."""
+    num = sum(n for s in (splits or {}).values() for n, _ in s.values()) if splits else None
+    fm = front_matter(card, kind, configs=configs, dataset_info=dataset_info, num_examples=num, synthetic=synthetic)
+    ctx = ReadmeContext(card=card, kind=kind, synthetic=synthetic, splits=splits or {})
+    return dump_front_matter(fm) + "\n" + render_body(ctx)
