@@ -50,10 +50,14 @@ _ELEMENT_BYTES = {
 }  # fmt: skip
 
 
-def _check_data_file(path: str) -> None:
-    """A clear error for a .mhd whose data file is missing or short (ITK's own message is misleading)."""
+def _check_data_file(path: str) -> str | None:
+    """A clear error for a .mhd whose data file is missing or short (ITK's own message is misleading).
+
+    Returns the data file's name when ITK would misread it as a printf-style file pattern (a name with
+    ``%``, e.g. ``lung 50%.raw``, that exists as such), so that :func:`_read_literal` reads it instead.
+    """
     if not path.lower().endswith(".mhd"):
-        return
+        return None
     fields: dict[str, str] = {}
     with open(path, "rb") as fh:
         for raw in fh.read(65536).decode("latin-1").splitlines():
@@ -63,15 +67,16 @@ def _check_data_file(path: str) -> None:
             if key.strip() == "ElementDataFile":
                 break
     name = fields.get("ElementDataFile", "")
-    if not name or name.upper() in ("LOCAL", "LIST") or "%" in name:  # embedded, list or pattern
-        return
+    if not name or name.upper() in ("LOCAL", "LIST"):  # embedded data, or a list of files
+        return None
     data = os.path.join(os.path.dirname(path), name)
     if not os.path.isfile(data):
-        if " " in name:  # maybe a file list; let ITK judge
-            return
+        if "%" in name or " " in name:  # maybe a pattern or list of slice files; let ITK judge
+            return None
         raise ReadError(path, f"its data file {name} is missing")
+    literal = name if "%" in name else None  # the file exists under this very name: not a pattern
     if fields.get("CompressedData", "False").lower() == "true":
-        return
+        return literal
     try:
         count = 1
         for n in fields.get("DimSize", "").split():
@@ -79,10 +84,37 @@ def _check_data_file(path: str) -> None:
         count *= int(fields.get("ElementNumberOfChannels", "1"))
         need = count * _ELEMENT_BYTES[fields.get("ElementType", "")] + max(int(fields.get("HeaderSize", "0")), 0)
     except (KeyError, ValueError):
-        return
+        return literal
     have = os.path.getsize(data)
     if have < need:
         raise ReadError(path, f"its data file {name} has {have} bytes but the header needs {need}; it is truncated")
+    return literal
+
+
+def _read_literal(path: str, name: str) -> Any:
+    """Read a .mhd whose data file name ITK would take for a pattern, through a safely named link."""
+    import re
+    import tempfile
+
+    import SimpleITK as sitk
+
+    text = open(path, encoding="latin-1").read()  # noqa: SIM115 - small header
+    with tempfile.TemporaryDirectory(prefix="covidct-mhd-") as tmp:
+        link = os.path.join(tmp, "data" + os.path.splitext(name)[1])
+        try:
+            os.symlink(os.path.abspath(os.path.join(os.path.dirname(path), name)), link)
+        except OSError:
+            raise ReadError(
+                path, f"ITK cannot read a data file named {name!r} (it takes % for a pattern)",
+                "rename it and its ElementDataFile",
+            ) from None
+        header = os.path.join(tmp, "header.mhd")
+        with open(header, "w", encoding="latin-1") as fh:
+            safe = os.path.basename(link)
+            fh.write(re.sub(r"(?m)^(\s*ElementDataFile\s*=).*$", lambda m: f"{m.group(1)} {safe}", text))
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(header)
+        return reader, reader.Execute()
 
 
 def _reader(src: Any) -> Any:
@@ -122,9 +154,12 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
     import SimpleITK as sitk
 
     reader = _reader(src)
-    _check_data_file(reader.GetFileName())
+    literal = _check_data_file(reader.GetFileName())
     try:
-        image = reader.Execute()
+        if literal is not None:
+            reader, image = _read_literal(reader.GetFileName(), literal)
+        else:
+            image = reader.Execute()
         arr = sitk.GetArrayFromImage(image)
     except RuntimeError as exc:
         problem = f"cannot read the image ({_itk_problem(exc)}); the file may be truncated or damaged"

@@ -91,9 +91,10 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
 
 def _to_array(im: Image.Image, mask: bool, meta: dict[str, object]) -> np.ndarray:
     mode = im.mode
-    if mode == "1":
-        bits = np.asarray(im)  # bool
-        return bits.view(np.uint8) if mask else bits.view(np.uint8) * np.uint8(255)
+    if mode == "1":  # Pillow unpacks bits to bytes 0/255: a mask gets 0/1, an image 0/255
+        width, height = im.size
+        grey = np.frombuffer(im.tobytes("raw", "L"), np.uint8).reshape(height, width)
+        return (grey > 0).view(np.uint8) if mask else grey
     if mode in ("P", "PA"):
         return _palette(im, mask, meta)
     if mode in _TO_RGB:
