@@ -161,6 +161,10 @@ class Count(Strict):
     split: Annotated[str, Field(max_length=64)] | None = Field(
         None, description="The split or fold these numbers describe; absent for the whole config."
     )
+    release: ShortText | None = Field(
+        None, description="The release or version these numbers describe, when it is not the one the layout "
+        "loads (e.g. `v1, March 2020`); the loader compares only counts without a release with the files.",
+    )
     note: ShortText | None = None
     source: SourceRefs = Field(default_factory=list)
 
@@ -235,14 +239,26 @@ class ValueFrom(Strict):
     separator: Annotated[str, Field(min_length=1, max_length=5)] | None = Field(
         None, description="For multi-label text such as `Effusion|Mass`."
     )
+    default: str | int | None = Field(
+        None, description="With `map`: the value for raw values the map does not list (instead of an error)."
+    )
+    columns: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], str] | None = Field(
+        None,
+        description="With `table` (rows: many), for boxes and points: record field → table column, one record "
+        "per joined row, e.g. `{x: coordX, y: coordY, z: coordZ, diameter_mm: diameter_mm}`.",
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
         given = [k for k in ("part", "table", "array", "value") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of `part`, `table`, `array` or `value`")
-        if self.table is not None and self.column is None:
-            raise ValueError("`table` needs a `column`")
+        if self.table is not None and (self.column is None) == (self.columns is None):
+            raise ValueError("`table` needs a `column` (one value) or `columns` (records of boxes or points)")
+        if self.columns is not None and self.table is None:
+            raise ValueError("`columns` goes with `table`")
+        if self.default is not None and self.map is None:
+            raise ValueError("`default` goes with `map`")
         return self
 
 
