@@ -89,21 +89,112 @@ def check_safe_regex(rx: str) -> None:
         for op, av in items:  # type: ignore[attr-defined]
             name = str(op)
             if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                lo, hi, sub = av
+                _lo, hi, sub = av
+                if hi <= 1:  # optional (?:...)? matches at most once: not a repeat
+                    walk(sub, in_repeat)
+                    continue
                 if in_repeat:
                     raise PatternError(f"regex {rx!r} nests one repeat inside another")
                 walk(sub, True)
             elif name == "SUBPATTERN":
                 walk(av[-1], in_repeat)
             elif name == "BRANCH":
+                if in_repeat:  # (?:x|y|xy)+ and (?:[^/]|a)+ backtrack exponentially
+                    raise PatternError(f"regex {rx!r} repeats an alternation; use a class such as [xy]+")
                 for b in av[1]:
                     walk(b, in_repeat)
-            elif name in ("GROUPREF", "GROUPREF_EXISTS", "ASSERT", "ASSERT_NOT"):
+            elif name in ("GROUPREF", "GROUPREF_EXISTS", "ASSERT", "ASSERT_NOT", "ASSERT_LOOKBEHIND"):
                 raise PatternError(f"regex {rx!r} uses backreferences or lookaround")
 
     walk(tree, False)
     if tree.state.groups > 1 or "(?P" in rx:
         raise PatternError(f"regex {rx!r} must not define groups; use (?:...) for alternatives")
+
+
+MAX_VARIABLE_PER_NAME = 3
+
+
+def check_backtracking(source: str, what: str) -> None:
+    """Refuse patterns whose matching time grows as a high power of the path length.
+
+    Each variable-length repeat (a part such as ``[^/]+``, ``*``, ``**``) in one file or folder name
+    multiplies the backtracking work by that name's length: ``{a}{b}{c}{d}{e}{f}.png`` or
+    ``.*.*.*.*.*.*=`` takes hours on a 200-character name that does not match. At most
+    MAX_VARIABLE_PER_NAME of them may share one name; repeats that can also match ``/`` count in
+    every name. (``**/`` is a repeat of whole folders and cannot be ambiguous, so it does not count.)
+    """
+    try:
+        tree = _sre_parse.parse(source)
+    except re.error:  # reported by the caller's compile
+        return
+    slash = ord("/")
+
+    def variable(items: object) -> tuple[int, int]:
+        """(variable repeats that cannot match '/', those that can) in a sequence; branches: the max."""
+        inside = across = 0
+        for op, av in items:  # type: ignore[attr-defined]
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                lo, hi, sub = av
+                body = list(sub)
+                if body and str(body[-1][0]) == "LITERAL" and body[-1][1] == slash:
+                    continue  # (?:[^/]+/)*: whole folders, one way to split
+                if lo != hi:
+                    if _sub_can_match_slash(sub):
+                        across += 1
+                    else:
+                        inside += 1
+                i, a = variable(sub)
+                inside, across = inside + i, across + a
+            elif name == "SUBPATTERN":
+                i, a = variable(av[-1])
+                inside, across = inside + i, across + a
+            elif name == "BRANCH":
+                counts = [variable(b) for b in av[1]]
+                inside += max(c[0] for c in counts)
+                across += max(c[1] for c in counts)
+        return inside, across
+
+    names = [0]
+    across = 0
+    for item in tree:
+        op, av = item
+        if str(op) == "LITERAL" and av == slash:
+            names.append(0)
+            continue
+        i, a = variable([item])
+        names[-1] += i
+        across += a
+    worst = max(names) + across
+    if worst > MAX_VARIABLE_PER_NAME:
+        raise PatternError(
+            f"{what} has {worst} variable-length parts or wildcards in one file or folder name; at most "
+            f"{MAX_VARIABLE_PER_NAME} keep matching fast: give parts narrower regexes (e.g. [0-9]+ or a "
+            "fixed count such as [0-9]{4}) or separate them with `/`"
+        )
+
+
+def _sub_can_match_slash(items: object) -> bool:
+    slash = ord("/")
+    for op, av in items:  # type: ignore[attr-defined]
+        name = str(op)
+        if name == "ANY" or (name == "LITERAL" and av == slash) or (name == "NOT_LITERAL" and av != slash):
+            return True
+        if name == "IN":
+            negate = any(str(o) == "NEGATE" for o, _ in av)
+            hit = any((str(o) == "LITERAL" and v == slash) or (str(o) == "RANGE" and v[0] <= slash <= v[1])
+                      or (str(o) == "CATEGORY" and str(v) in ("CATEGORY_NOT_DIGIT", "CATEGORY_NOT_SPACE",
+                                                              "CATEGORY_NOT_WORD"))
+                      for o, v in av)
+            if hit != negate:
+                return True
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and _sub_can_match_slash(av[2]):
+            return True
+        if name == "SUBPATTERN" and _sub_can_match_slash(av[-1]):
+            return True
+        if name == "BRANCH" and any(_sub_can_match_slash(b) for b in av[1]):
+            return True
+    return False
 
 
 @lru_cache(maxsize=4096)
@@ -154,6 +245,7 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
         compiled = re.compile("".join(out))
     except re.error as exc:
         raise PatternError(f"pattern {text!r} does not compile: {exc}") from None
+    check_backtracking(compiled.pattern, f"pattern {text!r}")
     return Pattern(text=text, parts=tuple(parts), regex=compiled, literal_prefix=literal_prefix)
 
 
@@ -216,6 +308,7 @@ def compile_glob(text: str) -> re.Pattern[str]:
     body = "".join(out)
     if "/" not in text:
         body = "(?:[^/]+/)*" + body
+    check_backtracking(body, f"exclude pattern {text!r}")
     return re.compile(body + "(?:/.*)?")  # a folder excludes what is inside it
 
 
