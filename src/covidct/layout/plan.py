@@ -354,8 +354,9 @@ class Plan:
             return vf.value
         if vf.part is not None:
             if vf.part not in ctx:
+                by = self.layout.group.by if self.layout.group else []
                 raise LayoutError(f"{what}: part {{{vf.part}}} is not shared by every slice of the scan; "
-                                  f"scan-level values can only use the group parts {self.layout.group.by if self.layout.group else []}")
+                                  f"scan-level values can only use the group parts {by}")
             return ctx[vf.part]
         if vf.table is not None:
             t = self.tables[vf.table]

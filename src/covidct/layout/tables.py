@@ -85,7 +85,7 @@ def read_table(name: str, spec: TableSpec, files: list[Match]) -> Table:
         for c in cols:
             if c not in columns:
                 columns.append(c)
-        for p, v in m.parts.items():
+        for p in m.parts:
             if p not in columns:
                 columns.append(p)
         for j, r in enumerate(data):
@@ -120,7 +120,13 @@ def _read_file(path: str, spec: TableSpec, rel: str) -> tuple[list[str], list[di
                              keep_default_na=False, na_filter=False, skipinitialspace=False)
         elif fmt in ("xls", "xlsx"):
             sheet = spec.sheet if spec.sheet is not None else 0
-            df = pd.read_excel(path, sheet_name=sheet, dtype=str, engine="xlrd" if fmt == "xls" else "openpyxl")
+            with open(path, "rb") as fh:
+                magic = fh.read(8)
+            # the content decides, not the extension: many ".xls" files are really XLSX (zip) files
+            engine = "openpyxl" if magic[:2] == b"PK" else "xlrd" if magic[:4] == b"\xd0\xcf\x11\xe0" else None
+            if engine is None:
+                raise LayoutError(f"table {rel} is neither an XLS nor an XLSX file (it starts with {magic[:4]!r})")
+            df = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=engine)
         else:
             raise LayoutError(f"table {rel}: format {fmt!r} is not a table format (csv, tsv, xls, xlsx, txt)")
     except LayoutError:

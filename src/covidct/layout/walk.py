@@ -111,9 +111,8 @@ class Walker:
         for s, d in sorted(starts.items()):
             covered = False
             for t, dt in out:
-                if t == "" or s.startswith(t + "/"):
-                    if dt is None:
-                        covered = True
+                if (t == "" or s.startswith(t + "/")) and dt is None:
+                    covered = True
             if not covered:
                 out.append((s, d))
         return out
@@ -158,9 +157,8 @@ class Walker:
                         found.symlinks.append(rel)
                     continue
                 if e.is_dir(follow_symlinks=False):
-                    if depth is None or level < depth:
-                        if not self._excluded(rel):
-                            subdirs.append((e.path, rel, level + 1))
+                    if (depth is None or level < depth) and not self._excluded(rel):
+                        subdirs.append((e.path, rel, level + 1))
                     continue
                 key = f"{root}\0{rel}"
                 if key in seen:

@@ -1,0 +1,992 @@
+"""A miniature copy of a dataset, synthesized from its card alone.
+
+``covidct fixture ID --out DIR [--config C]`` writes, for a config with a layout, a few examples per
+class and per split: files in their real formats (JPEG/PNG/BMP, 16-bit TIFF, DICOM series with
+SliceLocation, NIfTI, MetaImage, NRRD, NPY) under the names the layout's patterns give, with the
+label tables (CSV/TSV/XLSX/TXT), NPY label arrays and split lists the layout refers to. Nothing is
+specific to a dataset id: the synthesizer reads the layout like the loader does, in reverse.
+
+:func:`synthesize` also returns a :class:`Manifest` of what the loader must find (one entry per
+example: its path, split, patient and label values), which the tests compare with the loaded data.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from covidct.card.model import Card, Config, LabelDef, Layout, ValueFrom
+from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
+from covidct.layout.pattern import fill_template, parse, template_parts
+from covidct.layout.plan import SCAN_UNITS, builtins_of
+from covidct.layout.values import MULTI_KINDS, SLICE_KINDS
+
+if sys.version_info >= (3, 11):
+    import re._parser as _sre_parse  # type: ignore[import-not-found]
+else:  # pragma: no cover
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+
+class FixtureError(ValueError):
+    """The card cannot be synthesized; the message says which part of the layout and why."""
+
+
+@dataclass
+class Expected:
+    path: str  # the example's path as the loader reports it (file, or the scan's folder)
+    split: str
+    patient: str | None
+    labels: dict[str, Any] = field(default_factory=dict)
+    n_slices: int = 1
+
+
+@dataclass
+class Manifest:
+    card: str
+    config: str
+    root: Path
+    examples: list[Expected] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+
+    def count(self, split: str | None = None) -> int:
+        return sum(1 for e in self.examples if split is None or e.split == split)
+
+    @property
+    def splits(self) -> list[str]:
+        return list(dict.fromkeys(e.split for e in self.examples))
+
+
+# ------------------------------------------------------------------------------------ regex sampling
+
+_PREFERRED = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
+
+
+def sample_regex(rx: str, i: int) -> str:
+    """A deterministic string matching ``rx``; different ``i`` give different strings where possible."""
+    tree = _sre_parse.parse(rx)
+    for attempt in range(64):
+        s = _gen(list(tree), i + attempt * 7919)
+        if re.fullmatch(rx, s):
+            return s
+    raise FixtureError(f"cannot synthesize a value matching the part regex {rx!r}")
+
+
+def _alphabet(items: Any) -> list[str]:
+    negate = False
+    allowed: set[str] = set()
+    for op, av in items:
+        name = str(op)
+        if name == "NEGATE":
+            negate = True
+        elif name == "LITERAL":
+            allowed.add(chr(av))
+        elif name == "RANGE":
+            allowed.update(chr(c) for c in range(av[0], av[1] + 1) if c < 0x3000)
+        elif name == "CATEGORY":
+            cat = str(av)
+            if cat == "CATEGORY_DIGIT":
+                allowed.update("0123456789")
+            elif cat == "CATEGORY_WORD":
+                allowed.update(_PREFERRED[:-1])
+            elif cat == "CATEGORY_SPACE":
+                allowed.add(" ")
+            elif cat in ("CATEGORY_NOT_DIGIT", "CATEGORY_NOT_SPACE", "CATEGORY_NOT_WORD"):
+                base = set(_PREFERRED)
+                if cat == "CATEGORY_NOT_DIGIT":
+                    base -= set("0123456789")
+                if cat == "CATEGORY_NOT_WORD":
+                    base = {"-", "."}
+                allowed.update(base)
+    if negate:
+        return [c for c in _PREFERRED if c not in allowed]
+    pref = [c for c in _PREFERRED if c in allowed]
+    return pref + sorted(c for c in allowed if c not in pref and c.isprintable() and c != "/")
+
+
+def _gen(items: list[Any], i: int) -> str:
+    out: list[str] = []
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL":
+            out.append(chr(av))
+        elif name == "NOT_LITERAL":
+            out.append("a" if chr(av) != "a" else "b")
+        elif name == "ANY":
+            out.append(_PREFERRED[10 + i % 26])
+        elif name == "IN":
+            alpha = _alphabet(av) or ["x"]
+            out.append(alpha[i % len(alpha)])
+            i //= len(alpha)
+        elif name == "BRANCH":
+            alts = av[1]
+            out.append(_gen(list(alts[i % len(alts)]), i // len(alts)))
+            i //= len(alts)
+        elif name == "SUBPATTERN":
+            out.append(_gen(list(av[-1]), i))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            lo, hi, sub = av
+            sub = list(sub)
+            single = len(sub) == 1 and str(sub[0][0]) in ("IN", "ANY", "LITERAL", "NOT_LITERAL")
+            if single and str(sub[0][0]) in ("IN", "ANY"):
+                alpha = _alphabet(sub[0][1]) if str(sub[0][0]) == "IN" else list(_PREFERRED[10:36])
+                alpha = alpha or ["x"]
+                digits = []
+                n = i
+                while True:
+                    digits.append(alpha[n % len(alpha)])
+                    n //= len(alpha)
+                    if n == 0:
+                        break
+                count = max(lo, len(digits), 1 if hi > 0 else 0)
+                if hi != _sre_parse.MAXREPEAT:
+                    count = min(count, hi)
+                pad = alpha[0]
+                digits = digits[:count]
+                out.append("".join(reversed(digits)).rjust(count, pad))
+                i = 0
+            else:
+                count = max(lo, 1 if hi > 0 else 0)
+                out.append("".join(_gen(sub, i) for _ in range(count)))
+        elif name in ("AT",):
+            continue
+        elif name == "CATEGORY":
+            out.append("0" if str(av) == "CATEGORY_DIGIT" else "a")
+        else:
+            out.append("x")
+    return "".join(out)
+
+
+def _finite(rx: str) -> bool:
+    """Whether a regex matches a small fixed set of strings (no repeats), e.g. ``png|jpg``."""
+    try:
+        tree = _sre_parse.parse(rx)
+    except re.error:
+        return False
+
+    def walk(items: Any) -> bool:
+        for op, av in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[1] > 1:
+                return False
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and not walk(av[2]):
+                return False
+            if name == "SUBPATTERN" and not walk(av[-1]):
+                return False
+            if name == "BRANCH" and not all(walk(b) for b in av[1]):
+                return False
+        return True
+
+    return walk(tree)
+
+
+# ------------------------------------------------------------------------------------ planning
+
+
+@dataclass
+class _Member:
+    pos: int
+    parts: dict[str, str]
+    rel: dict[str, str] = field(default_factory=dict)  # role → relative path
+    slice_labels: dict[str, Any] = field(default_factory=dict)  # expected per-slice label values
+    slice_raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Slot:
+    index: int
+    split: str | None
+    split_raw: str | None
+    expected: dict[str, Any]
+    raw: dict[str, Any]
+    patient: str | None
+    members: list[_Member] = field(default_factory=list)
+    parts: dict[str, str] = field(default_factory=dict)
+
+
+def _inverse(vf: ValueFrom | None, target: str | int | None, fallback: list[str]) -> str | None:
+    """A raw value that ``vf`` maps to ``target`` (None when none does)."""
+    if vf is not None and vf.map is not None:
+        for raw, t in vf.map.items():
+            if t == target or (t is not None and str(t) == str(target)):
+                return raw
+        return None
+    for f in fallback:
+        if f is not None:
+            return f
+    return None
+
+
+class Synthesizer:
+    def __init__(self, card: Card, cfg: Config, out: Path, per_class: int | None = None):
+        if cfg.layout is None:
+            raise FixtureError(f"{card.id}/{cfg.name} has no layout; nothing to synthesize")
+        self.card = card
+        self.cfg = cfg
+        self.lay: Layout = cfg.layout
+        self.root = out / self.lay.root if self.lay.root else out
+        self.out = out
+        self.grouped = self.lay.group is not None
+        self.per_member = not (self.grouped and cfg.example in SCAN_UNITS)
+        self.n_slices = 3 if self.grouped else 1
+        self.per_class = per_class or (1 if self.grouped else 2)
+        self.labels = {lab.name: lab for lab in cfg.labels}
+        self.rx = {n: p.regex for n, p in self.lay.parts.items()}
+        self.types = {n: p.type for n, p in self.lay.parts.items()}
+        self.patterns = {r: parse(f.pattern, tuple(self.rx.items())) for r, f in self.lay.files.items()}
+        self.image_parts = list(self.patterns["image"].parts)
+        self.manifest = Manifest(card.id, cfg.name, out)
+        self._used_values: dict[str, set[str]] = {}
+
+    # ------------------------------------------------------------------------------------ choices
+
+    def _splits(self) -> list[tuple[str | None, str | None]]:
+        sp = self.lay.splits
+        if sp is None:
+            return [(None, None)]
+        if sp.lists is not None:
+            return [(name, None) for name in sp.lists]
+        assert sp.by is not None
+        if sp.by.map is not None:
+            out: list[tuple[str | None, str | None]] = []
+            for raw, t in sp.by.map.items():
+                if t is not None and all(t != o[0] for o in out):
+                    out.append((str(t), raw))
+            return out
+        names = [c.split for c in self.cfg.counts if c.split] or ["train", "test"]
+        names = list(dict.fromkeys(names))
+        if sp.by.part is not None:
+            rx = self.rx.get(sp.by.part, "[^/]+")
+            ok = [n for n in names if re.fullmatch(rx, n)]
+            if not ok:
+                ok = [sample_regex(rx, k) for k in range(2)]
+            names = ok
+        return [(n, n) for n in names]
+
+    def _primary(self) -> LabelDef | None:
+        for lab in self.cfg.labels:
+            if lab.classes and lab.name in self.lay.labels and lab.kind in (LabelKind.CLASS, LabelKind.MULTI_LABEL):
+                return lab
+        for lab in self.cfg.labels:
+            if lab.classes and lab.name in self.lay.labels:
+                return lab
+        return None
+
+    def _reachable(self, lab: LabelDef) -> list[str]:
+        vf = self.lay.labels[lab.name]
+        names = []
+        for c in sorted(lab.classes, key=lambda c: c.value):
+            if vf.array is not None or self._raw_for_class(lab, c.name) is not None:
+                names.append(c.name)
+        return names
+
+    def _raw_for_class(self, lab: LabelDef, name: str) -> str | None:
+        vf = self.lay.labels[lab.name]
+        cls = next(c for c in lab.classes if c.name == name)
+        if vf.map is not None:
+            raw = _inverse(vf, name, [])
+            if raw is None:
+                raw = _inverse(vf, cls.value, [])
+            return raw
+        cands = [name, str(cls.value)]
+        if vf.part is not None:
+            rx = self.rx.get(vf.part, "[^/]+")
+            cands = [c for c in cands if re.fullmatch(rx, c)]
+        return cands[0] if cands else None
+
+    def _label_value(self, lab: LabelDef, k: int, primary_class: str | None, scan_level: bool) -> tuple[Any, Any]:
+        """(expected value, raw value) of a non-array, non-mask label for example ``k``."""
+        vf = self.lay.labels[lab.name]
+        kind = lab.kind
+        if vf.value is not None:
+            raw = str(vf.value)
+            return self._expect_const(lab, vf, raw), raw
+        if kind in (LabelKind.CLASS, LabelKind.SLICE_CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_MULTI_LABEL):
+            reach = self._reachable(lab)
+            if not reach:
+                raise FixtureError(f"label {lab.name!r}: no class can be written (its map reaches none of its classes)")
+            name = primary_class if primary_class in reach else reach[k % len(reach)]
+            raw = self._raw_for_class(lab, name)
+            if kind in MULTI_KINDS:
+                names = [name]
+                if len(reach) > 1 and k % 2 == 1 and (vf.separator or (vf.table and self._many(vf.table))):
+                    other = reach[(reach.index(name) + 1) % len(reach)]
+                    names.append(other)
+                raws = [self._raw_for_class(lab, n) for n in names]
+                if vf.separator:
+                    return names, vf.separator.join(r for r in raws if r is not None)
+                return names, raws
+            return name, raw
+        if kind == LabelKind.NUMBER:
+            return float(k) + 0.5, f"{k}.5"
+        return f"text{k}", f"text{k}"
+
+    def _expect_const(self, lab: LabelDef, vf: ValueFrom, raw: str) -> Any:
+        if vf.map is not None:
+            t = vf.map.get(raw)
+            if isinstance(t, int):
+                return next(c.name for c in lab.classes if c.value == t)
+            return t
+        if lab.classes:
+            for c in lab.classes:
+                if c.name == raw or str(c.value) == raw:
+                    return c.name
+        return raw
+
+    def _many(self, table: str) -> bool:
+        return self.lay.tables[table].rows == "many"
+
+    def _part_value(self, part: str, k: int) -> str:
+        rx = self.rx.get(part, "[^/]+")
+        if _finite(rx):  # a few fixed choices (png|jpg): cycle through them, other parts keep paths distinct
+            return sample_regex(rx, k)
+        used = self._used_values.setdefault(part, set())
+        cands = []
+        if self.types.get(part) == "int":
+            cands.append(str(k + 1))
+        if rx == "[^/]+":
+            cands.append(f"{part}{k + 1:03d}")
+        for c in cands:
+            if re.fullmatch(rx, c) and c not in used:
+                used.add(c)
+                return c
+        for j in range(k, k + 500):
+            v = sample_regex(rx, j)
+            if v not in used:
+                used.add(v)
+                return v
+        raise FixtureError(f"part {{{part}}}: cannot make {k + 1} distinct values matching {rx!r}")
+
+    # ------------------------------------------------------------------------------------ building
+
+    def plan(self) -> list[_Slot]:
+        lay = self.lay
+        primary = self._primary()
+        classes: list[str | None] = list(self._reachable(primary)) if primary else [None, None]
+        slots: list[_Slot] = []
+        k = 0
+        for split, split_raw in self._splits():
+            for cls in classes:
+                for _rep in range(self.per_class):
+                    slots.append(self._slot(k, split, split_raw, cls, scan_level=not self.per_member))
+                    k += 1
+        # an extra example for raw values mapped to null (unknown labels), when the map has one
+        if primary is not None:
+            vf = lay.labels[primary.name]
+            if vf.map is not None and vf.array is None and vf.value is None and any(
+                    t is None for t in vf.map.values()):
+                raw = next(r for r, t in vf.map.items() if t is None)
+                s = self._slot(k, *self._splits()[0], classes[0], scan_level=not self.per_member)
+                s.expected[primary.name] = [] if primary.kind in MULTI_KINDS else None
+                s.raw[primary.name] = raw
+                for m in s.members:
+                    m.slice_labels.pop(primary.name, None)
+                if vf.part is not None:
+                    for m in s.members:
+                        m.parts[vf.part] = raw
+                    s.parts[vf.part] = raw
+                slots.append(s)
+        self._assign_paths(slots)
+        return slots
+
+    def _slot(self, k: int, split: str | None, split_raw: str | None, cls: str | None, scan_level: bool) -> _Slot:
+        lay = self.lay
+        expected: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
+        slot = _Slot(k, split, split_raw, expected, raw, None)
+        fixed: dict[str, str] = {}
+        for name, vf in lay.labels.items():
+            lab = self.labels.get(name)
+            if lab is None or vf.array is not None or name in lay.files:
+                continue
+            if lab.kind in SLICE_KINDS and not self.per_member and not self._vf_unit_level(vf):
+                continue  # per-slice values, set on the members
+            exp, r = self._label_value(lab, k, cls, scan_level)
+            expected[name] = exp
+            raw[name] = r
+            if vf.part is not None:
+                if r is None or isinstance(r, list):
+                    raise FixtureError(f"label {name!r} from part {{{vf.part}}} cannot hold {r!r}")
+                if vf.part in fixed and fixed[vf.part] != r:
+                    raise FixtureError(f"part {{{vf.part}}} would need two values ({fixed[vf.part]!r}, {r!r})")
+                fixed[vf.part] = r
+        sp = lay.splits
+        if sp is not None and sp.by is not None and sp.by.part is not None and split_raw is not None:
+            fixed[sp.by.part] = split_raw
+        # identity parts: one value per example (scan), and per member for the others
+        group_by = set(lay.group.by) if lay.group else set()
+        unit_parts: dict[str, str] = dict(fixed)
+        for p in self.image_parts:
+            if p in unit_parts:
+                continue
+            if not self.grouped or p in group_by or self._is_id_part(p):
+                unit_parts[p] = self._part_value(p, k)
+        slot.parts = unit_parts
+        n = self.n_slices
+        for pos in range(n):
+            parts = dict(unit_parts)
+            for p in self.image_parts:
+                if p in parts:
+                    continue
+                parts[p] = self._member_part(p, k, pos, n)
+            slot.members.append(_Member(pos, parts))
+        for name, vf in lay.labels.items():  # per-slice labels of scan examples, from per-slice rows or parts
+            lab = self.labels.get(name)
+            if lab is None or vf.array is not None or name in lay.files or self.per_member:
+                continue
+            if lab.kind in SLICE_KINDS and not self._vf_unit_level(vf):
+                for m in slot.members:
+                    exp, r = self._label_value(lab, k + m.pos, None, False)
+                    m.slice_labels[name] = exp
+                    m.slice_raw[name] = r
+                    if vf.part is not None:
+                        m.parts[vf.part] = r
+        if lay.patient is not None:
+            slot.patient = self._id_value(lay.patient, slot, "patient")
+        return slot
+
+    def _is_id_part(self, p: str) -> bool:
+        lay = self.lay
+        return any(vf is not None and vf.part == p for vf in (lay.patient, lay.scan))
+
+    def _vf_unit_level(self, vf: ValueFrom) -> bool:
+        if self.lay.group is None:
+            return True
+        by = set(self.lay.group.by)
+        if vf.part is not None:
+            return vf.part in by
+        if vf.table is not None:
+            return all(n in by for n in template_parts(self.lay.tables[vf.table].key))
+        return True
+
+    def _member_part(self, p: str, k: int, pos: int, n: int) -> str:
+        g = self.lay.group
+        assert g is not None
+        if g.order_part == p:
+            order = (n - pos) if g.descending else (pos + 1)
+            v = self._numeric(p, order)
+            if not re.fullmatch(r"\D*0*" + str(order) + r"(?:\.\d+)?", v) and not v.lstrip("0") == str(order):
+                raise FixtureError(f"order part {{{p}}} regex {self.rx.get(p)!r} does not accept numbers such as "
+                                   f"{order!r}")
+            return v
+        # names that do not follow the slice order, so a loader that sorts by name would be caught
+        order = [1, 0, 2] if n == 3 else list(range(n))[::-1]
+        if self.types.get(p) == "int":
+            return self._numeric(p, order[pos] + 1)
+        return self._part_value(p, k * 100 + order[pos])
+
+    def _numeric(self, p: str, number: int) -> str:
+        rx = self.rx.get(p, "[^/]+")
+        v = str(number)
+        for cand in (v, v.zfill(2), v.zfill(3), v.zfill(4), v.zfill(5)):
+            if re.fullmatch(rx, cand):
+                return cand
+        return sample_regex(rx, number)
+
+    def _id_value(self, vf: ValueFrom, slot: _Slot, what: str) -> str | None:
+        if vf.part is not None:
+            v = slot.parts.get(vf.part) or (slot.members[0].parts.get(vf.part) if slot.members else None)
+            if v is None:
+                return None
+        elif vf.value is not None:
+            v = str(vf.value)
+        elif vf.table is not None:
+            v = f"{what}{slot.index + 1:03d}"
+            slot.raw[f"__{what}"] = v
+        else:
+            return None
+        if vf.map is not None:
+            t = vf.map.get(v)
+            return None if t is None else str(t)
+        return v
+
+    def _assign_paths(self, slots: list[_Slot]) -> None:
+        seen: dict[str, int] = {}
+        for s in slots:
+            for m in s.members:
+                for role, pat in self.patterns.items():
+                    try:
+                        rel = pat.format(m.parts)
+                    except KeyError as exc:
+                        raise FixtureError(f"file role {role!r}: part {exc.args[0]!r} is not in the image pattern") \
+                            from None
+                    m.rel[role] = rel
+                rel = m.rel["image"]
+                if rel in seen:
+                    raise FixtureError(f"two examples would share the file {rel!r}: the image pattern "
+                                       f"{self.lay.files['image'].pattern!r} has too few free parts")
+                seen[rel] = s.index
+
+    # ------------------------------------------------------------------------------------ writing
+
+    def run(self) -> Manifest:
+        self.root.mkdir(parents=True, exist_ok=True)
+        slots = self.plan()
+        arrays = self._arrays(slots)
+        self._tables(slots, arrays)
+        self._split_lists(slots)
+        self._images(slots)
+        self._excluded_files(slots)
+        self._expect(slots, arrays)
+        return self.manifest
+
+    def _ctx(self, m: _Member) -> dict[str, str]:
+        return {**m.parts, **builtins_of(m.rel["image"])}
+
+    def _unit_ctx(self, s: _Slot) -> dict[str, str]:
+        rels = [m.rel["image"] for m in s.members]
+        folder = os.path.commonpath(rels) if len(rels) > 1 else os.path.dirname(rels[0])
+        common = {p: v for p, v in s.members[0].parts.items() if all(m.parts.get(p) == v for m in s.members)}
+        return {**common, **builtins_of(folder)}
+
+    def _group_path(self, s: _Slot) -> str:
+        rels = [m.rel["image"] for m in s.members]
+        folder = os.path.commonpath(rels) if len(rels) > 1 else os.path.dirname(rels[0])
+        if not folder:
+            assert self.lay.group is not None
+            folder = "/".join(s.members[0].parts[p] for p in self.lay.group.by)
+        return folder
+
+    def _arrays(self, slots: list[_Slot]) -> dict[str, dict[Any, Any]]:
+        """Per array: row key → the values written (per slice in slice order, or one value)."""
+        import numpy as np
+
+        out: dict[str, dict[Any, Any]] = {}
+        for name, vf in self.lay.labels.items():
+            if vf.array is None or name not in self.labels:
+                continue
+            lab = self.labels[name]
+            spec = self.lay.arrays[vf.array]
+            table = self.lay.tables[spec.row_table]
+            values = sorted(c.value for c in lab.classes) or [0, 1]
+            multi = lab.kind in MULTI_KINDS
+            rows: dict[str, Any] = {}
+            per_slice = lab.kind in SLICE_KINDS and self.grouped
+            width = self.n_slices + 2
+            for s in slots:
+                key = fill_template(table.key, self._unit_ctx(s) if self.grouped else self._ctx(s.members[0]))
+                if key in rows:
+                    continue
+                if per_slice:
+                    if multi:
+                        v = np.zeros((width, max(values) + 1), dtype=np.float64)
+                        for pos in range(self.n_slices):
+                            v[pos, values[(s.index + pos) % len(values)]] = 1.0
+                            if pos == 1 and len(values) > 1:
+                                v[pos, values[(s.index + pos + 1) % len(values)]] = 1.0
+                    else:
+                        v = np.zeros(width, dtype=np.int64)
+                        for pos in range(self.n_slices):
+                            v[pos] = values[(s.index + pos) % len(values)]
+                elif multi:
+                    v = np.zeros(max(values) + 1, dtype=np.float64)
+                    v[values[s.index % len(values)]] = 1.0
+                else:
+                    v = np.int64(values[s.index % len(values)])
+                rows[key] = v
+            out[vf.array] = rows
+            keys = list(rows)
+            arr = np.stack([np.asarray(rows[k]) for k in keys]) if keys else np.zeros((0,))
+            self._write_bytes(spec.path, _npy_bytes(arr))
+            self._array_keys = getattr(self, "_array_keys", {})
+            self._array_keys[spec.row_table] = keys
+        return out
+
+    def _tables(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
+        lay = self.lay
+        for tname, spec in lay.tables.items():
+            tpat = parse(spec.path, tuple(self.rx.items()))
+            key_parts = template_parts(spec.key)
+            unit_level = self.grouped and all(p in (lay.group.by if lay.group else []) for p in key_parts)
+            files: dict[str, dict[str, dict[str, Any]]] = {}
+            order: list[tuple[str, str]] = []
+            users = self._table_users(tname)
+            for s in slots:
+                contexts = [(self._unit_ctx(s), None)] if (unit_level or not self.grouped) else \
+                    [(self._ctx(m), m) for m in s.members]
+                if not self.grouped:
+                    contexts = [(self._ctx(s.members[0]), s.members[0])]
+                for ctx, m in contexts:
+                    key = fill_template(spec.key, ctx)
+                    row: dict[str, Any] = {spec.column: key}
+                    for col, kind, target in users:
+                        row[col] = self._cell(kind, target, s, m, ctx)
+                    path_vals = {p: (row.get(p) if row.get(p) is not None else ctx.get(p)) for p in tpat.parts}
+                    for p, v in path_vals.items():
+                        if v is None:
+                            path_vals[p] = self._part_value(p, 0)
+                    rel = tpat.format(path_vals) if tpat.parts else spec.path
+                    for p in tpat.parts:
+                        row.pop(p, None)  # carried by the path
+                    bucket = files.setdefault(rel, {})
+                    if key in bucket:
+                        continue
+                    bucket[key] = row
+                    order.append((rel, key))
+            array_keys = getattr(self, "_array_keys", {}).get(tname)
+            for rel, rows in files.items():
+                keys = list(rows)
+                if array_keys is not None:
+                    keys = [k for k in array_keys if k in rows] + [k for k in keys if k not in array_keys]
+                cols: list[str] = [spec.column]
+                for r in rows.values():
+                    for c in r:
+                        if c not in cols:
+                            cols.append(c)
+                records = []
+                for k in keys:
+                    r = rows[k]
+                    vals = {c: r.get(c) for c in cols}
+                    multi = [c for c, v in vals.items() if isinstance(v, list)]
+                    if multi and spec.rows == "many":
+                        n = max(len(vals[c]) for c in multi)
+                        for j in range(max(n, 1)):
+                            records.append({c: (v[j] if j < len(v) else None) if isinstance(v, list) else v
+                                            for c, v in vals.items()})
+                    else:
+                        records.append({c: ("|".join(map(str, v)) if isinstance(v, list) else v)
+                                        for c, v in vals.items()})
+                self._write_table(rel, spec, cols, records)
+
+    def _table_users(self, tname: str) -> list[tuple[str, str, Any]]:
+        """(column, what, target) of every value the layout takes from table ``tname``."""
+        lay = self.lay
+        users: list[tuple[str, str, Any]] = []
+        for name, vf in lay.labels.items():
+            if vf.table == tname and vf.column:
+                users.append((vf.column, "label", name))
+        for what in ("patient", "scan"):
+            vf = getattr(lay, what)
+            if vf is not None and vf.table == tname and vf.column:
+                users.append((vf.column, what, vf))
+        for name, vf in lay.fields.items():
+            if vf.table == tname and vf.column:
+                users.append((vf.column, "field", name))
+        if lay.splits is not None and lay.splits.by is not None and lay.splits.by.table == tname:
+            users.append((lay.splits.by.column or "split", "split", None))
+        spec = lay.tables[tname]
+        return [u for u in users if u[0] != spec.column]
+
+    def _cell(self, kind: str, target: Any, s: _Slot, m: _Member | None, ctx: dict[str, str]) -> Any:
+        if kind == "label":
+            lab = self.labels[target]
+            if lab.kind in SLICE_KINDS and m is not None and target in m.slice_raw:
+                return m.slice_raw[target]
+            return s.raw.get(target)
+        if kind == "split":
+            return s.split_raw if s.split_raw is not None else s.split
+        if kind in ("patient", "scan"):
+            return s.raw.get(f"__{kind}") or f"{kind}{s.index + 1:03d}"
+        vf = self.lay.fields[target]
+        if vf.map is not None:
+            return next(iter(vf.map))
+        return f"{target}-{s.index + 1}"
+
+    def _split_lists(self, slots: list[_Slot]) -> None:
+        sp = self.lay.splits
+        if sp is None or sp.lists is None:
+            return
+        for split, files in sp.lists.items():
+            lines = []
+            for s in slots:
+                if s.split != split:
+                    continue
+                if self.per_member:
+                    lines += [fill_template(sp.key, self._ctx(m)) for m in s.members]
+                else:
+                    lines.append(fill_template(sp.key, self._unit_ctx(s)))
+            lines = list(dict.fromkeys(lines))
+            for f in files:
+                self._write_bytes(f, ("\n".join(lines) + "\n").encode())
+
+    def _images(self, slots: list[_Slot]) -> None:
+        g = self.lay.group
+        for s in slots:
+            for m in s.members:
+                for role, rel in m.rel.items():
+                    fmt = self.lay.files[role].format
+                    if role != "image" and self.grouped and not self.per_member and m.pos > 0 and \
+                            set(self.patterns[role].parts) <= set(g.by if g else []):
+                        continue  # one mask per scan, written once
+                    self._write_file(rel, fmt, role, s, m)
+
+    def _excluded_files(self, slots: list[_Slot]) -> None:
+        """One file per simple ``exclude`` glob, so the fixture proves the exclusion works."""
+        if not slots:
+            return
+        first_dir = os.path.dirname(slots[0].members[0].rel["image"])
+        for g in self.lay.exclude:
+            name = g.replace("**/", "")
+            if any(ch in name for ch in "*?[") or not name:
+                continue
+            rel = f"{first_dir}/{name}" if (g.startswith("**/") and first_dir) else name
+            if not (self.root / rel).exists():
+                self._write_bytes(rel, b"excluded\n")
+
+    def _expect(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
+        lay = self.lay
+        for s in slots:
+            split = s.split or "train"
+            if self.per_member:
+                for m in s.members:
+                    labels = {}
+                    for name, vf in lay.labels.items():
+                        if name not in self.labels or name in lay.files:
+                            continue
+                        if vf.array is not None:
+                            labels[name] = self._array_expect(name, arrays, s, m.pos, per_slice=True)
+                        elif name in m.slice_labels:
+                            labels[name] = m.slice_labels[name]
+                        else:
+                            labels[name] = s.expected.get(name)
+                    self.manifest.examples.append(Expected(m.rel["image"], split, s.patient, labels))
+            else:
+                labels = {}
+                for name, vf in lay.labels.items():
+                    if name not in self.labels or name in lay.files:
+                        continue
+                    if vf.array is not None:
+                        labels[name] = self._array_expect(name, arrays, s, None, per_slice=False)
+                    elif name in s.expected:
+                        labels[name] = s.expected[name]
+                    else:
+                        labels[name] = [m.slice_labels.get(name) for m in s.members]
+                self.manifest.examples.append(Expected(self._group_path(s), split, s.patient, labels,
+                                                       n_slices=len(s.members)))
+
+    def _array_expect(self, name: str, arrays: dict[str, dict[Any, Any]], s: _Slot, pos: int | None,
+                      per_slice: bool) -> Any:
+        lab = self.labels[name]
+        vf = self.lay.labels[name]
+        assert vf.array is not None
+        spec = self.lay.arrays[vf.array]
+        table = self.lay.tables[spec.row_table]
+        key = fill_template(table.key, self._unit_ctx(s) if self.grouped else self._ctx(s.members[0]))
+        v = arrays[vf.array][key]
+        by_value = {c.value: c.name for c in lab.classes}
+
+        def conv(x: Any) -> Any:
+            if getattr(x, "ndim", 0) >= 1:
+                return [by_value[j] for j, f in enumerate(x) if f]
+            return by_value.get(int(x))
+
+        if lab.kind in SLICE_KINDS and self.grouped:
+            if per_slice:
+                return conv(v[pos])
+            return [conv(v[p]) for p in range(len(s.members))]
+        return conv(v)
+
+    # ------------------------------------------------------------------------------------ formats
+
+    def _write_bytes(self, rel: str, data: bytes) -> None:
+        from covidct.fsutil import atomic_write_bytes
+
+        path = self.root / rel
+        atomic_write_bytes(path, data)
+        self.manifest.files.append(rel)
+
+    def _write_table(self, rel: str, spec: Any, cols: list[str], records: list[dict[str, Any]]) -> None:
+        fmt = str(spec.format)
+        if fmt == "txt":
+            text = "\n".join(str(r.get(spec.column) or "") for r in records) + "\n"
+            self._write_bytes(rel, text.encode())
+            return
+        import pandas as pd
+
+        df = pd.DataFrame(records, columns=cols)
+        if fmt in ("csv", "tsv"):
+            self._write_bytes(rel, df.to_csv(index=False, sep="\t" if fmt == "tsv" else ",").encode())
+        elif fmt in ("xls", "xlsx"):
+            # no XLS writer is available: an XLSX file (the reader goes by content, as for real mislabelled files)
+            buf = io.BytesIO()
+            sheet = spec.sheet if isinstance(spec.sheet, str) else "Sheet1"
+            with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+                if isinstance(spec.sheet, int) and spec.sheet > 0:
+                    for j in range(spec.sheet):
+                        pd.DataFrame({"_": []}).to_excel(xw, sheet_name=f"Sheet{j}", index=False)
+                df.to_excel(xw, sheet_name=sheet, index=False)
+            self._write_bytes(rel, buf.getvalue())
+        else:
+            raise FixtureError(f"table format {fmt!r} cannot be synthesized")
+
+    def _shape2d(self) -> tuple[int, int]:
+        size = self.cfg.image.size
+        for cand in (size.min, size.median, size.max) if size else ():
+            if cand and len(cand) >= 2:
+                w, h = cand[0], cand[1]
+                return (h, w)
+        return (64, 64)
+
+    def _depth(self) -> int:
+        size = self.cfg.image.size
+        if size and size.min and len(size.min) >= 3:
+            return max(2, min(size.min[2], 4))
+        return 3
+
+    def _pixels(self, role: str, s: _Slot, m: _Member, volume: bool) -> Any:
+        import numpy as np
+
+        h, w = self._shape2d()
+        shape = (self._depth(), h, w) if volume else (h, w)
+        if role != "image":
+            lab = self.labels.get(role)
+            values = [v.value for v in lab.mask_values] if lab else [0, 1]
+            arr = np.full(shape, values[0], dtype=np.uint8 if max(values) <= 255 else np.uint16)
+            for j, v in enumerate(values[1:], start=1):
+                sl = (slice(None),) if volume else ()
+                arr[(*sl, slice(j * h // (len(values) + 1), (j + 1) * h // (len(values) + 1)), slice(0, w // 2))] = v
+            return arr
+        it = self.cfg.image.intensity
+        yy, xx = np.mgrid[0:h, 0:w]
+        base = (yy * 7 + xx * 3 + (s.index * 31 + m.pos * 11)) % 4000
+        if volume:
+            base = np.stack([base + 5 * z for z in range(shape[0])])
+        if it in (Intensity.HOUNSFIELD, Intensity.STORED_WITH_RESCALE):
+            return (base - 1024).astype(np.int16)
+        if it == Intensity.FLOAT:
+            return (base.astype(np.float32) / 7.0) - 100.0
+        bits = max(self.cfg.image.bit_depth or [8])
+        if it == Intensity.RAW_16BIT or bits > 8:
+            return (base + 300).astype(np.uint16)  # values > 255, so any 8-bit squashing shows
+        return (base % 256).astype(np.uint8)
+
+    def _write_file(self, rel: str, fmt: FileFormat, role: str, s: _Slot, m: _Member) -> None:
+        import numpy as np
+
+        volume = not self.per_member or (fmt not in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP, FileFormat.TIFF,
+                                                     FileFormat.DICOM) and self.cfg.example in SCAN_UNITS)
+        if self.grouped and fmt != FileFormat.NIFTI and fmt not in (FileFormat.METAIMAGE, FileFormat.NRRD):
+            volume = False  # one file per slice
+        if self.grouped and not self.per_member and role != "image" and \
+                set(self.patterns[role].parts) <= set(self.lay.group.by if self.lay.group else []):
+            volume = True
+        arr = self._pixels(role, s, m, volume)
+        if fmt in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP):
+            from PIL import Image
+
+            channels = self.cfg.image.channels or 1
+            if fmt in (FileFormat.JPEG, FileFormat.BMP) and arr.dtype != np.uint8:
+                arr = (arr % 256).astype(np.uint8)
+            if channels >= 3 and arr.dtype == np.uint8 and role == "image":
+                arr = np.stack([arr, (arr // 2).astype(np.uint8), (255 - arr).astype(np.uint8)], axis=-1)
+            im = Image.fromarray(arr)
+            buf = io.BytesIO()
+            im.save(buf, format={"jpeg": "JPEG", "png": "PNG", "bmp": "BMP"}[fmt.value],
+                    **({"quality": 95} if fmt == FileFormat.JPEG else {}))
+            self._write_bytes(rel, buf.getvalue())
+        elif fmt == FileFormat.TIFF:
+            import tifffile
+
+            buf = io.BytesIO()
+            tifffile.imwrite(buf, arr)
+            self._write_bytes(rel, buf.getvalue())
+        elif fmt == FileFormat.DICOM:
+            self._write_bytes(rel, _dicom_bytes(arr, s, m, self.n_slices, self.lay.group, role != "image"))
+        elif fmt == FileFormat.NIFTI:
+            import nibabel as nib
+
+            data = np.ascontiguousarray(arr.T)  # (z, y, x) → (x, y, z)
+            img = nib.Nifti1Image(data, np.diag([0.7, 0.7, 2.0, 1.0]))
+            buf = io.BytesIO()
+            fh = nib.FileHolder(fileobj=buf)
+            if rel.endswith(".gz"):
+                import gzip
+
+                raw = io.BytesIO()
+                img.to_file_map({"image": nib.FileHolder(fileobj=raw), "header": nib.FileHolder(fileobj=raw)})
+                self._write_bytes(rel, gzip.compress(raw.getvalue(), mtime=0))
+            else:
+                img.to_file_map({"image": fh, "header": fh})
+                self._write_bytes(rel, buf.getvalue())
+        elif fmt in (FileFormat.METAIMAGE, FileFormat.NRRD):
+            import SimpleITK as sitk
+
+            img = sitk.GetImageFromArray(arr)
+            img.SetSpacing((0.7, 0.7, 2.0)[: arr.ndim])
+            path = self.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sitk.WriteImage(img, str(path))
+            self.manifest.files.append(rel)
+        elif fmt == FileFormat.NPY:
+            self._write_bytes(rel, _npy_bytes(arr))
+        else:
+            raise FixtureError(f"file role {role!r}: format {fmt.value!r} cannot be synthesized")
+
+
+def _npy_bytes(arr: Any) -> bytes:
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def _dicom_bytes(arr: Any, s: _Slot, m: _Member, n: int, group: Any, mask: bool) -> bytes:
+    """An uncompressed CT slice; SliceLocation/ImagePositionPatient/InstanceNumber follow the slice order."""
+    import numpy as np
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    desc = bool(group.descending) if group is not None else False
+    tag = group.order_by if group is not None else None
+    pos = m.pos
+    # ascending tag values give the order when not descending, and the reverse when descending
+    rank = (n - 1 - pos) if desc else pos
+    z = -100.0 + 2.0 * rank
+    inst = rank + 1
+    if tag == SortKey.INSTANCE_NUMBER:
+        z = 0.0 + 2.0 * ((pos * 7) % n)  # positions that disagree, so ordering by the tag is what counts
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = CTImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(s.index), str(pos), str(mask)])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = CTImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=[str(s.index), "study"])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[str(s.index), "series"])
+    ds.Modality = "CT"
+    ds.PatientID = s.patient or f"patient{s.index}"
+    ds.InstanceNumber = inst
+    ds.SliceLocation = f"{z:.1f}"
+    ds.ImagePositionPatient = ["-150.0", "-150.0", f"{z:.1f}"]
+    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
+    ds.PixelSpacing = ["0.7", "0.7"]
+    ds.SliceThickness = "2.0"
+    ds.Rows, ds.Columns = arr.shape[-2], arr.shape[-1]
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 16 if mask else 12
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = 0
+    if mask:
+        stored = arr.astype(np.uint16)
+    else:
+        ds.RescaleIntercept = "-1024"
+        ds.RescaleSlope = "1"
+        stored = (arr.astype(np.int32) + 1024).clip(0, 4095).astype(np.uint16)
+    ds.PixelData = stored.tobytes()
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def synthesize(card: Card, config: Config | str | None, out: str | os.PathLike[str],
+               per_class: int | None = None) -> Manifest:
+    """Write a miniature copy of one config under ``out``; returns what the loader must find."""
+    cfg = config if isinstance(config, Config) else card.config(config)
+    return Synthesizer(card, cfg, Path(out), per_class=per_class).run()
+
+
+def layout_configs(card: Card) -> list[Config]:
+    return [c for c in card.configs if c.layout is not None]
+
+
+__all__ = ["Expected", "FixtureError", "Manifest", "layout_configs", "sample_regex", "synthesize"]
+_ = Unit

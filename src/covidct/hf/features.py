@@ -1,0 +1,414 @@
+"""Hugging Face ``datasets.Features`` from a card config, and the encoding of layout records.
+
+Choices (see DESIGN.md for the facts behind them):
+
+- 2D raster images (JPEG, PNG, BMP, TIFF) are ``Image()`` fed with the original file bytes: nothing is
+  re-encoded, no mode is forced, so 16-bit PNG/TIFF stay 16-bit (``I;16``).
+- DICOM slices and every volume (NIfTI, MetaImage, NRRD, NPY, a series of slices) are signed arrays in
+  Hounsfield units (int16), or uint8/uint16/float32 when the card's intensity says so, never silently
+  narrowed: a value that does not fit is an error. Volumes are (z, y, x). ``Array2D``/``Array3D`` need
+  a fixed in-plane size (only the first dimension may vary), so they are used when the card's
+  ``image.size`` is fixed; otherwise nested ``List`` features.
+- Class labels are ``ClassLabel`` with names ordered by the card's class value; ``ClassLabel`` needs
+  indices 0..n-1, so index i is the i-th class by value and the card's own values are kept in the
+  dataset description (and :func:`label_values`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from covidct.card.model import Card, Config, LabelDef
+from covidct.card.vocab import Dimensionality, FileFormat, Intensity, LabelKind
+from covidct.layout.plan import SCAN_UNITS
+from covidct.layout.walk import LayoutError
+
+if TYPE_CHECKING:
+    import datasets
+    import numpy
+
+RASTER = {FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP, FileFormat.TIFF}
+WITH_SPACING = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, FileFormat.NRRD}
+RESERVED = ("image", "path", "patient_id", "scan_id", "slice_index", "spacing")
+_PIL_LOSSLESS = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F", "CMYK", "YCbCr"}
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """How one file role is stored: ``raster`` (Image from bytes) or ``array`` with a dtype and rank."""
+
+    kind: str  # "raster" | "array"
+    dtype: str  # numpy dtype name for arrays
+    ndim: int  # 2 (slice) or 3 (volume)
+    shape: tuple[int, int] | None  # fixed (rows, cols) when the card says so
+
+
+def per_member(cfg: Config) -> bool:
+    return not (cfg.layout is not None and cfg.layout.group is not None and cfg.example in SCAN_UNITS)
+
+
+def _fixed_inplane(cfg: Config) -> tuple[int, int] | None:
+    size = cfg.image.size
+    if size is None or size.min is None or size.max is None:
+        return None
+    if len(size.min) < 2 or len(size.max) < 2 or size.min[:2] != size.max[:2]:
+        return None
+    return (size.min[1], size.min[0])  # [width, height] → (rows, cols)
+
+
+def image_plan(cfg: Config, role: str = "image") -> ImagePlan:
+    assert cfg.layout is not None
+    fmt = cfg.layout.files[role].format
+    is_mask = role != "image"
+    if not per_member(cfg):
+        volume = True  # the slices of a scan, stacked
+    elif fmt in RASTER:
+        volume = False
+    elif fmt == FileFormat.DICOM:
+        volume = cfg.example in SCAN_UNITS  # a multi-frame file per scan
+    else:
+        volume = cfg.example in SCAN_UNITS or cfg.dimensionality != Dimensionality.D2
+    if fmt in RASTER and not volume:
+        return ImagePlan("raster", "", 2, None)
+    if is_mask:
+        label = next((lab for lab in cfg.labels if lab.name == role), None)
+        top = max((v.value for v in label.mask_values), default=1) if label else 1
+        dtype = "uint8" if top <= 255 else "uint16"
+    else:
+        dtype = _dtype_for(cfg, fmt)
+    return ImagePlan("array", dtype, 3 if volume else 2, _fixed_inplane(cfg))
+
+
+def _dtype_for(cfg: Config, fmt: FileFormat) -> str:
+    it = cfg.image.intensity
+    if it == Intensity.FLOAT:
+        return "float32"
+    if it in (Intensity.WINDOWED_8BIT, Intensity.PHOTOMETRIC_8BIT):
+        return "uint8"
+    if fmt in RASTER:  # 16-bit raster slices stacked into a volume: unsigned as stored
+        return "uint16" if max(cfg.image.bit_depth or [8]) > 8 else "uint8"
+    if it == Intensity.RAW_16BIT and fmt == FileFormat.NPY:
+        return "uint16"
+    return "int16"
+
+
+def _array_feature(p: ImagePlan) -> Any:
+    from datasets import Array2D, Array3D, List, Value
+
+    if p.shape is not None:
+        return Array2D(shape=p.shape, dtype=p.dtype) if p.ndim == 2 else Array3D(shape=(None, *p.shape), dtype=p.dtype)
+    inner: Any = Value(p.dtype)
+    for _ in range(p.ndim):
+        inner = List(inner)
+    return inner
+
+
+def class_names(label: LabelDef) -> list[str]:
+    return [c.name for c in sorted(label.classes, key=lambda c: c.value)]
+
+
+def label_values(cfg: Config) -> dict[str, dict[str, Any]]:
+    """For each label: ``ClassLabel`` index → (name, the card's value) and, for masks, value → name."""
+    out: dict[str, dict[str, Any]] = {}
+    for lab in cfg.labels:
+        if lab.classes:
+            out[lab.name] = {
+                "kind": lab.kind.value,
+                "classes": [{"index": i, "name": c.name, "card_value": c.value}
+                            for i, c in enumerate(sorted(lab.classes, key=lambda c: c.value))],
+            }
+        if lab.mask_values:
+            out[lab.name] = {"kind": lab.kind.value,
+                             "mask_values": {str(v.value): v.name for v in lab.mask_values}}
+    return out
+
+
+def features_for(card: Card, cfg: Config) -> datasets.Features:
+    from datasets import ClassLabel, Features, Image, List, Value
+
+    if cfg.layout is None:
+        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout")
+    lay = cfg.layout
+    grouped = lay.group is not None
+    member = per_member(cfg)
+    feats: dict[str, Any] = {}
+    ip = image_plan(cfg)
+    feats["image"] = Image() if ip.kind == "raster" else _array_feature(ip)
+    labels = {lab.name: lab for lab in cfg.labels}
+    for role in lay.files:
+        if role == "image":
+            continue
+        rp = image_plan(cfg, role)
+        feats[role] = Image() if rp.kind == "raster" else _array_feature(rp)
+    for name, lab in labels.items():
+        if name in lay.files:
+            continue
+        if name not in lay.labels:
+            continue  # the validator warns (W403); nothing gives it a value
+        feats[name] = _label_feature(lab, member, ClassLabel, List, Value)
+    if lay.patient is not None or grouped:
+        feats["patient_id"] = Value("string")
+    if lay.scan is not None or grouped:
+        feats["scan_id"] = Value("string")
+    if grouped and member:
+        feats["slice_index"] = Value("int32")
+    fmt = lay.files["image"].format
+    if fmt in WITH_SPACING:
+        feats["spacing"] = List(Value("float32"))
+    for name in lay.fields:
+        if name in feats or name in RESERVED:
+            raise LayoutError(f"field {name!r} of {card.id}/{cfg.name} clashes with a feature of the same name; "
+                              f"rename it in the layout's `fields`")
+        feats[name] = Value("string")
+    feats["path"] = Value("string")
+    return Features(feats)
+
+
+def _label_feature(lab: LabelDef, member: bool, ClassLabel: Any, List: Any, Value: Any) -> Any:
+    kind = lab.kind
+    if kind in (LabelKind.CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_CLASS, LabelKind.SLICE_MULTI_LABEL):
+        cl = ClassLabel(names=class_names(lab))
+        if kind == LabelKind.CLASS:
+            return cl
+        if kind == LabelKind.MULTI_LABEL:
+            return List(cl)
+        if kind == LabelKind.SLICE_CLASS:
+            return cl if member else List(cl)
+        return List(cl) if member else List(List(cl))
+    if kind == LabelKind.NUMBER:
+        return Value("float64")
+    if kind == LabelKind.TEXT:
+        return Value("string")
+    return List(Value("string"))  # boxes/points: raw table text per row, until the model describes them
+
+
+def description(card: Card, cfg: Config) -> str:
+    """The dataset description: the card's summary, intensity unit and the label value tables."""
+    lines = [card.summary, "", f"Config `{cfg.name}`: {cfg.description or ''}".rstrip()]
+    ip = image_plan(cfg)
+    unit = cfg.image.intensity.value
+    if ip.kind == "raster":
+        lines.append(f"Images: original {', '.join(f.value for f in cfg.image.formats)} bytes (lossless); "
+                     f"intensity: {unit}.")
+    else:
+        shape = "(z, y, x)" if ip.ndim == 3 else "(rows, cols)"
+        lines.append(f"Images: {ip.dtype} arrays {shape}; intensity: {unit}"
+                     + (" (Hounsfield units)" if ip.dtype == "int16" else "") + ".")
+    for name, info in label_values(cfg).items():
+        if "classes" in info:
+            table = ", ".join(f"{c['index']} = {c['name']} (card value {c['card_value']})" for c in info["classes"])
+            lines.append(f"Label `{name}` ({info['kind']}): {table}.")
+        else:
+            table = ", ".join(f"{v} = {n}" for v, n in info["mask_values"].items())
+            lines.append(f"Mask `{name}` pixel values: {table}.")
+    lines.append("")
+    lines.append("covidct:" + json.dumps({"card": card.id, "config": cfg.name, "intensity": unit,
+                                          "labels": label_values(cfg)}, ensure_ascii=False, sort_keys=True))
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------ encoding
+
+
+class Encoder:
+    """Turns layout records into examples matching :func:`features_for`."""
+
+    def __init__(self, card: Card, cfg: Config, features: datasets.Features):
+        from covidct.layout._readers import readers
+
+        assert cfg.layout is not None
+        self.card = card
+        self.cfg = cfg
+        self.features = features
+        self.rd = readers()
+        self.plans = {role: image_plan(cfg, role) for role in cfg.layout.files}
+        self.formats = {role: cfg.layout.files[role].format for role in cfg.layout.files}
+        self.member = per_member(cfg)
+        self.grouped = cfg.layout.group is not None
+        self.with_spacing = "spacing" in features
+
+    def encode(self, rec: Any) -> dict[str, Any]:
+        ex: dict[str, Any] = {}
+        spacing = None
+        for role, p in self.plans.items():
+            paths = rec.files.get(role) or []
+            if not paths:
+                ex[role] = None
+                continue
+            if p.kind == "raster":
+                ex[role] = self._raster(paths[0], rec.path if role == "image" else None)
+            else:
+                arr, sp = self._array(paths, role, p)
+                ex[role] = arr
+                if role == "image":
+                    spacing = sp
+        for name in self.features:
+            if name in ex or name in ("patient_id", "scan_id", "slice_index", "spacing", "path"):
+                continue
+            if name in rec.labels:
+                ex[name] = rec.labels[name]
+            elif name in rec.fields:
+                ex[name] = rec.fields[name]
+            else:
+                ex[name] = None
+        if "patient_id" in self.features:
+            ex["patient_id"] = rec.patient
+        if "scan_id" in self.features:
+            ex["scan_id"] = rec.scan
+        if "slice_index" in self.features:
+            ex["slice_index"] = rec.slice_index
+        if self.with_spacing:
+            ex["spacing"] = list(spacing) if spacing is not None else None
+        ex["path"] = rec.path
+        return ex
+
+    def _raster(self, path: str, rel: str | None) -> dict[str, Any]:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise LayoutError(f"cannot read {path}: {exc.strerror or exc}") from None
+        name = rel or path.rsplit("/", 1)[-1]
+        if data[:4] in (b"II*\x00", b"MM\x00*") and not _pil_can_keep(data):
+            # a TIFF that Pillow cannot decode losslessly (float, multi-sample 16-bit...): keep the pixels
+            try:
+                arr = self.rd.read(path, "tiff", mask=False).array
+            except self.rd.ReadError as exc:
+                raise LayoutError(str(exc)) from None
+            if arr.dtype.kind == "f" or arr.ndim > 3:
+                raise LayoutError(f"{path}: a {arr.dtype} TIFF cannot be stored as an image without loss; "
+                                  f"describe it as an array format in the card")
+            return {"bytes": _png_bytes(arr), "path": name}
+        return {"bytes": data, "path": name}
+
+    def _array(self, paths: list[str], role: str, p: ImagePlan) -> tuple[numpy.ndarray, tuple[float, ...] | None]:
+        import numpy as np
+
+        fmt = self.formats[role]
+        mask = role != "image"
+        decoded = []
+        for path in paths:
+            try:
+                d = self.rd.read(path, fmt.value if fmt != FileFormat.OTHER else None, mask=mask)
+            except self.rd.ReadError as exc:
+                raise LayoutError(str(exc)) from None
+            decoded.append(d)
+        arrays = [_gray(d.array, paths[i]) for i, d in enumerate(decoded)]
+        if p.ndim == 3 and len(arrays) == 1 and arrays[0].ndim == 3:
+            arr = arrays[0]
+            spacing = decoded[0].spacing
+        elif p.ndim == 3:
+            shapes = {a.shape for a in arrays}
+            if len(shapes) > 1:
+                raise LayoutError(f"the slices of {paths[0].rsplit('/', 2)[-2]} differ in size {sorted(shapes)}")
+            arr = np.stack(arrays) if arrays[0].ndim == 2 else np.concatenate(arrays)
+            sp2 = decoded[0].spacing
+            spacing = None
+            if sp2 is not None and len(sp2) == 2:
+                spacing = (_z_spacing(decoded), *sp2)
+            elif sp2 is not None:
+                spacing = tuple(sp2)
+        else:
+            arr = arrays[0]
+            if arr.ndim == 3 and arr.shape[0] == 1:
+                arr = arr[0]
+            spacing = decoded[0].spacing
+        arr = _fit(arr, p.dtype, paths[0])
+        if p.shape is not None and tuple(arr.shape[-2:]) != p.shape:
+            raise LayoutError(
+                f"{paths[0]}: in-plane size {arr.shape[-2:][::-1]} (width, height) differs from the card's "
+                f"image.size {list(p.shape[::-1])}; fix `image.size` (min/max) in the card"
+            )
+        if p.shape is None:
+            arr = arr.tolist()  # nested List feature
+        return arr, spacing
+
+
+def _z_spacing(decoded: list[Any]) -> float:
+    import numpy as np
+
+    zs = []
+    for d in decoded:
+        meta = d.meta or {}
+        v = meta.get("SliceLocation")
+        if v is None:
+            ipp = meta.get("ImagePositionPatient")
+            v = ipp[2] if isinstance(ipp, (list, tuple)) and len(ipp) == 3 else None
+        if v is None:
+            return float("nan")
+        zs.append(float(v))
+    if len(zs) < 2:
+        t = (decoded[0].meta or {}).get("SliceThickness")
+        return float(t) if t is not None else float("nan")
+    return float(np.median(np.abs(np.diff(zs))))
+
+
+def _gray(arr: numpy.ndarray, path: str) -> numpy.ndarray:
+    """A raster slice as one channel when its channels are equal (grey saved as RGB)."""
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.shape[0] > 4:
+        import numpy as np
+
+        if np.array_equal(arr[..., 0], arr[..., 1]) and np.array_equal(arr[..., 0], arr[..., 2]):
+            return arr[..., 0]
+        raise LayoutError(f"{path}: a colour slice cannot be stacked into a grey volume")
+    return arr
+
+
+def _fit(arr: numpy.ndarray, dtype: str, path: str) -> numpy.ndarray:
+    """``arr`` as ``dtype`` when every value fits exactly; otherwise an error (never silent loss)."""
+    import numpy as np
+
+    target = np.dtype(dtype)
+    if arr.dtype == target:
+        return arr
+    if arr.size == 0:
+        return arr.astype(target)
+    if target.kind == "f":
+        if arr.dtype.kind == "f" and arr.dtype.itemsize > target.itemsize:
+            out = arr.astype(target)
+            if not np.allclose(out, arr, rtol=1e-6, atol=1e-3, equal_nan=True):
+                raise LayoutError(f"{path}: float64 values lose precision as float32")
+            return out
+        return arr.astype(target)
+    if arr.dtype.kind == "f" and (not np.all(np.isfinite(arr)) or not np.array_equal(arr, np.round(arr))):
+        raise LayoutError(f"{path}: the values are not whole numbers (dtype {arr.dtype}); the card's intensity "
+                          f"{'/'.join(('hounsfield', 'raw-16bit'))} implies integers: set `intensity: float`")
+    lo, hi = arr.min(), arr.max()
+    info = np.iinfo(target)
+    if lo < info.min or hi > info.max:
+        raise LayoutError(f"{path}: values {lo}..{hi} do not fit {dtype}; check the card's intensity "
+                          f"({'float' if arr.dtype.kind == 'f' else arr.dtype}) and bit depth")
+    return arr.astype(target)
+
+
+def _pil_can_keep(data: bytes) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return im.mode in _PIL_LOSSLESS and getattr(im, "n_frames", 1) == 1
+    except Exception:
+        return False
+
+
+def _png_bytes(arr: numpy.ndarray) -> bytes:
+    import numpy as np
+    from PIL import Image
+
+    if arr.dtype == np.uint16 and arr.ndim == 2:
+        im = Image.fromarray(arr)  # I;16
+    elif arr.dtype == np.uint8:
+        im = Image.fromarray(arr)
+    elif arr.dtype.kind in "iu" and arr.ndim == 2 and arr.min() >= 0 and arr.max() <= 65535:
+        im = Image.fromarray(arr.astype(np.uint16))
+    else:
+        raise LayoutError(f"a {arr.dtype} array of shape {arr.shape} cannot be stored losslessly as an image")
+    buf = io.BytesIO()
+    im.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+__all__ = ["Encoder", "ImagePlan", "class_names", "description", "features_for", "image_plan", "label_values"]

@@ -1,0 +1,119 @@
+"""``covidct.load_dataset``: a card (or an exported Hub folder) → ``datasets.DatasetDict``.
+
+>>> import covidct
+>>> ds = covidct.load_dataset("covidct/cncb", "lesion-seg", data_dir="~/data/cncb")     # doctest: +SKIP
+>>> ds = covidct.load_dataset("covidct/cncb", "classification", data_dir="~/data/cncb",
+...                           split_by="patient", test_size=0.2, seed=0)               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from covidct.hf.builder import CardBuilder, DataError, builder_for
+from covidct.layout.walk import LayoutError
+
+CARD_FILES = ("card.yaml", "card.json")
+
+
+def load_dataset(
+    ref: str | os.PathLike[str],
+    config: str | None = None,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    split: str | None = None,
+    split_by: str | None = None,
+    test_size: float = 0.2,
+    seed: int = 0,
+    cache_dir: str | os.PathLike[str] | None = None,
+    streaming: bool = False,
+    download_mode: str | None = None,
+    verification_mode: str | None = None,
+    num_proc: int | None = None,
+    cards_dir: str | os.PathLike[str] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Load a card's data.
+
+    ``ref`` is a card id (``cncb``, ``covidct/cncb``, a name or alias), a card file (``.yaml``), or a
+    folder exported for the Hub: with Parquet data and a README.md (read by stock ``datasets``), or with
+    the card beside a loading script (``card.yaml``/``card.json``/``<id>.yaml``), then built here.
+
+    ``split_by`` (``"patient"``, ``"scan"`` or ``"example"``) makes a random train/test split for configs
+    without official splits, never putting one patient (scan, example) in both; ``test_size`` is the
+    fraction of patients in ``test``. Returns a ``DatasetDict`` (or one ``Dataset`` with ``split``;
+    ``IterableDatasetDict`` with ``streaming=True``).
+    """
+    folder = Path(os.path.expanduser(str(ref)))
+    if folder.is_dir():
+        card_file = _card_in(folder)
+        if card_file is None:
+            return _load_exported(folder, config, split=split, cache_dir=cache_dir, streaming=streaming, **kwargs)
+        ref = load_card_file(card_file)
+    builder = builder_for(ref if not isinstance(ref, os.PathLike) else str(ref), config, data_dir=data_dir,
+                          cache_dir=cache_dir, split_by=split_by,
+                          test_size=test_size, seed=seed, cards_dir=cards_dir, **kwargs)
+    return prepare(builder, split=split, streaming=streaming, download_mode=download_mode,
+                   verification_mode=verification_mode, num_proc=num_proc)
+
+
+def prepare(builder: CardBuilder, *, split: str | None = None, streaming: bool = False,
+            download_mode: str | None = None, verification_mode: str | None = None,
+            num_proc: int | None = None) -> Any:
+    """Download/prepare and return the datasets; errors from inside ``datasets`` are unwrapped."""
+    import datasets
+
+    try:
+        if streaming:
+            return builder.as_streaming_dataset(split=split)
+        builder.download_and_prepare(download_mode=download_mode, verification_mode=verification_mode,
+                                     num_proc=num_proc)
+        return builder.as_dataset(split=split)
+    except datasets.exceptions.DatasetGenerationError as exc:
+        cause = exc.__cause__
+        while cause is not None and not isinstance(cause, LayoutError) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        if isinstance(cause, LayoutError):
+            raise cause from None
+        raise
+
+
+def _card_in(folder: Path) -> Path | None:
+    for name in CARD_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    yamls = [p for p in folder.glob("*.yaml") if p.stem == folder.name]
+    return yamls[0] if yamls else None
+
+
+def _load_exported(folder: Path, config: str | None, **kwargs: Any) -> Any:
+    if not (folder / "README.md").is_file():
+        raise DataError(f"{folder} is neither a card id nor a dataset folder (no README.md, card.yaml or "
+                        f"{folder.name}.yaml in it)")
+    import datasets
+
+    return datasets.load_dataset(str(folder), config, **{k: v for k, v in kwargs.items() if v is not None})
+
+
+def load_card_file(path: Path) -> Any:
+    """A card from ``card.yaml`` (validated like any card) or ``card.json`` (the model's JSON)."""
+    from covidct.card.issues import Severity
+    from covidct.card.model import Card
+    from covidct.card.validate import decode, parse_card_text, read_card_bytes
+    from covidct.registry import CardError
+
+    if path.suffix == ".json":
+        try:
+            return Card.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise CardError(f"{path} is not a valid card: {exc}") from None
+    res = parse_card_text(decode(read_card_bytes(path)), str(path), expected_id=None)
+    errors = [i.format() for i in res.issues if i.severity is Severity.ERROR]
+    if errors or res.card is None:
+        raise CardError(f"{path} is not a valid card", errors)
+    return res.card
+
+
+__all__ = ["load_dataset", "prepare"]
