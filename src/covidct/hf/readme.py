@@ -233,9 +233,9 @@ def size_category(n: int | None) -> str:
     return "1B<n<10B"
 
 
-def task_ids(card: Card) -> list[str]:
+def task_ids(configs: list[Config]) -> list[str]:
     ids: set[str] = set()
-    for cfg in card.configs:
+    for cfg in configs:
         for lab in cfg.labels:
             if lab.kind is LabelKind.MASK:
                 ids.add("semantic-segmentation")
@@ -269,6 +269,8 @@ def front_matter(
     synthetic: bool = False,
 ) -> dict[str, Any]:
     """The Hub metadata of the folder, as plain data (serialise with :func:`dump_front_matter`)."""
+    names = {c["config_name"] for c in configs or []}
+    shown = [c for c in card.configs if c.name in names] or card.configs  # the configs in this folder
     if num_examples is None:
         counts = [n for n in (expected_examples(c) for c in card.configs) if n is not None]
         num_examples = max(counts) if counts else None
@@ -278,9 +280,9 @@ def front_matter(
     fm: dict[str, Any] = {
         "pretty_name": card.name + (" (synthetic fixture)" if synthetic else ""),
         **hub_license(card),
-        "task_categories": sorted({t.value for cfg in card.configs for t in cfg.tasks}),
+        "task_categories": sorted({t.value for cfg in shown for t in cfg.tasks}),
     }
-    tids = task_ids(card)
+    tids = task_ids(shown)
     if tids:
         fm["task_ids"] = tids
     fm["size_categories"] = [size_category(num_examples)]
@@ -373,6 +375,14 @@ def section_description(ctx: ReadmeContext) -> Section:
     return Section("Dataset description", md_prose(ctx.card.description))
 
 
+def _availability(ctx: ReadmeContext, cfg: Config) -> str:
+    if ctx.kind == "parquet" and cfg.name in ctx.splits:
+        return "in this folder"
+    if cfg.layout is not None:
+        return "with covidct" if ctx.kind == "parquet" else "yes"
+    return "not yet"
+
+
 def section_configs(ctx: ReadmeContext) -> Section:
     rows = []
     for cfg in ctx.card.configs:
@@ -383,7 +393,7 @@ def section_configs(ctx: ReadmeContext) -> Section:
                 md_inline(", ".join(t.value for t in cfg.tasks)),
                 md_inline(f"{cfg.dimensionality.value} {cfg.example.value}"),
                 md_inline(labels),
-                "yes" if cfg.layout is not None else "not yet",
+                _availability(ctx, cfg),
             ]
         )
     body = md_table(["Config", "Tasks", "One example", "Labels", "Loadable"], rows)
@@ -493,7 +503,8 @@ def section_load(ctx: ReadmeContext) -> Section:
             "The card does not describe the file layout yet, so no loader exists. "
             "Contributions welcome: describe the layout in the card.",
         )
-    cfg = loadable[0].name
+    in_folder = [c for c in loadable if c.name in ctx.splits]
+    cfg = (in_folder or loadable)[0].name
     rid, ref = py_str(f"{ORG}/{card.id}"), f"{ORG}/{card.id}"
     data = py_str(f"~/data/{card.id}")
     lines: list[str] = []

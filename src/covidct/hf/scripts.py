@@ -127,23 +127,28 @@ def script_source(card: Card) -> str:
     return src
 
 
-def write_script_folder(card: Card, folder: Path, *, readme: bool = True) -> list[Path]:
-    """Write ``folder/<id>.py`` (+ README.md) atomically; return the paths written."""
-    from covidct.fsutil import atomic_write_text
+def write_script_folder(card: Card, folder: Path, *, force: bool = False) -> bool:
+    """Write ``folder/`` = ``<id>.py`` + ``card.json`` + README.md + manifest, replacing the folder whole.
 
-    written = []
-    path = folder / f"{card.id}.py"
-    atomic_write_text(path, script_source(card))
-    written.append(path)
-    # the same card document beside the script: covidct.load_dataset(<folder>) reads it under datasets 5.x
-    atomic_write_text(folder / "card.json", card_document(card) + "\n")
-    written.append(folder / "card.json")
-    if readme:
-        from covidct.hf.readme import render_readme
+    A folder holding a Parquet export is kept (returns False) unless ``force``: there the data already
+    loads with stock ``datasets`` of any version, and a ``<id>.py`` beside it would make datasets >= 4
+    refuse the folder.
+    """
+    from covidct.fsutil import atomic_dir, atomic_write_text
+    from covidct.hf.export import read_manifest, write_manifest
+    from covidct.hf.readme import render_readme
 
-        atomic_write_text(folder / "README.md", render_readme(card, "scripts"))
-        written.append(folder / "README.md")
-    return written
+    man = read_manifest(folder)
+    if man and man.get("kind") == "parquet" and not force:
+        return False
+    source = script_source(card)
+    with atomic_dir(folder) as tmp:
+        atomic_write_text(tmp / f"{card.id}.py", source)
+        # the same card document beside the script: covidct.load_dataset(<folder>) reads it under datasets 5.x
+        atomic_write_text(tmp / "card.json", card_document(card) + "\n")
+        atomic_write_text(tmp / "README.md", render_readme(card, "scripts"))
+        write_manifest(tmp, card, "scripts")
+    return True
 
 
 # ------------------------------------------------------------------------------------------ reading back
@@ -299,12 +304,14 @@ def script_generate_examples(outer: datasets.GeneratorBasedBuilder, card_data: d
 # ------------------------------------------------------------------------------------------ all cards
 
 
-def write_scripts(cards: dict[str, Card], out: Path) -> list[Path]:
-    """Write the script folder of every card with a layout under ``out/covidct/``; return the folders."""
-    folders = []
+def write_scripts(cards: dict[str, Card], out: Path, *, force: bool = False) -> tuple[list[Path], list[Path]]:
+    """Write the script folder of every card with a layout under ``out/covidct/``.
+
+    Returns (folders written, folders kept because they hold a Parquet export).
+    """
+    written, kept = [], []
     for card in cards.values():
         if any(c.layout is not None for c in card.configs):
             folder = out / ORG / card.id
-            write_script_folder(card, folder)
-            folders.append(folder)
-    return folders
+            (written if write_script_folder(card, folder, force=force) else kept).append(folder)
+    return written, kept
