@@ -1,0 +1,150 @@
+"""The `hub` and `croissant` steps of `covidct build` (no network, no `datasets` needed by default).
+
+``hub`` writes ``<out>/hub/covidct/<id>/`` for every card:
+
+- a card with a layout: the loading script ``<id>.py`` + ``card.json`` + README.md;
+- a card without one: the README.md alone (a dataset card that documents it);
+- a card named in ``$COVIDCT_HUB_DATA`` (``id=DIR`` entries separated by ``:``): a Parquet export
+  of that local copy instead (needs ``covidct[hf]``); a refused export (license) is reported and
+  the script folder is written instead.
+
+``$COVIDCT_HUB_FIXTURES`` (``all`` or ids separated by ``,``) also exports synthesized fixtures to
+``<out>/hub-fixtures/covidct/<id>/``: a separate root, so a fixture is never mistaken for the data.
+Folders of cards that no longer exist are removed (only folders that covidct wrote).
+
+``croissant`` writes ``<out>/croissant/<id>.json`` for every card.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+from covidct.build import step
+from covidct.card.model import Card
+
+ORG = "covidct"
+
+
+def _data_dirs(env: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry in env.split(os.pathsep):
+        entry = entry.strip()
+        if not entry:
+            continue
+        card_id, sep, path = entry.partition("=")
+        if not sep or not card_id.strip() or not path.strip():
+            raise ValueError(f"COVIDCT_HUB_DATA entry {entry!r} is not ID=DIR")
+        out[card_id.strip()] = path.strip()
+    return out
+
+
+def _fixture_ids(env: str, cards: dict[str, Card]) -> list[str]:
+    env = env.strip()
+    if not env:
+        return []
+    if env == "all":
+        return [i for i, c in cards.items() if any(cfg.layout for cfg in c.configs)]
+    return [i.strip() for i in env.split(",") if i.strip()]
+
+
+def _remove_stale(root: Path, cards: dict[str, Card]) -> int:
+    from covidct.hf.export import read_manifest
+
+    removed = 0
+    base = root / ORG
+    if not base.is_dir():
+        return 0
+    for folder in base.iterdir():
+        if folder.is_dir() and folder.name not in cards and read_manifest(folder) is not None:
+            shutil.rmtree(folder)
+            removed += 1
+    return removed
+
+
+def write_card_folder(card: Card, folder: Path) -> None:
+    """README-only folder for a card whose files are not described."""
+    from covidct.fsutil import atomic_dir, atomic_write_text
+    from covidct.hf.export import write_manifest
+    from covidct.hf.readme import render_readme
+
+    with atomic_dir(folder) as tmp:
+        atomic_write_text(tmp / "README.md", render_readme(card, "card"))
+        write_manifest(tmp, card, "card")
+
+
+def build_hub(
+    out: Path, cards: dict[str, Card], *, data_dirs: dict[str, str] | None = None, fixtures: list[str] | None = None
+) -> str:
+    from covidct.hf.scripts import write_script_folder
+
+    root = out / "hub"
+    data_dirs = data_dirs or {}
+    unknown = sorted(set(data_dirs) - set(cards))
+    if unknown:
+        raise ValueError(f"COVIDCT_HUB_DATA names unknown card(s) {unknown}")
+    n_scripts = n_readme = n_parquet = 0
+    notes: list[str] = []
+    for card in cards.values():
+        folder = root / ORG / card.id
+        if card.id in data_dirs:
+            from covidct.hf.export import ExportRefused, export
+
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    export(card, data_dirs[card.id], root)
+                n_parquet += 1
+                continue
+            except ExportRefused as exc:
+                notes.append(str(exc).split(".")[0])
+        if any(cfg.layout is not None for cfg in card.configs):
+            write_script_folder(card, folder, force=card.id in data_dirs)
+            n_scripts += 1
+        else:
+            write_card_folder(card, folder)
+            n_readme += 1
+    removed = _remove_stale(root, cards)
+    summary = (
+        f"{n_scripts + n_readme + n_parquet} folder(s) in {root / ORG}: {n_scripts} loading script(s), "
+        f"{n_readme} README-only, {n_parquet} Parquet export(s)"
+    )
+    if removed:
+        summary += f"; removed {removed} stale"
+    if fixtures:
+        from covidct.hf.export import export_fixture
+
+        froot = out / "hub-fixtures"
+        for card_id in fixtures:
+            if card_id not in cards:
+                raise ValueError(f"COVIDCT_HUB_FIXTURES names unknown card {card_id!r}")
+            export_fixture(cards[card_id], froot)
+        summary += f"; {len(fixtures)} fixture export(s) in {froot / ORG}"
+    if notes:
+        summary += "; " + "; ".join(notes)
+    return summary
+
+
+@step("hub")
+def hub_step(cards_dir: Path, out: Path, cards: dict[str, Card]) -> str:
+    del cards_dir
+    data_dirs = _data_dirs(os.environ.get("COVIDCT_HUB_DATA", ""))
+    fixtures = _fixture_ids(os.environ.get("COVIDCT_HUB_FIXTURES", ""), cards)
+    return build_hub(out, cards, data_dirs=data_dirs, fixtures=fixtures)
+
+
+@step("croissant")
+def croissant_step(cards_dir: Path, out: Path, cards: dict[str, Card]) -> str:
+    from covidct.export.croissant import croissant_json
+    from covidct.fsutil import atomic_write_text
+
+    del cards_dir
+    folder = out / "croissant"
+    for card in cards.values():
+        atomic_write_text(folder / f"{card.id}.json", croissant_json(card))
+    for stale in folder.glob("*.json"):
+        if stale.stem not in cards:
+            stale.unlink()
+    return f"{len(cards)} Croissant file(s) in {folder}"
