@@ -141,8 +141,14 @@ def _escape_outside_code_spans(line: str) -> str:
     return "".join(parts)
 
 
+_UNSAFE_LINK = re.compile(r"\]\((?!\s*https?://)")  # [text](javascript:...) and other non-http(s) targets
+_UNSAFE_REFDEF = re.compile(r"^(\s{0,3})\[(?=[^\]]*\]:(?!\s*https?://))")  # [ref]: javascript:...
+
+
 def _escape_html(s: str) -> str:
     s = s.replace("<", "&lt;").replace(">", "&gt;")
+    # links keep working only to http(s): a card's `[x](javascript:...)` becomes plain text
+    s = _UNSAFE_REFDEF.sub(r"\1\\[", _UNSAFE_LINK.sub("]\\(", s))
     return s.replace("![", "!\\[")
 
 
