@@ -1,0 +1,145 @@
+"""schema.org ``Dataset`` JSON-LD from a card, for the head of each dataset page.
+
+Dataset search engines read this block. :func:`dataset_jsonld` builds the dict; :func:`script_tag`
+serialises it so that card text can never end the ``<script>`` element: ``<``, ``>`` and ``&``
+(and the JavaScript line separators) are written as ``\\uXXXX`` escapes, which JSON parsers read back
+unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from covidct.card.model import Card
+from covidct.card.vocab import AccessKind, CountLevel, Relation
+
+SPDX_URL = "https://spdx.org/licenses/{}.html"
+_PERIOD = re.compile(r"^\s*(\d{4}(?:-\d{2}){0,2})\s*(?:to|/|–|—|-{1,2}(?=\s))\s*(\d{4}(?:-\d{2}){0,2})\s*$")
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
+
+
+def _http(url: str | None) -> str | None:
+    return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
+def license_url(card: Card) -> str | None:
+    lic = card.license
+    if _http(lic.url):
+        return lic.url
+    if lic.id not in ("other", "unknown"):
+        return SPDX_URL.format(lic.id)
+    return None
+
+
+def temporal_coverage(period: str | None) -> str | None:
+    """``2020-01 to 2020-04`` -> ``2020-01/2020-04`` (ISO 8601 interval); None when not of that shape."""
+    if not period:
+        return None
+    m = _PERIOD.match(period)
+    if m:
+        return f"{m.group(1)}/{m.group(2)}"
+    if re.fullmatch(r"\d{4}(?:-\d{2}){0,2}", period.strip()):
+        return period.strip()
+    return None
+
+
+def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | None = None,
+                   related: dict[str, str] | None = None, croissant_url: str | None = None) -> dict[str, Any]:
+    """schema.org Dataset for ``card``. ``related`` maps other card ids to their page URLs."""
+    related = related or {}
+    desc = card.summary.strip()
+    if card.description.strip():
+        desc += "\n\n" + card.description.strip()
+    if len(desc) < 50:  # Google asks for 50..5000 characters
+        desc = (desc + " " + f"Dataset card covidct/{card.id} in the covidct registry.").strip()
+    d: dict[str, Any] = {
+        "@context": "https://schema.org/",
+        "@type": "Dataset",
+        "name": card.name,
+        "description": desc[:5000],
+        "identifier": [f"covidct/{card.id}"],
+        "keywords": list(dict.fromkeys([*(m.value for m in card.modality), *card.anatomy, *card.tags,
+                                         *(t.value for cfg in card.configs for t in cfg.tasks)])),
+        "measurementTechnique": [m.value for m in card.modality],
+        "dateModified": card.last_reviewed.isoformat(),
+        "isAccessibleForFree": card.access.kind in (AccessKind.OPEN, AccessKind.REGISTRATION),
+    }
+    if card.aliases:
+        d["alternateName"] = list(card.aliases)
+    if url:
+        d["url"] = url
+    if _http(card.homepage):
+        d["sameAs"] = card.homepage
+    lic = license_url(card)
+    if lic:
+        d["license"] = lic
+    elif card.license.name:
+        d["license"] = card.license.name
+    access = [card.access.kind.value]
+    if card.access.instructions:
+        access.append(card.access.instructions.strip())
+    if card.license.requires_agreement:
+        access.append("Users must accept the data terms before download.")
+    d["conditionsOfAccess"] = " ".join(access)[:2000]
+    cit = card.citation
+    if cit:
+        if cit.doi:
+            d["identifier"].append(f"https://doi.org/{cit.doi}")
+            d["citation"] = f"https://doi.org/{cit.doi}"
+        elif cit.text:
+            d["citation"] = cit.text.strip()
+    prov = card.provenance
+    if prov:
+        if prov.institutions:
+            d["creator"] = [{"@type": "Organization", "name": n} for n in prov.institutions]
+        if prov.countries:
+            d["spatialCoverage"] = [{"@type": "Place", "name": n} for n in prov.countries]
+        tc = temporal_coverage(prov.collection_period)
+        if tc:
+            d["temporalCoverage"] = tc
+    dist = []
+    for dl in card.downloads:
+        if not _http(dl.url):
+            continue
+        item: dict[str, Any] = {"@type": "DataDownload", "name": dl.name, "contentUrl": dl.url}
+        if dl.size_bytes is not None:
+            item["contentSize"] = f"{dl.size_bytes} B"
+        if dl.archive.value not in ("none",):
+            item["encodingFormat"] = {"zip": "application/zip", "tar": "application/x-tar",
+                                      "tar.gz": "application/gzip", "7z": "application/x-7z-compressed",
+                                      "rar": "application/vnd.rar"}.get(dl.archive.value)
+            if item["encodingFormat"] is None:
+                del item["encodingFormat"]
+        dist.append(item)
+    if croissant_url:
+        dist.append({"@type": "DataDownload", "name": f"{card.id} Croissant metadata",
+                     "encodingFormat": "application/ld+json", "contentUrl": croissant_url})
+    if dist:
+        d["distribution"] = dist
+    based = [related[lin.card] for lin in card.lineage
+             if lin.card in related and lin.relation in (Relation.DERIVED_FROM, Relation.SUBSET_OF)]
+    if based:
+        d["isBasedOn"] = based
+    sizes = []
+    for level in (CountLevel.PATIENTS, CountLevel.SCANS, CountLevel.IMAGES, CountLevel.SLICES):
+        n = card.headline_count(level)
+        if n is not None:
+            sizes.append(f"{n} {level.value}")
+    if sizes:
+        d["size"] = ", ".join(sizes)
+    if catalog_url:
+        d["includedInDataCatalog"] = {"@type": "DataCatalog", "name": "covidct", "url": catalog_url}
+    return d
+
+
+def dumps(data: Any) -> str:
+    """JSON that is safe inside an HTML ``<script>`` element."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], text)
+
+
+def script_tag(data: Any) -> str:
+    return f'<script type="application/ld+json">{dumps(data)}</script>'

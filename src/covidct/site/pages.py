@@ -1,0 +1,239 @@
+"""The generated pages other than dataset pages: the catalog, the card reference and the issue codes.
+
+The card reference reads the model (``Card.model_json_schema()`` plus the vocabularies' own
+descriptions), the issue page reads ``covidct.card.issues.KINDS``: nothing here is written twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from covidct.card import vocab as vocab_mod
+from covidct.card.issues import KINDS, Severity
+from covidct.card.model import Card
+from covidct.card.vocab import CountLevel, Vocab
+from covidct.site.html import esc, inline_code
+
+# ----------------------------------------------------------------------------------------- catalog
+
+FILTERS = [("modality", "Modality"), ("task", "Task"), ("anatomy", "Anatomy"), ("license", "License"),
+           ("access", "Access")]
+
+
+def _facets(card: Card) -> dict[str, list[str]]:
+    return {
+        "modality": [m.value for m in card.modality],
+        "task": sorted({t.value for cfg in card.configs for t in cfg.tasks}),
+        "anatomy": list(dict.fromkeys(card.anatomy)),
+        "license": [card.license.id],
+        "access": [card.access.kind.value],
+    }
+
+
+def _num(v: int | None) -> tuple[str, str]:
+    return ("", "") if v is None else (str(v), f"{v:,}")
+
+
+def catalog_html(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
+    """The catalog table with its filter controls (enhanced by covidct.js; readable without it)."""
+    ordered = sorted(cards.values(), key=lambda c: c.name.casefold())
+    facets = {c.id: _facets(c) for c in ordered}
+    options: dict[str, set[str]] = {k: set() for k, _ in FILTERS}
+    for f in facets.values():
+        for k, vals in f.items():
+            options[k].update(vals)
+    controls = ['<label class="covidct-filter covidct-filter--q"><span>Search</span>'
+                '<input type="search" data-filter="q" placeholder="name, alias, summary, tag…" '
+                'aria-label="Search the catalog"></label>']
+    for key, label in FILTERS:
+        opts = "".join(f'<option value="{esc(v)}">{esc(v)}</option>'
+                       for v in sorted(options[key], key=str.casefold))
+        controls.append(f'<label class="covidct-filter"><span>{label}</span><select data-filter="{key}">'
+                        f'<option value="">any</option>{opts}</select></label>')
+    controls.append('<button type="button" class="md-button covidct-reset" data-filter-reset>Clear</button>')
+    heads = [("name", "Name", "text"), ("modality", "Modality", "text"), ("task", "Task", "text"),
+             ("anatomy", "Anatomy", "text"), ("patients", "Patients", "number"), ("images", "Images", "number"),
+             ("license", "License", "text"), ("access", "Access", "text")]
+    thead = "".join(
+        f'<th data-col="{k}" data-type="{t}" aria-sort="none"><button type="button" class="covidct-sort">'
+        f"{label}</button></th>" for k, label, t in heads)
+    rows = []
+    for c in ordered:
+        f = facets[c.id]
+        patients = c.headline_count(CountLevel.PATIENTS)
+        images = c.headline_count(CountLevel.IMAGES) or c.headline_count(CountLevel.SLICES)
+        search = " ".join([c.id, c.name, *c.aliases, c.summary, *c.tags, *f["modality"], *f["task"],
+                           *f["anatomy"]]).casefold()
+        data = "".join(f' data-{k}="{esc(json.dumps(v, ensure_ascii=False))}"' for k, v in f.items())
+        p_raw, p_txt = _num(patients)
+        i_raw, i_txt = _num(images)
+        rows.append(
+            f'<tr data-id="{esc(c.id)}"{data} data-search="{esc(search)}">'
+            f'<td data-value="{esc(c.name.casefold())}"><a href="{esc(page_url(c.id))}">{esc(c.name)}</a>'
+            f'<br><span class="covidct-muted">{esc(c.summary)}</span></td>'
+            f"<td>{esc(', '.join(f['modality']))}</td><td>{esc(', '.join(f['task']))}</td>"
+            f"<td>{esc(', '.join(f['anatomy']))}</td>"
+            f'<td class="covidct-num" data-value="{p_raw}">{p_txt}</td>'
+            f'<td class="covidct-num" data-value="{i_raw}">{i_txt}</td>'
+            f"<td>{esc(c.license.id)}</td><td>{esc(c.access.kind.value)}</td></tr>"
+        )
+    n = len(ordered)
+    return (
+        f'<div class="covidct-catalog" data-covidct-catalog data-total="{n}">'
+        f'<form class="covidct-filters" role="search" hidden>{"".join(controls)}</form>'
+        f'<p class="covidct-catalog__count" aria-live="polite">{n} dataset{"s" if n != 1 else ""}</p>'
+        f'<div class="covidct-catalog__table">'
+        f'<table><thead><tr>{thead}</tr></thead><tbody>{"".join(rows)}</tbody>'
+        f"</table></div>"
+        f'<p class="covidct-catalog__empty" hidden>No dataset matches these filters.</p></div>'
+    )
+
+
+def catalog_markdown(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
+    intro = (
+        "Every dataset of the registry, generated from its card. Filter by modality, task, anatomy, "
+        "license and access, search names (aliases in any language too), and sort by any column. "
+        "The same table is `covidct.catalog()` in Python and `covidct list` on the command line."
+    )
+    return f"{intro}\n\n{catalog_html(cards, page_url)}\n"
+
+
+# ------------------------------------------------------------------------------------- card reference
+
+
+def _anchor(name: str) -> str:
+    return "ref-" + name.lower()
+
+
+def _type(node: dict[str, Any], defs: dict[str, Any]) -> str:
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        d = defs.get(name, {})
+        kind = "one of" if "enum" in d else "object"
+        return f'<a href="#{_anchor(name)}">{esc(name)}</a> <span class="covidct-muted">({kind})</span>'
+    if "anyOf" in node:
+        alts = [a for a in node["anyOf"] if a.get("type") != "null"]
+        return " or ".join(_type(a, defs) for a in alts)
+    if "enum" in node:
+        return "one of " + ", ".join(f"<code>{esc(v)}</code>" for v in node["enum"])
+    t = node.get("type")
+    if t == "array":
+        return "list of " + _type(node.get("items", {}), defs)
+    if t == "object":
+        ap = node.get("additionalProperties")
+        if isinstance(ap, dict):
+            return "map of text → " + _type(ap, defs)
+        return "mapping"
+    base = {"string": "text", "integer": "integer", "number": "number", "boolean": "true/false"}.get(t, t or "any")
+    if node.get("format") == "date":
+        base = "date (YYYY-MM-DD)"
+    cons = []
+    if "pattern" in node:
+        cons.append(f"matching <code>{esc(node['pattern'])}</code>")
+    if "minLength" in node or "maxLength" in node:
+        cons.append(f"{node.get('minLength', 0)}–{node.get('maxLength', '∞')} characters")
+    if "minimum" in node or "maximum" in node:
+        cons.append(f"{node.get('minimum', '−∞')} to {node.get('maximum', '∞')}")
+    if "minItems" in node:
+        cons.append(f"at least {node['minItems']}")
+    return esc(base) + (f" <span class=\"covidct-muted\">({'; '.join(cons)})</span>" if cons else "")
+
+
+def _refs(node: Any) -> list[str]:
+    out: list[str] = []
+    if isinstance(node, dict):
+        if "$ref" in node:
+            out.append(node["$ref"].rsplit("/", 1)[-1])
+        for v in node.values():
+            out.extend(_refs(v))
+    elif isinstance(node, list):
+        for v in node:
+            out.extend(_refs(v))
+    return out
+
+
+def card_reference_markdown() -> str:
+    schema = Card.model_json_schema()
+    defs: dict[str, Any] = schema.get("$defs", {})
+    order: list[str] = []
+    queue = ["Card"]
+    while queue:  # models in the order a card mentions them
+        name = queue.pop(0)
+        if name in order:
+            continue
+        order.append(name)
+        node = schema if name == "Card" else defs[name]
+        for pname in node.get("properties", {}):
+            for r in _refs(node["properties"][pname]):
+                if r not in order and r not in queue:
+                    queue.append(r)
+    models = [n for n in order if "properties" in (schema if n == "Card" else defs[n])]
+    enums = sorted(n for n in defs if "enum" in defs[n])
+    out = [
+        "Every field a card may hold, generated from the Pydantic model (`covidct.card.model`). The same model "
+        "gives the JSON Schema (`covidct schema`, committed as `schema/card.schema.json`) that editors use to "
+        "complete and check cards as you type. Unknown fields are errors.\n",
+    ]
+    for name in models:
+        node = schema if name == "Card" else defs[name]
+        required = set(node.get("required", []))
+        out.append(f"\n## {name}\n")
+        desc = node.get("description") if name != "Card" else "The top level of a card file."
+        rows = []
+        for pname, p in node["properties"].items():
+            if "default" in p:
+                dflt = p["default"]
+                req = "optional" + ("" if dflt in (None, [], {}) else
+                                    f", default <code>{esc(json.dumps(dflt, ensure_ascii=False))}</code>")
+            else:
+                req = "<strong>required</strong>" if pname in required else "optional"
+            rows.append(f'<tr id="{_anchor(name)}-{esc(pname)}"><td><code>{esc(pname)}</code></td>'
+                        f"<td>{_type(p, defs)}</td><td>{req}</td>"
+                        f"<td>{inline_code(p.get('description', ''))}</td></tr>")
+        table = ('<div class="covidct-reference"><table><thead><tr><th>Field</th><th>Type</th><th>Required</th>'
+                 f"<th>Description</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+        intro = f"<p>{inline_code(desc)}</p>" if desc else ""
+        out.append(f'\n<div class="covidct-section" id="{_anchor(name)}">{intro}{table}</div>\n')
+    out.append("\n## Vocabularies\n\nThe allowed values of the fields above, with their meaning.\n")
+    for name in enums:
+        cls = getattr(vocab_mod, name, None)
+        described = cls.describe() if isinstance(cls, type) and issubclass(cls, Vocab) else {}
+        doc = (cls.__doc__ or "").strip() if isinstance(cls, type) and issubclass(cls, Vocab) else ""
+        if doc.startswith("A string vocabulary"):
+            doc = ""
+        rows = "".join(f"<tr><td><code>{esc(v)}</code></td><td>{inline_code(described.get(v, ''))}</td></tr>"
+                       for v in defs[name]["enum"])
+        out.append(f"\n### {name}\n")
+        out.append(f'\n<div class="covidct-section" id="{_anchor(name)}">'
+                   + (f"<p>{inline_code(doc)}</p>" if doc else "")
+                   + f'<div class="covidct-reference"><table><thead><tr><th>Value</th><th>Meaning</th></tr></thead>'
+                     f"<tbody>{rows}</tbody></table></div></div>\n")
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------------------- issues
+
+FAMILIES = {"Y": "The file and its YAML", "S": "The schema", "C": "Consistency checks", "W": "Warnings"}
+
+
+def issues_markdown() -> str:
+    out = [
+        "Every problem `covidct validate` reports has a code. Errors make the command exit with status 1; "
+        "warnings (W) do not, unless `--strict` is given. Each message is located as `file:line:column`. "
+        "This page is generated from `covidct.card.issues.KINDS`.\n"
+    ]
+    by_family: dict[str, list] = {}
+    for k in KINDS.values():
+        by_family.setdefault(k.code[0], []).append(k)
+    for fam, kinds in by_family.items():
+        out.append(f"\n## {FAMILIES.get(fam, fam)}\n")
+        rows = "".join(
+            f'<tr id="{esc(k.code)}"><td><code>{esc(k.code)}</code></td>'
+            f'<td><span class="covidct-badge covidct-badge--{"error" if k.severity is Severity.ERROR else "warning"}">'
+            f"{esc(k.severity.value)}</span></td><td>{esc(k.title)}</td><td>{inline_code(k.description)}</td></tr>"
+            for k in kinds)
+        out.append('\n<div class="covidct-section covidct-issues"><table><thead><tr><th>Code</th>'
+                   f"<th>Severity</th><th>Title</th><th>Meaning</th></tr></thead><tbody>{rows}</tbody></table></div>\n")
+    return "".join(out)
