@@ -132,8 +132,14 @@ def _gen(items: list[Any], i: int) -> str:
             lo, hi, sub = av
             sub = list(sub)
             single = len(sub) == 1 and str(sub[0][0]) in ("IN", "ANY", "LITERAL", "NOT_LITERAL")
-            if single and str(sub[0][0]) in ("IN", "ANY"):
-                alpha = _alphabet(sub[0][1]) if str(sub[0][0]) == "IN" else list(_PREFERRED[10:36])
+            if single and str(sub[0][0]) in ("IN", "ANY", "NOT_LITERAL"):
+                op0 = str(sub[0][0])
+                if op0 == "IN":
+                    alpha = _alphabet(sub[0][1])
+                elif op0 == "NOT_LITERAL":
+                    alpha = [c for c in _PREFERRED if ord(c) != sub[0][1]]
+                else:
+                    alpha = list(_PREFERRED[10:36])
                 alpha = alpha or ["x"]
                 digits = []
                 n = i
@@ -565,7 +571,8 @@ class Synthesizer:
             values = sorted(c.value for c in lab.classes) or [0, 1]
             multi = lab.kind in MULTI_KINDS
             rows: dict[str, Any] = {}
-            per_slice = lab.kind in SLICE_KINDS and self.grouped
+            # grouped: axis 1 is the slice position (per-slice labels, or any label of a slice example)
+            per_slice = self.grouped and (self.per_member or lab.kind in SLICE_KINDS)
             width = self.n_slices + 2
             for s in slots:
                 key = fill_template(table.key, self._unit_ctx(s) if self.grouped else self._ctx(s.members[0]))
@@ -774,9 +781,9 @@ class Synthesizer:
                 return [by_value[j] for j, f in enumerate(x) if f]
             return by_value.get(int(x))
 
-        if lab.kind in SLICE_KINDS and self.grouped:
-            if per_slice:
-                return conv(v[pos])
+        if self.grouped and per_slice:
+            return conv(v[pos])
+        if self.grouped and lab.kind in SLICE_KINDS:
             return [conv(v[p]) for p in range(len(s.members))]
         return conv(v)
 
@@ -845,8 +852,12 @@ class Synthesizer:
         base = (yy * 7 + xx * 3 + (s.index * 31 + m.pos * 11)) % 4000
         if volume:
             base = np.stack([base + 5 * z for z in range(shape[0])])
-        if it in (Intensity.HOUNSFIELD, Intensity.STORED_WITH_RESCALE):
-            return (base - 1024).astype(np.int16)
+        volume_format = self.lay.files[role].format not in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP,
+                                                             FileFormat.TIFF)
+        if it in (Intensity.HOUNSFIELD, Intensity.STORED_WITH_RESCALE) or (it == Intensity.UNKNOWN and volume_format):
+            hu = ((base % 1500) - 1024).astype(np.int16)
+            hu[..., 0, 0] = -1024  # air: every slice has negative Hounsfield units
+            return hu
         if it == Intensity.FLOAT:
             return (base.astype(np.float32) / 7.0) - 100.0
         bits = max(self.cfg.image.bit_depth or [8])

@@ -463,7 +463,20 @@ class Plan:
             self._warn(f"{dropped} example(s) belong to no split (not listed, or mapped to null) and are left out")
         if not names:
             raise LayoutError(f"no example of {self.card.id}/{self.config.name} belongs to a split; check `splits`")
-        self.splits = list(names)
+        self.splits = sorted(names, key=self._split_rank)
+
+    def _split_rank(self, name: str) -> tuple[int, int, str]:
+        """Splits in the card's order (map or lists), else train, validation, test, then by name."""
+        sp = self.layout.splits
+        declared: list[str] = []
+        if sp is not None and sp.lists is not None:
+            declared = list(sp.lists)
+        elif sp is not None and sp.by is not None and sp.by.map is not None:
+            declared = list(dict.fromkeys(str(t) for t in sp.by.map.values() if t is not None))
+        if name in declared:
+            return (0, declared.index(name), name)
+        usual = ["train", "validation", "valid", "val", "test"]
+        return (1, usual.index(name) if name in usual else len(usual), name)
 
     def resplit(self, by: str, test_size: float, seed: int) -> None:
         """Replace the splits by a random ``train``/``test`` split that keeps each ``by`` value on one side."""
