@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
@@ -115,6 +118,13 @@ IMAGE_FORMATS = {
     FileFormat.NIFTI,
     FileFormat.METAIMAGE,
     FileFormat.NRRD,
+}
+ARRAY_KINDS = {
+    LabelKind.SLICE_CLASS,
+    LabelKind.SLICE_MULTI_LABEL,
+    LabelKind.MULTI_LABEL,
+    LabelKind.BOXES,
+    LabelKind.POINTS,
 }
 SPACING_FORMATS = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, FileFormat.NRRD}
 GROUP_UNITS = {Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT}
@@ -363,9 +373,7 @@ class _Doc:
             return  # not loadable: no features to mirror (the enumerations above still describe the labels)
         self.notes = []
         rs_id = self.uid(cfg.name)
-        fields: list[dict[str, Any]] = []
-        files = layout.files
-        image = files["image"]
+        image = layout.files["image"]
         image_fs = self.file_set(
             cfg,
             "image-files",
@@ -373,6 +381,7 @@ class _Doc:
             image.format,
             f"Input images of config {cfg.name} ({image.format.value}).",
         )
+        ctx = _Ctx(cfg=cfg, layout=layout, image=image, image_fs=image_fs)
         img_field = _field(
             rs_id,
             "image",
@@ -382,21 +391,21 @@ class _Doc:
         )
         if layout.group is not None:
             img_field["isArray"] = True
-        fields.append(img_field)
+        fields: list[dict[str, Any]] = [img_field]
+        auxes: dict[str, _Aux] = {}
 
-        aux_roles = {role: spec for role, spec in files.items() if role != "image"}
         labels_by_name = {lab.name: lab for lab in cfg.labels}
-        for role, spec in aux_roles.items():
-            fields.extend(self.aux_file(cfg, rs_id, layout, image, role, spec, labels_by_name.get(role)))
-
+        for role, spec in layout.files.items():
+            if role != "image":
+                self.aux_file(ctx, role, spec, labels_by_name.get(role), auxes)
         for lab in cfg.labels:
-            if lab.name in aux_roles:
+            if lab.name in layout.files:
                 continue
             vf = layout.labels.get(lab.name)
-            fields.extend(self.value_field(cfg, rs_id, layout, image, lab.name, vf, lab, enums.get(lab.name)))
+            fields += self.value_field(ctx, rs_id, lab.name, vf, lab, enums.get(lab.name), auxes)
         for name, vf in (("patient_id", layout.patient), ("scan_id", layout.scan)):
             if vf is not None:
-                fields.extend(self.value_field(cfg, rs_id, layout, image, name, vf, None, None))
+                fields += self.value_field(ctx, rs_id, name, vf, None, None, auxes)
             elif layout.group is not None:
                 self.notes.append(f"`{name}` (the parts that group the files)")
         per_member = layout.group is None or cfg.example not in GROUP_UNITS
@@ -405,7 +414,7 @@ class _Doc:
         if image.format in SPACING_FORMATS:
             self.notes.append("`spacing` (mm, read from the image headers)")
         for name, vf in layout.fields.items():
-            fields.extend(self.value_field(cfg, rs_id, layout, image, name, vf, None, None))
+            fields += self.value_field(ctx, rs_id, name, vf, None, None, auxes)
         toks = _tokens(image.pattern)
         fields.append(
             _field(
@@ -423,39 +432,87 @@ class _Doc:
             )
         )
         if layout.splits is not None and layout.splits.by is not None:
-            fields.extend(self.value_field(cfg, rs_id, layout, image, "split", layout.splits.by, None, None))
+            fields += self.value_field(ctx, rs_id, "split", layout.splits.by, None, None, auxes)
         elif layout.splits is not None and layout.splits.lists:
-            self.notes.append(
-                "the split (from the list files "
-                + ", ".join(f"`{f}`" for files in layout.splits.lists.values() for f in files)
-                + ")"
-            )
+            lists = ", ".join(f"`{f}`" for files in layout.splits.lists.values() for f in files)
+            self.notes.append(f"the split (from the list files {lists})")
+
+        # Croissant wants a declared join between every two sources of a record set. Auxiliary sources
+        # keyed by the same template join each other correctly; any other goes to a record set of its
+        # own, joined with the image only.
+        main: list[_Aux] = []
+        side: list[_Aux] = []
+        for aux in auxes.values():
+            (main if all(a.template == aux.template for a in main) else side).append(aux)
+        for aux in main:
+            fields += aux.join_fields(rs_id) + aux.make_fields(rs_id)
+        for i, a in enumerate(main):
+            for b in main[i + 1 :]:
+                fields.append(
+                    _field(
+                        rs_id,
+                        f"_key_{a.name}_{b.name}",
+                        "sc:Text",
+                        f"Join of `{a.name}` with `{b.name}` (not a feature).",
+                        source=a.key_ref,
+                        references=b.key_ref,
+                    )
+                )
         desc = _text(cfg.description) or f"Examples of config {cfg.name}: one {cfg.example.value} each."
+        if side:
+            desc += (
+                " Values from "
+                + ", ".join(f"`{a.name}`" for a in side)
+                + " are in the record sets "
+                + ", ".join(f"`{cfg.name}.{a.name}-by-image`" for a in side)
+                + ", joined on the image path."
+            )
         if self.notes:
             desc += (
                 " The loaded dataset also has "
                 + "; ".join(self.notes)
                 + ", which Croissant cannot express as a field source."
             )
-        rs: dict[str, Any] = {
-            "@type": "cr:RecordSet",
-            "@id": rs_id,
-            "name": cfg.name,
-            "description": desc,
-            "field": fields,
-        }
-        self.record_sets.append(rs)
+        self.record_sets.append(
+            {"@type": "cr:RecordSet", "@id": rs_id, "name": cfg.name, "description": desc, "field": fields}
+        )
+        for aux in side:
+            sid = self.uid(f"{cfg.name}.{aux.name}-by-image")
+            self.record_sets.append(
+                {
+                    "@type": "cr:RecordSet",
+                    "@id": sid,
+                    "name": sid,
+                    "description": f"Values of config {cfg.name} from `{aux.name}`, per image (joined on "
+                    f"`{aux.template_text}`).",
+                    "field": [
+                        _field(
+                            sid,
+                            "path",
+                            "sc:Text",
+                            "Path of the image file relative to the layout root.",
+                            source={
+                                **_ref("fileSet", image_fs),
+                                "extract": {"fileProperty": "fullpath"},
+                                "transform": {"regex": _regex(layout, image.pattern, (0, len(toks)))},
+                            },
+                        ),
+                        *aux.join_fields(sid),
+                        *aux.make_fields(sid),
+                    ],
+                }
+            )
 
-    def aux_file(
-        self,
-        cfg: Config,
-        rs_id: str,
-        layout: Layout,
-        image: FileSpec,
-        role: str,
-        spec: FileSpec,
-        lab: LabelDef | None,
-    ) -> list[dict[str, Any]]:
+    def aux_file(self, ctx: _Ctx, role: str, spec: FileSpec, lab: LabelDef | None, auxes: dict[str, _Aux]) -> None:
+        cfg, layout = ctx.cfg, ctx.layout
+        desc = _text(lab.description) if lab and lab.description else f"The `{role}` file of the example."
+        dtype = "sc:ImageObject" if spec.format in IMAGE_FORMATS else "sc:Text"
+        shared = _shared_span(_tokens(ctx.image.pattern), _tokens(spec.pattern))
+        if shared is None:
+            self.notes.append(
+                f"`{role}` ({spec.format.value} files `{spec.pattern}`, paired with the image by the named parts)"
+            )
+            return
         fs = self.file_set(
             cfg,
             f"{role}-files",
@@ -463,15 +520,6 @@ class _Doc:
             spec.format,
             f"`{role}` files of config {cfg.name} ({spec.format.value}).",
         )
-        desc = _text(lab.description) if lab and lab.description else f"The `{role}` file of the example."
-        dtype = "sc:ImageObject" if spec.format in IMAGE_FORMATS else "sc:Text"
-        shared = _shared_span(_tokens(image.pattern), _tokens(spec.pattern))
-        if shared is None:
-            self.notes.append(
-                f"`{role}` ({spec.format.value} files `{spec.pattern}`, paired with the image by "
-                "the layout's named parts)"
-            )
-            return []
         aux_id = self.uid(f"{cfg.name}.{role}")
         self.record_sets.append(
             {
@@ -502,44 +550,34 @@ class _Doc:
                 ],
             }
         )
-        image_fs = f"{cfg.name}.image-files"
-        return [
-            _field(
-                rs_id,
-                f"_key_{role}",
-                "sc:Text",
-                f"Join key with `{role}` (not a feature).",
-                source={
-                    **_ref("fileSet", image_fs),
-                    "extract": {"fileProperty": "fullpath"},
-                    "transform": {"regex": _regex(layout, image.pattern, shared[0])},
-                },
-                references=_ref("field", f"{aux_id}/key"),
-            ),
-            _field(rs_id, role, dtype, desc, source=_ref("field", f"{aux_id}/content")),
-        ]
+        toks = _tokens(ctx.image.pattern)
+        template = tuple(toks[shared[0][0] : shared[0][1]])
+        aux = _Aux(
+            name=role,
+            template=template,
+            template_text=_untokens(template),
+            key_ref=_ref("field", f"{aux_id}/key"),
+            image_regex=_regex(layout, ctx.image.pattern, shared[0]),
+            ctx=ctx,
+        )
+        aux.fields.append(lambda rid: _field(rid, role, dtype, desc, source=_ref("field", f"{aux_id}/content")))
+        auxes[role] = aux
 
     def value_field(
         self,
-        cfg: Config,
+        ctx: _Ctx,
         rs_id: str,
-        layout: Layout,
-        image: FileSpec,
         name: str,
         vf: ValueFrom | None,
         lab: LabelDef | None,
         enum_id: str | None,
+        auxes: dict[str, _Aux],
     ) -> list[dict[str, Any]]:
+        """The field for ``name`` when it comes from the image path or a constant; a table value goes
+        into that table's auxiliary source (placed later); anything else becomes a note."""
         dtype, desc = _value_type(name, lab, vf)
-        image_fs = f"{cfg.name}.image-files"
         extra: dict[str, Any] = {}
-        if lab is not None and lab.kind in (
-            LabelKind.SLICE_CLASS,
-            LabelKind.SLICE_MULTI_LABEL,
-            LabelKind.MULTI_LABEL,
-            LabelKind.BOXES,
-            LabelKind.POINTS,
-        ):
+        if lab is not None and lab.kind in ARRAY_KINDS:
             extra["isArray"] = True
         if vf is None:
             self.notes.append(f"`{name}`")
@@ -547,86 +585,99 @@ class _Doc:
         if vf.value is not None:
             return [_field(rs_id, name, dtype, desc, value=vf.value, **extra)]
         if vf.part is not None:
-            rx = _value_from_regex(layout, image.pattern, vf)
+            rx = _value_from_regex(ctx.layout, ctx.image.pattern, vf)
             if rx is None:
                 self.notes.append(f"`{name}` (path part `{vf.part}`)")
                 return []
-            src = {
-                **_ref("fileSet", image_fs),
-                "extract": {"fileProperty": "fullpath"},
-                "transform": {"regex": rx},
-            }
+            src = {**_ref("fileSet", ctx.image_fs), "extract": {"fileProperty": "fullpath"}, "transform": {"regex": rx}}
             f = _field(rs_id, name, dtype, desc, source=src, **extra)
             if enum_id and not vf.map and "isArray" not in extra:
                 f["references"] = _ref("field", f"{enum_id}/name")
             return [f]
         if vf.table is not None:
-            return self.table_field(cfg, rs_id, layout, image, name, vf, dtype, desc, extra)
-        # an NPY array indexed by a table row: Croissant has no NPY extraction; document it
-        arr = layout.arrays.get(vf.array or "")
+            self.table_value(ctx, name, vf, dtype, desc, extra, auxes)
+            return []
+        arr = ctx.layout.arrays.get(vf.array or "")
         self.notes.append(f"`{name}`" + (f" (NPY array `{arr.path}`, row of table `{arr.row_table}`)" if arr else ""))
         return []
 
-    def table_field(
-        self,
-        cfg: Config,
-        rs_id: str,
-        layout: Layout,
-        image: FileSpec,
-        name: str,
-        vf: ValueFrom,
-        dtype: str,
-        desc: str,
-        extra: dict[str, Any],
-    ) -> list[dict[str, Any]]:
+    def table_value(
+        self, ctx: _Ctx, name: str, vf: ValueFrom, dtype: str, desc: str, extra: dict[str, Any], auxes: dict[str, _Aux]
+    ) -> None:
+        cfg, layout = ctx.cfg, ctx.layout
         table = layout.tables.get(vf.table or "")
         if table is None:
             self.notes.append(f"`{name}`")
-            return []
-        tfs_name = f"{cfg.name}.table-{vf.table}"
-        if tfs_name not in self.ids:
-            fmt = table.format if table.format in MIME else FileFormat.OTHER
-            self.file_set(
+            return
+        rx = _template_capture(layout, ctx.image.pattern, table.key)
+        if rx is None or table.format not in (FileFormat.CSV, FileFormat.TSV):
+            self.notes.append(f"`{name}` (column `{vf.column}` of `{table.path}`, joined on `{table.key}`)")
+            return
+        aux_name = f"table-{vf.table}"
+        aux = auxes.get(aux_name)
+        if aux is None:
+            fs = self.file_set(
                 cfg,
-                f"table-{vf.table}",
+                aux_name,
                 _glob(layout, table.path),
-                fmt,
+                table.format,
                 f"Table `{vf.table}` of config {cfg.name} ({table.format.value}).",
             )
-        join_id = f"{rs_id}/_key_table-{vf.table}"
-        out: list[dict[str, Any]] = []
-        rx = _template_capture(layout, image.pattern, table.key)
-        tabular = table.format in (FileFormat.CSV, FileFormat.TSV)
-        if rx is None or not tabular:
-            self.notes.append(f"`{name}` (column `{vf.column}` of `{table.path}`, joined on `{table.key}`)")
-            return []
-        if join_id not in self.ids:
-            self.ids.add(join_id)
-            out.append(
-                _field(
-                    rs_id,
-                    f"_key_table-{vf.table}",
-                    "sc:Text",
-                    f"Join key with table `{vf.table}` (not a feature).",
-                    source={
-                        **_ref("fileSet", f"{cfg.name}.image-files"),
-                        "extract": {"fileProperty": "fullpath"},
-                        "transform": {"regex": rx},
-                    },
-                    references={**_ref("fileSet", tfs_name), "extract": {"column": table.column}},
-                )
+            aux = _Aux(
+                name=aux_name,
+                template=tuple(_tokens(table.key)),
+                template_text=table.key,
+                key_ref={**_ref("fileSet", fs), "extract": {"column": table.column}},
+                image_regex=rx,
+                ctx=ctx,
             )
-        out.append(
+            auxes[aux_name] = aux
+        source = {**aux.key_ref, "extract": {"column": vf.column}}
+        aux.fields.append(lambda rid: _field(rid, name, dtype, desc, source=source, **extra))
+
+
+@dataclass
+class _Ctx:
+    cfg: Config
+    layout: Layout
+    image: FileSpec
+    image_fs: str
+
+
+@dataclass
+class _Aux:
+    """A source joined to the image: another file role, or a table."""
+
+    name: str
+    template: tuple[tuple[str, str], ...]  # what the key means, in image-path tokens
+    template_text: str
+    key_ref: dict[str, Any]  # the key on the source's side (a field, or a table column)
+    image_regex: str  # captures the same key from the image path
+    ctx: _Ctx
+    fields: list[Callable[[str], dict[str, Any]]] = dc_field(default_factory=list)
+
+    def join_fields(self, rs_id: str) -> list[dict[str, Any]]:
+        return [
             _field(
                 rs_id,
-                name,
-                dtype,
-                desc,
-                source={**_ref("fileSet", tfs_name), "extract": {"column": vf.column}},
-                **extra,
+                f"_key_{self.name}",
+                "sc:Text",
+                f"Join key with `{self.name}` (not a feature).",
+                source={
+                    **_ref("fileSet", self.ctx.image_fs),
+                    "extract": {"fileProperty": "fullpath"},
+                    "transform": {"regex": self.image_regex},
+                },
+                references=self.key_ref,
             )
-        )
-        return out
+        ]
+
+    def make_fields(self, rs_id: str) -> list[dict[str, Any]]:
+        return [make(rs_id) for make in self.fields]
+
+
+def _untokens(toks: tuple[tuple[str, str], ...]) -> str:
+    return "".join("{" + v + "}" if k == "part" else v for k, v in toks)
 
 
 def _field(rs_id: str, name: str, dtype: str, description: str, **kw: Any) -> dict[str, Any]:
