@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import need
+
+from conftest import need
 
 pytestmark = pytest.mark.samples
 

@@ -6,7 +6,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from tests.conftest import need
+from conftest import need
 
 CARD = """
 id: pydicom-ct
