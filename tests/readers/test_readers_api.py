@@ -88,6 +88,12 @@ def test_read_returns_decoded_and_records_a_declared_lie(tmp_path):
     assert "declared_format" not in read(path).meta
 
 
+def test_declared_lie_in_a_file_object():
+    buf = io.BytesIO(png_bytes())
+    dec = read(buf, FileFormat.DICOM)
+    assert dec.meta["real_format"] == "png" and dec.array.shape == (2, 2)
+
+
 def test_unknown_or_non_image_formats(tmp_path):
     path = write(tmp_path / "labels.csv", b"a,b\n1,2\n")
     with pytest.raises(ReadError, match="no image"):

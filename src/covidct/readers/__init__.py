@@ -88,11 +88,14 @@ def read(path: Any, fmt: FileFormat | str | None = None, *, mask: bool = False) 
     """
     declared = _as_format(fmt, path)
     actual = declared if declared is not None else sniff(path)
+    start = path.tell() if hasattr(path, "seek") else None
     try:
         dec = _module(actual, path).read(path, mask=mask)
     except ReadError as err:
         if declared is None:
             raise
+        if start is not None:
+            path.seek(start)
         real = sniff(path)
         if real is declared or _FAMILY.get(real) in (None, _FAMILY.get(declared)):
             raise
@@ -115,11 +118,14 @@ def read_header(path: Any, fmt: FileFormat | str | None = None) -> dict[str, obj
     """
     declared = _as_format(fmt, path)
     actual = declared if declared is not None else sniff(path)
+    start = path.tell() if hasattr(path, "seek") else None
     try:
         return _module(actual, path).read_header(path)
     except ReadError:
         if declared is None:
             raise
+        if start is not None:
+            path.seek(start)
         real = sniff(path)
         if real is declared or _FAMILY.get(real) in (None, _FAMILY.get(declared)):
             raise

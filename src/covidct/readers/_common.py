@@ -120,8 +120,12 @@ def rescale(
     else:
         lo, hi = _actual_range(raw)
     target = _fitting_int(lo * s + i, hi * s + i)
+    if target is not np.int16 and raw.size and raw.dtype.kind == "u":
+        # the possible range is too wide for int16: the actual values decide (int16 whenever they fit);
+        # for unsigned values try [0, max] first, one pass instead of two
+        hi = int(raw.max())
+        target = _fitting_int(i, hi * s + i)
     if target is not np.int16 and raw.size:
-        # the possible range is too wide for int16: the actual values decide (int16 whenever they fit)
         lo, hi = _actual_range(raw)
         target = _fitting_int(lo * s + i, hi * s + i)
     if s == 1 and i == 0 and raw.dtype == target:

@@ -112,9 +112,12 @@ def _header(ds: Any) -> dict[str, object]:
     if ts is not None:
         meta["TransferSyntaxUID"] = str(ts)
         meta["TransferSyntax"] = getattr(ts, "name", str(ts))
-    for kw in HEADER_KEYWORDS:
+    present = ds.keys()
+    for kw, tag in _header_tags():
+        if tag not in present:
+            continue
         try:
-            value = ds.get(kw)
+            value = ds[tag].value
         except Exception:  # an unparsable value must not hide the others
             continue
         if value is None or value == "":
@@ -134,6 +137,19 @@ def _header(ds: Any) -> dict[str, object]:
                 if kw not in meta and transform.get(kw) is not None:
                     meta[kw] = plain(transform.get(kw))
     return meta
+
+
+_TAGS: list[tuple[str, Any]] = []
+
+
+def _header_tags() -> list[tuple[str, Any]]:
+    """(keyword, tag) pairs, resolved once: a dict lookup per tag instead of a keyword search."""
+    if not _TAGS:
+        from pydicom.datadict import tag_for_keyword
+        from pydicom.tag import Tag
+
+        _TAGS.extend((kw, Tag(tag_for_keyword(kw))) for kw in HEADER_KEYWORDS)
+    return _TAGS
 
 
 def _first(ds: Any, keyword: str) -> Any:
