@@ -24,6 +24,7 @@ mlcroissant to load CT data (its loader squashes 16-bit images to 8-bit).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable
@@ -776,7 +777,7 @@ def croissant_for(card: Card) -> dict[str, Any]:
         doc.config(cfg)
     desc = card.summary.strip() + "\n\n" + card.description.strip()
     meta: dict[str, Any] = {
-        "@context": CONTEXT,
+        "@context": copy.deepcopy(CONTEXT),  # a fresh copy: consumers (mlcroissant) mutate it
         "@type": "sc:Dataset",
         "conformsTo": CONFORMS_TO,
         "name": card.name,
@@ -820,7 +821,7 @@ def validate(jsonld: dict[str, Any]) -> tuple[list[str], list[str]]:
     import mlcroissant as mlc
 
     try:
-        ds = mlc.Dataset(jsonld=jsonld)
+        ds = mlc.Dataset(jsonld=copy.deepcopy(jsonld))  # mlcroissant edits the document it reads
     except mlc.ValidationError as exc:
         return [str(exc)], []
     issues = ds.metadata.ctx.issues
