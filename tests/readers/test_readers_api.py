@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from covidct.card.vocab import FileFormat, SortKey
-from covidct.readers import Decoded, ReadError, family, read, read_header, slice_order, sniff, sort_key
+from covidct.readers import Decoded, MissingLibrary, ReadError, family, read, read_header, slice_order, sniff, sort_key
 
 
 def write(path, data: bytes):
@@ -102,6 +102,20 @@ def test_unknown_or_non_image_formats(tmp_path):
         read(path, "gif")
     with pytest.raises(ReadError, match=r"labels\.csv"):
         read(path, "png")
+
+
+def test_missing_library_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    import covidct.readers as readers
+
+    path = write(tmp_path / "v.nii", b"\x00" * 400)
+    monkeypatch.setitem(sys.modules, "nibabel", None)  # import nibabel now fails
+    monkeypatch.setattr(readers, "_MODULES", {})
+    with pytest.raises(MissingLibrary) as info:
+        read(path, FileFormat.NIFTI)
+    assert isinstance(info.value, ReadError) and str(path) in str(info.value)
+    assert "nibabel" in str(info.value) and "pip install 'covidct[readers]'" in str(info.value)
 
 
 def test_error_message_has_path_problem_and_hint():

@@ -8,7 +8,7 @@ from readers_synth import ct_dicom
 
 from conftest import need
 from covidct.card.vocab import FileFormat, Intensity, SortKey
-from covidct.readers import ReadError, read, read_header, sniff, sort_key
+from covidct.readers import MissingLibrary, ReadError, read, read_header, sniff, sort_key
 
 pydicom = need("pydicom")
 
@@ -178,7 +178,7 @@ def test_missing_decoder_names_the_package(tmp_path, stored, monkeypatch):
     ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.70"  # pretend: JPEG Lossless
     monkeypatch.setattr(dicom, "_missing_decoder", lambda ts: "pylibjpeg-libjpeg" if ts.endswith(".70") else None)
     ds.save_as(tmp_path / "jpegll.dcm")
-    with pytest.raises(ReadError) as info:
+    with pytest.raises(MissingLibrary) as info:
         read(tmp_path / "jpegll.dcm")
     msg = str(info.value)
     assert "jpegll.dcm" in msg and "JPEG Lossless" in msg

@@ -22,11 +22,12 @@ from types import ModuleType
 from typing import Any
 
 from covidct.card.vocab import FileFormat, SortKey
-from covidct.readers._common import Decoded, ReadError, describe_path
+from covidct.readers._common import INSTALL_HINT, Decoded, MissingLibrary, ReadError, describe_path
 from covidct.readers._magic import sniff
 
 __all__ = [
     "Decoded",
+    "MissingLibrary",
     "ReadError",
     "describe_path",
     "family",
@@ -67,6 +68,27 @@ def _module(fmt: FileFormat, src: Any) -> ModuleType:
     return mod
 
 
+# top-level package → pip name, for the message when a reader's library is missing
+_LIBRARIES = {
+    "numpy": "numpy", "PIL": "pillow", "tifffile": "tifffile", "pydicom": "pydicom", "nibabel": "nibabel",
+    "SimpleITK": "SimpleITK", "pylibjpeg": "pylibjpeg", "libjpeg": "pylibjpeg-libjpeg",
+    "openjpeg": "pylibjpeg-openjpeg",
+}  # fmt: skip
+
+
+def _call(fmt: FileFormat, src: Any, op: str, **kwargs: Any) -> Any:
+    """``covidct.readers.<family>.<op>(src, **kwargs)``; a missing library becomes a :class:`ReadError`."""
+    try:
+        return getattr(_module(fmt, src), op)(src, **kwargs)
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in _LIBRARIES:
+            raise
+        raise MissingLibrary(
+            src, f"reading {fmt.value} files needs the Python package {_LIBRARIES[top]}", f"install it: {INSTALL_HINT}"
+        ) from None
+
+
 def _as_format(fmt: FileFormat | str | None, src: Any) -> FileFormat | None:
     if fmt is None or isinstance(fmt, FileFormat):
         return fmt
@@ -75,6 +97,11 @@ def _as_format(fmt: FileFormat | str | None, src: Any) -> FileFormat | None:
     except ValueError:
         known = ", ".join(f.value for f in FileFormat)
         raise ReadError(src, f"unknown format {fmt!r} (known: {known})") from None
+
+
+def _other_family(real: FileFormat, declared: FileFormat) -> bool:
+    """Whether the content is a known image format read by another reader than the declared one."""
+    return real is not FileFormat.OTHER and _FAMILY.get(real) not in (None, _FAMILY.get(declared))
 
 
 def read(path: Any, fmt: FileFormat | str | None = None, *, mask: bool = False) -> Decoded:
@@ -90,17 +117,17 @@ def read(path: Any, fmt: FileFormat | str | None = None, *, mask: bool = False) 
     actual = declared if declared is not None else sniff(path)
     start = path.tell() if hasattr(path, "seek") else None
     try:
-        dec = _module(actual, path).read(path, mask=mask)
+        dec = _call(actual, path, "read", mask=mask)
     except ReadError as err:
-        if declared is None:
+        if declared is None or isinstance(err, MissingLibrary):
             raise
         if start is not None:
             path.seek(start)
         real = sniff(path)
-        if real is declared or _FAMILY.get(real) in (None, _FAMILY.get(declared)):
+        if not _other_family(real, declared):
             raise
         try:
-            dec = _module(real, path).read(path, mask=mask)
+            dec = _call(real, path, "read", mask=mask)
         except ReadError as err2:
             problem = f"declared {declared.value} but the content is {real.value}, and: {err2.problem}"
             raise ReadError(path, problem, err2.hint) from err
@@ -120,16 +147,16 @@ def read_header(path: Any, fmt: FileFormat | str | None = None) -> dict[str, obj
     actual = declared if declared is not None else sniff(path)
     start = path.tell() if hasattr(path, "seek") else None
     try:
-        return _module(actual, path).read_header(path)
-    except ReadError:
-        if declared is None:
+        return _call(actual, path, "read_header")
+    except ReadError as err:
+        if declared is None or isinstance(err, MissingLibrary):
             raise
         if start is not None:
             path.seek(start)
         real = sniff(path)
-        if real is declared or _FAMILY.get(real) in (None, _FAMILY.get(declared)):
+        if not _other_family(real, declared):
             raise
-        meta = _module(real, path).read_header(path)
+        meta = _call(real, path, "read_header")
         meta["declared_format"] = declared.value
         return meta
 

@@ -34,6 +34,10 @@ class ReadError(Exception):
         super().__init__(msg)
 
 
+class MissingLibrary(ReadError):
+    """A library (or a DICOM decoder plugin) needed for this file is not installed; ``hint`` says which."""
+
+
 def damaged(path: object, what: str, exc: BaseException) -> ReadError:
     """The error for a file a library failed on: ``cannot <what> (<library message>)``."""
     problem = f"cannot {what} ({type(exc).__name__}: {exc}); the file may be truncated or damaged"

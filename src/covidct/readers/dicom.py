@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 
 from covidct.card.vocab import Intensity
-from covidct.readers._common import INSTALL_HINT, Decoded, ReadError, damaged, intensity_of, plain, rescale
+from covidct.readers._common import (
+    INSTALL_HINT,
+    Decoded,
+    MissingLibrary,
+    ReadError,
+    damaged,
+    intensity_of,
+    plain,
+    rescale,
+)
 
 # What read_header returns (and read puts in meta): ordering, identity, geometry and pixel facts.
 HEADER_KEYWORDS: tuple[str, ...] = (
@@ -191,7 +200,7 @@ def _pixels(ds: Any, src: Any, meta: dict[str, object]) -> np.ndarray:
     name = meta.get("TransferSyntax", ts)
     package = _missing_decoder(ts) if ts else None
     if package is not None:
-        raise ReadError(src, f"{name} DICOM needs {package}", f"install it: {INSTALL_HINT}")
+        raise MissingLibrary(src, f"{name} DICOM needs {package}", f"install it: {INSTALL_HINT}")
     try:
         return ds.pixel_array
     except Exception as exc:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from covidct.readers._common import Decoded, ReadError, damaged, intensity_of
+from covidct.readers._common import Decoded, MissingLibrary, ReadError, damaged, intensity_of
 
 _UNIT_MM = {"mm": 1.0, "millimeter": 1.0, "cm": 10.0, "micron": 1e-3, "um": 1e-3, "µm": 1e-3}
 
@@ -139,7 +139,7 @@ def _pillow_fallback(src: Any, compression: str, mask: bool) -> Decoded:
             }
             arr = _to_array(im, mask, meta)
     except Exception as exc:
-        raise ReadError(src, f"{compression}-compressed TIFF needs imagecodecs ({exc})", hint) from None
+        raise MissingLibrary(src, f"{compression}-compressed TIFF needs imagecodecs ({exc})", hint) from None
     return Decoded(arr, None, intensity_of(arr.dtype, mask=mask), meta)
 
 
