@@ -73,7 +73,7 @@ def test_checksum_mismatch_is_refused(tmp_path: Path, offline_download: dict[str
     z = _zip(tmp_path)
     offline_download["https://example.org/data.zip"] = z
     card = _card_with_download(z, "0" * 32)
-    with pytest.raises(ChecksumMismatch, match="md5 is .* the card says 0{32}; the file is refused"):
+    with pytest.raises(ChecksumMismatch, match=r"md5 is .* the card says 0{32}; the file is refused"):
         prepare(builder_for(card, cache_dir=tmp_path / "cache"))
 
 
