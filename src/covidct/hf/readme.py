@@ -77,13 +77,14 @@ GATED_ACCESS = {AccessKind.REGISTRATION, AccessKind.REQUEST, AccessKind.COMPETIT
 
 # ------------------------------------------------------------------------------------------ escaping
 
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|!#~&])")
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]|!#~])")
 _FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,})")
 
 
 def md_inline(text: object) -> str:
     """Untrusted text as inert inline Markdown: one line, markup characters backslash-escaped."""
     s = " ".join(str(text).split())
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # entities: any renderer
     return _INLINE_SPECIAL.sub(r"\\\1", s)
 
 

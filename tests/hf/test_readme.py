@@ -1,0 +1,154 @@
+"""The README.md of a Hub folder: Hub-valid YAML front matter and a complete, inert human card."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from _hubtools import HOSTILE, body, card_with, front_matter, hostile_card
+
+from conftest import need
+from covidct.hf.readme import (
+    HUB_LICENSES,
+    dump_front_matter,
+    hub_license,
+    md_code_inline,
+    md_fence,
+    md_inline,
+    md_link,
+    md_prose,
+    render_readme,
+)
+from covidct.registry import registry
+
+CARD_IDS = sorted(registry().cards())
+# Task categories the Hub lists for datasets (the ones a lung-imaging card can use), as data.
+HUB_TASKS = {
+    "image-classification", "image-segmentation", "object-detection", "keypoint-detection",
+    "image-feature-extraction", "image-to-image", "image-to-text", "tabular-regression", "other",
+    "zero-shot-image-classification", "mask-generation", "depth-estimation", "image-to-3d",
+}
+
+
+def _size_categories() -> set[str]:
+    datasets = need("datasets")
+    path = Path(datasets.__file__).parent / "utils" / "resources" / "size_categories.json"
+    return set(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _check_hub_metadata(fm: dict) -> None:
+    assert fm["license"] in HUB_LICENSES
+    if fm["license"] == "other":
+        assert re.fullmatch(r"[a-z0-9][a-z0-9.-]*", fm["license_name"])
+        assert fm.get("license_link", "https://").startswith(("http://", "https://"))
+    assert set(fm["task_categories"]) <= HUB_TASKS
+    assert set(fm["size_categories"]) <= _size_categories()
+    assert fm["pretty_name"] and isinstance(fm["tags"], list)
+    hub = need("huggingface_hub")
+    data = hub.DatasetCardData(**fm).to_dict()  # huggingface_hub's model of the metadata accepts it
+    assert data["license"] == fm["license"]
+
+
+@pytest.mark.parametrize("card_id", CARD_IDS)
+def test_every_card_renders_a_complete_hub_readme(card_id: str) -> None:
+    card = registry().get(card_id)
+    kind = "scripts" if any(c.layout for c in card.configs) else "card"
+    text = render_readme(card, kind)
+    fm = front_matter(text)
+    _check_hub_metadata(fm)
+    md = body(text)
+    for title in ("Dataset description", "Configurations", "Labels", "Counts", "Images", "How to load",
+                  "License and access", "About this card"):
+        assert f"\n## {title}\n" in md, title
+    if card.citation:
+        assert "\n## Citation\n" in md
+    if card.caveats:
+        assert "\n## Caveats\n" in md
+    for cfg in card.configs:
+        for lab in cfg.labels:
+            for c in lab.classes:
+                assert f"| {c.value} | {md_inline(c.name)} |" in md
+    if kind == "scripts":
+        assert f'covidct.load_dataset("covidct/{card.id}"' in md and "trust_remote_code=True" in md
+        assert fm["viewer"] is False
+
+
+def test_front_matter_is_yaml_from_safe_dump_and_round_trips() -> None:
+    card = hostile_card()
+    text = render_readme(card, "scripts")
+    fm = front_matter(text)
+    assert fm["extra_gated_prompt"].count(HOSTILE) == 2  # license summary and instructions, verbatim
+    assert fm["pretty_name"] == card.name
+    assert yaml.safe_load(dump_front_matter(fm)[4:-4]) == fm
+    head = text[: text.index("\n---\n", 4)]
+    assert not any(line.strip() in ("---", "...") for line in head.splitlines()[1:])
+
+
+def test_hostile_text_renders_inert() -> None:
+    """Rendered with Python-Markdown (which passes raw HTML through), nothing active survives."""
+    markdown = need("markdown")
+    text = render_readme(hostile_card(), "scripts")
+    md = body(text)
+    html = markdown.markdown(md, extensions=["tables", "fenced_code"])
+    assert "<script" not in html and "<!--" not in html and "<img" not in html and "<b>" not in html
+    assert "alert(1)" in html  # the text is shown, as text
+    # the bibtex stays inside one fenced block: the fence is longer than any backtick run in it
+    m = re.search(r"^(`{4,})bibtex\n(.*?)\n\1$", md, re.S | re.M)
+    assert m and "```" in m.group(2)
+
+
+def test_escaping_helpers() -> None:
+    assert md_inline("a|b <i>x</i> *y* [l](u) ![i](u) & #h") == (
+        "a\\|b &lt;i&gt;x&lt;/i&gt; \\*y\\* \\[l\\](u) \\!\\[i\\](u) &amp; \\#h"
+    )
+    assert md_code_inline("a`b") == "``a`b``"
+    assert md_link("x", "javascript:alert(1)") == "x (javascript:alert(1))"
+    assert md_link("x", "https://e.org/a(b)<c>") == "[x](https://e.org/a%28b%29%3Cc%3E)"
+    assert md_link("x", "https://e.org/a b") == "x (https://e.org/a b)"  # not a URL: shown as text
+    assert md_fence("```\nx") == "````\n```\nx\n````"
+    assert md_prose("a <b>c</b> `<kept>` ![i](https://e.org/p.png)") == (
+        "a &lt;b&gt;c&lt;/b&gt; `<kept>` !\\[i](https://e.org/p.png)"
+    )
+    assert md_prose("[x](https://e.org) [y](javascript:alert(1))") == "[x](https://e.org) [y]\\(javascript:alert(1))"
+    assert md_prose("```\nopen").endswith("\n```")
+
+
+@pytest.mark.parametrize(
+    ("spdx", "hub"),
+    [("CC-BY-4.0", {"license": "cc-by-4.0"}), ("CC0-1.0", {"license": "cc0-1.0"}),
+     ("ODbL-1.0", {"license": "odbl"}), ("unknown", {"license": "unknown"})],
+)
+def test_spdx_ids_map_to_hub_ids(spdx: str, hub: dict) -> None:
+    card = card_with(license={"id": spdx, "redistribution": "allowed"})
+    assert hub_license(card) == hub
+
+
+def test_custom_terms_name_and_link() -> None:
+    fm = hub_license(registry().get("cncb"))
+    assert fm["license"] == "other" and fm["license_link"].startswith("https://")
+
+
+@pytest.mark.parametrize(
+    ("change", "gated"),
+    [({"license": {"requires_agreement": True}}, True), ({"access": {"kind": "request"}}, True),
+     ({"access": {"kind": "registration"}}, True), ({}, False)],
+)
+def test_gating_fields_follow_the_terms(change: dict, gated: bool) -> None:
+    fm = front_matter(render_readme(card_with(**change), "scripts"))
+    assert ("extra_gated_prompt" in fm) is gated
+    if gated:
+        assert all(v in ("text", "checkbox") for v in fm["extra_gated_fields"].values())
+
+
+def test_parquet_readme_describes_the_folder() -> None:
+    configs = [{"config_name": "lesion-seg", "data_files": [{"split": "train", "path": "data/lesion-seg/train-*"}]}]
+    text = render_readme(registry().get("cncb"), "parquet", configs=configs,
+                         splits={"lesion-seg": {"train": (4, 1000)}})
+    fm = front_matter(text)
+    assert fm["configs"] == configs and "viewer" not in fm
+    assert fm["task_categories"] == ["image-segmentation"]  # only the configs in the folder
+    assert fm["size_categories"] == ["n<1K"]
+    assert "in this folder" in text and 'datasets.load_dataset("covidct/cncb", "lesion-seg")' in text
