@@ -234,6 +234,13 @@ class Synthesizer:
         self.card = card
         self.cfg = cfg
         self.lay: Layout = cfg.layout
+        if self.lay.root:
+            from covidct.layout.pattern import PatternError, check_safe_path
+
+            try:
+                check_safe_path(self.lay.root, "layout root")
+            except PatternError as exc:
+                raise FixtureError(str(exc)) from None
         self.root = out / self.lay.root if self.lay.root else out
         self.out = out
         self.grouped = self.lay.group is not None
@@ -789,10 +796,23 @@ class Synthesizer:
 
     # ------------------------------------------------------------------------------------ formats
 
+    def _target(self, rel: str) -> Path:
+        """``root/rel``, refused unless it stays inside the output folder: part values come from the
+        card's regexes, and a hostile card could otherwise spell ``..`` or an absolute path."""
+        segs = rel.split("/")
+        if rel.startswith("/") or "\\" in rel or "\x00" in rel or any(s in (".", "..") for s in segs):
+            raise FixtureError(f"fixture file {rel!r} would be written outside {self.root}: a part regex of the "
+                               "layout allows `..`, `/` or an absolute path; narrow it (e.g. [0-9]+)")
+        path = self.root / rel
+        root = self.root.resolve()
+        if root not in path.resolve().parents:
+            raise FixtureError(f"fixture file {rel!r} would be written outside {self.root} (a symbolic link?)")
+        return path
+
     def _write_bytes(self, rel: str, data: bytes) -> None:
         from covidct.fsutil import atomic_write_bytes
 
-        path = self.root / rel
+        path = self._target(rel)
         atomic_write_bytes(path, data)
         self.manifest.files.append(rel)
 
@@ -918,7 +938,7 @@ class Synthesizer:
 
             img = sitk.GetImageFromArray(arr)
             img.SetSpacing((0.7, 0.7, 2.0)[: arr.ndim])
-            path = self.root / rel
+            path = self._target(rel)
             path.parent.mkdir(parents=True, exist_ok=True)
             sitk.WriteImage(img, str(path))
             self.manifest.files.append(rel)

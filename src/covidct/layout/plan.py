@@ -33,7 +33,15 @@ from covidct.layout.values import (
     to_split,
     to_text,
 )
-from covidct.layout.walk import LayoutError, Match, Walker, explain_mismatch, part_regexes, resolve_roots
+from covidct.layout.walk import (
+    LayoutError,
+    Match,
+    Walker,
+    explain_mismatch,
+    files_under,
+    part_regexes,
+    resolve_roots,
+)
 
 SCAN_UNITS = (Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT)
 DEFAULT_SPLIT = "train"
@@ -196,10 +204,8 @@ class Plan:
             files = list(found.tables.get(name, []))
             pat = parse(spec.path, part_regexes(self.layout))
             if not pat.parts and "*" not in spec.path:
-                files = [Match(r, spec.path, {}) for r in self.roots if os.path.isfile(os.path.join(r, spec.path))]
-                for r in self.roots:
-                    if os.path.islink(os.path.join(r, spec.path)):
-                        raise LayoutError(f"table {spec.path} is a symbolic link; links are refused")
+                hits = files_under(self.roots, spec.path, "table")
+                files = [Match(r, spec.path, {}) for r in self.roots if os.path.join(r, spec.path) in hits]
             if not files:
                 raise LayoutError(
                     f"table {name!r}: no file {spec.path!r} under {' or '.join(self.roots)}; "
@@ -421,11 +427,9 @@ class Plan:
         for split, files in self.layout.splits.lists.items():
             vals: set[str] = set()
             for f in files:
-                hits = [os.path.join(r, f) for r in self.roots if os.path.isfile(os.path.join(r, f))]
+                hits = files_under(self.roots, f, "split list")
                 if not hits:
                     raise LayoutError(f"split list {f!r} (split {split!r}) is not under {' or '.join(self.roots)}")
-                if os.path.islink(hits[0]):
-                    raise LayoutError(f"split list {f} is a symbolic link; links are refused")
                 with open(hits[0], "rb") as fh:
                     text = tbl._decode(fh.read())
                 vals.update(ln.strip().replace("\\", "/") for ln in text.splitlines() if ln.strip())
@@ -570,11 +574,9 @@ class Plan:
             import numpy as np
 
             path = self.layout.arrays[name].path
-            hits = [os.path.join(r, path) for r in self.roots if os.path.isfile(os.path.join(r, path))]
+            hits = files_under(self.roots, path, f"array {name!r}:")
             if not hits:
                 raise LayoutError(f"array {name!r}: no file {path!r} under {' or '.join(self.roots)}")
-            if os.path.islink(hits[0]):
-                raise LayoutError(f"array {path} is a symbolic link; links are refused")
             try:
                 self._arrays[name] = np.load(hits[0], mmap_mode="r", allow_pickle=False)
             except (ValueError, OSError) as exc:

@@ -74,6 +74,32 @@ def resolve_roots(data_dirs: Iterable[str | os.PathLike[str]], layout: Layout) -
     return roots
 
 
+def files_under(roots: Iterable[str], rel: str, what: str) -> list[str]:
+    """The files ``root/rel`` that exist, for a fixed path named by the card (table, array, split list).
+
+    ``rel`` must be a safe relative path (no ``..``, not absolute), and the file it names must really
+    be inside its root: a symbolic link on the way (a linked folder, or the file itself) is refused,
+    so a card cannot make the loader read a file outside the data folder.
+    """
+    from covidct.layout.pattern import PatternError, check_safe_path
+
+    try:
+        check_safe_path(rel, what)
+    except PatternError as exc:
+        raise LayoutError(str(exc)) from None
+    hits = []
+    for r in roots:
+        path = os.path.join(r, rel)
+        if not os.path.isfile(path):
+            continue
+        real_root = os.path.realpath(r)
+        if os.path.islink(path) or not os.path.realpath(path).startswith(real_root + os.sep):
+            raise LayoutError(f"{what} {rel} is (or lies behind) a symbolic link out of {r}; links are refused: "
+                              "copy the file into the data folder")
+        hits.append(path)
+    return hits
+
+
 # companions of a matched file that are part of it (MetaImage raw data, Analyze image)
 _COMPANIONS = {".mhd": (".raw", ".zraw"), ".hdr": (".img",)}
 
