@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
-from _hubtools import HOSTILE, body, card_with, front_matter, hostile_card
+from _hubtools import HOSTILE, body, card_with, check_hub_metadata, front_matter, hostile_card
 
 from conftest import need
 from covidct.hf.readme import (
-    HUB_LICENSES,
     dump_front_matter,
     hub_license,
     md_code_inline,
@@ -25,40 +22,13 @@ from covidct.hf.readme import (
 from covidct.registry import registry
 
 CARD_IDS = sorted(registry().cards())
-# Task categories the Hub lists for datasets (the ones a lung-imaging card can use), as data.
-HUB_TASKS = {
-    "image-classification", "image-segmentation", "object-detection", "keypoint-detection",
-    "image-feature-extraction", "image-to-image", "image-to-text", "tabular-regression", "other",
-    "zero-shot-image-classification", "mask-generation", "depth-estimation", "image-to-3d",
-}
-
-
-def _size_categories() -> set[str]:
-    datasets = need("datasets")
-    path = Path(datasets.__file__).parent / "utils" / "resources" / "size_categories.json"
-    return set(json.loads(path.read_text(encoding="utf-8")))
-
-
-def _check_hub_metadata(fm: dict) -> None:
-    assert fm["license"] in HUB_LICENSES
-    if fm["license"] == "other":
-        assert re.fullmatch(r"[a-z0-9][a-z0-9.-]*", fm["license_name"])
-        assert fm.get("license_link", "https://").startswith(("http://", "https://"))
-    assert set(fm["task_categories"]) <= HUB_TASKS
-    assert set(fm["size_categories"]) <= _size_categories()
-    assert fm["pretty_name"] and isinstance(fm["tags"], list)
-    hub = need("huggingface_hub")
-    data = hub.DatasetCardData(**fm).to_dict()  # huggingface_hub's model of the metadata accepts it
-    assert data["license"] == fm["license"]
-
-
 @pytest.mark.parametrize("card_id", CARD_IDS)
 def test_every_card_renders_a_complete_hub_readme(card_id: str) -> None:
     card = registry().get(card_id)
     kind = "scripts" if any(c.layout for c in card.configs) else "card"
     text = render_readme(card, kind)
     fm = front_matter(text)
-    _check_hub_metadata(fm)
+    check_hub_metadata(fm)
     md = body(text)
     for title in ("Dataset description", "Configurations", "Labels", "Counts", "Images", "How to load",
                   "License and access", "About this card"):
