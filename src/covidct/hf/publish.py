@@ -50,7 +50,7 @@ class PublishPlan:
 
     def describe(self) -> str:
         gate = {
-            False: "public, not gated",
+            False: "not gated",
             "auto": "gated (automatic approval after accepting the terms)",
             "manual": "gated (each request approved by the maintainers)",
         }[self.gated]
@@ -118,11 +118,6 @@ def plan_publish(
         raise PublishError(f"{folder} holds {man.get('card')!r}, not {card.id!r}")
     if man.get("synthetic"):
         raise PublishError(f"{folder} holds a synthesized fixture, not the dataset: it must never be published")
-    if man.get("card_sha256") != card_sha256(card):
-        raise PublishError(
-            f"{folder} was built from another version of the card {card.id}; re-run the export "
-            "so the Hub copy matches the card"
-        )
     kind = str(man.get("kind", ""))
     has_data = kind == "parquet"
     red = card.license.redistribution
@@ -136,6 +131,11 @@ def plan_publish(
         raise PublishError(
             f"{card.id}: the card does not know whether redistribution is allowed; upload the data "
             "only with the distributor's permission, then pass --allow-unknown-license"
+        )
+    if man.get("card_sha256") != card_sha256(card):
+        raise PublishError(
+            f"{folder} was built from another version of the card {card.id}; re-run the export "
+            "so the Hub copy matches the card"
         )
     files = sorted(
         (p.relative_to(folder).as_posix(), p.stat().st_size)
@@ -170,6 +170,9 @@ def execute(plan: PublishPlan, api: HubApi) -> str:
         repo_type="dataset",
         folder_path=str(plan.folder),
         allow_patterns=[p for p, _ in plan.files],
+        # files of an earlier upload that this one does not have: old shards, a script beside Parquet
+        # (datasets >= 4 refuses a repository holding <id>.py), Parquet beside a script
+        delete_patterns=["data/**", "*.py", "card.json"],
         commit_message=plan.commit_message,
     )
     return f"https://huggingface.co/datasets/{plan.repo_id}"
