@@ -58,9 +58,10 @@ class CardBuilderConfig(datasets.BuilderConfig):
     """A card config plus the options that change the examples (patient-level split)."""
 
     def __init__(self, card: Card | None = None, split_by: str | None = None, test_size: float = 0.2,
-                 seed: int = 0, **kwargs: Any):
+                 seed: int = 0, embed: bool = False, **kwargs: Any):
         super().__init__(**kwargs)
         self.card = card
+        self.embed = embed
         self.split_by = split_by
         self.test_size = test_size
         self.seed = seed
@@ -142,6 +143,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
         for name in cfg.layout.archives:
             d = downloads[name]
             assert d.url is not None
+            check_url(d.url, d.name)  # before anything is fetched: a card may not point at local files
             local = dl_manager.download(d.url)
             checksums[d.url] = verify_download(local, d)
             if d.archive == ArchiveFormat.NONE:
@@ -150,6 +152,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
                 raise DataError(f"{d.name}: {d.archive.value} archives are not extracted automatically; extract it "
                                 f"yourself and pass the folder as data_dir")
             else:
+                check_archive(local, d.name)  # refuse members that would land outside the extraction folder
                 roots.append(dl_manager.extract(local))
         self.info.download_checksums = checksums
         return roots
@@ -172,9 +175,81 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
         return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in self._plan.splits]
 
     def _generate_examples(self, split: str) -> Any:
-        enc = Encoder(self.card, self.card_config, self.info.features)
+        enc = Encoder(self.card, self.card_config, self.info.features, embed=self.config.embed)
         for rec in self._plan.records(split):
             yield rec.key, enc.encode(rec)
+
+
+def check_url(url: str, name: str) -> None:
+    """Downloads go over http(s) only: no file://, ftp://, data:, hf:// or bare local paths."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() or ord(c) < 32
+                                                                                  for c in url):
+        raise DataError(f"{name}: download URL {url!r} is refused: covidct downloads over http(s) only. Fix the "
+                        "card, or fetch the file yourself and pass its folder as data_dir")
+
+
+MAX_ARCHIVE_MEMBERS = 2_000_000
+MAX_EXPANSION = 200  # unpacked bytes per archive byte, beyond which an archive is treated as a bomb
+
+
+def check_archive(path: str, name: str) -> None:
+    """Refuse an archive whose members would land outside the extraction folder, before extracting it.
+
+    ``datasets`` only logs and skips such members (and resolves hard-link targets from the member's
+    folder while tarfile resolves them from the archive root), so covidct checks first and refuses the
+    whole file: absolute names, ``..``, links of any kind, devices, and archive bombs.
+    """
+    import stat
+    import tarfile
+    import zipfile
+
+    size = max(os.path.getsize(path), 1)
+    with open(path, "rb") as fh:
+        head = fh.read(8)
+    if head.startswith((b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07")):
+        raise DataError(f"{name}: 7z/RAR archives are not extracted automatically; extract it yourself and pass "
+                        "the folder as data_dir")
+
+    def member(n: str, kind: str = "") -> None:
+        norm = n.replace("\\", "/")
+        segs = [s for s in norm.split("/") if s not in ("", ".")]
+        if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":" and norm[0].isalpha()) or ".." in segs or "\x00" in n:
+            raise DataError(f"{name}: archive member {n!r} would be written outside the extraction folder; "
+                            "the file is refused")
+        if kind:
+            raise DataError(f"{name}: archive member {n!r} is a {kind}; archives with links or special files "
+                            "are refused (extract it yourself and pass the folder as data_dir)")
+
+    total = count = 0
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                mode = info.external_attr >> 16
+                member(info.filename, "symbolic link" if stat.S_ISLNK(mode) else "")
+                total += info.file_size
+                count += 1
+                if count > MAX_ARCHIVE_MEMBERS:
+                    break
+    elif tarfile.is_tarfile(path):
+        with tarfile.open(path, "r:*") as tf:
+            for m in tf:
+                kind = ("symbolic link" if m.issym() else "hard link" if m.islnk()
+                        else "" if (m.isfile() or m.isdir()) else "special file")
+                member(m.name, kind)
+                total += m.size
+                count += 1
+                if count > MAX_ARCHIVE_MEMBERS:
+                    break
+    else:
+        return  # a single compressed file (gzip, bz2, xz...): it unpacks to one file
+    if count > MAX_ARCHIVE_MEMBERS:
+        raise DataError(f"{name}: more than {MAX_ARCHIVE_MEMBERS:,} archive members; the file is refused")
+    if total > MAX_EXPANSION * size and total > 1 << 30:
+        raise DataError(f"{name}: unpacks to {total:,} bytes from {size:,} (more than {MAX_EXPANSION}x); "
+                        "treated as an archive bomb and refused")
 
 
 def verify_download(path: str, d: Any) -> dict[str, Any]:
@@ -242,9 +317,14 @@ def builder_for(
     seed: int = 0,
     cards_dir: str | os.PathLike[str] | None = None,
     writer_batch_size: int | None = None,
+    embed: bool = False,
     **kwargs: Any,
 ) -> CardBuilder:
-    """The builder of one card config. ``card`` is a :class:`Card` or a reference (``covidct/cncb``)."""
+    """The builder of one card config. ``card`` is a :class:`Card` or a reference (``covidct/cncb``).
+
+    Raster images are stored as the paths of the original files (like ``imagefolder``; Parquet export
+    embeds their bytes); ``embed=True`` copies the bytes into the Arrow cache so it outlives data_dir.
+    """
     if isinstance(card, str):
         from covidct.registry import load_card
 
@@ -260,7 +340,7 @@ def builder_for(
         )
     data = str(Path(os.path.expanduser(str(data_dir))).resolve()) if data_dir else None
     h = card_hash(card, cfg, data_dir=data, split_by=split_by, test_size=test_size if split_by else None,
-                  seed=seed if split_by else None)
+                  seed=seed if split_by else None, embed=embed)
     return CardBuilder(
         cache_dir=str(cache_dir) if cache_dir is not None else None,
         dataset_name=card.id.replace("-", "_"),
@@ -272,6 +352,7 @@ def builder_for(
         split_by=split_by,
         test_size=test_size,
         seed=seed,
+        embed=embed,
         writer_batch_size=writer_batch_size or _writer_batch_size(cfg),
         **kwargs,
     )

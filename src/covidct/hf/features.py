@@ -216,7 +216,7 @@ def description(card: Card, cfg: Config) -> str:
 class Encoder:
     """Turns layout records into examples matching :func:`features_for`."""
 
-    def __init__(self, card: Card, cfg: Config, features: datasets.Features):
+    def __init__(self, card: Card, cfg: Config, features: datasets.Features, embed: bool = False):
         from covidct.layout._readers import readers
 
         assert cfg.layout is not None
@@ -229,6 +229,7 @@ class Encoder:
         self.member = per_member(cfg)
         self.grouped = cfg.layout.group is not None
         self.with_spacing = "spacing" in features
+        self.embed = embed
 
     def encode(self, rec: Any) -> dict[str, Any]:
         ex: dict[str, Any] = {}
@@ -266,13 +267,13 @@ class Encoder:
         return ex
 
     def _raster(self, path: str, rel: str | None) -> dict[str, Any]:
+        """The original file: its path (datasets embeds the bytes on Parquet export), or its bytes (``embed``)."""
         try:
             with open(path, "rb") as fh:
-                data = fh.read()
+                data = fh.read() if self.embed else fh.read(4)
         except OSError as exc:
             raise LayoutError(f"cannot read {path}: {exc.strerror or exc}") from None
-        name = rel or path.rsplit("/", 1)[-1]
-        if data[:4] in (b"II*\x00", b"MM\x00*") and not _pil_can_keep(data):
+        if data[:4] in (b"II*\x00", b"MM\x00*") and not _pil_can_keep(path):
             # a TIFF that Pillow cannot decode losslessly (float, multi-sample 16-bit...): keep the pixels
             try:
                 arr = self.rd.read(path, "tiff", mask=False).array
@@ -281,8 +282,10 @@ class Encoder:
             if arr.dtype.kind == "f" or arr.ndim > 3:
                 raise LayoutError(f"{path}: a {arr.dtype} TIFF cannot be stored as an image without loss; "
                                   f"describe it as an array format in the card")
-            return {"bytes": _png_bytes(arr), "path": name}
-        return {"bytes": data, "path": name}
+            return {"bytes": _png_bytes(arr), "path": rel or path.rsplit("/", 1)[-1]}
+        if self.embed:
+            return {"bytes": data, "path": rel or path.rsplit("/", 1)[-1]}
+        return {"bytes": None, "path": path}
 
     def _array(self, paths: list[str], role: str, p: ImagePlan) -> tuple[numpy.ndarray, tuple[float, ...] | None]:
         import numpy as np
@@ -384,11 +387,11 @@ def _fit(arr: numpy.ndarray, dtype: str, path: str) -> numpy.ndarray:
     return arr.astype(target)
 
 
-def _pil_can_keep(data: bytes) -> bool:
+def _pil_can_keep(path: str) -> bool:
     from PIL import Image
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
+        with Image.open(path) as im:
             return im.mode in _PIL_LOSSLESS and getattr(im, "n_frames", 1) == 1
     except Exception:
         return False
