@@ -105,7 +105,7 @@ def test_cncb_page_sections(site: Path, cards: dict[str, Card]) -> None:
     # BibTeX with its copy button
     if card.citation and card.citation.bibtex:
         assert html.escape(card.citation.bibtex.strip()) in page
-        assert 'data-clipboard-target="#bibtex-cncb"' in page
+        assert 'data-covidct-copy="bibtex-cncb"' in page
     # layout tree, downloads with checksums, loading code, edit link, last reviewed, aliases
     assert 'class="covidct-tree"' in page
     for d in card.downloads:

@@ -475,9 +475,9 @@ def citation(ctx: PageContext) -> str:
     if cit.bibtex:
         bid = f"bibtex-{ctx.card.id}"
         out.append(
-            f'<div class="covidct-bibtex-box"><button type="button" class="md-button covidct-copy" '
-            f'data-clipboard-target="#{esc(bid)}" title="Copy the BibTeX entry">Copy BibTeX</button>'
-            f'<pre class="covidct-bibtex" id="{esc(bid)}"><code>{esc(cit.bibtex.strip())}</code></pre></div>'
+            f'<div class="covidct-bibtex-box" id="{esc(bid)}"><button type="button" class="md-button covidct-copy" '
+            f'data-covidct-copy="{esc(bid)}" title="Copy the BibTeX entry">Copy BibTeX</button>'
+            f'<pre class="covidct-bibtex"><code>{esc(cit.bibtex.strip())}</code></pre></div>'
         )
     return "".join(out)
 

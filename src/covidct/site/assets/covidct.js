@@ -1,4 +1,4 @@
-/* covidct catalog: filter, search and sort the dataset table. No dependencies, no network.
+/* covidct: filter, search and sort the catalog table; copy buttons. No dependencies, no network.
  *
  * The table is complete without this script; the script reveals the filter form and wires it up.
  * Row facets come from data-* attributes holding JSON arrays (read with JSON.parse, never eval);
@@ -125,6 +125,43 @@
     form.hidden = false;
     apply();
   }
+
+  /* "Copy BibTeX" buttons: copy the text of the element whose id the button names. */
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.style.position = "fixed";
+      area.style.opacity = "0";
+      document.body.appendChild(area);
+      area.select();
+      var ok = false;
+      try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+      document.body.removeChild(area);
+      if (ok) { resolve(); } else { reject(new Error("copy failed")); }
+    });
+  }
+
+  /* One delegated listener: the theme may re-create the button's DOM node, a listener on the node would be lost. */
+  document.addEventListener("click", function (ev) {
+    var button = ev.target && ev.target.closest ? ev.target.closest("[data-covidct-copy]") : null;
+    if (!button) return;
+    var target = document.getElementById(button.getAttribute("data-covidct-copy"));
+    if (!target) return;
+    var label = button.getAttribute("data-covidct-label") || button.textContent;
+    button.setAttribute("data-covidct-label", label);
+    var source = target.querySelector("pre code") || target; /* the theme renames <pre> ids: name a wrapper */
+    copyText(source.textContent.replace(/\s+$/, "")).then(function () {
+      button.textContent = "Copied";
+    }, function () {
+      button.textContent = "Select and copy by hand";
+    });
+    window.setTimeout(function () { button.textContent = label; }, 2000);
+  });
 
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll("[data-covidct-catalog]"), setup);
