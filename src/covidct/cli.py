@@ -106,6 +106,8 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 @command("list", "list the cards, filtered by modality, task, anatomy, license, access")
 @args(_list_args)
 def cmd_list(ns: argparse.Namespace) -> int:
+    import pandas as pd
+
     from covidct.catalog_filter import filter_catalog
 
     df = registry(_cards_dir(ns)).catalog()
@@ -124,7 +126,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
         for c in ("modality", "tasks"):
             view[c] = view[c].map(lambda v: ",".join(v))
         for c in ("patients", "images"):
-            view[c] = view[c].map(lambda v: "" if v is None or v != v else f"{int(v):,}")
+            view[c] = [("" if pd.isna(v) else f"{int(v):,}") for v in view[c]]
         if view.empty:
             print("no cards match", file=sys.stderr)
             return 0

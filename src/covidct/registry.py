@@ -101,6 +101,8 @@ class Registry:
 
         rows = [catalog_row(c) for c in self.cards().values()]
         df = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
+        for col in ("patients", "scans", "images"):
+            df[col] = df[col].astype("Int64")  # counts stay integers; unknown is <NA>, not NaN
         return df.sort_values("id").reset_index(drop=True)
 
 

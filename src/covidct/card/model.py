@@ -436,13 +436,21 @@ class Card(Strict):
         return {s.id for s in self.sources}
 
     def headline_count(self, level: CountLevel) -> int | None:
-        """The largest whole-dataset total at ``level`` across configs (None if never given)."""
-        totals = [
-            c.total if c.total is not None else sum(c.by_class.values())
-            for cfg in self.configs
-            for c in cfg.counts
-            if c.level == level and c.split is None
-        ]
+        """The largest whole-dataset total at ``level`` across configs (None if never given).
+
+        Only counts of the whole config (no split, no other release) count; per-class numbers stand
+        in for a missing total only when they cover every class, never a partial sum.
+        """
+        totals = []
+        for cfg in self.configs:
+            names = cfg.class_names
+            for c in cfg.counts:
+                if c.level != level or c.split is not None or c.release is not None:
+                    continue
+                if c.total is not None:
+                    totals.append(c.total)
+                elif names and set(c.by_class) >= names:
+                    totals.append(sum(c.by_class.values()))
         return max(totals) if totals else None
 
 
