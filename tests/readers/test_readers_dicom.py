@@ -183,3 +183,25 @@ def test_missing_decoder_names_the_package(tmp_path, stored, monkeypatch):
     msg = str(info.value)
     assert "jpegll.dcm" in msg and "JPEG Lossless" in msg
     assert "pylibjpeg-libjpeg" in msg and "pip install 'covidct[readers]'" in msg
+
+
+@pytest.mark.parametrize(
+    "name", ["CT_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm", "693_J2KI.dcm", "JPEG2000.dcm"]
+)
+def test_fast_header_parsing_agrees_with_pydicom(name):
+    """Header values parsed straight from the raw bytes equal pydicom's own conversion."""
+    import warnings
+
+    from covidct.readers._common import plain
+    from covidct.readers.dicom import HEADER_KEYWORDS
+
+    meta = read_header(bundled(name), FileFormat.DICOM)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(bundled(name), stop_before_pixels=True)
+        expected = {kw: plain(ds.get(kw)) for kw in HEADER_KEYWORDS if ds.get(kw) not in (None, "")}
+    assert expected
+    for kw, value in expected.items():
+        if isinstance(value, list) and value and isinstance(value[0], str):
+            value = [v.strip() for v in value]  # pydicom keeps padding inside multi-valued text
+        assert meta[kw] == value, kw

@@ -63,6 +63,9 @@ class Decoded:
     ``intensity``: what the values are, as far as the file alone can tell (the card may refine it: an
     8-bit PNG of a CT slice is ``photometric-8bit`` here and ``windowed-8bit`` on the card).
     ``meta``: plain Python values (str, int, float, bool, lists of them) describing the file.
+
+    Arrays are not copied needlessly: raster arrays come straight from Pillow's buffer and may be
+    read-only; copy one before modifying it in place.
     """
 
     array: numpy.ndarray

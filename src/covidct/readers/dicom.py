@@ -72,7 +72,7 @@ HEADER_KEYWORDS: tuple[str, ...] = (
     "WindowCenter",
     "WindowWidth",
 )
-_READ_TAGS = (*HEADER_KEYWORDS, "SpecificCharacterSet")
+_READ_TAGS = (*HEADER_KEYWORDS, "SpecificCharacterSet", "SharedFunctionalGroupsSequence")
 
 # transfer syntax UID prefix → the decoder package to install when pydicom has none available
 _DECODER_PACKAGE = {
@@ -122,18 +122,20 @@ def _header(ds: Any) -> dict[str, object]:
         meta["TransferSyntaxUID"] = str(ts)
         meta["TransferSyntax"] = getattr(ts, "name", str(ts))
     present = ds.keys()
-    for kw, tag in _header_tags():
+    for kw, tag, vr in _header_tags():
         if tag not in present:
             continue
-        try:
-            value = ds[tag].value
-        except Exception:  # an unparsable value must not hide the others
+        value = _fast_value(ds.get_item(tag), vr)
+        if value is _SLOW:
+            try:
+                value = plain(ds[tag].value)
+            except Exception:  # an unparsable value must not hide the others
+                continue
+        if value is None or value == "" or value == []:
             continue
-        if value is None or value == "":
-            continue
-        meta[kw] = plain(value)
+        meta[kw] = value
     # enhanced multi-frame: geometry and rescale live in the shared functional groups
-    shared = _first(ds, "SharedFunctionalGroupsSequence")
+    shared = _first(ds, "SharedFunctionalGroupsSequence") if _SHARED_FG in present else None
     if shared is not None:
         measures = _first(shared, "PixelMeasuresSequence")
         if measures is not None:
@@ -148,17 +150,61 @@ def _header(ds: Any) -> dict[str, object]:
     return meta
 
 
-_TAGS: list[tuple[str, Any]] = []
+_TAGS: list[tuple[str, Any, str]] = []
+_SHARED_FG = 0x52009229  # SharedFunctionalGroupsSequence
 
 
-def _header_tags() -> list[tuple[str, Any]]:
-    """(keyword, tag) pairs, resolved once: a dict lookup per tag instead of a keyword search."""
+def _header_tags() -> list[tuple[str, Any, str]]:
+    """(keyword, tag, dictionary VR) triples, resolved once."""
     if not _TAGS:
-        from pydicom.datadict import tag_for_keyword
+        from pydicom.datadict import dictionary_VR, tag_for_keyword
         from pydicom.tag import Tag
 
-        _TAGS.extend((kw, Tag(tag_for_keyword(kw))) for kw in HEADER_KEYWORDS)
+        for kw in HEADER_KEYWORDS:
+            tag = Tag(tag_for_keyword(kw))
+            _TAGS.append((kw, tag, dictionary_VR(tag)))
     return _TAGS
+
+
+_SLOW = object()  # "let pydicom convert this one"
+_NUMBERS = {"US": "H", "SS": "h", "UL": "I", "SL": "i", "FL": "f", "FD": "d"}
+_TEXT = {"CS", "AS", "DA", "TM", "DT", "UI", "SH", "LO", "PN"}
+
+
+def _fast_value(elem: Any, dict_vr: str) -> Any:
+    """The plain value of a raw (not yet converted) element, parsed directly from its bytes.
+
+    pydicom's conversion of a few dozen header elements costs more than reading the file; these VRs
+    are simple to parse. Anything unusual (non-ASCII text, sequences, malformed numbers, already
+    converted elements) returns ``_SLOW`` and pydicom converts it as usual.
+    """
+    import struct
+
+    raw = getattr(elem, "value", None)
+    if not isinstance(raw, bytes) or getattr(elem, "is_raw", False) is not True:
+        return _SLOW
+    vr = elem.VR or dict_vr
+    if vr in _NUMBERS:
+        code = _NUMBERS[vr]
+        size = struct.calcsize(code)
+        if len(raw) % size:
+            return _SLOW
+        values = list(struct.unpack(("<" if elem.is_little_endian else ">") + code * (len(raw) // size), raw))
+        return values[0] if len(values) == 1 else values
+    if not raw.isascii():
+        return _SLOW
+    text = raw.decode("ascii").strip(" \x00")
+    if vr in ("DS", "IS"):
+        try:
+            parts = [p.strip() for p in text.split("\\")] if text else []
+            values = [float(p) if vr == "DS" else int(p) for p in parts]
+        except ValueError:
+            return _SLOW
+        return values[0] if len(values) == 1 else values
+    if vr in _TEXT:
+        parts = [p.strip(" \x00") for p in text.split("\\")]
+        return parts[0] if len(parts) == 1 else parts
+    return _SLOW
 
 
 def _first(ds: Any, keyword: str) -> Any:
