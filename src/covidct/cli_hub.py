@@ -112,6 +112,8 @@ def cmd_export(ns: argparse.Namespace) -> int:
     except LayoutError as exc:
         raise UserFacingError(str(exc)) from None
     print(f"exported {res.summary()}")
+    for cfg, why in res.skipped.items():
+        print(f"  skipped {cfg}: {why}", file=sys.stderr)
     root = Path(ns.out)
     cfg = next(iter(res.splits), "")
     print(

@@ -45,6 +45,7 @@ class ExportResult:
     folder: Path
     splits: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)  # config → split → (n, bytes)
     files: list[Path] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # config → why (its files are not in data_dir)
 
     def summary(self) -> str:
         parts = [
@@ -140,6 +141,7 @@ def export(
     from covidct.fsutil import atomic_dir, atomic_write_text
     from covidct.hf.builder import DataError, builder_for
     from covidct.hf.readme import render_readme
+    from covidct.layout.walk import LayoutError
 
     if not synthetic:
         check_redistribution(card, allow_unknown_license=allow_unknown_license)
@@ -158,10 +160,21 @@ def export(
     hub_configs: list[dict[str, Any]] = []
     infos: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix=".covidct-export-", dir=out) as work, atomic_dir(folder) as tmp:
-        for i, cfg in enumerate(loadable):
+        for cfg in loadable:
             cfg_dir = data_dir.get(cfg.name) if isinstance(data_dir, dict) else data_dir
+            if isinstance(data_dir, dict) and cfg_dir is None:
+                result.skipped[cfg.name] = "no data folder given for it"
+                continue
             builder = builder_for(card, cfg.name, data_dir=cfg_dir, cache_dir=Path(work) / cfg.name)
-            _prepare(builder, max_shard_size, num_proc)
+            try:
+                _prepare(builder, max_shard_size, num_proc)
+            except LayoutError as exc:
+                # without --config, a config whose files are not there is skipped (e.g. only one of
+                # a dataset's archives was downloaded); it is an error when asked for by name
+                if configs or len(loadable) == 1:
+                    raise
+                result.skipped[cfg.name] = str(exc)
+                continue
             info = builder.info
             splits: dict[str, tuple[int, int]] = {}
             data_files = []
@@ -181,12 +194,17 @@ def export(
                 data_files.append({"split": split, "path": f"data/{cfg.name}/{split}-*"})
             result.splits[cfg.name] = splits
             entry: dict[str, Any] = {"config_name": cfg.name, "data_files": data_files}
-            if i == 0:
+            if not hub_configs:
                 entry["default"] = True
             hub_configs.append(entry)
             info.download_size = parquet_bytes
             info.dataset_size = sum(b for _, b in splits.values())
             infos.append({"config_name": cfg.name, **_plain(info._to_yaml_dict())})
+        if not hub_configs:
+            raise DataError(
+                f"{card.id}: no config could be exported from {data_dir}: "
+                + "; ".join(f"{c}: {why}" for c, why in result.skipped.items())
+            )
         readme = render_readme(
             card, "parquet", configs=hub_configs, dataset_info=infos, splits=result.splits, synthetic=synthetic
         )

@@ -91,15 +91,19 @@ def build_hub(
         folder = root / ORG / card.id
         if card.id in data_dirs:
             from covidct.hf.export import ExportRefused, export
+            from covidct.layout.walk import LayoutError
 
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    export(card, data_dirs[card.id], root)
+                    res = export(card, data_dirs[card.id], root)
                 n_parquet += 1
+                notes += [f"{card.id}/{c} not exported (its files are not in the data folder)" for c in res.skipped]
                 continue
             except ExportRefused as exc:
                 notes.append(str(exc).split(".")[0])
+            except LayoutError as exc:  # DataError too: the data folder does not match the card
+                notes.append(f"{card.id} not exported: {exc}")
         if any(cfg.layout is not None for cfg in card.configs):
             write_script_folder(card, folder, force=card.id in data_dirs)
             n_scripts += 1
