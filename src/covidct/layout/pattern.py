@@ -312,6 +312,9 @@ def compile_glob(text: str) -> re.Pattern[str]:
     return re.compile(body + "(?:/.*)?")  # a folder excludes what is inside it
 
 
+_SLASH_CATEGORIES = ("CATEGORY_NOT_DIGIT", "CATEGORY_NOT_SPACE", "CATEGORY_NOT_WORD")
+
+
 def regex_can_match_slash(rx: str) -> bool:
     """Whether a part regex could match a ``/`` (then a file walk cannot stop at a fixed depth)."""
     try:
@@ -327,7 +330,11 @@ def regex_can_match_slash(rx: str) -> bool:
             name = str(op)
             if name == "NEGATE":
                 negate = True
-            elif (name == "LITERAL" and av == slash) or (name == "RANGE" and av[0] <= slash <= av[1]) or (name == "CATEGORY" and str(av) in ("CATEGORY_NOT_DIGIT", "CATEGORY_NOT_SPACE", "CATEGORY_NOT_WORD")):
+            elif (
+                (name == "LITERAL" and av == slash)
+                or (name == "RANGE" and av[0] <= slash <= av[1])
+                or (name == "CATEGORY" and str(av) in _SLASH_CATEGORIES)
+            ):
                 hit = True
         return hit != negate
 
