@@ -53,9 +53,9 @@ def cmd_scripts(ns: argparse.Namespace) -> int:
         print(f"kept {folder}: it holds a Parquet export (stock datasets reads it; --force replaces it)")
     print(f"wrote {len(written)} loading script folder(s) under {out / 'covidct'}")
     if written:
-        example = written[0].name
-        print(f"  datasets<4: datasets.load_dataset({str(written[0])!r}, CONFIG, data_dir=DIR, trust_remote_code=True)")
-        print(f"  datasets>=4: covidct.load_dataset({str(written[0])!r}, CONFIG, data_dir=DIR)  # {example}")
+        one = next((f for f in written if f.name == "cncb"), written[0])
+        print(f"  datasets<4:  datasets.load_dataset({str(one)!r}, CONFIG, data_dir=DIR, trust_remote_code=True)")
+        print(f"  datasets>=4: covidct.load_dataset({str(one)!r}, CONFIG, data_dir=DIR)")
     return 0
 
 
