@@ -96,7 +96,9 @@ def _dtype_for(cfg: Config, fmt: FileFormat) -> str:
 
 
 def _array_feature(p: ImagePlan) -> Any:
-    from datasets import Array2D, Array3D, List, Value
+    from datasets import Array2D, Array3D, Value
+
+    List = _list_type()
 
     if p.shape is not None:
         return Array2D(shape=p.shape, dtype=p.dtype) if p.ndim == 2 else Array3D(shape=(None, *p.shape), dtype=p.dtype)
@@ -104,6 +106,13 @@ def _array_feature(p: ImagePlan) -> Any:
     for _ in range(p.ndim):
         inner = List(inner)
     return inner
+
+
+def _list_type() -> Any:
+    """``datasets.List`` (4.x and later); ``Sequence`` in datasets 3.x, which loading scripts still use."""
+    import datasets
+
+    return getattr(datasets, "List", None) or datasets.Sequence
 
 
 def class_names(label: LabelDef) -> list[str]:
@@ -127,7 +136,9 @@ def label_values(cfg: Config) -> dict[str, dict[str, Any]]:
 
 
 def features_for(card: Card, cfg: Config) -> datasets.Features:
-    from datasets import ClassLabel, Features, Image, List, Value
+    from datasets import ClassLabel, Features, Image, Value
+
+    List = _list_type()
 
     if cfg.layout is None:
         raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout")
