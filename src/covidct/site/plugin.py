@@ -65,6 +65,7 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
         self.jsonld: dict[str, str] = {}  # src_uri -> <script> tag
         self._croissant: Any = None
         self._graph: dict[str, list[Any]] = {}
+        self._referenced_by: dict[str, list[tuple[str, str, str | None]]] = {}
 
     # ------------------------------------------------------------------------------------ config
 
@@ -79,17 +80,29 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
 
         return default_cards_dir()
 
+    @staticmethod
+    def _load_cards(path: Path) -> dict[str, Card]:
+        """Validate every card (on all cores) like the registry does; any error stops the build."""
+        from covidct.card.issues import Severity
+        from covidct.card.validate import validate_paths
+        from covidct.registry import CardError, Registry
+
+        try:
+            files = Registry(path).files()
+        except CardError as exc:
+            raise PluginError(f"covidct: {exc}") from None
+        results = validate_paths(files, jobs=os.cpu_count() or 1)
+        errors = [i.format() for r in results for i in r.issues if i.severity is Severity.ERROR]
+        if errors:
+            raise PluginError(f"covidct: {len(errors)} error(s) in the cards in {path} "
+                              "(run `covidct validate`):\n  " + "\n  ".join(errors))
+        return {r.card.id: r.card for r in results if r.card is not None}
+
     def on_config(self, config: Any) -> Any:
         if self.preloaded is not None:
             self.cards = dict(self.preloaded)
         else:
-            from covidct.registry import CardError, Registry
-
-            path = self.cards_path(config)
-            try:
-                self.cards = Registry(path).cards()
-            except CardError as exc:
-                raise PluginError(f"covidct: the cards in {path} do not validate:\n{exc}") from None
+            self.cards = self._load_cards(self.cards_path(config))
         self._croissant = None
         if self.config.croissant:
             try:
@@ -101,6 +114,11 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
         from covidct.lineage import graph
 
         self._graph = graph(self.cards)
+        self._referenced_by = {}
+        for other in self.cards.values():
+            for lin in other.lineage:
+                if lin.card != other.id:
+                    self._referenced_by.setdefault(lin.card, []).append((other.id, lin.relation.value, lin.note))
         for name in ASSET_FILES:
             uri = f"assets/covidct/{name}"
             target = config.extra_css if name.endswith(".css") else config.extra_javascript
@@ -140,8 +158,8 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
                 except Exception as exc:
                     log.warning("covidct: no Croissant file for %s: %s: %s", cid, type(exc).__name__, exc)
                     continue
-                add(f"croissant/{cid}.json", "static",
-                    content=json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+                # compact: json's C encoder (indent= would use the slow pure-Python one)
+                add(f"croissant/{cid}.json", "static", content=json.dumps(doc, ensure_ascii=False) + "\n")
         return files
 
     # ------------------------------------------------------------------------------------ pages
@@ -192,8 +210,7 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
         ctx = PageContext(
             card=card, cards=self.cards, page_url=lambda other: self._rel(files, page, other),
             edit_url=edit, view_url=view, croissant_url=croissant_rel,
-            referenced_by=[(o.id, lin.relation.value, lin.note) for o in self.cards.values() if o.id != cid
-                           for lin in o.lineage if lin.card == cid],
+            referenced_by=self._referenced_by.get(cid, []),
             overlaps=self._overlaps(cid),
         )
         if self.config.jsonld:

@@ -10,6 +10,7 @@ All card text goes through :mod:`covidct.site.html` (escaping, safe Markdown, sa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -61,8 +62,13 @@ class Section:
 # ----------------------------------------------------------------------------------------- helpers
 
 
+@functools.cache
+def _described(cls: type[Vocab]) -> dict[str, str]:
+    return cls.describe()
+
+
 def _vocab(v: Vocab) -> str:
-    d = type(v).describe().get(v.value, "")
+    d = _described(type(v)).get(v.value, "")
     return f'<span title="{esc(d)}">{esc(v.value)}</span>' if d else esc(v.value)
 
 
@@ -117,7 +123,7 @@ def intro(ctx: PageContext) -> str:
     for d in sorted({cfg.dimensionality.value for cfg in c.configs}):
         badges.append(_badge("dim", d))
     badges.append(_badge(f"access-{c.access.kind.value}", f"access: {c.access.kind.value}",
-                         AccessKind.describe().get(c.access.kind.value)))
+                         _described(AccessKind).get(c.access.kind.value)))
     badges.append(_badge("license", f"license: {c.license.id}", c.license.name))
     for level in (CountLevel.PATIENTS, CountLevel.SCANS, CountLevel.IMAGES, CountLevel.SLICES):
         n = c.headline_count(level)
@@ -249,7 +255,7 @@ def _rng(r: object) -> str:
 
 def image(ctx: PageContext, cfg: Config) -> str:
     im = cfg.image
-    intensity = f"{esc(im.intensity.value)}: {esc(Intensity.describe().get(im.intensity.value, ''))}"
+    intensity = f"{esc(im.intensity.value)}: {esc(_described(Intensity).get(im.intensity.value, ''))}"
     rows = [
         ("Formats", ", ".join(esc(f.value) for f in im.formats)),
         ("Bits per sample", ", ".join(str(b) for b in im.bit_depth)),
@@ -396,7 +402,7 @@ def license_access(ctx: PageContext) -> str:
         }[lic.redistribution]),
         ("Agreement", "users must accept the terms before download" if lic.requires_agreement else ""),
         ("License sources", _cite(lic.source)),
-        ("Access", f"{esc(acc.kind.value)}: {esc(AccessKind.describe().get(acc.kind.value, ''))}"),
+        ("Access", f"{esc(acc.kind.value)}: {esc(_described(AccessKind).get(acc.kind.value, ''))}"),
         ("Where", link(acc.url, acc.url or "") if acc.url else ""),
         ("Access sources", _cite(acc.source)),
     ]
