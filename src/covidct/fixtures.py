@@ -24,7 +24,7 @@ from covidct.card.model import Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
 from covidct.layout.pattern import fill_template, parse, template_parts
 from covidct.layout.plan import SCAN_UNITS, builtins_of
-from covidct.layout.values import MULTI_KINDS, SLICE_KINDS
+from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
 
 if sys.version_info >= (3, 11):
     import re._parser as _sre_parse  # type: ignore[import-not-found]
@@ -215,11 +215,14 @@ class _Slot:
 
 
 def _inverse(vf: ValueFrom | None, target: str | int | None, fallback: list[str]) -> str | None:
-    """A raw value that ``vf`` maps to ``target`` (None when none does)."""
+    """A raw value that ``vf`` maps to ``target`` (None when none does); the map's ``default`` is reached
+    by a raw value the map does not list."""
     if vf is not None and vf.map is not None:
         for raw, t in vf.map.items():
             if t == target or (t is not None and str(t) == str(target)):
                 return raw
+        if vf.default is not None and target is not None and str(vf.default) == str(target):
+            return next(u for u in (f"unlisted{i}" for i in range(len(vf.map) + 1)) if u not in vf.map)
         return None
     for f in fallback:
         if f is not None:
@@ -285,7 +288,7 @@ class Synthesizer:
             if lab.classes and lab.name in self.lay.labels and lab.kind in (LabelKind.CLASS, LabelKind.MULTI_LABEL):
                 return lab
         for lab in self.cfg.labels:
-            if lab.classes and lab.name in self.lay.labels:
+            if lab.classes and lab.name in self.lay.labels and lab.kind in CLASS_KINDS:
                 return lab
         return None
 
@@ -318,6 +321,8 @@ class Synthesizer:
         if vf.value is not None:
             raw = str(vf.value)
             return self._expect_const(lab, vf, raw), raw
+        if vf.columns is not None:
+            return self._records_value(lab, vf, k)
         if kind in (LabelKind.CLASS, LabelKind.SLICE_CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_MULTI_LABEL):
             reach = self._reachable(lab)
             if not reach:
@@ -337,6 +342,50 @@ class Synthesizer:
         if kind == LabelKind.NUMBER:
             return float(k) + 0.5, f"{k}.5"
         return f"text{k}", f"text{k}"
+
+    def _records_value(self, lab: LabelDef, vf: ValueFrom, k: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(expected records, raw table rows) of a boxes/points label: 0, 1 or 2 records by example, so
+        some examples have none and some several rows; a row whose class maps to null is added to an
+        example without records (as RSNA's `Target` 0 rows), and must not become a record."""
+        assert vf.columns is not None
+        reach = self._reachable(lab) if lab.classes and RECORD_CLASS_FIELD in vf.columns else []
+        if lab.classes and RECORD_CLASS_FIELD in vf.columns and not reach:
+            raise FixtureError(f"label {lab.name!r}: no class can be written (its map reaches none of its classes)")
+        expected: list[dict[str, Any]] = []
+        rows: list[dict[str, Any]] = []
+        for j in range(k % 3):
+            exp: dict[str, Any] = {}
+            row: dict[str, Any] = {}
+            for fi, (fld, col) in enumerate(vf.columns.items()):
+                if fld == RECORD_CLASS_FIELD:
+                    exp[fld], raw = self._record_class(lab, vf, reach, k + j)
+                else:
+                    number = k * 8 + j * 2 + fi * 0.25 + 0.5  # exact in float32
+                    exp[fld], raw = number, repr(number)
+                if col in row:  # two fields of one column: the column's value
+                    raw = row[col]
+                    exp[fld] = float(raw) if fld != RECORD_CLASS_FIELD else exp[fld]
+                row[col] = raw
+            expected.append(exp)
+            rows.append(row)
+        null_raw = next((r for r, t in (vf.map or {}).items() if t is None), None)
+        if not rows and null_raw is not None and RECORD_CLASS_FIELD in vf.columns:
+            rows.append({vf.columns[RECORD_CLASS_FIELD]: null_raw})
+        return expected, rows
+
+    def _record_class(self, lab: LabelDef, vf: ValueFrom, reach: list[str], i: int) -> tuple[str, str]:
+        if reach:
+            name = reach[i % len(reach)]
+            raw = self._raw_for_class(lab, name)
+            assert raw is not None
+            return name, raw
+        if vf.map is not None:  # text classes through the map
+            raw, target = next(((r, t) for r, t in vf.map.items() if t is not None), (None, None))
+            if raw is not None:
+                return str(target), raw
+            if vf.default is not None:
+                return str(vf.default), "unlisted"
+        return f"kind{i}", f"kind{i}"
 
     def _expect_const(self, lab: LabelDef, vf: ValueFrom, raw: str) -> Any:
         if vf.map is not None:
@@ -658,6 +707,8 @@ class Synthesizer:
                     multi = [c for c, v in vals.items() if isinstance(v, list)]
                     if multi and spec.rows == "many":
                         n = max(len(vals[c]) for c in multi)
+                        if n == 0 and all(v is None or v == [] for c, v in vals.items() if c != spec.column):
+                            continue  # nothing to say about this example (no boxes): no row at all
                         for j in range(max(n, 1)):
                             records.append({c: (v[j] if j < len(v) else None) if isinstance(v, list) else v
                                             for c, v in vals.items()})
@@ -673,6 +724,8 @@ class Synthesizer:
         for name, vf in lay.labels.items():
             if vf.table == tname and vf.column:
                 users.append((vf.column, "label", name))
+            if vf.table == tname and vf.columns and name in self.labels:
+                users += [(col, "record", (name, col)) for col in dict.fromkeys(vf.columns.values())]
         for what in ("patient", "scan"):
             vf = getattr(lay, what)
             if vf is not None and vf.table == tname and vf.column:
@@ -686,6 +739,9 @@ class Synthesizer:
         return [u for u in users if u[0] != spec.column]
 
     def _cell(self, kind: str, target: Any, s: _Slot, m: _Member | None, ctx: dict[str, str]) -> Any:
+        if kind == "record":  # one value per table row of the example's boxes/points
+            name, col = target
+            return [r.get(col) for r in s.raw.get(name) or []]
         if kind == "label":
             lab = self.labels[target]
             if lab.kind in SLICE_KINDS and m is not None and target in m.slice_raw:

@@ -23,11 +23,13 @@ CASES = [(cid, cfg.name) for cid, card in sorted(registry().cards().items()) for
 
 
 def _decode(feature: Any, value: Any) -> Any:
-    """ClassLabel indices back to names, through lists."""
+    """ClassLabel indices back to names, through lists and records (boxes, points)."""
     if value is None:
         return None
     if isinstance(feature, datasets.ClassLabel):
         return feature.int2str(value)
+    if isinstance(feature, dict) and isinstance(value, dict):
+        return {k: _decode(feature[k], v) for k, v in value.items()}
     inner = getattr(feature, "feature", None)
     if inner is not None and isinstance(value, list):
         return [_decode(inner, v) for v in value]
@@ -41,6 +43,10 @@ def test_card_loads_from_its_fixture(card_id: str, config: str, tmp_path: Any) -
     cfg = card.config(config)
     manifest = synthesize(card, cfg, tmp_path / "data")
     assert manifest.examples, "the fixture has no example"
+    for name, vf in cfg.layout.labels.items():
+        if vf.columns is not None:  # boxes/points: the fixture has examples without records and with several
+            sizes = {len(e.labels[name]) for e in manifest.examples}
+            assert 0 in sizes and max(sizes) >= 2, f"label {name}: records per example {sorted(sizes)}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # counts of a miniature copy differ from the card's, by design
         ds = prepare(builder_for(card, config, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache"))

@@ -21,9 +21,10 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from covidct.card.model import Card, Config, LabelDef
+from covidct.card.model import Card, Config, LabelDef, ValueFrom
 from covidct.card.vocab import Dimensionality, FileFormat, Intensity, LabelKind
 from covidct.layout.plan import SCAN_UNITS
+from covidct.layout.values import RECORD_CLASS_FIELD
 from covidct.layout.walk import LayoutError
 
 if TYPE_CHECKING:
@@ -159,7 +160,7 @@ def features_for(card: Card, cfg: Config) -> datasets.Features:
             continue
         if name not in lay.labels:
             continue  # the validator warns (W403); nothing gives it a value
-        feats[name] = _label_feature(lab, member, ClassLabel, List, Value)
+        feats[name] = _label_feature(lab, member, ClassLabel, List, Value, lay.labels[name])
     if lay.patient is not None or grouped:
         feats["patient_id"] = Value("string")
     if lay.scan is not None or grouped:
@@ -178,7 +179,8 @@ def features_for(card: Card, cfg: Config) -> datasets.Features:
     return Features(feats)
 
 
-def _label_feature(lab: LabelDef, member: bool, ClassLabel: Any, List: Any, Value: Any) -> Any:
+def _label_feature(lab: LabelDef, member: bool, ClassLabel: Any, List: Any, Value: Any,
+                   vf: ValueFrom | None = None) -> Any:
     kind = lab.kind
     if kind in (LabelKind.CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_CLASS, LabelKind.SLICE_MULTI_LABEL):
         cl = ClassLabel(names=class_names(lab))
@@ -193,7 +195,31 @@ def _label_feature(lab: LabelDef, member: bool, ClassLabel: Any, List: Any, Valu
         return Value("float64")
     if kind == LabelKind.TEXT:
         return Value("string")
-    return List(Value("string"))  # boxes/points: raw table text per row, until the model describes them
+    if vf is not None and vf.columns is not None:
+        return record_list(record_fields(lab, vf, ClassLabel, Value))
+    return List(Value("string"))  # boxes/points from one column: the raw cell text of each row
+
+
+def record_fields(lab: LabelDef, vf: ValueFrom, ClassLabel: Any, Value: Any) -> dict[str, Any]:
+    """The fields of one box or point, in the card's order: float32 numbers, and the class field
+    (``label``) as a ``ClassLabel`` of the label's classes, or text when the label has none."""
+    assert vf.columns is not None
+    out: dict[str, Any] = {}
+    for fld in vf.columns:
+        if fld == RECORD_CLASS_FIELD:
+            out[fld] = ClassLabel(names=class_names(lab)) if lab.classes else Value("string")
+        else:
+            out[fld] = Value("float32")
+    return out
+
+
+def record_list(fields: dict[str, Any]) -> Any:
+    """A list of records: ``List({...})``; datasets 3.x (loading scripts) spells it ``[{...}]``, because
+    its ``Sequence({...})`` would store a dict of lists instead."""
+    import datasets
+
+    lst = getattr(datasets, "List", None)
+    return lst(fields) if lst is not None else [fields]
 
 
 def description(card: Card, cfg: Config) -> str:
@@ -228,13 +254,13 @@ class Encoder:
     """Turns layout records into examples matching :func:`features_for`."""
 
     def __init__(self, card: Card, cfg: Config, features: datasets.Features, embed: bool = False):
-        from covidct.layout._readers import readers
+        import covidct.readers
 
         assert cfg.layout is not None
         self.card = card
         self.cfg = cfg
         self.features = features
-        self.rd = readers()
+        self.rd = covidct.readers
         self.plans = {role: image_plan(cfg, role) for role in cfg.layout.files}
         self.formats = {role: cfg.layout.files[role].format for role in cfg.layout.files}
         self.member = per_member(cfg)

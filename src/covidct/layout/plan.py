@@ -25,11 +25,14 @@ from covidct.layout import tables as tbl
 from covidct.layout.pattern import compile_glob, parse, template_parts
 from covidct.layout.values import (
     CLASS_KINDS,
+    RECORD_CLASS_FIELD,
+    RECORD_KINDS,
     SLICE_KINDS,
     ClassMapper,
     convert_label,
     describe_source,
     raw_text,
+    to_record,
     to_split,
     to_text,
 )
@@ -120,7 +123,9 @@ class Plan:
         self.mappers = {
             name: ClassMapper(self.labels[name], vf)
             for name, vf in self.layout.labels.items()
-            if name in self.labels and self.labels[name].kind in CLASS_KINDS
+            if name in self.labels and (
+                self.labels[name].kind in CLASS_KINDS
+                or (vf.columns is not None and RECORD_CLASS_FIELD in vf.columns and self.labels[name].classes))
         }
         self.mask_roles = [r for r in self.layout.files if r != "image"]
         self.tables: dict[str, tbl.Table] = {}
@@ -352,8 +357,24 @@ class Plan:
                                   f"needs exactly one ({self.tables[spec.row_table].where(rows[0])}, "
                                   f"{self.tables[spec.row_table].where(rows[1])})")
             return ArrayRef(vf.array, self.tables[spec.row_table].rownums[rows[0]] if rows else None)
+        if vf.columns is not None and label.kind in RECORD_KINDS:
+            return self._records(name, vf, ctx, what)
         raw = self._raw(vf, ctx, f"{what}: label {name!r}", many=label.kind in (LabelKind.MULTI_LABEL,))
         return convert_label(label, self.mappers.get(name), raw, f"{what}: label {name!r}", per_slice)
+
+    def _records(self, name: str, vf: ValueFrom, ctx: dict[str, str], what: str) -> list[dict[str, Any]]:
+        """Boxes or points: one record per joined table row (none joined: an empty list)."""
+        assert vf.table is not None and vf.columns is not None
+        t = self.tables[vf.table]
+        cols = {fld: t.column(c) for fld, c in vf.columns.items()}
+        out = []
+        for i in self._join(vf.table, ctx, f"{what}: label {name!r}"):
+            row = t.rows[i]
+            rec = to_record(self.labels[name], vf, self.mappers.get(name), {f: row.get(c) for f, c in cols.items()},
+                            f"{what}: label {name!r}, {t.where(i)}")
+            if rec is not None:
+                out.append(rec)
+        return out
 
     def _raw(self, vf: ValueFrom, ctx: dict[str, str], what: str, many: bool = False) -> Any:
         if vf.value is not None:
@@ -364,6 +385,8 @@ class Plan:
                 raise LayoutError(f"{what}: part {{{vf.part}}} is not shared by every slice of the scan; "
                                   f"scan-level values can only use the group parts {by}")
             return ctx[vf.part]
+        if vf.columns is not None:
+            raise LayoutError(f"{what}: `columns` gives the records of a boxes or points label; use `column` here")
         if vf.table is not None:
             t = self.tables[vf.table]
             rows = self._join(vf.table, ctx, what)
@@ -522,9 +545,18 @@ class Plan:
     # ---------------------------------------------------------------------------------------- counts
 
     def _check_counts(self) -> None:
+        """Warn where the files differ from the card's counts.
+
+        Only counts of what the layout loads are compared: not those of another ``release``, and split
+        counts only for the splits found. Levels: the example unit, patients, scans/series, and boxes
+        (the records of the config's box labels).
+        """
         level = _COUNT_LEVEL.get(self.config.example)
         found: dict[str | None, Counter[str]] = {}
         totals: Counter[str | None] = Counter()
+        boxes: Counter[str | None] = Counter()
+        box_labels = [n for n, vf in self.layout.labels.items()
+                      if vf.columns is not None and n in self.labels and self.labels[n].kind == LabelKind.BOXES]
         patients: dict[str | None, set[str]] = {}
         scans: dict[str | None, set[str]] = {}
         first_class = next((n for n, lab in self.labels.items() if lab.kind == LabelKind.CLASS
@@ -539,10 +571,12 @@ class Plan:
                 if vals.get("patient") is not None:
                     patients.setdefault(s, set()).add(vals["patient"])
                 scans.setdefault(s, set()).add(vals.get("scan") or (g.key if m is None or self.grouped else ""))
+                for n in box_labels:
+                    boxes[s] += len(vals["labels"].get(n) or ())
         for cnt in self.config.counts:
             s = cnt.split
-            if s is not None and s not in self.splits:
-                continue
+            if cnt.release is not None or (s is not None and s not in self.splits):
+                continue  # another release, or a split this layout does not load
             if cnt.level == level:
                 have = totals[s]
                 exp_by = cnt.by_class
@@ -551,6 +585,9 @@ class Plan:
                 exp_by = {}
             elif cnt.level in (CountLevel.SCANS, CountLevel.SERIES) and self.grouped:
                 have = len(scans.get(s, ()))
+                exp_by = {}
+            elif cnt.level == CountLevel.BOXES and box_labels:
+                have = boxes[s]
                 exp_by = {}
             else:
                 continue
@@ -604,31 +641,24 @@ class Plan:
         return ordered
 
     def _order_by_tag(self, g: Group, tag: SortKey | None, descending: bool) -> list[Member]:
-        from covidct.layout._readers import readers
+        """Slices ordered by one DICOM attribute for the whole scan (``tag``, else the first fallback every
+        slice has: mixing SliceLocation of some slices with ImagePositionPatient of others would scramble
+        it). Ties keep file-name order."""
+        import covidct.readers as rd
 
-        rd = readers()
         fmt = str(self.layout.files["image"].format)
+        members = sorted(g.members, key=lambda m: m.image.rel)
         metas = []
-        for m in g.members:
+        for m in members:
             try:
                 metas.append(rd.read_header(m.image.path, fmt))
             except rd.ReadError as exc:
                 raise LayoutError(f"scan {g.key!r}: {exc}") from None
-        chain = [tag] + [t for t in (SortKey.SLICE_LOCATION, SortKey.IMAGE_POSITION_Z, SortKey.INSTANCE_NUMBER)
-                         if t != tag]
-        for key in chain:
-            vals = []
-            for meta in metas:
-                try:
-                    vals.append(float(rd.sort_key(meta, key)))
-                except (KeyError, TypeError, ValueError, IndexError):
-                    break
-            else:
-                idx = sorted(range(len(g.members)), key=lambda i: (vals[i], g.members[i].image.rel),
-                             reverse=descending)
-                return [g.members[i] for i in idx]
-        raise LayoutError(f"scan {g.key!r}: the slices have no {tag} (nor ImagePositionPatient or InstanceNumber) "
-                          f"to order them; e.g. {g.members[0].image.rel!r}")
+        try:
+            idx = rd.slice_order(metas, tag or SortKey.SLICE_LOCATION, descending=descending)
+        except rd.ReadError as exc:
+            raise LayoutError(f"scan {g.key!r} ({g.rel}): the slices cannot be ordered by {tag}: {exc}") from None
+        return [members[i] for i in idx]
 
     def records(self, split: str | None = None) -> Iterator[Record]:
         """The examples of ``split`` (all when None), in a stable order."""

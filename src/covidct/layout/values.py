@@ -15,6 +15,10 @@ from covidct.card.vocab import LabelKind
 from covidct.layout.walk import LayoutError
 
 CLASS_KINDS = (LabelKind.CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_CLASS, LabelKind.SLICE_MULTI_LABEL)
+RECORD_KINDS = (LabelKind.BOXES, LabelKind.POINTS)
+# the record field that holds a box's or point's class: mapped through the label's classes (and the
+# ValueFrom's `map`/`default`) when the label has classes, text otherwise; every other field is a number
+RECORD_CLASS_FIELD = "label"
 MULTI_KINDS = (LabelKind.MULTI_LABEL, LabelKind.SLICE_MULTI_LABEL)
 SLICE_KINDS = (LabelKind.SLICE_CLASS, LabelKind.SLICE_MULTI_LABEL)
 _NUM_RE = re.compile(r"[+-]?\d+(?:\.0*)?")
@@ -40,6 +44,8 @@ def describe_source(vf: ValueFrom) -> str:
     if vf.part is not None:
         return f"path part {{{vf.part}}}"
     if vf.table is not None:
+        if vf.columns is not None:
+            return f"table {vf.table!r} columns {list(vf.columns.values())!r}"
         return f"table {vf.table!r} column {vf.column!r}"
     if vf.array is not None:
         return f"array {vf.array!r}"
@@ -47,7 +53,8 @@ def describe_source(vf: ValueFrom) -> str:
 
 
 def apply_map(raw: str, vf: ValueFrom, what: str) -> str | int | None:
-    """``vf.map[raw]`` (also matching ``1`` for ``1.0``); an unmapped raw value is an error."""
+    """``vf.map[raw]`` (also matching ``1`` for ``1.0``); an unmapped raw value gives ``vf.default``,
+    or is an error when the map has no default."""
     assert vf.map is not None
     if raw in vf.map:
         return vf.map[raw]
@@ -58,10 +65,12 @@ def apply_map(raw: str, vf: ValueFrom, what: str) -> str | int | None:
     stripped = raw.strip()
     if stripped in vf.map:
         return vf.map[stripped]
+    if vf.default is not None:
+        return vf.default
     keys = ", ".join(repr(k) for k in list(vf.map)[:12])
     raise LayoutError(
         f"{what}: value {raw!r} from {describe_source(vf)} is not in its `map` (keys: {keys}); "
-        f"add `{raw!r}: <class or null>` to the map"
+        f"add `{raw!r}: <class or null>` to the map, or a `default:` for unlisted values"
     )
 
 
@@ -149,6 +158,39 @@ def convert_label(label: LabelDef, mapper: ClassMapper | None, raw: Any, what: s
         return _number(raw, what)
     text = raw_text(raw) if not isinstance(raw, (list, tuple)) else "|".join(str(r) for r in raw)
     return text
+
+
+def to_record(label: LabelDef, vf: ValueFrom, mapper: ClassMapper | None, cells: dict[str, Any],
+              what: str) -> dict[str, Any] | None:
+    """One box or point from one table row: ``cells`` maps record fields to raw cells.
+
+    Returns None for a row that is no record: its class maps to null (e.g. RSNA's ``Target`` 0 rows,
+    which mark images without boxes), or every cell is empty.
+    """
+    assert vf.columns is not None
+    rec: dict[str, Any] = {}
+    for fld, raw in cells.items():
+        where = f"{what}, column {vf.columns[fld]!r} (field {fld!r})"
+        text = raw_text(raw)
+        if text is None:
+            rec[fld] = None
+        elif fld == RECORD_CLASS_FIELD:
+            value = mapper.one(text, where) if mapper is not None else to_text(text, vf, where)
+            if value is None:
+                return None  # mapped to null: not a box/point
+            rec[fld] = value
+        else:
+            try:
+                rec[fld] = float(text)
+            except ValueError:
+                raise LayoutError(
+                    f"{where}: {text!r} is not a number; the fields of {label.kind.value} records are numbers "
+                    f"except `{RECORD_CLASS_FIELD}` (the class), so name a text column `{RECORD_CLASS_FIELD}` "
+                    f"or leave it out of `columns`"
+                ) from None
+    if all(v is None for v in rec.values()):
+        return None
+    return rec
 
 
 def _one_or_many(mapper: ClassMapper, raw: Any, multi: bool, what: str) -> Any:
