@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from covidct.card.model import TODO_RE, Card, Config, Layout, ValueFrom
+from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.vocab import LabelKind
 from covidct.layout.pattern import (
     BUILTIN_PARTS,
@@ -251,8 +251,8 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             yield Finding(lp, "C311", f"no label {lname!r} in the config's labels", hint=_near(lname, set(label_names)),
                           key=True)
             continue
-        yield from _check_value_from(vf, lay, available, lp)
         lab = label_names[lname]
+        yield from _check_value_from(vf, lay, available, lp, lab)
         if vf.map and lab.classes:
             known = {c.name for c in lab.classes}
             for raw, target in vf.map.items():
@@ -299,7 +299,8 @@ def _check_template(template: str, usable: set[str], path: Path) -> Iterator[Fin
                           hint=_near(n, usable) or f"usable: {sorted(usable)}")
 
 
-def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Path) -> Iterator[Finding]:
+def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Path,
+                      label: LabelDef | None = None) -> Iterator[Finding]:
     if vf.part is not None and vf.part not in available:
         yield Finding((*path, "part"), "C307", f"part {vf.part!r} is not in the image pattern",
                       hint=_near(vf.part, available))
@@ -309,6 +310,15 @@ def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Pat
     if vf.array is not None and vf.array not in lay.arrays:
         yield Finding((*path, "array"), "C311", f"no array {vf.array!r} in the layout",
                       hint=_near(vf.array, set(lay.arrays)))
+    if vf.columns is not None:  # records: one box or point per table row
+        if label is None or label.kind not in (LabelKind.BOXES, LabelKind.POINTS):
+            what = f"label {label.name!r} is a {label.kind.value} label" if label else "this is not a label"
+            yield Finding((*path, "columns"), "S205", f"`columns` gives records of boxes or points; {what}",
+                          hint="use `column` for one value", key=True)
+        elif vf.table in lay.tables and lay.tables[vf.table].rows != "many":
+            yield Finding((*path, "table"), "S205", f"the records of label {label.name!r} come from table "
+                          f"{vf.table!r}, which has one row per example", hint=f"set `rows: many` on table "
+                          f"{vf.table!r}: one row per box or point")
 
 
 def _near(word: str, choices: set[str]) -> str | None:
