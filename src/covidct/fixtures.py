@@ -272,6 +272,8 @@ class Synthesizer:
             for raw, t in sp.by.map.items():
                 if t is not None and all(t != o[0] for o in out):
                     out.append((str(t), raw))
+            if sp.by.default is not None and all(str(sp.by.default) != o[0] for o in out):
+                out.append((str(sp.by.default), _inverse(sp.by, sp.by.default, [])))
             return out
         names = [c.split for c in self.cfg.counts if c.split] or ["train", "test"]
         names = list(dict.fromkeys(names))
@@ -691,6 +693,11 @@ class Synthesizer:
                     bucket[key] = row
                     order.append((rel, key))
             array_keys = getattr(self, "_array_keys", {}).get(tname)
+            # an example without boxes/points needs no row, unless the table also says something else
+            # about it (a split, an array row, a field: users other than records)
+            sp = lay.splits.by if lay.splits is not None else None
+            only_records = all(kind == "record" for _c, kind, _t in users) and array_keys is None and not (
+                sp is not None and sp.table == tname)
             for rel, rows in files.items():
                 keys = list(rows)
                 if array_keys is not None:
@@ -707,7 +714,7 @@ class Synthesizer:
                     multi = [c for c, v in vals.items() if isinstance(v, list)]
                     if multi and spec.rows == "many":
                         n = max(len(vals[c]) for c in multi)
-                        if n == 0 and all(v is None or v == [] for c, v in vals.items() if c != spec.column):
+                        if n == 0 and only_records:
                             continue  # nothing to say about this example (no boxes): no row at all
                         for j in range(max(n, 1)):
                             records.append({c: (v[j] if j < len(v) else None) if isinstance(v, list) else v

@@ -499,7 +499,7 @@ class Plan:
         if sp is not None and sp.lists is not None:
             declared = list(sp.lists)
         elif sp is not None and sp.by is not None and sp.by.map is not None:
-            declared = list(dict.fromkeys(str(t) for t in sp.by.map.values() if t is not None))
+            declared = list(dict.fromkeys(str(t) for t in [*sp.by.map.values(), sp.by.default] if t is not None))
         if name in declared:
             return (0, declared.index(name), name)
         usual = ["train", "validation", "valid", "val", "test"]
