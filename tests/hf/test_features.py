@@ -80,3 +80,21 @@ def test_dicom_slices_are_signed_hu_arrays_with_fixed_size() -> None:
     assert isinstance(feats["image"], datasets.Array2D)
     assert feats["image"].dtype == "int16" and feats["image"].shape == (512, 512)
     assert "spacing" in feats
+
+
+def test_boxes_and_points_are_lists_of_records() -> None:
+    box = {"name": "boxes", "kind": "boxes", "granularity": "box", "source": ["radiologists"],
+           "classes": [{"name": "opacity", "value": 1}, {"name": "nodule", "value": 0}]}
+    layout = {
+        "parts": {"f": {"regex": "[^/]+"}},
+        "files": {"image": {"pattern": "{f}.png", "format": "png"}},
+        "tables": {"t": {"path": "boxes.csv", "format": "csv", "column": "file", "key": "{_name}", "rows": "many"}},
+        "labels": {"boxes": {"table": "t", "columns": {"x": "bx", "y": "by", "label": "kind"}}},
+    }
+    feats = features_for(make_card(layout, [box]), make_card(layout, [box]).config())
+    inner = feats["boxes"].feature
+    assert list(inner) == ["x", "y", "label"]
+    assert inner["x"] == datasets.Value("float32") and inner["label"].names == ["nodule", "opacity"]
+    untyped = {**box, "kind": "points", "classes": []}
+    card = make_card(layout, [untyped])
+    assert features_for(card, card.config())["boxes"].feature["label"] == datasets.Value("string")

@@ -192,3 +192,24 @@ def test_a_scan_without_a_common_order_attribute_is_an_error(tmp_path: Path) -> 
                      image={"formats": ["dicom"], "intensity": "hounsfield"})
     with pytest.raises(LayoutError, match=r"scan 's1'.*cannot be ordered.*present in every slice"):
         list(_plan(card, tmp_path).records())
+
+
+def test_nih_box_list_with_its_published_header_gives_records_and_only_listed_images(tmp_path: Path) -> None:
+    """BBox_List_2017.csv's header (`Image Index,Finding Label,Bbox [x,y,w,h],,,`) and first row, as quoted
+    in the research notes: the bracket splits into four columns and three empty ones follow."""
+    from covidct.registry import registry
+
+    card = registry().get("nih-chestxray14")
+    png(tmp_path / "images_001" / "images" / "00013118_008.png")
+    png(tmp_path / "images_001" / "images" / "00000001_000.png")
+    (tmp_path / "BBox_List_2017.csv").write_text(
+        "Image Index,Finding Label,Bbox [x,y,w,h],,,\n"
+        "00013118_008.png,Atelectasis,225.084745762712,547.019216763771,86.7796610169491,79.1864406779661\n"
+    )
+    with pytest.warns(LayoutWarning, match="1 example.*no split"):  # not box-annotated: left out
+        plan = make_plan(card, "detection", [tmp_path])
+    assert plan.splits == ["bbox"]
+    (rec,) = plan.records()
+    assert rec.path == "images_001/images/00013118_008.png" and rec.patient == "00013118"
+    assert rec.labels["boxes"] == [{"x": 225.084745762712, "y": 547.019216763771, "width": 86.7796610169491,
+                                    "height": 79.1864406779661, "label": "Atelectasis"}]
