@@ -216,7 +216,8 @@ def check_archive(path: str, name: str) -> None:
     def member(n: str, kind: str = "") -> None:
         norm = n.replace("\\", "/")
         segs = [s for s in norm.split("/") if s not in ("", ".")]
-        if norm.startswith("/") or (len(norm) > 1 and norm[1] == ":" and norm[0].isalpha()) or ".." in segs or "\x00" in n:
+        drive = len(norm) > 1 and norm[1] == ":" and norm[0].isalpha()
+        if norm.startswith("/") or drive or ".." in segs or "\x00" in n:
             raise DataError(f"{name}: archive member {n!r} would be written outside the extraction folder; "
                             "the file is refused")
         if kind:
