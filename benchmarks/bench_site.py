@@ -88,7 +88,7 @@ def capture_pages(config: Path, site: Path) -> dict[str, tuple[str, dict]]:
     pages: dict[str, tuple[str, dict]] = {}
     original = plugin.on_page_markdown
 
-    def spy(markdown, page, config, files):  # noqa: ANN001, ANN202
+    def spy(markdown, page, config, files):
         md = original(markdown, page, config, files)
         if page.file.generated_by is not None:
             pages[page.file.src_uri] = (md, dict(page.meta))
@@ -155,6 +155,8 @@ def main() -> None:
         cov_cfg = covidct_config(work, cards)
         pages = capture_pages(cov_cfg, work / "capture")
         n_datasets = sum(1 for k in pages if k.startswith("datasets/") and not k.endswith("index.md"))
+        if n_datasets != ns.cards:
+            sys.exit(f"the plugin generated {n_datasets} dataset pages for {ns.cards} cards")
         base_cfg = baseline_project(work, pages)
         print(f"baseline: {len(pages)} static pages ({n_datasets} dataset pages) + the hand-written ones")
         timed_build(cov_cfg, work / "warm-a")  # warm the OS file cache and .pyc files

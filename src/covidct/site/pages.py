@@ -65,7 +65,7 @@ def catalog_html(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
         patients = c.headline_count(CountLevel.PATIENTS)
         images = c.headline_count(CountLevel.IMAGES) or c.headline_count(CountLevel.SLICES)
         search = " ".join([c.id, c.name, *c.aliases, c.summary, *c.tags, *f["modality"], *f["task"],
-                           *f["anatomy"]]).casefold()
+                           *f["anatomy"]]).lower()  # JS lower-cases the query
         data = "".join(f' data-{k}="{esc(json.dumps(v, ensure_ascii=False))}"' for k, v in f.items())
         p_raw, p_txt = _num(patients)
         i_raw, i_txt = _num(images)

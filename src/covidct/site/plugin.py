@@ -82,21 +82,13 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
 
     @staticmethod
     def _load_cards(path: Path) -> dict[str, Card]:
-        """Validate every card (on all cores) like the registry does; any error stops the build."""
-        from covidct.card.issues import Severity
-        from covidct.card.validate import validate_paths
+        """Every card, validated as the registry does; any error stops the build with every issue."""
         from covidct.registry import CardError, Registry
 
         try:
-            files = Registry(path).files()
+            return Registry(path).cards()
         except CardError as exc:
-            raise PluginError(f"covidct: {exc}") from None
-        results = validate_paths(files, jobs=os.cpu_count() or 1)
-        errors = [i.format() for r in results for i in r.issues if i.severity is Severity.ERROR]
-        if errors:
-            raise PluginError(f"covidct: {len(errors)} error(s) in the cards in {path} "
-                              "(run `covidct validate`):\n  " + "\n  ".join(errors))
-        return {r.card.id: r.card for r in results if r.card is not None}
+            raise PluginError(f"covidct: the cards in {path} do not validate:\n{exc}") from None
 
     def on_config(self, config: Any) -> Any:
         if self.preloaded is not None:
