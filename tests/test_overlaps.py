@@ -66,7 +66,7 @@ def test_known_overlaps_of_the_registry(a: str, b: str) -> None:
 def test_cli_reports_overlaps_and_the_source(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["overlaps", "luna16", "lidc-idri", "covid-ct-md"]) == 0
     out = capsys.readouterr().out
-    assert "overlap: luna16 and lidc-idri share images: luna16 subset-of lidc-idri" in out
+    assert "overlap   luna16 ~ lidc-idri: share images\n  luna16 subset-of lidc-idri" in out
     assert "covid-ct-md" not in out
 
 

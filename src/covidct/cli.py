@@ -183,7 +183,7 @@ def cmd_overlaps(ns: argparse.Namespace) -> int:
         print(f"no known overlap among {', '.join(ids)} (from the cards' lineage)")
         return 0
     for o in found:
-        print(("overlap: " if o.direct else "possible: ") + o.summary())
+        print("\n".join(o.lines()))
     print("combine with care: keep shared patients in one split, and deduplicate images", file=sys.stderr)
     return 0
 

@@ -35,7 +35,10 @@ class Edge:
     declared_by: str  # the card whose lineage says it
 
     def text(self) -> str:
-        return f"{self.a} {self.relation} {self.b}" + (f" ({self.note.strip()})" if self.note else "")
+        return f"{self.a} {self.relation} {self.b}" + (f" ({self.note_line()})" if self.note else "")
+
+    def note_line(self) -> str:
+        return " ".join((self.note or "").split())
 
 
 @dataclass
@@ -55,6 +58,16 @@ class Overlap:
     @property
     def same_patients_only(self) -> bool:
         return all(e.relation in (Relation.SAME_SOURCE.value, "same source as") for e in self.path)
+
+    def lines(self) -> list[str]:
+        """Terminal rendering: a headline, then one indented line per lineage link with its note."""
+        kind = "patients" if self.same_patients_only else "images"
+        if self.direct:
+            head = f"overlap   {self.a} ~ {self.b}: share {kind}"
+        else:
+            head = f"possible  {self.a} ~ {self.b}: may share {kind} through {', '.join(self.through)}"
+        links = [f"  {e.a} {e.relation} {e.b}" + (f": {e.note_line()}" if e.note else "") for e in self.path]
+        return [head, *links]
 
     def summary(self) -> str:
         if self.direct:
