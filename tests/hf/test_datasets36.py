@@ -50,6 +50,14 @@ def _cases() -> list[tuple[str, str]]:
             if cfg is not None:
                 cases.append((cid, cfg.name))
                 break
+    # boxes/points records: datasets 3.x needs [{...}] features (its Sequence({...}) is a dict of lists)
+    raster = (FileFormat.PNG, FileFormat.JPEG, FileFormat.DICOM)
+    for cid, card in sorted(registry().cards().items()):
+        cfg = next((c for c in card.configs if c.layout and c.layout.files["image"].format in raster
+                    and any(vf.columns for vf in c.layout.labels.values())), None)
+        if cfg is not None:
+            cases.append((cid, cfg.name))
+            break
     return cases
 
 

@@ -610,6 +610,10 @@ class _Doc:
         if table is None:
             self.notes.append(f"`{name}`")
             return
+        if vf.columns is not None:  # boxes/points: one record per joined row, described in a note
+            cols = ", ".join(f"`{c}`" for c in vf.columns.values())
+            self.notes.append(f"`{name}` (one record per row of `{table.path}` joined on `{table.key}`: {cols})")
+            return
         rx = _template_capture(layout, ctx.image.pattern, table.key)
         if rx is None or table.format not in (FileFormat.CSV, FileFormat.TSV):
             self.notes.append(f"`{name}` (column `{vf.column}` of `{table.path}`, joined on `{table.key}`)")

@@ -218,8 +218,9 @@ def record_list(fields: dict[str, Any]) -> Any:
     its ``Sequence({...})`` would store a dict of lists instead."""
     import datasets
 
-    lst = getattr(datasets, "List", None)
-    return lst(fields) if lst is not None else [fields]
+    if int(datasets.__version__.split(".")[0]) >= 4:  # not hasattr(List): loading scripts alias it under 3.x
+        return datasets.List(fields)
+    return [fields]
 
 
 def description(card: Card, cfg: Config) -> str:
