@@ -181,7 +181,12 @@ def config_intro(ctx: PageContext, cfg: Config) -> str:
 
 
 def _count_title(cnt: Count) -> str:
-    return cnt.level.value + (f" ({cnt.split})" if cnt.split else "")
+    return cnt.level.value + (f" ({cnt.split})" if cnt.split else "") + (f" [{cnt.release}]" if cnt.release else "")
+
+
+def _release(cnt: Count) -> str:
+    """Counts of another release than the one the layout loads say which (before the note)."""
+    return f"<em>Release: {esc(cnt.release)}.</em> " if cnt.release else ""
 
 
 def counts(ctx: PageContext, cfg: Config) -> str:
@@ -193,7 +198,8 @@ def counts(ctx: PageContext, cfg: Config) -> str:
         total = cnt.total if cnt.total is not None else sum(cnt.by_class.values())
         rows.append(
             f"<tr><td>{esc(cnt.level.value)}</td><td>{esc(cnt.split or 'all')}</td>"
-            f'<td class="covidct-num">{_n(total)}</td><td>{per}</td><td>{text_html(cnt.note, block=False)}</td>'
+            f'<td class="covidct-num">{_n(total)}</td><td>{per}</td>'
+            f"<td>{_release(cnt)}{text_html(cnt.note, block=False)}</td>"
             f"<td>{_cite(cnt.source)}</td></tr>"
         )
     table = ('<div class="covidct-counts"><table><thead><tr><th>Level</th><th>Split</th><th>Total</th>'
