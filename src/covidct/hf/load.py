@@ -99,17 +99,31 @@ def _load_exported(folder: Path, config: str | None, **kwargs: Any) -> Any:
 
 def load_card_file(path: Path) -> Any:
     """A card from ``card.yaml`` (validated like any card) or ``card.json`` (the model's JSON)."""
-    from covidct.card.issues import Severity
+    from covidct.card.checks import check_card
+    from covidct.card.issues import KINDS, Severity
     from covidct.card.model import Card
     from covidct.card.validate import decode, parse_card_text, read_card_bytes
+    from covidct.card.yamlload import MAX_BYTES, YamlError
     from covidct.registry import CardError
 
     if path.suffix == ".json":
+        size = path.stat().st_size
+        if size > 4 * MAX_BYTES:  # checked before reading: a card.json from a downloaded folder is untrusted
+            raise CardError(f"{path} is {size:,} bytes; a card may have at most {4 * MAX_BYTES:,}")
         try:
-            return Card.model_validate_json(path.read_text(encoding="utf-8"))
+            card = Card.model_validate_json(path.read_text(encoding="utf-8"))
         except ValueError as exc:
             raise CardError(f"{path} is not a valid card: {exc}") from None
-    res = parse_card_text(decode(read_card_bytes(path)), str(path), expected_id=None)
+        # the same semantic checks as `covidct validate` (safe paths, http(s) URLs, safe regexes)
+        errors = [f"{'.'.join(map(str, f.path))}: {f.code} {f.message}" for f in check_card(card)
+                  if KINDS[f.code].severity is Severity.ERROR]
+        if errors:
+            raise CardError(f"{path} is not a valid card", errors)
+        return card
+    try:
+        res = parse_card_text(decode(read_card_bytes(path)), str(path), expected_id=None)
+    except YamlError as exc:
+        raise CardError(f"{path}:{exc.line}:{exc.col}: {exc.code} {exc.message}") from None
     errors = [i.format() for i in res.issues if i.severity is Severity.ERROR]
     if errors or res.card is None:
         raise CardError(f"{path} is not a valid card", errors)

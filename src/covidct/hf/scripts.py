@@ -171,9 +171,9 @@ def card_from_script(path: str | Path) -> Card:
     script = find_script(path)
     if script is None:
         raise ScriptError(f"{path}: no loading script (expected <folder>/<folder name>.py)")
-    text = script.read_text(encoding="utf-8")
-    if len(text) > 5_000_000:
+    if script.stat().st_size > 5_000_000:  # checked before reading it
         raise ScriptError(f"{script}: too large for a covidct loading script")
+    text = script.read_text(encoding="utf-8")
     try:
         tree = ast.parse(text, filename=str(script))
     except SyntaxError as exc:

@@ -218,6 +218,7 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
                 out.append(f"(?P={name})")
             else:
                 rx = regexes.get(name, DEFAULT_PART_REGEX)
+                check_safe_regex(rx)  # here too, not only in the validator: cards may skip it
                 out.append(f"(?P<{name}>{rx})")
                 parts.append(name)
             prefix_done = True
