@@ -219,12 +219,12 @@ def expected_examples(cfg: Config) -> int | None:
     """The card's whole-config count at the level of one example (e.g. slices for slice examples)."""
     for level in UNIT_LEVELS.get(cfg.example, ()):
         for cnt in cfg.counts:
-            if cnt.level == level and cnt.split is None:
+            if cnt.level == level and cnt.split is None and cnt.release is None:
                 return cnt.total if cnt.total is not None else sum(cnt.by_class.values())
         split_totals = [
             c.total if c.total is not None else sum(c.by_class.values())
             for c in cfg.counts
-            if c.level == level and c.split is not None
+            if c.level == level and c.split is not None and c.release is None
         ]
         if split_totals:
             return sum(split_totals)
@@ -463,7 +463,7 @@ def section_counts(ctx: ReadmeContext) -> Section:
                     md_inline(cnt.split or "all"),
                     f"{cnt.total:,}" if cnt.total is not None else "",
                     by,
-                    md_inline(cnt.note or ""),
+                    md_inline(" ".join(t for t in (f"Release: {cnt.release}." if cnt.release else "", cnt.note) if t)),
                 ]
             )
     if rows:
