@@ -27,7 +27,7 @@ from covidct.layout.plan import Plan, make_plan
 from covidct.layout.walk import LayoutError
 
 # bump when the interpretation of layouts changes, so caches built by older code are not reused
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"  # 2: boxes/points as records, one slice-order attribute per scan
 
 
 class DataError(LayoutError):
