@@ -245,7 +245,9 @@ class ValueFrom(Strict):
     columns: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], str] | None = Field(
         None,
         description="With `table` (rows: many), for boxes and points: record field → table column, one record "
-        "per joined row, e.g. `{x: coordX, y: coordY, z: coordZ, diameter_mm: diameter_mm}`.",
+        "per joined row, e.g. `{x: coordX, y: coordY, z: coordZ, diameter_mm: diameter_mm}`. Fields are numbers, "
+        "except `label`: the class, through `map`/`default` and the label's classes (text without classes); a row "
+        "whose class maps to null, or whose cells are all empty, is no record.",
     )
 
     @model_validator(mode="after")
