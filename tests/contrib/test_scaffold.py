@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from conftest import need
 from covidct.card.model import Card
 from covidct.card.validate import validate_file
 from covidct.card.yamlload import load
@@ -67,9 +69,11 @@ def _fill(node: Any, path: tuple = ()) -> Any:
     if isinstance(node, dict):
         return {k: _fill(v, (*path, k)) for k, v in node.items()}
     if isinstance(node, list):
-        return [_fill(v, path) for v in node]
+        return [_fill(v, (*path, i)) for i, v in enumerate(node)]
     if node == "TODO":
         key = next(p for p in reversed(path) if isinstance(p, str))
+        if key == "name" and "mask_values" in path:
+            return f"value {path[-2]}"
         if key == "kind":
             return "open" if "access" in path else "class"
         if key == "id":
@@ -237,3 +241,31 @@ def test_from_folder_on_real_dicom_sample(samples_dir: Path) -> None:
     assert img["size"]["max"] == [512, 512]
     slices = next(c for c in cfg["counts"] if c["level"] == "slices")
     assert slices["by_class"]["COVID-19 subjects"] == 133
+
+
+@pytest.mark.parametrize("folder", ["seg_folder", "class_folder"])
+def test_the_guessed_layout_loads_the_folder(request: pytest.FixtureRequest, tmp_path: Path, folder: str) -> None:
+    """What CONTRIBUTING promises: scaffold from a folder, fill the TODOs, and the card loads that folder."""
+    need("datasets")
+    from covidct.hf.builder import builder_for
+    from covidct.hf.load import prepare
+
+    root = request.getfixturevalue(folder)
+    data = _fill(yaml.safe_load(scaffold_text("demo-set", root)))
+    path = _write_card(tmp_path, yaml.safe_dump(data, allow_unicode=True), "demo-set")
+    result = validate_file(path)
+    assert [i.format() for i in result.issues if i.severity.value == "error"] == []
+    card = result.card
+    assert card is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = prepare(builder_for(card, "default", data_dir=root, cache_dir=tmp_path / "cache"))
+    cfg = card.config("default")
+    whole = next(c for c in cfg.counts if c.split is None)
+    assert sum(len(s) for s in ds.values()) == whole.total
+    for c in cfg.counts:
+        if c.split is not None:
+            assert len(ds[c.split]) == c.total
+    if cfg.labels[0].kind.value == "class":
+        names = ds[next(iter(ds))].features["label"].names
+        assert names == [c.name for c in cfg.labels[0].classes]
