@@ -53,6 +53,7 @@ def test_scaffold_fails_validation_listing_each_todo(tmp_path: Path, capsys: pyt
     todo_lines = {i + 1 for i, line in enumerate(lines) if "TODO" in line and not line.lstrip().startswith("#")}
     reported = {int(m.group(1)) for m in re.finditer(rf"{re.escape(str(path))}:(\d+):\d+: ", out)}
     assert reported == todo_lines  # every TODO is reported, and nothing else is wrong
+    assert set(re.findall(r":\d+:\d+: (\w+) ", out)) == {"C313"}  # once each, as what is missing
     c313 = re.findall(r": C313 TODO left in `([^`]+)`", out)
     for where in ("name", "summary", "license.id", "access.kind", "configs.0.tasks.0", "sources.0.url"):
         assert where in c313
