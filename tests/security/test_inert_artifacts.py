@@ -163,6 +163,27 @@ def test_readme_front_matter_round_trips(card: Card) -> None:
         assert not body.lstrip().startswith("---")
 
 
+@pytest.mark.parametrize("card", CARDS[:1] + CARDS[4:8])
+def test_readme_class_names_round_trip_in_dataset_info(card: Card) -> None:
+    """The Hub README's dataset_info carries ClassLabel names taken from the card: still data."""
+    datasets = need("datasets")
+    from covidct.hf.export import _plain
+    from covidct.hf.features import features_for
+    from covidct.hf.readme import render_readme
+
+    cfg = card.config("classification")
+    info = datasets.DatasetInfo(features=features_for(card, cfg))
+    infos = [{"config_name": cfg.name, **_plain(info._to_yaml_dict())}]
+    configs = [{"config_name": cfg.name, "data_files": [{"split": "train", "path": "data/x/train-*"}]}]
+    fm, _ = _split_readme(render_readme(card, "parquet", configs=configs, dataset_info=infos))
+    (entry,) = fm["dataset_info"]
+    feats = {f["name"]: f for f in entry["features"]}
+    names = feats["label"]["dtype"]["class_label"]["names"] if "dtype" in feats["label"] else \
+        feats["label"]["class_label"]["names"]
+    assert list(names.values()) == [c.name for c in sorted(cfg.labels[0].classes, key=lambda c: c.value)]
+    assert datasets.Features._from_yaml_list(entry["features"]) == info.features
+
+
 @pytest.mark.parametrize("card", CARDS)
 def test_readme_markdown_renders_without_active_content(card: Card) -> None:
     markdown = need("markdown")
