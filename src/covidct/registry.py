@@ -92,8 +92,9 @@ class Registry:
             return cards[hit]
         import difflib
 
-        near = difflib.get_close_matches(key.casefold(), list(self._names), n=3, cutoff=0.6)
-        hint = f"; did you mean {', '.join(repr(self._names[n]) for n in near)}?" if near else ""
+        near = difflib.get_close_matches(key.casefold(), list(self._names), n=6, cutoff=0.6)
+        ids = list(dict.fromkeys(self._names[n] for n in near))[:3]  # several names may point at one card
+        hint = f"; did you mean {', '.join(repr(i) for i in ids)}?" if ids else ""
         raise UnknownCard(f"no card {ref!r} in {self.cards_dir}{hint} (`covidct list` shows all)")
 
     def catalog(self) -> pd.DataFrame:
