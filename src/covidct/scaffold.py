@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import statistics
@@ -93,9 +92,26 @@ def _scalar(value: Any) -> str:
     text = text[1:-1]
     if isinstance(value, str) and any(c in text for c in "\n\r\x85\u2028\u2029"):
         # a line break inside a value would depend on the surrounding indentation: write it as a
-        # double-quoted one-line scalar with escapes instead (JSON escapes are valid YAML escapes)
-        text = json.dumps(value, ensure_ascii=True)
+        # double-quoted one-line scalar with escapes instead
+        text = _double_quoted(value)
     return text
+
+
+def _double_quoted(value: str) -> str:
+    """A YAML double-quoted scalar on one line. (Not JSON: YAML reads JSON's surrogate pairs for
+    characters beyond U+FFFF as two lone surrogates.)"""
+    out = ['"']
+    for ch in value:
+        o = ord(ch)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif o < 0x20 or 0x7F <= o <= 0x9F or o in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF):
+            out.append(f"\\x{o:02x}" if o <= 0xFF else f"\\u{o:04x}")
+        else:
+            out.append(ch)
+    return "".join(out) + '"'
 
 
 def _flow(values: list[Any]) -> str:
