@@ -129,8 +129,8 @@ def test_features_follow_the_card(card: dict[str, Any]) -> None:
 
 @settings(SETTINGS, max_examples=100)
 @given(st.one_of(st.text(st.characters(exclude_categories=("Cs",)), max_size=300),
-                 st.lists(st.sampled_from(["\n", "\r", "\x85", "\u2028", "𐀀", "🦠", '"', "\\", "\x00", "\ufeff", "a", ": ",
-                                           "#", "- "]), max_size=12).map("".join)))
+                 st.lists(st.sampled_from(["\n", "\r", "\x85", "\u2028", "𐀀", "🦠", '"', "\\", "\x00", "\ufeff",
+                                           "a", ": ", "#", "- "]), max_size=12).map("".join)))
 def test_scaffold_scalars_round_trip(text: str) -> None:
     """`covidct new` writes folder names as YAML values: any text comes back unchanged."""
     from covidct.card.yamlload import load
