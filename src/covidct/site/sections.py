@@ -469,8 +469,11 @@ def how_to_load(ctx: PageContext) -> str:
         for cfg in loadable:
             lines.append(f'ds = load_dataset("covidct/{c.id}", "{cfg.name}")')
         out.append(_code_block("\n".join(lines)))
-    else:
+    elif c.license.redistribution is Redistribution.FORBIDDEN:
         out.append("<p>The license does not allow redistribution, so there is no Hub copy of the files: "
+                   "load your own download with covidct as above.</p>")
+    else:
+        out.append("<p>The terms do not say whether copies may be shared, so there is no Hub copy of the files: "
                    "load your own download with covidct as above.</p>")
     return "".join(out)
 
