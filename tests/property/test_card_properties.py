@@ -139,3 +139,15 @@ def test_scaffold_scalars_round_trip(text: str) -> None:
     out = "\n".join(render([F("k", text), F("x" + text, [text, text]), F("m", [F("y" + text, 1)])])) + "\n"
     for data in (yaml.safe_load(out), load(out).data):  # PyYAML and the validator's own reader
         assert data["k"] == text and data["x" + text] == [text, text] and data["m"] == {"y" + text: 1}
+
+
+def test_positions_count_newlines_only() -> None:
+    """YAML also breaks lines at NEL, LS and PS; `file:line:col` must count "\\n" like editors do
+    (found by benchmarks/fuzz.py: issues located past the last line)."""
+    for brk in ("\x85", "\u2028", "\u2029"):
+        text = f'id: x\nname: "a{brk}b{brk}c"\nsummary: s\nbogus: 1\nid: y\n'
+        issues = parse_card_text(text, "c.yaml", "x").issues
+        assert [(i.code, i.line, i.col) for i in issues] == [("Y107", 5, 1)]
+        text = text.replace("id: y\n", "")
+        bogus = next(i for i in parse_card_text(text, "c.yaml", "x").issues if i.code == "S201")
+        assert (bogus.line, bogus.col) == (4, 1)

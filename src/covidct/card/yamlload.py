@@ -11,6 +11,7 @@ composing a node graph, which gives four things at once:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,24 +68,53 @@ class Located:
     # YAML marks (converted to 1-based (line, col) only when asked: most values never are)
     values: dict[Path, Any] = field(default_factory=dict)
     keys: dict[Path, Any] = field(default_factory=dict)
+    text: str | None = None  # set when the text has line breaks that YAML counts and editors do not
 
     def where(self, path: Path, *, key: bool = False) -> tuple[int, int]:
         """Best position for ``path``: the exact one, else the nearest enclosing value."""
+        return self._lc(self._mark(path, key))
+
+    def _mark(self, path: Path, key: bool) -> Any:
         table = self.keys if key else self.values
         p = tuple(path)
         if p in table:
-            return _lc(table[p])
+            return table[p]
         while p:
             if p in self.keys:
-                return _lc(self.keys[p])
+                return self.keys[p]
             p = p[:-1]
             if p in self.values:
-                return _lc(self.values[p])
-        return _lc(self.values[()]) if () in self.values else (1, 1)
+                return self.values[p]
+        return self.values.get(())
+
+    def _lc(self, mark: Any) -> tuple[int, int]:
+        if mark is None:
+            return (1, 1)
+        if self.text is not None:
+            return _newline_lc(self.text, mark.index)
+        return (mark.line + 1, mark.column + 1)
 
 
-def _lc(mark: Any) -> tuple[int, int]:
-    return (mark.line + 1, mark.column + 1)
+# YAML (and libyaml's marks) also break lines at NEL, LS and PS; editors and `file:line:col` readers
+# count "\n" only, so positions in a text holding those characters are recomputed from the offset.
+_EXOTIC_BREAKS = ("\x85", "\u2028", "\u2029")
+_YAML_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+
+
+def _exotic(text: str) -> bool:
+    return any(c in text for c in _EXOTIC_BREAKS)
+
+
+def _newline_lc(text: str, index: int) -> tuple[int, int]:
+    return (text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _remap(text: str, line: int, col: int) -> tuple[int, int]:
+    """YAML's (line, col) of ``text`` as newline-counted (line, col)."""
+    starts = [0] + [m.end() for m in _YAML_BREAK.finditer(text)]
+    if not 1 <= line <= len(starts):
+        return (line, col)
+    return _newline_lc(text, min(starts[line - 1] + col - 1, len(text)))
 
 
 _resolver = Resolver()
@@ -135,6 +165,18 @@ def decode(data: bytes) -> str:
 
 def load(text: str) -> Located:
     """Parse one YAML document from ``text`` into plain Python data with positions."""
+    try:
+        out = _load(text)
+    except YamlError as exc:
+        if _exotic(text):
+            exc.line, exc.col = _remap(text, exc.line, exc.col)
+        raise
+    if _exotic(text):
+        out.text = text
+    return out
+
+
+def _load(text: str) -> Located:
     if len(text) > MAX_BYTES:
         raise YamlError("Y103", f"file has {len(text):,} characters; a card may have at most {MAX_BYTES:,}")
     parser = _Parser(text)
@@ -180,7 +222,7 @@ def load(text: str) -> Located:
                     if not isinstance(key, str):
                         key = str(key)
                     if key in container:
-                        first = _lc(out.keys[(*path, key)])
+                        first = _newline_lc(text, out.keys[(*path, key)].index)
                         raise YamlError("Y107", f"duplicate key {key!r} (first at line {first[0]})", *_pos(ev),
                                         hint="keep one of them")
                     container[key] = None
