@@ -31,8 +31,11 @@ HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def esc(text: object) -> str:
-    """Text as HTML (element content or a quoted attribute value)."""
-    return html.escape(_CONTROL.sub("", str(text)), quote=True)
+    """Text as HTML (element content or a quoted attribute value); control characters dropped."""
+    s = str(text)
+    if not s.isprintable():  # rare: only then pay for the regular expression
+        s = _CONTROL.sub("", s)
+    return html.escape(s, quote=True)
 
 
 def _decoded(url: str) -> str:
