@@ -181,82 +181,108 @@ def _load(text: str) -> Located:
         raise YamlError("Y103", f"file has {len(text):,} characters; a card may have at most {MAX_BYTES:,}")
     parser = _Parser(text)
     out = Located(data=None)
-    # Stack frames: [container, path, pending_key (mappings only), is_mapping]
+    values, keys = out.values, out.keys
+    # Hot loop (one pass per event): classes and helpers bound to locals, scalars first, plain text
+    # without a resolver call. Stack frames: [container, path, pending_key (mappings only), is_mapping].
+    scalar_ev, map_start, seq_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
+    map_end, seq_end, alias_ev = yaml.MappingEndEvent, yaml.SequenceEndEvent, yaml.AliasEvent
+    first_chars = _FIRST_CHARS
+    get_event = parser.get_event
     stack: list[list[Any]] = []
     root_set = False
     docs = 0
     n = 0
     try:
         while True:
-            ev = parser.get_event()
+            ev = get_event()
             if ev is None:
                 break
             n += 1
             if n > MAX_EVENTS:
                 raise YamlError("Y109", f"more than {MAX_EVENTS:,} YAML values", *_pos(ev))
             cls = type(ev)
-            if cls is yaml.StreamEndEvent:
-                break
-            if cls in (yaml.StreamStartEvent, yaml.DocumentEndEvent):
+            if cls is map_end or cls is seq_end:
+                stack.pop()
                 continue
+            if cls is scalar_ev:
+                if ev.anchor is not None:
+                    raise YamlError("Y105", "anchors and aliases are not allowed in cards", *_pos(ev),
+                                    hint="write the value out in full")
+                v = ev.value
+                if ev.tag is None and (ev.style or (v and v[0] not in first_chars)):
+                    value: Any = v  # quoted, block or plain text that no implicit type starts like
+                else:
+                    value = _scalar(ev)
+                if stack:
+                    frame = stack[-1]
+                    if frame[3]:
+                        pending = frame[2]
+                        if pending is None:  # this scalar is a key
+                            key = value if isinstance(value, str) else str(value)
+                            container = frame[0]
+                            if key in container:
+                                first = _newline_lc(text, keys[frame[1] + (key,)].index)
+                                raise YamlError("Y107", f"duplicate key {key!r} (first at line {first[0]})",
+                                                *_pos(ev), hint="keep one of them")
+                            container[key] = None
+                            keys[frame[1] + (key,)] = ev.start_mark
+                            frame[2] = key
+                            continue
+                        values[frame[1] + (pending,)] = ev.start_mark
+                        frame[0][pending] = value
+                        frame[2] = None
+                    else:
+                        values[frame[1] + (len(frame[0]),)] = ev.start_mark
+                        frame[0].append(value)
+                    continue
+                if root_set:
+                    raise YamlError("Y108", "unexpected content after the document", *_pos(ev))
+                values[()] = ev.start_mark
+                out.data = value
+                root_set = True
+                continue
+            if cls is map_start or cls is seq_start:
+                if ev.anchor is not None:
+                    raise YamlError("Y105", "anchors and aliases are not allowed in cards", *_pos(ev),
+                                    hint="write the value out in full")
+                if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+                    raise YamlError("Y106", f"tag {ev.tag!r} is not allowed", *_pos(ev))
+                if len(stack) >= MAX_DEPTH:
+                    raise YamlError("Y104", f"nesting deeper than {MAX_DEPTH} levels", *_pos(ev))
+                is_map = cls is map_start
+                value = {} if is_map else []
+                if stack:
+                    frame = stack[-1]
+                    if frame[3]:
+                        pending = frame[2]
+                        if pending is None:
+                            raise YamlError("Y101", "mapping keys must be plain text", *_pos(ev))
+                        sub = frame[1] + (pending,)
+                        frame[0][pending] = value
+                        frame[2] = None
+                    else:
+                        sub = frame[1] + (len(frame[0]),)
+                        frame[0].append(value)
+                else:
+                    if root_set:
+                        raise YamlError("Y108", "unexpected content after the document", *_pos(ev))
+                    sub = ()
+                    out.data = value
+                    root_set = True
+                values[sub] = ev.start_mark
+                stack.append([value, sub, None, is_map])
+                continue
+            if cls is alias_ev:
+                raise YamlError("Y105", "anchors and aliases are not allowed in cards", *_pos(ev),
+                                hint="write the value out in full")
             if cls is yaml.DocumentStartEvent:
                 docs += 1
                 if docs > 1:
                     raise YamlError("Y108", "a card is one YAML document; found a second `---`", *_pos(ev))
                 continue
-            if cls is yaml.AliasEvent or getattr(ev, "anchor", None) is not None:
-                raise YamlError("Y105", "anchors and aliases are not allowed in cards", *_pos(ev),
-                                hint="write the value out in full")
-            if cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
-                stack.pop()
-                continue
-            # A value (scalar or new container): where does it go?
-            if stack:
-                frame = stack[-1]
-                container, path, pending, is_map = frame
-                if is_map and pending is None:
-                    # this event is a key
-                    if cls is not yaml.ScalarEvent:
-                        raise YamlError("Y101", "mapping keys must be plain text", *_pos(ev))
-                    key = ev.value if ev.style else _scalar(ev)
-                    if not isinstance(key, str):
-                        key = str(key)
-                    if key in container:
-                        first = _newline_lc(text, out.keys[(*path, key)].index)
-                        raise YamlError("Y107", f"duplicate key {key!r} (first at line {first[0]})", *_pos(ev),
-                                        hint="keep one of them")
-                    container[key] = None
-                    out.keys[(*path, key)] = ev.start_mark
-                    frame[2] = key
-                    continue
-                sub = (*path, pending) if is_map else (*path, len(container))
-            else:
-                if root_set:
-                    raise YamlError("Y108", "unexpected content after the document", *_pos(ev))
-                sub = ()
-            if cls is yaml.ScalarEvent:
-                value: Any = _scalar(ev)
-            elif cls is yaml.MappingStartEvent or cls is yaml.SequenceStartEvent:
-                if ev.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                    raise YamlError("Y106", f"tag {ev.tag!r} is not allowed", *_pos(ev))
-                if len(stack) >= MAX_DEPTH:
-                    raise YamlError("Y104", f"nesting deeper than {MAX_DEPTH} levels", *_pos(ev))
-                value = {} if cls is yaml.MappingStartEvent else []
-            else:  # pragma: no cover - every event class is handled above
-                raise YamlError("Y101", f"unexpected YAML event {cls.__name__}", *_pos(ev))
-            out.values[sub] = ev.start_mark
-            if stack:
-                frame = stack[-1]
-                if frame[3]:
-                    frame[0][frame[2]] = value
-                    frame[2] = None
-                else:
-                    frame[0].append(value)
-            else:
-                out.data = value
-                root_set = True
-            if isinstance(value, (dict, list)):
-                stack.append([value, sub, None, isinstance(value, dict)])
+            if cls is yaml.StreamEndEvent:
+                break
+            # StreamStart, DocumentEnd: nothing to do
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -280,6 +280,7 @@ def fill_template(template: str, values: dict[str, object]) -> str:
 # ------------------------------------------------------------------------------------ walking helpers
 
 
+@lru_cache(maxsize=1024)
 def compile_glob(text: str) -> re.Pattern[str]:
     """An ``exclude`` glob as a regex over paths relative to the layout root.
 
