@@ -151,3 +151,11 @@ def test_positions_count_newlines_only() -> None:
         text = text.replace("id: y\n", "")
         bogus = next(i for i in parse_card_text(text, "c.yaml", "x").issues if i.code == "S201")
         assert (bogus.line, bogus.col) == (4, 1)
+
+
+def test_positions_at_the_end_of_a_file_without_final_newline() -> None:
+    for brk in ("\x85", "\u2028"):
+        plain = "id: x\nname: 'a b'\nsummary\n  bad"
+        exotic = plain.replace("a b", f"a{brk}b")
+        first = [(i.code, i.line, i.col) for i in parse_card_text(plain, "c.yaml", "x").issues]
+        assert [(i.code, i.line, i.col) for i in parse_card_text(exotic, "c.yaml", "x").issues] == first

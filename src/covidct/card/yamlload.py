@@ -112,7 +112,9 @@ def _newline_lc(text: str, index: int) -> tuple[int, int]:
 def _remap(text: str, line: int, col: int) -> tuple[int, int]:
     """YAML's (line, col) of ``text`` as newline-counted (line, col)."""
     starts = [0] + [m.end() for m in _YAML_BREAK.finditer(text)]
-    if not 1 <= line <= len(starts):
+    if line > len(starts):  # libyaml ends a last line without a break with a "new line" of its own
+        return (text.count("\n") + 1 + line - len(starts), col)
+    if line < 1:
         return (line, col)
     return _newline_lc(text, min(starts[line - 1] + col - 1, len(text)))
 
