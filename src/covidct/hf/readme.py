@@ -310,9 +310,23 @@ def front_matter(
     return fm
 
 
+class _FrontMatterDumper(yaml.SafeDumper):
+    """safe_dump, except that text holding NEL/LS/PS is double-quoted (escaped): PyYAML writes them raw
+    in single-quoted scalars, and reads NEL back as a space (found by benchmarks/fuzz.py)."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_FrontMatterDumper.add_representer(str, _represent_str)
+
+
 def dump_front_matter(fm: dict[str, Any]) -> str:
     """``---\\n<yaml>---\\n`` via yaml.safe_dump; checked to round-trip and not to end early."""
-    text = yaml.safe_dump(fm, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
+    text = yaml.dump(fm, Dumper=_FrontMatterDumper, sort_keys=False, allow_unicode=True, width=100,
+                     default_flow_style=False)
     if any(line.rstrip() in ("---", "...") for line in text.splitlines()):  # pragma: no cover - safe_dump quotes
         raise ValueError("front matter would contain a document marker")
     if yaml.safe_load(text) != fm:  # pragma: no cover - a safe_dump bug
