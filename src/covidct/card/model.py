@@ -116,6 +116,13 @@ class Download(Strict):
     description: ShortText | None = Field(None, description="What the file holds.")
     source: SourceRefs = Field(default_factory=list)
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_folder_reference(cls, v: str) -> str:
+        if v in (".", ".."):
+            raise ValueError("a download name cannot be `.` or `..`")
+        return v
+
 
 # --------------------------------------------------------------------------------------------- labels
 
