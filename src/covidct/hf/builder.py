@@ -22,12 +22,20 @@ import datasets
 
 from covidct.card.model import Card, Config
 from covidct.card.vocab import ArchiveFormat
-from covidct.hf.features import Encoder, description, features_for, image_plan, per_member
+from covidct.hf.features import Encoder, image_plan, info_for, per_member
 from covidct.layout.plan import Plan, make_plan
 from covidct.layout.walk import LayoutError
 
 # bump when the interpretation of layouts changes, so caches built by older code are not reused
 LAYOUT_VERSION = "2"  # 2: boxes/points as records, one slice-order attribute per scan
+
+
+def layout_error_from(exc: BaseException) -> LayoutError | None:
+    """The LayoutError that datasets wrapped in a DatasetGenerationError, if any (its message is for users)."""
+    cause = exc.__cause__
+    while cause is not None and not isinstance(cause, LayoutError) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    return cause if isinstance(cause, LayoutError) else None
 
 
 class DataError(LayoutError):
@@ -88,15 +96,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
         return self.card.config(self.config.name)
 
     def _info(self) -> datasets.DatasetInfo:
-        card, cfg = self.card, self.card_config
-        cit = card.citation
-        return datasets.DatasetInfo(
-            description=description(card, cfg),
-            features=features_for(card, cfg),
-            homepage=card.homepage or "",
-            license=card.license.id,
-            citation=(cit.bibtex or cit.text or (f"doi:{cit.doi}" if cit.doi else "")) if cit else "",
-        )
+        return info_for(self.card, self.card_config)
 
     @property
     def manual_download_instructions(self) -> str | None:  # type: ignore[override]

@@ -106,15 +106,13 @@ def _shards(cache_dir: str, dataset_name: str, split: str) -> list[Path]:
 def _prepare(builder: Any, max_shard_size: str | int, num_proc: int | None) -> None:
     import datasets
 
-    from covidct.layout.walk import LayoutError
+    from covidct.hf.builder import layout_error_from
 
     try:
         builder.download_and_prepare(file_format="parquet", max_shard_size=max_shard_size, num_proc=num_proc)
     except datasets.exceptions.DatasetGenerationError as exc:
-        cause = exc.__cause__
-        while cause is not None and not isinstance(cause, LayoutError) and cause.__cause__ is not None:
-            cause = cause.__cause__
-        if isinstance(cause, LayoutError):
+        cause = layout_error_from(exc)
+        if cause is not None:
             raise cause from None
         raise
 

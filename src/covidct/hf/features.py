@@ -223,6 +223,20 @@ def record_list(fields: dict[str, Any]) -> Any:
     return [fields]
 
 
+def info_for(card: Card, cfg: Config) -> datasets.DatasetInfo:
+    """The DatasetInfo of a card config: the builder and the loading scripts share it."""
+    from datasets import DatasetInfo
+
+    cit = card.citation
+    return DatasetInfo(
+        description=description(card, cfg),
+        features=features_for(card, cfg),
+        homepage=card.homepage or "",
+        license=card.license.id,
+        citation=(cit.bibtex or cit.text or (f"doi:{cit.doi}" if cit.doi else "")) if cit else "",
+    )
+
+
 def description(card: Card, cfg: Config) -> str:
     """The dataset description: the card's summary, intensity unit and the label value tables."""
     lines = [card.summary, "", f"Config `{cfg.name}`: {cfg.description or ''}".rstrip()]

@@ -12,8 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from covidct.hf.builder import CardBuilder, DataError, builder_for
-from covidct.layout.walk import LayoutError
+from covidct.hf.builder import CardBuilder, DataError, builder_for, layout_error_from
 
 CARD_FILES = ("card.yaml", "card.json")
 
@@ -72,10 +71,8 @@ def prepare(builder: CardBuilder, *, split: str | None = None, streaming: bool =
                                      num_proc=num_proc)
         return builder.as_dataset(split=split)
     except datasets.exceptions.DatasetGenerationError as exc:
-        cause = exc.__cause__
-        while cause is not None and not isinstance(cause, LayoutError) and cause.__cause__ is not None:
-            cause = cause.__cause__
-        if isinstance(cause, LayoutError):
+        cause = layout_error_from(exc)
+        if cause is not None:
             raise cause from None
         raise
 

@@ -274,21 +274,11 @@ def script_info(outer: datasets.GeneratorBasedBuilder, card_data: dict[str, Any]
             f"this loading script needs a newer covidct (script API {api}, installed {SCRIPT_API}): "
             "pip install -U covidct"
         )
-    import datasets
-
     _compat_datasets()
-    from covidct.hf.features import description, features_for
+    from covidct.hf.features import info_for
 
     card = _validated(card_data)
-    cfg = card.config(outer.config.name)
-    cit = card.citation
-    return datasets.DatasetInfo(
-        description=description(card, cfg),
-        features=features_for(card, cfg),
-        homepage=card.homepage or "",
-        license=card.license.id,
-        citation=(cit.bibtex or cit.text or (f"doi:{cit.doi}" if cit.doi else "")) if cit else "",
-    )
+    return info_for(card, card.config(outer.config.name))
 
 
 def script_split_generators(
