@@ -104,6 +104,37 @@ def _other_family(real: FileFormat, declared: FileFormat) -> bool:
     return real is not FileFormat.OTHER and _FAMILY.get(real) not in (None, _FAMILY.get(declared))
 
 
+def _read_as_content(
+    path: Any, fmt: FileFormat | str | None, op: str, **kw: Any
+) -> tuple[Any, FileFormat | None, bool]:
+    """Run reader operation ``op`` for the declared format, or for what the content really is.
+
+    A declared format that the content contradicts (a .jpg that is a BMP) is read by the reader of
+    the sniffed format. Returns the result, the declared format (None when none was given) and
+    whether the sniffed format's reader was used instead of the declared one.
+    """
+    declared = _as_format(fmt, path)
+    actual = declared if declared is not None else sniff(path)
+    start = path.tell() if hasattr(path, "seek") else None
+    try:
+        return _call(actual, path, op, **kw), declared, False
+    except ReadError as err:
+        if declared is None or isinstance(err, MissingLibrary):
+            raise
+        if start is not None:
+            path.seek(start)
+        real = sniff(path)
+        if not _other_family(real, declared):
+            raise
+        if op != "read":
+            return _call(real, path, op, **kw), declared, True
+        try:
+            return _call(real, path, op, **kw), declared, True
+        except ReadError as err2:
+            problem = f"declared {declared.value} but the content is {real.value}, and: {err2.problem}"
+            raise ReadError(path, problem, err2.hint) from err
+
+
 def read(path: Any, fmt: FileFormat | str | None = None, *, mask: bool = False) -> Decoded:
     """Decode one file.
 
@@ -113,24 +144,7 @@ def read(path: Any, fmt: FileFormat | str | None = None, *, mask: bool = False) 
     ``meta["declared_format"]`` records the declaration. ``mask``: the file is a label image: palette
     indices and every channel are kept, no rescaling or colour conversion is applied to rasters.
     """
-    declared = _as_format(fmt, path)
-    actual = declared if declared is not None else sniff(path)
-    start = path.tell() if hasattr(path, "seek") else None
-    try:
-        dec = _call(actual, path, "read", mask=mask)
-    except ReadError as err:
-        if declared is None or isinstance(err, MissingLibrary):
-            raise
-        if start is not None:
-            path.seek(start)
-        real = sniff(path)
-        if not _other_family(real, declared):
-            raise
-        try:
-            dec = _call(real, path, "read", mask=mask)
-        except ReadError as err2:
-            problem = f"declared {declared.value} but the content is {real.value}, and: {err2.problem}"
-            raise ReadError(path, problem, err2.hint) from err
+    dec, declared, _ = _read_as_content(path, fmt, "read", mask=mask)
     if declared is not None and dec.meta.get("real_format") != declared.value:
         dec.meta["declared_format"] = declared.value
     return dec
@@ -143,22 +157,10 @@ def read_header(path: Any, fmt: FileFormat | str | None = None) -> dict[str, obj
     ImagePositionPatient, ImageOrientationPatient, InstanceNumber, PatientID, SeriesInstanceUID, ...);
     for other formats the shape, dtype and spacing as far as the header says.
     """
-    declared = _as_format(fmt, path)
-    actual = declared if declared is not None else sniff(path)
-    start = path.tell() if hasattr(path, "seek") else None
-    try:
-        return _call(actual, path, "read_header")
-    except ReadError as err:
-        if declared is None or isinstance(err, MissingLibrary):
-            raise
-        if start is not None:
-            path.seek(start)
-        real = sniff(path)
-        if not _other_family(real, declared):
-            raise
-        meta = _call(real, path, "read_header")
+    meta, declared, fell_back = _read_as_content(path, fmt, "read_header")
+    if fell_back and declared is not None:
         meta["declared_format"] = declared.value
-        return meta
+    return meta
 
 
 def _position(meta: Mapping[str, object]) -> float | None:
