@@ -62,25 +62,12 @@ def synthesize(root: Path, n: int, fmt: str) -> None:
             p.parent.mkdir(parents=True, exist_ok=True)
             tifffile.imwrite(p, base + (i % 97), compression="zlib")
         return
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+    from bench_readers import ct_dicom  # the same synthesized CT slice as the readers benchmark
 
     for i in range(n):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, meta.MediaStorageSOPInstanceUID, "CT"
-        ds.Rows = ds.Columns = 512
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-        ds.RescaleIntercept, ds.RescaleSlope, ds.PixelSpacing = "-1024", "1", ["0.7", "0.7"]
-        ds.PixelData = ((base + (i % 97)) % 4096).astype(np.uint16).tobytes()
         p = root / f"p{i // 200}" / f"{i % 200}.dcm"
         p.parent.mkdir(parents=True, exist_ok=True)
-        ds.save_as(p, enforce_file_format=True)
+        ct_dicom(p, ((base + (i % 97)) % 4096).astype(np.uint16))
 
 
 def child_peak(args: list[str]) -> tuple[float, float, str]:
