@@ -37,6 +37,7 @@ from covidct.layout.values import (
     to_text,
 )
 from covidct.layout.walk import (
+    Found,
     LayoutError,
     Match,
     Walker,
@@ -99,12 +100,43 @@ class Record:
     fields: dict[str, str | None] = field(default_factory=dict)
 
 
+@dataclass
+class Tally:
+    """What a plan's files hold; each mapping is keyed by split, ``None`` meaning all splits."""
+
+    level: CountLevel | None
+    examples: Counter[str | None] = field(default_factory=Counter)
+    by_class: dict[str | None, Counter[str]] = field(default_factory=dict)
+    patients: dict[str | None, set[str]] = field(default_factory=dict)
+    scans: dict[str | None, set[str]] = field(default_factory=dict)
+    boxes: Counter[str | None] = field(default_factory=Counter)
+    first_class: str | None = None
+    has_patients: bool = False
+    has_boxes: bool = False
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    """One count of the card beside the files: ``by_class`` maps a class to (card, data)."""
+
+    level: str
+    split: str | None
+    card: int | None
+    data: int
+    by_class: dict[str, tuple[int, int]]
+
+    @property
+    def equal(self) -> bool:
+        return (self.card is None or self.card == self.data) and all(a == b for a, b in self.by_class.values())
+
+
 def builtins_of(rel: str) -> dict[str, str]:
-    name = rel.rsplit("/", 1)[-1]
-    low = name.lower()
-    stem = next((name[: -len(e)] for e in _DOUBLE_EXT if low.endswith(e)), None)
-    if stem is None:
-        stem = name.rsplit(".", 1)[0] if "." in name.lstrip(".") else name
+    name = rel.rpartition("/")[2]
+    if name.lower().endswith(_DOUBLE_EXT):
+        low = name.lower()
+        stem = next(name[: -len(e)] for e in _DOUBLE_EXT if low.endswith(e))
+    else:
+        stem = name.rpartition(".")[0] if "." in name.lstrip(".") else name
     return {"_name": name, "_stem": stem, "_path": rel}
 
 
@@ -132,18 +164,26 @@ class Plan:
         self.groups: list[Group] = []
         self.splits: list[str] = []
         self.dropped = 0
+        self.orphans: dict[str, list[str]] = {}  # role → files of that role paired with no image
+        self.reported_elsewhere: frozenset[str] = frozenset()  # warning kinds the caller reports itself
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
 
     # ------------------------------------------------------------------------------------- building
 
-    def build(self) -> Plan:
+    def walker(self) -> Walker:
+        """The layout's walker; the files the card names (tables, arrays, split lists) are not unmatched."""
         lay = self.layout
         known = {t.path for t in lay.tables.values()} | {a.path for a in lay.arrays.values()}
         for files in (lay.splits.lists or {}).values() if lay.splits else ():
             known.update(files)
-        walker = Walker(lay, extra_known=known)
-        found = walker.find(self.roots)
+        return Walker(lay, extra_known=known)
+
+    def build(self, found: Found | None = None) -> Plan:
+        """Interpret the files; ``found`` is a match of a listing (names only) instead of a walk of the roots."""
+        walker = self.walker()
+        if found is None:
+            found = walker.find(self.roots)
         self._check_found(found, walker)
         self._read_tables(found)
         members = self._pair(found)
@@ -159,7 +199,8 @@ class Plan:
                         m.values = {"labels": {n: self._label(n, m.ctx, True, m.image.rel)
                                                for n in self._member_level_labels()}}
         self._collect_splits()
-        self._check_counts()
+        if "counts" not in self.reported_elsewhere:
+            self._check_counts()
         return self
 
     def _member_level_labels(self) -> list[str]:
@@ -202,7 +243,7 @@ class Plan:
             why = explain_mismatch(first, walker.roles, walker.part_rx)
             more = f" (and {len(found.unmatched) - 1} more)" if len(found.unmatched) > 1 else ""
             self._warn(f"{len(found.unmatched)} file(s) match no pattern of the layout and are ignored: "
-                       f"{first!r}{more}: {why}. Add them to `exclude` if they are not data.")
+                       f"{first!r}{more}: {why}. Add them to `exclude` if they are not data.", "unmatched")
 
     def _read_tables(self, found: Any) -> None:
         for name, spec in self.layout.tables.items():
@@ -286,9 +327,10 @@ class Plan:
             if role in self._unit_roles:
                 continue
             orphans = [m.rel for ms in idx.values() for m in ms if m.rel not in used[role]]
+            self.orphans[role] = orphans
             if orphans:
                 self._warn(f"{len(orphans)} {role} file(s) have no image: e.g. {orphans[0]!r} (image pattern "
-                           f"{self.layout.files['image'].pattern!r})")
+                           f"{self.layout.files['image'].pattern!r})", "unpaired")
         return members
 
     def _group(self, members: list[Member]) -> list[Group]:
@@ -296,8 +338,10 @@ class Plan:
             return [Group(m.image.rel, [m], m.ctx, rel=m.image.rel) for m in members]
         by = self.layout.group.by
         groups: dict[tuple[Any, ...], Group] = {}
+        norm = self._norm
         for m in members:
-            k = tuple(self._norm(p, m.image.parts[p]) for p in by)
+            parts = m.image.parts
+            k = tuple([norm(p, parts[p]) for p in by])
             g = groups.get(k)
             if g is None:
                 key = "/".join(m.image.parts[p] for p in by)
@@ -327,7 +371,58 @@ class Plan:
 
     # ---------------------------------------------------------------------------------------- values
 
+    def _context_keys(self) -> tuple[str, ...] | None:
+        """The parts an example's values depend on (patient, scan, labels, fields, split), or None if unknown.
+
+        Examples that agree on these parts get the same values, so :meth:`_values` computes them once per
+        distinct key: a scan of 300 slices whose labels come from its folder is resolved once, not 300 times.
+        """
+        lay = self.layout
+        keys: set[str] = set()
+
+        def add(vf: ValueFrom | None) -> bool:
+            if vf is None or vf.value is not None:
+                return True
+            if vf.part is not None:
+                keys.add(vf.part)
+            elif vf.table is not None and vf.table in lay.tables:
+                keys.update(template_parts(lay.tables[vf.table].key))
+            elif vf.array is not None and vf.array in lay.arrays:
+                row_table = lay.tables.get(lay.arrays[vf.array].row_table)
+                if row_table is None:
+                    return False
+                keys.update(template_parts(row_table.key))
+            else:
+                return False
+            return True
+
+        sources = [lay.patient, lay.scan, *lay.labels.values(), *lay.fields.values()]
+        if lay.splits is not None:
+            if lay.splits.by is not None:
+                sources.append(lay.splits.by)
+            else:
+                keys.update(template_parts(lay.splits.key))
+        if not all(add(vf) for vf in sources):
+            return None
+        return tuple(sorted(keys))
+
     def _values(self, ctx: dict[str, str], per_slice: bool, what: str) -> dict[str, Any]:
+        """An example's patient, scan, labels, fields and split (a fresh outer dict: callers set the split)."""
+        if not hasattr(self, "_ctx_keys"):
+            self._ctx_keys = self._context_keys()
+            self._values_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+        if self._ctx_keys is None:
+            return self._compute_values(ctx, per_slice, what)
+        try:
+            key = (per_slice, *(ctx[k] for k in self._ctx_keys))
+        except KeyError:  # a part the example lacks: let the computation say so
+            return self._compute_values(ctx, per_slice, what)
+        hit = self._values_cache.get(key)
+        if hit is None:
+            hit = self._values_cache[key] = self._compute_values(ctx, per_slice, what)
+        return dict(hit)
+
+    def _compute_values(self, ctx: dict[str, str], per_slice: bool, what: str) -> dict[str, Any]:
         lay = self.layout
         vals: dict[str, Any] = {"labels": {}, "fields": {}}
         vals["patient"] = self._text(lay.patient, ctx, f"{what}: patient id") if lay.patient else None
@@ -544,64 +639,81 @@ class Plan:
 
     # ---------------------------------------------------------------------------------------- counts
 
-    def _check_counts(self) -> None:
-        """Warn where the files differ from the card's counts.
-
-        Only counts of what the layout loads are compared: not those of another ``release``, and split
-        counts only for the splits found. Levels: the example unit, patients, scans/series, and boxes
-        (the records of the config's box labels).
-        """
-        level = _COUNT_LEVEL.get(self.config.example)
-        found: dict[str | None, Counter[str]] = {}
-        totals: Counter[str | None] = Counter()
-        boxes: Counter[str | None] = Counter()
+    def tally(self) -> Tally:
+        """What the files hold, per split (None: all splits): examples, per class, patients, scans, boxes."""
+        t = Tally(level=_COUNT_LEVEL.get(self.config.example))
         box_labels = [n for n, vf in self.layout.labels.items()
                       if vf.columns is not None and n in self.labels and self.labels[n].kind == LabelKind.BOXES]
-        patients: dict[str | None, set[str]] = {}
-        scans: dict[str | None, set[str]] = {}
-        first_class = next((n for n, lab in self.labels.items() if lab.kind == LabelKind.CLASS
-                            and n in self.layout.labels and self.layout.labels[n].array is None), None)
+        first = t.first_class = next((n for n, lab in self.labels.items() if lab.kind == LabelKind.CLASS
+                                      and n in self.layout.labels and self.layout.labels[n].array is None), None)
+        t.has_patients = self.layout.patient is not None
+        t.has_boxes = bool(box_labels)
+        # per split, then summed into None (all splits): one pass, few dictionary operations per example
         for vals, g, m in self._examples():
-            for s in [None, *(vals["split"] or [])]:
-                totals[s] += 1
-                if first_class is not None:
-                    c = vals["labels"].get(first_class)
-                    if isinstance(c, str):
-                        found.setdefault(s, Counter())[c] += 1
-                if vals.get("patient") is not None:
-                    patients.setdefault(s, set()).add(vals["patient"])
-                scans.setdefault(s, set()).add(vals.get("scan") or (g.key if m is None or self.grouped else ""))
-                for n in box_labels:
-                    boxes[s] += len(vals["labels"].get(n) or ())
+            labels = vals["labels"]
+            cls = labels.get(first) if first is not None else None
+            patient = vals.get("patient")
+            scan = vals.get("scan") or (g.key if m is None or self.grouped else "")
+            nbox = sum(len(labels.get(n) or ()) for n in box_labels) if box_labels else 0
+            for s in [None, *(vals["split"] or ())]:
+                t.examples[s] += 1
+                if isinstance(cls, str):
+                    by = t.by_class.get(s)
+                    if by is None:
+                        by = t.by_class[s] = Counter()
+                    by[cls] += 1
+                if patient is not None:
+                    t.patients.setdefault(s, set()).add(patient)
+                t.scans.setdefault(s, set()).add(scan)
+                if nbox:
+                    t.boxes[s] += nbox
+        return t
+
+    def count_checks(self, release: str | None = None, tally: Tally | None = None) -> list[CountCheck]:
+        """Each of the card's counts that the layout can be compared with, beside what the files hold.
+
+        Only counts of what the layout loads are compared: those of ``release`` (None: the release the
+        card describes), and split counts only for the splits found. Levels: the example unit, patients,
+        scans/series, and boxes (the records of the config's box labels).
+        """
+        t = tally or self.tally()
+        out = []
         for cnt in self.config.counts:
             s = cnt.split
-            if cnt.release is not None or (s is not None and s not in self.splits):
-                continue  # another release, or a split this layout does not load
-            if cnt.level == level:
-                have = totals[s]
-                exp_by = cnt.by_class
-            elif cnt.level == CountLevel.PATIENTS and self.layout.patient is not None:
-                have = len(patients.get(s, ()))
-                exp_by = {}
+            if cnt.release != release or (s is not None and s not in self.splits):
+                continue
+            exp_by: dict[str, int] = {}
+            if cnt.level == t.level:
+                have = t.examples[s]
+                exp_by = dict(cnt.by_class)
+            elif cnt.level == CountLevel.PATIENTS and t.has_patients:
+                have = len(t.patients.get(s, ()))
             elif cnt.level in (CountLevel.SCANS, CountLevel.SERIES) and self.grouped:
-                have = len(scans.get(s, ()))
-                exp_by = {}
-            elif cnt.level == CountLevel.BOXES and box_labels:
-                have = boxes[s]
-                exp_by = {}
+                have = len(t.scans.get(s, ()))
+            elif cnt.level == CountLevel.BOXES and t.has_boxes:
+                have = t.boxes[s]
             else:
                 continue
-            where = f" in split {s!r}" if s else ""
-            if cnt.total is not None and cnt.total != have:
-                self._warn(f"the card counts {cnt.total:,} {cnt.level.value}{where}; the data has {have:,} "
-                           f"({_diff(have - cnt.total)})")
-            if exp_by and first_class is not None:
-                got = found.get(s, Counter())
-                diffs = [f"{c}: card {n:,}, data {got.get(c, 0):,}" for c, n in exp_by.items() if got.get(c, 0) != n]
-                if diffs:
-                    self._warn(f"{cnt.level.value} per class{where} differ from the card: {'; '.join(diffs)}")
+            got = t.by_class.get(s, Counter()) if exp_by and t.first_class is not None else Counter()
+            by_class = {c: (n, got.get(c, 0)) for c, n in exp_by.items()} if t.first_class is not None else {}
+            out.append(CountCheck(cnt.level.value, s, cnt.total, have, by_class))
+        return out
 
-    def _warn(self, msg: str) -> None:
+    def _check_counts(self) -> None:
+        """Warn where the files differ from the card's counts."""
+        for c in self.count_checks():
+            where = f" in split {c.split!r}" if c.split else ""
+            if c.card is not None and c.card != c.data:
+                self._warn(f"the card counts {c.card:,} {c.level}{where}; the data has {c.data:,} "
+                           f"({_diff(c.data - c.card)})", "counts")
+            diffs = [f"{k}: card {want:,}, data {have:,}" for k, (want, have) in c.by_class.items() if want != have]
+            if diffs:
+                self._warn(f"{c.level} per class{where} differ from the card: {'; '.join(diffs)}", "counts")
+
+    def _warn(self, msg: str, kind: str = "") -> None:
+        """A LayoutWarning, unless the caller reports this kind itself (``covidct check``: its own report)."""
+        if kind and kind in self.reported_elsewhere:
+            return
         warnings.warn(f"{self.card.id}/{self.config.name}: {msg}", LayoutWarning, stacklevel=3)
 
     # ---------------------------------------------------------------------------------------- records

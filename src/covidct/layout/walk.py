@@ -45,6 +45,7 @@ class Found:
     unmatched: list[str] = field(default_factory=list)
     symlinks: list[str] = field(default_factory=list)
     walked: int = 0
+    excluded: int = 0  # names the layout's `exclude` globs leave out (counted by match_names)
 
 
 def part_regexes(layout: Layout) -> tuple[tuple[str, str], ...]:
@@ -155,16 +156,38 @@ class Walker:
                     found.symlinks.append(start)
                     continue
                 self._walk(root, top, start, depth, found, seen)
-        # files that belong to a matched file (MetaImage .raw beside .mhd) are not "unmatched"
-        if found.unmatched:
-            matched = {m.rel for ms in found.roles.values() for m in ms}
-            stems = set()
-            for rel in matched:
-                base, ext = os.path.splitext(rel)
-                for comp in _COMPANIONS.get(ext.lower(), ()):
-                    stems.add(base + comp)
-            found.unmatched = [u for u in found.unmatched if u not in stems and u not in self.known]
+        self._drop_companions(found)
         return found
+
+    def match_names(self, root: str, names: Iterable[str]) -> Found:
+        """Match relative file names without touching the disk (a listing of a dataset's files).
+
+        Unlike :meth:`find`, every name is matched, also those outside the folders the patterns start
+        in: a data file the walk would never visit is reported as unmatched instead of silently missed.
+        """
+        found = Found(roles={r: [] for r in self.roles}, tables={t: [] for t in self.tables})
+        for rel in dict.fromkeys(names):
+            found.walked += 1
+            if self._excluded(rel):
+                found.excluded += 1
+            else:
+                self._match(root, rel, found)
+        self._drop_companions(found)
+        return found
+
+    def _drop_companions(self, found: Found) -> None:
+        """Files the card names (tables...) and files that belong to a matched file (MetaImage .raw beside
+        .mhd) are not "unmatched"."""
+        if not found.unmatched:
+            return
+        stems: set[str] = set()
+        companion_exts = tuple(c for comps in _COMPANIONS.values() for c in comps)
+        if any(u.lower().endswith(companion_exts) for u in found.unmatched):
+            for ms in found.roles.values():
+                for m in ms:
+                    base, ext = os.path.splitext(m.rel)
+                    stems.update(base + comp for comp in _COMPANIONS.get(ext.lower(), ()))
+        found.unmatched = [u for u in found.unmatched if u not in stems and u not in self.known]
 
     def _walk(self, root: str, top: str, rel_top: str, depth: int | None, found: Found, seen: set[str]) -> None:
         stack = [(top, rel_top, 0)]
@@ -221,18 +244,28 @@ def explain_mismatch(rel: str, patterns: dict[str, Pattern], part_rx: dict[str, 
 
 
 def _segment_diff(rel: str, pat: Pattern, part_rx: dict[str, str]) -> str:
+    reason, value = mismatch_reason(rel, pat, part_rx)
+    return f"{value!r} {reason}" if value is not None else reason
+
+
+def mismatch_reason(rel: str, pat: Pattern, part_rx: dict[str, str]) -> tuple[str, str | None]:
+    """Why ``rel`` does not match ``pat``, as (reason without the file's own text, the offending segment).
+
+    The reason names only the pattern, so files that fail the same way share it (``covidct check``
+    groups unmatched files by it).
+    """
     segs = rel.split("/")
     psegs = pat.text.split("/")
     if "**" in pat.text or len(segs) != len(psegs):
         if "**" not in pat.text and fixed_depth(pat, part_rx) is not None:
-            return f"has {len(psegs)} path levels, the file has {len(segs)}"
-        return "does not match"
+            return f"has {len(psegs)} path levels, the file has {len(segs)}", None
+        return "does not match", None
     rx = tuple(part_rx.items())
     for s, p in zip(segs, psegs, strict=True):
         try:
             sub = parse(p, rx)
         except Exception:  # a segment alone may not parse (e.g. a lone brace pair split by '/')
-            return "does not match"
+            return "does not match", None
         if sub.regex.fullmatch(s) is None:
-            return f"{s!r} does not match {p!r}"
-    return "a part appears twice with different values"
+            return f"does not match {p!r}", s
+    return "a part appears twice with different values", None

@@ -1,0 +1,100 @@
+"""`covidct check` on a large listing, against the baseline "a bare re.fullmatch loop over the same names".
+
+Writes a listing of N names shaped like CNCB's classification set (`{class}/{patient}/{scan}/{slice}.jpg`,
+about 100 slices per scan, a few README/.DS_Store and stray files), then times in the same run, one core:
+  baseline: read the listing, and `rx.fullmatch(name)` for every name with the image pattern's compiled
+            regular expression (what any matcher must do at least once)
+  check:    covidct.layout.check.check(card, config, listing=...) -- the whole dry run: read, match, group
+            unmatched files by reason, pair, group slices into scans, splits, labels, tally, compare counts
+Medians of --repeat runs, alternating order; prints each and the ratio.
+
+    python benchmarks/bench_check.py [--n 400000] [--repeat 5]
+
+Target (issue 11): 400,000 names in under 2 s on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from covidct.card.model import Card
+from covidct.layout.check import check, format_report, read_listing
+from covidct.layout.walk import layout_patterns
+
+CARD = {
+    "id": "bench", "name": "Bench", "summary": "s", "description": "d", "modality": ["CT"], "anatomy": ["chest"],
+    "license": {"id": "unknown", "redistribution": "unknown"},
+    "access": {"kind": "request", "instructions": "Ask the authors, then unpack into DATA_DIR."},
+    "last_reviewed": "2026-01-01",
+    "configs": [{
+        "name": "default", "tasks": ["image-classification"], "dimensionality": "2D", "example": "slice",
+        "image": {"formats": ["jpeg"], "intensity": "windowed-8bit"},
+        "labels": [{"name": "label", "kind": "class", "granularity": "scan", "source": ["unknown"],
+                    "classes": [{"name": "NCP", "value": 0}, {"name": "CP", "value": 1},
+                                {"name": "Normal", "value": 2}]}],
+        "layout": {
+            "parts": {"cls": {"regex": "NCP|CP|Normal"}, "patient": {"regex": "[0-9]+"},
+                      "scan": {"regex": "[0-9]+"}, "slice": {"regex": "[0-9]+", "type": "int"}},
+            "files": {"image": {"pattern": "{cls}/{patient}/{scan}/{slice}.jpg", "format": "jpeg"}},
+            "labels": {"label": {"part": "cls"}},
+            "patient": {"part": "patient"},
+            "group": {"by": ["cls", "patient", "scan"], "order_part": "slice"},
+        },
+    }],
+}
+
+
+def make_listing(folder: Path, n: int) -> Path:
+    names = []
+    classes = ("NCP", "CP", "Normal")
+    i = 0
+    while len(names) < n:
+        cls = classes[i % 3]
+        names.extend(f"{cls}/{i:05d}/{i % 7:04d}/{k:04d}.jpg" for k in range(100))
+        i += 1
+    names = [*names[:n - 3], "README.md", "NCP/.DS_Store", "CP/stray.tmp"]
+    path = folder / "listing.txt.gz"
+    path.write_bytes(gzip.compress("".join(f"{x}\n" for x in names).encode(), compresslevel=1))
+    return path
+
+
+def baseline(card: Card, listing: Path) -> int:
+    rx = layout_patterns(card.configs[0].layout)["image"].regex  # type: ignore[arg-type]
+    return sum(1 for name in read_listing(listing) if rx.fullmatch(name))
+
+
+def run_check(card: Card, listing: Path) -> int:
+    return check(card, card.configs[0], listing=listing).files
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=400_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    card = Card.model_validate(CARD)
+    with tempfile.TemporaryDirectory() as tmp:
+        listing = make_listing(Path(tmp), a.n)
+        times: dict[str, list[float]] = {"baseline": [], "check": []}
+        for r in range(a.repeat):
+            order = [("baseline", baseline), ("check", run_check)]
+            for name, fn in order if r % 2 == 0 else reversed(order):
+                t0 = time.perf_counter()
+                fn(card, listing)
+                times[name].append(time.perf_counter() - t0)
+        print(format_report(check(card, card.configs[0], listing=listing)).splitlines()[0])
+    base = statistics.median(times["baseline"])
+    chk = statistics.median(times["check"])
+    print(f"names: {a.n:,}; medians of {a.repeat}")
+    print(f"baseline (read + re.fullmatch loop): {base:.2f} s")
+    print(f"covidct check:                        {chk:.2f} s  ({chk / base:.2f}x baseline)")
+    print(f"target: under 2 s -> {'met' if chk < 2 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

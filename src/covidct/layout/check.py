@@ -1,0 +1,295 @@
+"""``covidct check``: a dry run of a config's layout against a dataset's real file names.
+
+It reads names only (a listing, or the names under a data folder) and the tables, split lists and
+arrays the layout names; it never decodes pixels. It reports what each pattern matched, what no
+pattern matched (grouped by why), unpaired files, examples per split and class, patients and scans,
+and each of these against the card's counts. This is how a layout is proven against the real
+dataset rather than against fixtures synthesized from the card itself.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from covidct.card.model import Card, Config
+from covidct.layout.plan import CountCheck, LayoutWarning, Plan
+from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
+
+# Names that are never data: documents and the litter of file systems and archivers. Anything else
+# that no pattern matches is a data file the layout would skip, and fails the check.
+_NOT_DATA_NAMES = (".ds_store", "thumbs.db", "desktop.ini", ".gitignore", ".gitattributes", ".gitkeep")
+_NOT_DATA_STEMS = ("readme", "license", "licence", "citation", "changelog", "notice", "copying")
+_NOT_DATA_SUFFIXES = (".md", ".pdf", ".html", ".htm", ".doc", ".docx", ".ipynb", ".py", ".rst")
+_NOT_DATA_FOLDERS = ("__macosx", ".git")
+MAX_EXAMPLES = 3  # file names shown per group of unmatched files
+
+
+class CheckError(LayoutError):
+    """The check cannot run (unreadable listing, missing folder); the message says what to do."""
+
+
+def is_document(rel: str) -> bool:
+    """Whether ``rel`` is a document or file-system litter rather than a dataset file."""
+    segs = rel.lower().split("/")
+    name = segs[-1]
+    if any(s in _NOT_DATA_FOLDERS for s in segs[:-1]) or name.startswith("._"):
+        return True
+    if name in _NOT_DATA_NAMES or name.endswith(_NOT_DATA_SUFFIXES):
+        return True
+    return name.split(".", 1)[0] in _NOT_DATA_STEMS
+
+
+@dataclass
+class Unmatched:
+    """Files that no pattern matches for the same reason."""
+
+    reason: str
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckReport:
+    card: str
+    config: str
+    against: str  # "listing FILE" or "folder DIR"
+    files: int = 0
+    matched: dict[str, int] = field(default_factory=dict)  # role or table → files
+    named: int = 0  # files the card names by path (tables, split lists, arrays) that are present
+    excluded: int = 0  # left out by the layout's `exclude`
+    documents: int = 0  # README, .DS_Store...: not data, not required to match
+    unmatched: list[Unmatched] = field(default_factory=list)
+    unpaired: dict[str, list[str]] = field(default_factory=dict)  # role → files with no image
+    examples: dict[str, int] = field(default_factory=dict)  # split ("all" for every split) → examples
+    classes: dict[str, dict[str, int]] = field(default_factory=dict)  # split → class → examples
+    patients: dict[str, int] = field(default_factory=dict)
+    scans: dict[str, int] = field(default_factory=dict)
+    counts: list[dict[str, Any]] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def unmatched_files(self) -> int:
+        return sum(u.count for u in self.unmatched)
+
+    @property
+    def count_differences(self) -> int:
+        return sum(1 for c in self.counts if not c["equal"])
+
+    @property
+    def ok(self) -> bool:
+        return (self.error is None and not self.unmatched and not any(self.unpaired.values())
+                and not self.count_differences)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(ok=self.ok, unmatched_files=self.unmatched_files, count_differences=self.count_differences)
+        return out
+
+
+def read_listing(path: str | os.PathLike[str]) -> list[str]:
+    """One relative path per line, as ``find . -type f`` or ``unzip -Z1`` print (``.gz`` accepted).
+
+    Leading ``./`` is dropped, backslashes become ``/``, folder entries (ending in ``/``) and blank
+    lines are skipped. A name that would leave the data folder (absolute, ``..``) is refused.
+    """
+    p = Path(path)
+    try:
+        raw = gzip.decompress(p.read_bytes()) if p.name.endswith(".gz") else p.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise CheckError(f"listing {p}: cannot read it ({exc})") from None
+    text = raw.decode("utf-8", errors="replace")
+    names = []
+    for n, line in enumerate(text.splitlines(), 1):
+        rel = line.strip().replace("\\", "/")
+        while rel.startswith("./"):
+            rel = rel[2:]
+        if not rel or rel.endswith("/"):
+            continue
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise CheckError(f"listing {p}:{n}: {rel!r} is not a path inside the data folder")
+        names.append(rel)
+    return names
+
+
+def folder_names(folder: str) -> Iterator[str]:
+    """Relative names of the regular files under ``folder``; links are not followed."""
+    stack = [("", folder)]
+    while stack:
+        rel_dir, path = stack.pop()
+        try:
+            with os.scandir(path) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            raise CheckError(f"cannot list {path}: {exc.strerror or exc}") from None
+        subdirs = []
+        for e in entries:
+            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append((rel, e.path))
+            elif e.is_file(follow_symlinks=False):
+                yield rel
+        stack.extend(reversed(subdirs))
+
+
+def _under_root(names: Iterable[str], root: str | None) -> list[str]:
+    """The names below the layout's ``root`` folder, relative to it."""
+    if not root:
+        return list(names)
+    prefix = root.strip("/") + "/"
+    return [n[len(prefix):] for n in names if n.startswith(prefix)]
+
+
+def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None = None,
+          data_dir: str | os.PathLike[str] | None = None, release: str | None = None) -> CheckReport:
+    """Dry-run ``config``'s layout on a listing (tables from ``data_dir``) or on ``data_dir``'s names."""
+    if config.layout is None:
+        raise CheckError(f"{card.id}/{config.name} has no layout: nothing to check")
+    if listing is None and data_dir is None:
+        raise CheckError("give --listing FILE or --data-dir DIR")
+    lay = config.layout
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise CheckError(f"data folder {data_dir} does not exist or is not a folder")
+    base = str(Path(data_dir).expanduser().resolve()) if data_dir is not None else ""
+    report = CheckReport(card.id, config.name, f"listing {listing}" if listing is not None else f"folder {data_dir}")
+    all_names = read_listing(listing) if listing is not None else list(folder_names(base))
+    names = _under_root(all_names, lay.root)
+    root = os.path.join(base, lay.root) if (base and lay.root) else base
+    report.files = len(names)
+
+    plan = Plan(card, config, [root] if root and os.path.isdir(root) else [])
+    plan.reported_elsewhere = frozenset({"unmatched", "unpaired", "counts"})
+    walker = plan.walker()
+    found = walker.match_names(root, names)
+    for role, ms in found.roles.items():
+        report.matched[role] = len(ms)
+    for name, ms in found.tables.items():
+        report.matched[f"table {name}"] = len(ms)
+    in_tables = {m.rel for ms in found.tables.values() for m in ms}
+    report.named = sum(1 for n in dict.fromkeys(names) if n in walker.known and n not in in_tables)
+    report.excluded = found.excluded
+    _group_unmatched(report, found, walker)
+    _not_checked(report, config)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", LayoutWarning)
+        try:
+            plan.build(found)
+        except LayoutError as exc:
+            report.error = str(exc)
+            if not plan.roots and (lay.tables or lay.arrays or (lay.splits and lay.splits.lists)):
+                report.error += " (the layout reads tables: give --data-dir with them)"
+            return report
+    report.notes.extend(str(w.message) for w in caught if issubclass(w.category, LayoutWarning))
+    report.unpaired = {r: files for r, files in plan.orphans.items() if files}
+    _tally(report, plan, release)
+    return report
+
+
+def _group_unmatched(report: CheckReport, found: Found, walker: Walker) -> None:
+    groups: dict[str, Unmatched] = {}
+    image = walker.roles.get("image")
+    for rel in found.unmatched:
+        if is_document(rel):
+            report.documents += 1
+            continue
+        if image is None:
+            reason = "matches no pattern"
+        else:
+            why, _value = mismatch_reason(rel, image, walker.part_rx)
+            reason = f"image pattern {image.text!r}: {why}"
+            if image.literal_prefix and not rel.startswith(image.literal_prefix + "/"):
+                reason = f"outside {image.literal_prefix + '/'!r}, where the image pattern {image.text!r} starts"
+        u = groups.setdefault(reason, Unmatched(reason))
+        u.count += 1
+        if len(u.examples) < MAX_EXAMPLES:
+            u.examples.append(rel)
+    report.unmatched = sorted(groups.values(), key=lambda u: -u.count)
+
+
+def _not_checked(report: CheckReport, config: Config) -> None:
+    lay = config.layout
+    assert lay is not None
+    if lay.group is not None and lay.group.order_by is not None:
+        report.not_checked.append(f"slice order by {lay.group.order_by.value}: read from the DICOM headers, "
+                                  "not checked in a names-only run")
+    for name, arr in lay.arrays.items():
+        report.not_checked.append(f"array {name!r} ({arr.path}): its rows and slices are not read in a names-only run")
+
+
+def _tally(report: CheckReport, plan: Plan, release: str | None) -> None:
+    t = plan.tally()
+    for s in [None, *plan.splits]:
+        key = s if s is not None else "all"
+        report.examples[key] = t.examples[s]
+        if s in t.by_class:
+            report.classes[key] = dict(sorted(t.by_class[s].items()))
+        if t.has_patients:
+            report.patients[key] = len(t.patients.get(s, ()))
+        if plan.grouped:
+            report.scans[key] = len(t.scans.get(s, ()))
+    checks: list[CountCheck] = plan.count_checks(release=release, tally=t)
+    for c in checks:
+        report.counts.append({
+            "level": c.level, "split": c.split, "card": c.card, "data": c.data,
+            "by_class": {k: {"card": a, "data": b} for k, (a, b) in c.by_class.items()}, "equal": c.equal,
+        })
+    if not checks:
+        report.notes.append("the card gives no count this layout can be compared with"
+                            + (f" for release {release!r}" if release else ""))
+
+
+def format_report(r: CheckReport) -> str:
+    """The report as text for the terminal."""
+    lines = [f"{r.card}/{r.config} against {r.against}: {r.files:,} file(s)"]
+    for role, n in r.matched.items():
+        lines.append(f"  matched {role}: {n:,}")
+    if r.named:
+        lines.append(f"  named by the card (tables, split lists, arrays): {r.named:,}")
+    if r.excluded:
+        lines.append(f"  left out by the layout's exclude: {r.excluded:,}")
+    if r.documents:
+        lines.append(f"  documents and litter (README, .DS_Store...): {r.documents:,}")
+    for u in r.unmatched:
+        lines.append(f"  UNMATCHED {u.count:,} file(s): {u.reason}; e.g. {', '.join(map(repr, u.examples))}")
+    for role, files in r.unpaired.items():
+        lines.append(f"  UNPAIRED {len(files):,} {role} file(s) have no image: e.g. {files[0]!r}")
+    if r.error:
+        lines.append(f"  ERROR {r.error}")
+    for split, n in r.examples.items():
+        extra = []
+        if split in r.patients:
+            extra.append(f"{r.patients[split]:,} patients")
+        if split in r.scans:
+            extra.append(f"{r.scans[split]:,} scans")
+        cls = r.classes.get(split)
+        if cls:
+            extra.append(", ".join(f"{c} {k:,}" for c, k in cls.items()))
+        lines.append(f"  {split}: {n:,} example(s)" + (f" ({'; '.join(extra)})" if extra else ""))
+    for c in r.counts:
+        where = f" in {c['split']}" if c["split"] else ""
+        mark = "ok" if c["equal"] else "DIFFERS"
+        card = f"{c['card']:,}" if c["card"] is not None else "-"
+        lines.append(f"  count {c['level']}{where}: card {card}, data {c['data']:,} {mark}")
+        for k, v in c["by_class"].items():
+            if v["card"] != v["data"]:
+                lines.append(f"    {k}: card {v['card']:,}, data {v['data']:,} DIFFERS")
+    for n in r.not_checked:
+        lines.append(f"  not checked: {n}")
+    for n in r.notes:
+        lines.append(f"  note: {n}")
+    verdict = "OK" if r.ok else (
+        f"FAILED ({r.unmatched_files:,} unmatched data file(s), {r.count_differences} count difference(s)"
+        + (", an error" if r.error else "") + ")")
+    lines.append(f"  {verdict}")
+    return "\n".join(lines)
+
+
+__all__ = ["CheckError", "CheckReport", "Unmatched", "check", "format_report", "is_document", "read_listing"]
