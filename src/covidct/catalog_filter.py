@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 FILTER_COLUMNS = {"modality": "modality", "task": "tasks", "anatomy": "anatomy", "license": "license",
-                  "access": "access"}
+                  "access": "access", "layout": "layout"}
 
 
 def _norm(s: str) -> str:

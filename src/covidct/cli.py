@@ -100,6 +100,8 @@ def cmd_validate(ns: argparse.Namespace) -> int:
 def _list_args(p: argparse.ArgumentParser) -> None:
     for f in ("modality", "task", "anatomy", "license", "access"):
         p.add_argument(f"--{f}", action="append", help=f"keep cards whose {f} matches (repeatable)")
+    p.add_argument("--layout", action="append", help="keep cards with a config whose layout is verified (against "
+                   "a real file listing), differs, unverified, or `no layout` (repeatable)")
     p.add_argument("--format", choices=["table", "json", "csv", "ids"], default="table")
 
 
@@ -112,7 +114,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
 
     df = registry(_cards_dir(ns)).catalog()
     df = filter_catalog(df, modality=ns.modality, task=ns.task, anatomy=ns.anatomy, license=ns.license,
-                        access=ns.access)
+                        access=ns.access, layout=ns.layout)
     if ns.format == "json":
         print(df.to_json(orient="records", force_ascii=False, indent=2))
     elif ns.format == "csv":
@@ -121,9 +123,9 @@ def cmd_list(ns: argparse.Namespace) -> int:
         for i in df["id"]:
             print(i)
     else:
-        cols = ["id", "modality", "tasks", "patients", "images", "license", "access"]
+        cols = ["id", "modality", "tasks", "patients", "images", "license", "access", "layout"]
         view = df[cols].copy()
-        for c in ("modality", "tasks"):
+        for c in ("modality", "tasks", "layout"):
             view[c] = view[c].map(lambda v: ",".join(v))
         for c in ("patients", "images"):
             view[c] = [("" if pd.isna(v) else f"{int(v):,}") for v in view[c]]

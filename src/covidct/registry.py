@@ -110,7 +110,7 @@ class Registry:
 CATALOG_COLUMNS = [
     "id", "name", "aliases", "summary", "modality", "anatomy", "tasks", "dimensionality", "configs",
     "patients", "scans", "images", "classes", "license", "redistribution", "access", "has_layout",
-    "homepage", "doi", "derived_from",
+    "layout", "homepage", "doi", "derived_from",
 ]
 
 
@@ -136,6 +136,7 @@ def catalog_row(card: Card) -> dict[str, object]:
         "redistribution": card.license.redistribution.value,
         "access": card.access.kind.value,
         "has_layout": any(cfg.layout is not None for cfg in card.configs),
+        "layout": sorted({cfg.layout_status for cfg in card.configs}),  # verified, differs, unverified, no layout
         "homepage": card.homepage,
         "doi": card.citation.doi if card.citation else None,
         "derived_from": sorted({lin.card for lin in card.lineage}),

@@ -280,6 +280,10 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
         if lab.name not in lay.labels and lab.name not in lay.files:
             yield Finding((*at,), "W403", f"no layout rule gives label {lab.name!r} a value",
                           hint=f"add `labels: {{{lab.name}: ...}}` or a file role")
+    if cfg.verified is None:
+        yield Finding((*at,), "W405", f"the layout of config {cfg.name!r} was never checked against the real "
+                      "dataset's files", hint="run `covidct check` on a real listing (tests/listings/<id>/) and "
+                      "record it in `verified`")
     for j, pat_text in enumerate(lay.exclude):
         try:
             compile_glob(pat_text)  # safe path, and no pathological backtracking

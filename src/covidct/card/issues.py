@@ -70,6 +70,8 @@ KINDS: dict[str, IssueKind] = {
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
         _k("W403", W, "Label without layout", "The config has a layout but no rule gives this label a value."),
         _k("W404", W, "Lineage not reciprocated", "The other card does not mention this one."),
+        _k("W405", W, "Layout not verified", "The config's layout has no record of a `covidct check` against a real "
+           "listing of the dataset's files (`verified`)."),
     ]
 }
 

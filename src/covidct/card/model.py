@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from covidct.card.vocab import (
     AccessKind,
     ArchiveFormat,
+    CheckResult,
     CountLevel,
     Dimensionality,
     FileFormat,
@@ -356,6 +357,20 @@ class Layout(Strict):
 # --------------------------------------------------------------------------------------------- configs
 
 
+class LayoutCheck(Strict):
+    """What a config's layout was proven against: `covidct check` on a real listing of the dataset's files."""
+
+    listing: Annotated[str, Field(pattern=r"^tests/listings/[a-z0-9][a-z0-9-]*/[A-Za-z0-9._-]+\.txt(\.gz)?$")] = Field(
+        description="The listing in this repository (`tests/listings/<id>/<config>.txt.gz`), one relative path a line."
+    )
+    source: LongText = Field(description="Where the names come from: a repository at a commit and path, a published "
+                             "file list, an archive's central directory, a challenge's file list.")
+    part: ShortText | None = Field(None, description="Which part of the dataset the listing covers, when not all.")
+    date: dt.date = Field(description="When the check was run.")
+    result: CheckResult = Field(description="`match`: every data file matched and the counts agree.")
+    note: LongText | None = Field(None, description="What differs, or what the check could not see.")
+
+
 class Config(Strict):
     name: Slug = Field(description="Config name, e.g. `lesion-seg`; `default` when there is only one.")
     description: LongText | None = None
@@ -366,6 +381,19 @@ class Config(Strict):
     counts: list[Count] = Field(default_factory=list, description="Counts at every level, per class, per split.")
     image: ImageProperties = Field(description="Image properties.")
     layout: Layout | None = Field(None, description="The file layout; absent when it is not documented.")
+    verified: LayoutCheck | None = Field(
+        None, description="What the layout was checked against with `covidct check` (a real file listing)."
+    )
+
+    @property
+    def layout_status(self) -> str:
+        """`verified` (a real listing matched), `differs` (checked on a real listing, with differences),
+        `unverified` (never run on real file names) or `no layout`."""
+        if self.layout is None:
+            return "no layout"
+        if self.verified is None:
+            return "unverified"
+        return "verified" if self.verified.result == CheckResult.MATCH else "differs"
 
     @property
     def class_names(self) -> set[str]:

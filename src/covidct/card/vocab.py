@@ -181,6 +181,13 @@ class ArchiveFormat(Vocab):
     NONE = "none"
 
 
+class CheckResult(Vocab):
+    """What `covidct check` found when a layout was run on a real listing of the dataset's files."""
+
+    MATCH = "match"
+    DIFFERENCES = "differences"
+
+
 class SortKey(Vocab):
     """How slices of one scan are ordered."""
 

@@ -19,7 +19,7 @@ from covidct.site.html import esc, inline_code
 # ----------------------------------------------------------------------------------------- catalog
 
 FILTERS = [("modality", "Modality"), ("task", "Task"), ("anatomy", "Anatomy"), ("license", "License"),
-           ("access", "Access")]
+           ("access", "Access"), ("layout", "Layout")]
 
 
 def _facets(card: Card) -> dict[str, list[str]]:
@@ -29,6 +29,7 @@ def _facets(card: Card) -> dict[str, list[str]]:
         "anatomy": list(dict.fromkeys(card.anatomy)),
         "license": [card.license.id],
         "access": [card.access.kind.value],
+        "layout": sorted({cfg.layout_status for cfg in card.configs}),
     }
 
 

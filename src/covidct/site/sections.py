@@ -176,8 +176,22 @@ def config_intro(ctx: PageContext, cfg: Config) -> str:
         ("Loadable", "yes: the card describes the file layout" if cfg.layout else
          "not yet: the card does not describe the file layout"),
     ]
+    if cfg.layout is not None:
+        facts.append(("Layout checked", _verification(cfg)))
     desc = text_html(cfg.description)
     return desc + _table(facts)
+
+
+def _verification(cfg: Config) -> str:
+    v = cfg.verified
+    if v is None:
+        return ('<span class="covidct-unverified">layout not verified against real files</span>: it was tested '
+                "on synthesized fixtures only")
+    part = f" ({esc(v.part)})" if v.part else ""
+    head = "layout verified" if cfg.layout_status == "verified" else "checked, with differences,"
+    note = f"<br>{text_html(v.note)}" if v.note else ""
+    return (f'<span class="covidct-{esc(cfg.layout_status)}">{head}</span> against {esc(v.source)}{part} on '
+            f"{esc(v.date.isoformat())} (<code>covidct check</code> on <code>{esc(v.listing)}</code>){note}")
 
 
 def _count_title(cnt: Count) -> str:
