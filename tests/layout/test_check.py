@@ -123,8 +123,10 @@ def test_tables_come_from_the_data_dir_and_are_required(tmp_path: Path) -> None:
     card = _card(counts=[{"level": "images", "total": 2, "split": "test"}], layout=layout)
     names = ["img/a.png", "img/b.png", "img/c.png", "labels.csv", "train.txt", "test.txt"]
     listing = _listing(tmp_path, names)
-    no_tables = check(card, card.configs[0], listing=listing)
-    assert no_tables.error and "give --data-dir" in no_tables.error and not no_tables.ok
+    names_only = check(card, card.configs[0], listing=listing)  # tables listed, not given: names only
+    assert names_only.ok and names_only.examples == {"all": 3} and not names_only.counts
+    assert names_only.not_checked == ["labels, splits and counts: the layout reads labels.csv, train.txt, test.txt, "
+                                      "not given (pass --data-dir with them)"]
     tables = tmp_path / "tables"
     tables.mkdir()
     (tables / "labels.csv").write_text("file,diag\na.png,covid\nb.png,normal\nc.png,covid\n")
@@ -135,6 +137,8 @@ def test_tables_come_from_the_data_dir_and_are_required(tmp_path: Path) -> None:
     assert r.matched["table t"] == 1 and r.named == 2  # the two split lists
     assert r.examples == {"all": 3, "train": 1, "test": 2}
     assert r.classes["test"] == {"covid": 1, "normal": 1}
+    missing = check(card, card.configs[0], listing=_listing(tmp_path, names[:3]))  # the dataset lacks them
+    assert missing.error and "labels.csv" in missing.error and not missing.ok
 
 
 def test_slice_order_from_headers_is_not_guessed(tmp_path: Path) -> None:
