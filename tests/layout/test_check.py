@@ -124,7 +124,7 @@ def test_tables_come_from_the_data_dir_and_are_required(tmp_path: Path) -> None:
     names = ["img/a.png", "img/b.png", "img/c.png", "labels.csv", "train.txt", "test.txt"]
     listing = _listing(tmp_path, names)
     names_only = check(card, card.configs[0], listing=listing)  # tables listed, not given: names only
-    assert names_only.ok and names_only.examples == {"all": 3} and not names_only.counts
+    assert names_only.ok and names_only.matched["image"] == 3 and not names_only.examples and not names_only.counts
     assert names_only.not_checked == ["labels, splits and counts: the layout reads labels.csv, train.txt, test.txt, "
                                       "not given (pass --data-dir with them)"]
     tables = tmp_path / "tables"

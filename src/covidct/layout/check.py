@@ -184,7 +184,6 @@ def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None 
         # the names are checked, what the tables say is not
         report.not_checked.append(f"labels, splits and counts: the layout reads {', '.join(absent)}, not given "
                                   "(pass --data-dir with them)")
-        report.examples["all"] = report.matched.get("image", 0)
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)
@@ -250,7 +249,7 @@ def _tally(report: CheckReport, plan: Plan, release: str | None) -> None:
             report.classes[key] = dict(sorted(t.by_class[s].items()))
         if t.has_patients:
             report.patients[key] = len(t.patients.get(s, ()))
-        if plan.grouped:
+        if plan.grouped or plan.layout.scan is not None:
             report.scans[key] = len(t.scans.get(s, ()))
     checks: list[CountCheck] = plan.count_checks(release=release, tally=t)
     for c in checks:
