@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from covidct.card.model import Card, Config
-from covidct.layout.plan import CountCheck, LayoutWarning, Plan
+from covidct.layout.plan import CountCheck, LayoutWarning, Plan, gc_paused
 from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
 
 # Names that are never data: documents and the litter of file systems and archivers. Anything else
@@ -108,12 +108,14 @@ def read_listing(path: str | os.PathLike[str]) -> list[str]:
     text = raw.decode("utf-8", errors="replace")
     names = []
     for n, line in enumerate(text.splitlines(), 1):
-        rel = line.strip().replace("\\", "/")
+        rel = line.strip()
+        if "\\" in rel:
+            rel = rel.replace("\\", "/")
         while rel.startswith("./"):
             rel = rel[2:]
         if not rel or rel.endswith("/"):
             continue
-        if rel.startswith("/") or ".." in rel.split("/"):
+        if rel.startswith("/") or (".." in rel and ".." in rel.split("/")):
             raise CheckError(f"listing {p}:{n}: {rel!r} is not a path inside the data folder")
         names.append(rel)
     return names
@@ -164,6 +166,14 @@ def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None 
     root = os.path.join(base, lay.root) if (base and lay.root) else base
     report.files = len(names)
 
+    with gc_paused():
+        return _check(card, config, report, names, root, release)
+
+
+def _check(card: Card, config: Config, report: CheckReport, names: list[str], root: str,
+           release: str | None) -> CheckReport:
+    lay = config.layout
+    assert lay is not None
     plan = Plan(card, config, [root] if root and os.path.isdir(root) else [])
     plan.reported_elsewhere = frozenset({"unmatched", "unpaired", "counts"})
     walker = plan.walker()

@@ -10,19 +10,21 @@ Hugging Face ``datasets``.
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from covidct.card.model import Card, Config, Layout, ValueFrom
 from covidct.card.vocab import CountLevel, LabelKind, SortKey, Unit
 from covidct.layout import tables as tbl
-from covidct.layout.pattern import compile_glob, parse, template_parts
+from covidct.layout.pattern import BUILTIN_PARTS, compile_glob, parse, template_parts
 from covidct.layout.values import (
     CLASS_KINDS,
     RECORD_CLASS_FIELD,
@@ -130,6 +132,23 @@ class CountCheck:
         return (self.card is None or self.card == self.data) and all(a == b for a, b in self.by_class.values())
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a plan builds.
+
+    A plan of 400,000 files makes millions of small objects and no reference cycles; the collector's
+    generational passes over them took half the time of a names-only check (measured in
+    benchmarks/bench_check.py). Nested uses keep it paused; it resumes as it was.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def builtins_of(rel: str) -> dict[str, str]:
     name = rel.rpartition("/")[2]
     if name.lower().endswith(_DOUBLE_EXT):
@@ -181,6 +200,10 @@ class Plan:
 
     def build(self, found: Found | None = None) -> Plan:
         """Interpret the files; ``found`` is a match of a listing (names only) instead of a walk of the roots."""
+        with gc_paused():
+            return self._build(found)
+
+    def _build(self, found: Found | None) -> Plan:
         walker = self.walker()
         if found is None:
             found = walker.find(self.roots)
@@ -294,9 +317,11 @@ class Plan:
         members = []
         missing: dict[str, list[str]] = {}
         used: dict[str, set[str]] = {r: set() for r in self.mask_roles}
+        builtins = self._needs_builtins()
         for im in images:
             ctx = dict(im.parts)
-            ctx.update(builtins_of(im.rel))
+            if builtins:
+                ctx.update(builtins_of(im.rel))
             paired: dict[str, Match] = {}
             for role, (shared, idx) in indexes.items():
                 if role in self._unit_roles:
@@ -339,9 +364,10 @@ class Plan:
         by = self.layout.group.by
         groups: dict[tuple[Any, ...], Group] = {}
         norm = self._norm
+        plain = all(self.part_types.get(p) != "int" for p in by)
         for m in members:
             parts = m.image.parts
-            k = tuple([norm(p, parts[p]) for p in by])
+            k = tuple([parts[p] for p in by]) if plain else tuple([norm(p, parts[p]) for p in by])
             g = groups.get(k)
             if g is None:
                 key = "/".join(m.image.parts[p] for p in by)
@@ -351,11 +377,15 @@ class Plan:
         out = []
         for g in groups.values():
             first = g.members[0].image.parts
-            common = {p: v for p, v in first.items() if all(m.image.parts.get(p) == v for m in g.members)}
+            # the group parts are equal within a group (as text when none is an int part); the others are
+            # common when every slice has the same value, which the second slice usually disproves at once
+            same = set(by) if plain else set()
+            common = {p: v for p, v in first.items()
+                      if p in same or all(m.image.parts.get(p) == v for m in g.members)}
             rels = [m.image.rel for m in g.members]
             folder = os.path.commonpath(rels) if len(rels) > 1 else os.path.dirname(rels[0])
             g.rel = (folder or g.key).replace(os.sep, "/")
-            g.ctx = {**common, **builtins_of(g.rel)}
+            g.ctx = {**common, **builtins_of(g.rel)} if self._needs_builtins() else common
             for role, shared in self._unit_roles.items():
                 _s, idx = self._role_indexes[role]
                 hits = idx.get(tuple(self._norm(p, first[p]) for p in shared), [])
@@ -406,11 +436,17 @@ class Plan:
             return None
         return tuple(sorted(keys))
 
-    def _values(self, ctx: dict[str, str], per_slice: bool, what: str) -> dict[str, Any]:
-        """An example's patient, scan, labels, fields and split (a fresh outer dict: callers set the split)."""
+    def _needs_builtins(self) -> bool:
+        """Whether any value reads ``{_name}``, ``{_stem}`` or ``{_path}`` (else they are not computed)."""
         if not hasattr(self, "_ctx_keys"):
             self._ctx_keys = self._context_keys()
-            self._values_cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+            self._values_cache = {}
+            self._builtins = self._ctx_keys is None or any(k in BUILTIN_PARTS for k in self._ctx_keys)
+        return self._builtins
+
+    def _values(self, ctx: dict[str, str], per_slice: bool, what: str) -> dict[str, Any]:
+        """An example's patient, scan, labels, fields and split (a fresh outer dict: callers set the split)."""
+        self._needs_builtins()  # computes the context keys once
         if self._ctx_keys is None:
             return self._compute_values(ctx, per_slice, what)
         try:
@@ -648,25 +684,25 @@ class Plan:
                                       and n in self.layout.labels and self.layout.labels[n].array is None), None)
         t.has_patients = self.layout.patient is not None
         t.has_boxes = bool(box_labels)
-        # per split, then summed into None (all splits): one pass, few dictionary operations per example
+        # examples that agree on split, class, patient, scan and box count are counted once, then expanded
+        # per split (None: all splits); a scan's slices mostly agree, so this is a few thousand rows
+        rows: Counter[tuple[Any, ...]] = Counter()
+        grouped = self.grouped
         for vals, g, m in self._examples():
             labels = vals["labels"]
-            cls = labels.get(first) if first is not None else None
-            patient = vals.get("patient")
-            scan = vals.get("scan") or (g.key if m is None or self.grouped else "")
-            nbox = sum(len(labels.get(n) or ()) for n in box_labels) if box_labels else 0
-            for s in [None, *(vals["split"] or ())]:
-                t.examples[s] += 1
+            rows[(tuple(vals["split"] or ()), labels.get(first) if first is not None else None, vals.get("patient"),
+                  vals.get("scan") or (g.key if m is None or grouped else ""),
+                  sum(len(labels.get(n) or ()) for n in box_labels) if box_labels else 0)] += 1
+        for (splits, cls, patient, scan, nbox), n in rows.items():
+            for s in [None, *splits]:
+                t.examples[s] += n
                 if isinstance(cls, str):
-                    by = t.by_class.get(s)
-                    if by is None:
-                        by = t.by_class[s] = Counter()
-                    by[cls] += 1
+                    t.by_class.setdefault(s, Counter())[cls] += n
                 if patient is not None:
                     t.patients.setdefault(s, set()).add(patient)
                 t.scans.setdefault(s, set()).add(scan)
                 if nbox:
-                    t.boxes[s] += nbox
+                    t.boxes[s] += nbox * n
         return t
 
     def count_checks(self, release: str | None = None, tally: Tally | None = None) -> list[CountCheck]:
