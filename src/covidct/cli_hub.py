@@ -139,7 +139,9 @@ def _publish_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="upload data whose redistribution terms the card does not know (with permission)",
     )
-    p.add_argument("--token", help="Hub token (default: the one saved by `huggingface-cli login` or $HF_TOKEN)")
+    from covidct.hf import HUB_LOGIN
+
+    p.add_argument("--token", help=f"Hub token (default: $HF_TOKEN, else the one saved by {HUB_LOGIN})")
 
 
 @command("publish", "upload an exported (or script) folder to the Hugging Face Hub, gated where the terms say")
