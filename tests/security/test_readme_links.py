@@ -50,6 +50,7 @@ ATTACKS: dict[str, str] = {
     "html-comment-and-cdata": f"<!-- [x]({JS}) --> <![CDATA[[x]({JS})]]> <?php [x]({JS}) ?>",
     "code-span-pipe-in-table": f"| a |\n|---|\n| `x|[y]({JS})|` |\n| ``x`|[z]({JS})|`` |",
     "code-span-pipe-in-download-name": f"x`|[y]({JS})|`",
+    "markup-flood": f"[x][r] ![y]({JS}) " * 400 + f"\n\n[r]: {JS}",  # past the parse budget: plain text
 }
 SHORT_FIELDS = 300  # ShortText
 
@@ -177,3 +178,12 @@ def test_registry_prose_renders_exactly_as_written() -> None:
                  *(c.text for c in card.caveats), *(cfg.description for cfg in card.configs)]
         for text in filter(None, texts):
             assert md.render(inert_markdown(text, _urls(card))) == md.render(text), card.id
+
+
+def test_prose_past_the_markup_budget_is_plain_escaped_text() -> None:
+    from covidct.hf.prose import MARKUP_BUDGET, inert_markdown, inert_text
+
+    flood = "[x](https://example.org/ok) *a* " * (MARKUP_BUDGET // 2)  # 4 markup characters each
+    assert inert_markdown(flood, ["https://example.org/ok"]) == inert_text(flood)
+    tokens = _walk(_renderer().parse(inert_text(flood)))
+    assert not [t for t in tokens if t.type in ("link_open", "em_open", "image")]

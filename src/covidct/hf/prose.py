@@ -245,13 +245,23 @@ def _alnum(text: str) -> int:
     return sum(1 for c in text if c.isalnum())
 
 
+# markdown-it-py is linear, but in pure Python a markup character can cost ~25 us (20,000 of `![` take
+# 0.5 s of CPU): prose with more markup than any real card (the registry's most is ~120) is shown as
+# plain text, so a README built from a hostile card stays fast.
+MARKUP_BUDGET = 2_000
+_MARKUP_CHARS = "[]!<>`*_|#\\&~-\n"
+
+
 def inert_markdown(text: str, links: Collection[str] = (), *, shift_headings: int = 0) -> str:
     """``text`` (CommonMark) rebuilt so that it holds no raw HTML, image or link except links to ``links``.
 
     ``shift_headings`` pushes headings down (1 turns ``#`` into ``##``), so prose fits under a section.
     Where the parse would hide text (reference definitions, link titles, entities, blocks nested past
-    the parser's depth limit, which it skips), the whole text is shown escaped instead, as plain text.
+    the parser's depth limit, which it skips), the whole text is shown escaped instead, as plain text;
+    so is text with more than :data:`MARKUP_BUDGET` markup characters.
     """
+    if sum(map(text.count, _MARKUP_CHARS)) > MARKUP_BUDGET:
+        return inert_text(text)
     md = _parser()
     out = "\n".join(_Writer(md, links, shift_headings).blocks(_tree(md.parse(text)))).strip("\n")
     return out if _alnum(out) >= _alnum(text) else inert_text(text)
