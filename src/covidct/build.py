@@ -7,7 +7,6 @@ that needs an extra which is not installed fails with the extra's name.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,17 +27,19 @@ def step(name: str) -> Callable[[Step], Step]:
 
 
 def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: int = 0) -> int:
+    from covidct.cli import echo  # the CLI's printer: card text in reports is escaped for the terminal
+
     skip = skip or set()
     unknown = skip - {n for n, _ in STEPS}
     if unknown:
-        print(f"covidct build: unknown step(s) {sorted(unknown)}; steps: {[n for n, _ in STEPS]}", file=sys.stderr)
+        echo(f"covidct build: unknown step(s) {sorted(unknown)}; steps: {[n for n, _ in STEPS]}", err=True)
         return 2
     results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1))
     for r in results:
         for i in r.issues:
-            print(i.format(), file=sys.stderr)
+            echo(i.format(), err=True)
     errors, warnings = count(results)
-    print(f"validate: {len(results)} card(s), {errors} error(s), {warnings} warning(s)")
+    echo(f"validate: {len(results)} card(s), {errors} error(s), {warnings} warning(s)")
     if errors:
         return 1
     from covidct.registry import Registry
@@ -46,16 +47,12 @@ def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: in
     cards = Registry(cards_dir).cards()
     for name, fn in STEPS:
         if name in skip:
-            print(f"{name}: skipped")
+            echo(f"{name}: skipped")
             continue
-        print(f"{name}: {fn(cards_dir, out, cards)}")
-    _print_summary(cards)
-    return 0
-
-
-def _print_summary(cards: dict[str, Card]) -> None:
+        echo(f"{name}: {fn(cards_dir, out, cards)}")
     n_layout = sum(1 for c in cards.values() if any(cfg.layout for cfg in c.configs))
-    print(f"summary: {len(cards)} dataset(s), {n_layout} loadable from their layout")
+    echo(f"summary: {len(cards)} dataset(s), {n_layout} loadable from their layout")
+    return 0
 
 
 def _register_steps() -> None:

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from covidct.card.issues import Severity, issues_to_json
 from covidct.registry import CardError, UnknownCard, default_cards_dir, registry
@@ -38,6 +39,54 @@ def args(configure: Callable[[argparse.ArgumentParser], None]) -> Callable[[Hand
         return fn
 
     return deco
+
+
+# ------------------------------------------------------------------------------------------ terminal output
+# Card text is untrusted and reaches the terminal through show, list, validate, overlaps, errors and
+# reports. Everything the CLI prints goes through echo() (and the error printer in main(), and
+# argparse's messages), which makes what a terminal would obey visible instead: C0/C1 controls
+# (ESC starts colour, title, screen-clear and OSC 8 hyperlink sequences), DEL, a CR that is not part
+# of CRLF (it overwrites the line), backspace, and the Unicode bidi embeddings, overrides and isolates
+# and line/paragraph separators (they reorder or hide text). Newlines and tabs stay: they are layout.
+_TERMINAL_UNSAFE = [
+    *range(0x00, 0x09), 0x0B, 0x0C, 0x0D, *range(0x0E, 0x20), *range(0x7F, 0xA0),  # C0 but tab/LF, DEL, C1
+    0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),  # bidi marks, embeddings, isolates
+    0x2028, 0x2029,  # line and paragraph separators
+]
+_AS_TEXT = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _TERMINAL_UNSAFE}
+_AS_JSON = {c: f"\\u{c:04x}" for c in _TERMINAL_UNSAFE}
+
+
+def terminal_text(text: str, *, as_json: bool = False) -> str:
+    """``text`` with every control or bidi character shown as an escape (``\\x1b``, ``\\u202e``).
+
+    CR stays only as part of CRLF. With ``as_json``, the escape is JSON's ``\\u001b``: those characters
+    can only stand inside JSON strings there, so the output stays valid JSON holding the same data.
+    """
+    table = _AS_JSON if as_json else _AS_TEXT
+    if "\r\n" in text:
+        return "\r\n".join(part.translate(table) for part in text.split("\r\n"))
+    return text.translate(table)
+
+
+def echo(text: object = "", *, err: bool = False, end: str = "\n", as_json: bool = False) -> None:
+    """Print to stdout (or stderr) through :func:`terminal_text`: the CLI's one way to print."""
+    (sys.stderr if err else sys.stdout).write(terminal_text(f"{text}{end}", as_json=as_json))
+
+
+def show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                 line: str | None = None) -> None:
+    """``warnings.showwarning`` for commands: one line, no source location, escaped like all output."""
+    echo(f"covidct: warning: {message}", err=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage, help and error messages (which quote the arguments) are escaped too."""
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if message:
+            stream = file or sys.stderr
+            stream.write(terminal_text(message))
 
 
 def _cards_dir(ns: argparse.Namespace) -> Path:
@@ -69,9 +118,9 @@ def cmd_validate(ns: argparse.Namespace) -> int:
         paths = changed_cards(ns.changed, paths)
         if not paths:
             if ns.format == "text" and not ns.quiet:
-                print(f"no cards changed since {ns.changed}")
-            else:
-                print("[]") if ns.format == "json" else None
+                echo(f"no cards changed since {ns.changed}")
+            elif ns.format == "json":
+                echo("[]")
             return 0
     # cards outside the checked set still count as known ids (lineage may point at them)
     known = set()
@@ -83,14 +132,13 @@ def cmd_validate(ns: argparse.Namespace) -> int:
     issues = [i for r in results for i in r.issues]
     errors, warnings = count(results)
     if ns.format == "json":
-        print(issues_to_json(issues))
+        echo(issues_to_json(issues), as_json=True)
     else:
         for i in issues:
-            print(i.format())
+            echo(i.format())
         if not ns.quiet:
             ok = len(results) - len({i.path for i in issues if i.severity is Severity.ERROR})
-            print(f"{len(results)} card(s) checked: {ok} valid, {errors} error(s), {warnings} warning(s)",
-                  file=sys.stderr)
+            echo(f"{len(results)} card(s) checked: {ok} valid, {errors} error(s), {warnings} warning(s)", err=True)
     return 1 if errors or (ns.strict and warnings) else 0
 
 
@@ -116,12 +164,12 @@ def cmd_list(ns: argparse.Namespace) -> int:
     df = filter_catalog(df, modality=ns.modality, task=ns.task, anatomy=ns.anatomy, license=ns.license,
                         access=ns.access, layout=ns.layout)
     if ns.format == "json":
-        print(df.to_json(orient="records", force_ascii=False, indent=2))
+        echo(df.to_json(orient="records", force_ascii=False, indent=2), as_json=True)
     elif ns.format == "csv":
-        print(df.to_csv(index=False), end="")
+        echo(df.to_csv(index=False), end="")
     elif ns.format == "ids":
         for i in df["id"]:
-            print(i)
+            echo(i)
     else:
         cols = ["id", "modality", "tasks", "patients", "images", "license", "access", "layout"]
         view = df[cols].copy()
@@ -130,10 +178,10 @@ def cmd_list(ns: argparse.Namespace) -> int:
         for c in ("patients", "images"):
             view[c] = [("" if pd.isna(v) else f"{int(v):,}") for v in view[c]]
         if view.empty:
-            print("no cards match", file=sys.stderr)
+            echo("no cards match", err=True)
             return 0
-        print(view.to_string(index=False))
-        print(f"{len(view)} dataset(s)", file=sys.stderr)
+        echo(view.to_string(index=False))
+        echo(f"{len(view)} dataset(s)", err=True)
     return 0
 
 
@@ -148,14 +196,14 @@ def cmd_show(ns: argparse.Namespace) -> int:
     reg = registry(_cards_dir(ns))
     card = reg.get(ns.id)
     if ns.format == "json":
-        print(card.model_dump_json(indent=2, exclude_none=True))
+        echo(card.model_dump_json(indent=2, exclude_none=True), as_json=True)
         return 0
     if ns.format == "yaml":
-        print(reg.paths[card.id].read_text(encoding="utf-8"), end="")
+        echo(reg.paths[card.id].read_text(encoding="utf-8"), end="")
         return 0
     from covidct.render.text import card_text
 
-    print(card_text(card))
+    echo(card_text(card))
     return 0
 
 
@@ -179,14 +227,14 @@ def cmd_overlaps(ns: argparse.Namespace) -> int:
         raise UserFacingError("name at least two different datasets")
     found = overlaps(reg.cards(), ids, max_hops=ns.max_hops)
     if ns.format == "json":
-        print(json.dumps([o.to_dict() for o in found], ensure_ascii=False, indent=2))
+        echo(json.dumps([o.to_dict() for o in found], ensure_ascii=False, indent=2), as_json=True)
         return 0
     if not found:
-        print(f"no known overlap among {', '.join(ids)} (from the cards' lineage)")
+        echo(f"no known overlap among {', '.join(ids)} (from the cards' lineage)")
         return 0
     for o in found:
-        print("\n".join(o.lines()))
-    print("combine with care: keep shared patients in one split, and deduplicate images", file=sys.stderr)
+        echo("\n".join(o.lines()))
+    echo("combine with care: keep shared patients in one split, and deduplicate images", err=True)
     return 0
 
 
@@ -207,7 +255,7 @@ def cmd_schema(ns: argparse.Namespace) -> int:
     if ns.out:
         atomic_write_text(Path(ns.out), text)
     else:
-        sys.stdout.write(text)
+        echo(text, end="", as_json=True)
     return 0
 
 
@@ -234,7 +282,7 @@ def cmd_build(ns: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from covidct import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
     parser.add_argument("--version", action="version", version=f"covidct {__version__}")
     parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS or the repository's cards/)")
@@ -272,22 +320,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return ns.handler(ns)
     except (CardError, UnknownCard) as exc:
-        print(f"covidct: {exc}", file=sys.stderr)
+        echo(f"covidct: {exc}", err=True)
         return 1
     except ImportError as exc:
         from covidct.extras import MissingExtra
 
         if isinstance(exc, MissingExtra):
-            print(f"covidct: {exc}", file=sys.stderr)
+            echo(f"covidct: {exc}", err=True)
             return 3
         raise
     except KeyboardInterrupt:
-        print("covidct: interrupted", file=sys.stderr)
+        echo("covidct: interrupted", err=True)
         return 130
     except BrokenPipeError:  # `covidct list | head`
         return 0
     except UserFacingError as exc:
-        print(f"covidct: {exc}", file=sys.stderr)
+        echo(f"covidct: {exc}", err=True)
         return exc.exit_code
 
 
@@ -298,4 +346,7 @@ class UserFacingError(Exception):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # `python -m covidct.cli`: run the imported module's main, where the plugin commands register
+    from covidct.cli import main as _main
+
+    sys.exit(_main())

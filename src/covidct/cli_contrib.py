@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-from covidct.cli import UserFacingError, _cards_dir, args, command
+from covidct.cli import UserFacingError, _cards_dir, args, command, echo
 
 
 def _new_args(p: argparse.ArgumentParser) -> None:
@@ -25,7 +24,7 @@ def cmd_new(ns: argparse.Namespace) -> int:
 
     try:
         if ns.stdout:
-            sys.stdout.write(scaffold_text(ns.id, ns.from_folder))
+            echo(scaffold_text(ns.id, ns.from_folder), end="")
             return 0
         out = Path(ns.out) if ns.out else _cards_dir(ns) / f"{ns.id}.yaml"
         write_scaffold(ns.id, out, ns.from_folder, force=ns.force)
@@ -33,6 +32,6 @@ def cmd_new(ns: argparse.Namespace) -> int:
         raise UserFacingError(str(exc)) from None
     except OSError as exc:
         raise UserFacingError(f"cannot write the card: {exc}") from None
-    print(f"wrote {out}")
-    print(f"next: fill in every TODO, then `covidct validate {out}` (see CONTRIBUTING.md)", file=sys.stderr)
+    echo(f"wrote {out}")
+    echo(f"next: fill in every TODO, then `covidct validate {out}` (see CONTRIBUTING.md)", err=True)
     return 0

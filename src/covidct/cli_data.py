@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
-from covidct.cli import UserFacingError, args, command
-
-
-def _print_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
-                   line: str | None = None) -> None:
-    print(f"covidct: warning: {message}", file=sys.stderr)
+from covidct.cli import UserFacingError, args, command, echo, show_warning
 
 
 def _fixture_args(p: argparse.ArgumentParser) -> None:
@@ -43,8 +36,8 @@ def cmd_fixture(ns: argparse.Namespace) -> int:
         except (FixtureError, KeyError) as exc:
             raise UserFacingError(f"{card.id}/{cfg.name}: {exc}") from None
         splits = ", ".join(f"{s} {m.count(s)}" for s in m.splits)
-        print(f"{card.id}/{cfg.name}: {len(m.files)} files, {m.count()} examples ({splits}) in {target}")
-        print(f"  try: covidct load {card.id} {cfg.name} --data-dir {target}")
+        echo(f"{card.id}/{cfg.name}: {len(m.files)} files, {m.count()} examples ({splits}) in {target}")
+        echo(f"  try: covidct load {card.id} {cfg.name} --data-dir {target}")
     return 0
 
 
@@ -70,7 +63,7 @@ def cmd_load(ns: argparse.Namespace) -> int:
     from covidct.layout.walk import LayoutError
 
     with warnings.catch_warnings():
-        warnings.showwarning = _print_warning
+        warnings.showwarning = show_warning
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", module="datasets")
         try:
@@ -80,10 +73,10 @@ def cmd_load(ns: argparse.Namespace) -> int:
                               cards_dir=getattr(ns, "cards", None))
         except LayoutError as exc:
             raise UserFacingError(str(exc)) from None
-    print(ds)
+    echo(ds)
     first = next(iter(ds.values()), None) if hasattr(ds, "values") else ds
     if first is not None:
-        print("features:")
+        echo("features:")
         for name, feat in first.features.items():
-            print(f"  {name}: {feat}")
+            echo(f"  {name}: {feat}")
     return 0

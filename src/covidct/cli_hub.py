@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
-from covidct.cli import UserFacingError, args, command
+from covidct.cli import UserFacingError, args, command, echo, show_warning
 
 
 def _cards(ns: argparse.Namespace) -> Any:
@@ -18,10 +17,7 @@ def _cards(ns: argparse.Namespace) -> Any:
 
 
 def _quiet_warnings() -> None:
-    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-        print(f"covidct: warning: {message}", file=sys.stderr)
-
-    warnings.showwarning = show
+    warnings.showwarning = show_warning
 
 
 # ------------------------------------------------------------------------------------------ scripts
@@ -50,12 +46,12 @@ def cmd_scripts(ns: argparse.Namespace) -> int:
     out = Path(ns.out)
     written, kept = write_scripts(cards, out, force=ns.force)
     for folder in kept:
-        print(f"kept {folder}: it holds a Parquet export (stock datasets reads it; --force replaces it)")
-    print(f"wrote {len(written)} loading script folder(s) under {out / 'covidct'}")
+        echo(f"kept {folder}: it holds a Parquet export (stock datasets reads it; --force replaces it)")
+    echo(f"wrote {len(written)} loading script folder(s) under {out / 'covidct'}")
     if written:
         one = next((f for f in written if f.name == "cncb"), written[0])
-        print(f"  datasets<4:  datasets.load_dataset({str(one)!r}, CONFIG, data_dir=DIR, trust_remote_code=True)")
-        print(f"  datasets>=4: covidct.load_dataset({str(one)!r}, CONFIG, data_dir=DIR)")
+        echo(f"  datasets<4:  datasets.load_dataset({str(one)!r}, CONFIG, data_dir=DIR, trust_remote_code=True)")
+        echo(f"  datasets>=4: covidct.load_dataset({str(one)!r}, CONFIG, data_dir=DIR)")
     return 0
 
 
@@ -111,16 +107,16 @@ def cmd_export(ns: argparse.Namespace) -> int:
         raise UserFacingError(f"export refused: {exc}") from None
     except LayoutError as exc:
         raise UserFacingError(str(exc)) from None
-    print(f"exported {res.summary()}")
+    echo(f"exported {res.summary()}")
     for cfg, why in res.skipped.items():
-        print(f"  skipped {cfg}: {why}", file=sys.stderr)
+        echo(f"  skipped {cfg}: {why}", err=True)
     root = Path(ns.out)
     cfg = next(iter(res.splits), "")
-    print(
+    echo(
         f'  try: cd {root} && python -c \'import datasets; print(datasets.load_dataset("covidct/{card.id}", "{cfg}"))\''
     )
     if not ns.fixture:
-        print(f"  publish: covidct publish {card.id} --from {root} --dry-run")
+        echo(f"  publish: covidct publish {card.id} --from {root} --dry-run")
     return 0
 
 
@@ -143,7 +139,9 @@ def _publish_args(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="upload data whose redistribution terms the card does not know (with permission)",
     )
-    p.add_argument("--token", help="Hub token (default: the one saved by `huggingface-cli login` or $HF_TOKEN)")
+    from covidct.hf import HUB_LOGIN
+
+    p.add_argument("--token", help=f"Hub token (default: $HF_TOKEN, else the one saved by {HUB_LOGIN})")
 
 
 @command("publish", "upload an exported (or script) folder to the Hugging Face Hub, gated where the terms say")
@@ -153,7 +151,7 @@ def cmd_publish(ns: argparse.Namespace) -> int:
 
     card = _cards(ns).get(ns.id)
     try:
-        print(
+        echo(
             publish(
                 card,
                 Path(ns.root),
@@ -189,16 +187,16 @@ def cmd_croissant(ns: argparse.Namespace) -> int:
         from covidct.fsutil import atomic_write_text
 
         atomic_write_text(Path(ns.out), text)
-        print(f"wrote {ns.out}", file=sys.stderr)
+        echo(f"wrote {ns.out}", err=True)
     else:
-        sys.stdout.write(text)
+        echo(text, end="", as_json=True)
     if ns.validate:
         errors, warns = validate(croissant_for(card))
         for w in warns:
-            print(f"croissant: warning: {w}", file=sys.stderr)
+            echo(f"croissant: warning: {w}", err=True)
         if errors:
             for e in errors:
-                print(f"croissant: error: {e}", file=sys.stderr)
+                echo(f"croissant: error: {e}", err=True)
             return 1
-        print(f"croissant: {card.id} is valid Croissant ({len(warns)} warning(s))", file=sys.stderr)
+        echo(f"croissant: {card.id} is valid Croissant ({len(warns)} warning(s))", err=True)
     return 0

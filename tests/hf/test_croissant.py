@@ -6,6 +6,7 @@ Parametrized over the registry, so a new card is covered as soon as it is added.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +144,20 @@ def _ids(doc: dict[str, Any]) -> list[str]:
 def test_ids_are_unique(card_id: str) -> None:
     ids = _ids(croissant_for(registry().get(card_id)))
     assert len(ids) == len(set(ids))
+
+
+def test_cli_prints_each_warning_once(tmp_path: Path) -> None:
+    """mlcroissant also logs its warnings through absl: in a real process they printed twice."""
+    need("mlcroissant")
+    import subprocess
+    import sys
+
+    out = tmp_path / "cncb.json"
+    code = f"import sys; from covidct.cli import main; sys.exit(main(['croissant', 'cncb', '--out', {str(out)!r}, " \
+           "'--validate']))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    props = re.findall(r'Property "([^"]+)" is recommended', proc.stderr)
+    assert props, proc.stderr
+    assert sorted(props) == sorted(set(props)), proc.stderr  # each warning once
+    assert "absl" not in proc.stderr

@@ -65,3 +65,19 @@ def test_data_dirs_syntax() -> None:
     assert _data_dirs("cncb=/d/cncb:covid-ct=/d/ct") == {"cncb": "/d/cncb", "covid-ct": "/d/ct"}
     with pytest.raises(ValueError, match="ID=DIR"):
         _data_dirs("cncb")
+
+
+def test_a_kept_export_counts_as_a_parquet_folder(tmp_path: Path) -> None:
+    """An earlier `covidct export` in the build's hub folder is kept, and the report says so."""
+    card = base_card()
+    data = fixtures(card, tmp_path / "data", ["lesion-seg"])["lesion-seg"]
+    build_hub(tmp_path / "out", {"cncb": card}, data_dirs={"cncb": str(data)})  # like `covidct export`
+    folder = tmp_path / "out" / "hub" / "covidct" / "cncb"
+    assert read_manifest(folder)["kind"] == "parquet"
+    summary = build_hub(tmp_path / "out", {"cncb": card})  # a later build without the data
+    assert read_manifest(folder)["kind"] == "parquet" and not (folder / "cncb.py").exists()
+    assert "0 loading script(s)" in summary and "1 Parquet export(s)" in summary, summary
+    assert "kept from earlier exports: cncb)" in summary
+    changed = card.model_copy(update={"summary": "A changed summary."})
+    summary = build_hub(tmp_path / "out", {"cncb": changed})
+    assert "1 Parquet export(s)" in summary and "cncb (from an older card: export again)" in summary

@@ -124,3 +124,30 @@ def test_unreadable_manifest(tmp_path: Path) -> None:
     (folder / ".covidct.json").write_text(json.dumps(["not", "a", "manifest"]), encoding="utf-8")
     with pytest.raises(PublishError, match="unreadable manifest"):
         plan_publish(base_card(), tmp_path)
+
+
+def test_help_names_the_login_command_of_the_installed_client(capsys: pytest.CaptureFixture[str]) -> None:
+    """`publish --help` names a login command that the installed huggingface_hub really has."""
+    import importlib.metadata
+    import re
+    import shutil
+    import subprocess
+
+    from conftest import need
+
+    need("huggingface_hub")
+    with pytest.raises(SystemExit):
+        main(["publish", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    named = re.findall(r"`([a-z-]+) ((?:auth )?login)`", text)
+    assert ("hf", "auth login") in named and ("huggingface-cli", "login") in named
+    scripts = {e.name for e in importlib.metadata.distribution("huggingface_hub").entry_points
+               if e.group == "console_scripts"}
+    installed = [(cmd, sub) for cmd, sub in named if cmd in scripts]
+    assert installed, f"none of {named} is a command of huggingface_hub (it has {sorted(scripts)})"
+    cmd, sub = installed[0]
+    exe = shutil.which(cmd)
+    if exe:  # the command is on PATH: its login subcommand exists (asks nothing with --help)
+        proc = subprocess.run([exe, *sub.split(), "--help"], capture_output=True, text=True, timeout=120,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr

@@ -6,7 +6,7 @@ import re
 
 import pytest
 import yaml
-from _hubtools import HOSTILE, body, card_with, check_hub_metadata, front_matter, hostile_card
+from _hubtools import body, card_with, check_hub_metadata, front_matter, hostile_card
 
 from conftest import need
 from covidct.hf.readme import (
@@ -17,6 +17,7 @@ from covidct.hf.readme import (
     md_inline,
     md_link,
     md_prose,
+    md_table,
     render_readme,
 )
 from covidct.registry import registry
@@ -50,7 +51,9 @@ def test_front_matter_is_yaml_from_safe_dump_and_round_trips() -> None:
     card = hostile_card()
     text = render_readme(card, "scripts")
     fm = front_matter(text)
-    assert fm["extra_gated_prompt"].count(HOSTILE) == 2  # license summary and instructions, verbatim
+    prompt = fm["extra_gated_prompt"]  # Markdown on the Hub: the card's text in it is escaped, still readable
+    assert prompt.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3  # name, license summary, instructions
+    assert "<script>" not in prompt and prompt.endswith("you accept these terms.")
     assert fm["pretty_name"] == card.name
     assert yaml.safe_load(dump_front_matter(fm)[4:-4]) == fm
     head = text[: text.index("\n---\n", 4)]
@@ -80,10 +83,15 @@ def test_escaping_helpers() -> None:
     assert md_link("x", "https://e.org/a b") == "x (https://e.org/a b)"  # not a URL: shown as text
     assert md_fence("```\nx") == "````\n```\nx\n````"
     assert md_prose("a <b>c</b> `<kept>` ![i](https://e.org/p.png)") == (
-        "a &lt;b&gt;c&lt;/b&gt; `<kept>` !\\[i](https://e.org/p.png)"
+        "a &lt;b&gt;c&lt;/b&gt; `<kept>` i (https://e.org/p.png)"  # no image: its text and where it was
     )
-    assert md_prose("[x](https://e.org) [y](javascript:alert(1))") == "[x](https://e.org) [y]\\(javascript:alert(1))"
+    # a link survives only to a URL the card validated; any other is text, and javascript: never parses
+    assert md_prose("[x](https://e.org) [y](https://f.org) [z](javascript:alert(1))", ["https://e.org"]) == (
+        "[x](https://e.org) y (https://f.org) \\[z\\](javascript:alert(1))"
+    )
     assert md_prose("```\nopen").endswith("\n```")
+    assert md_prose("# Title\n\n1. one\n2. *two*") == "### Title\n\n1. one\n2. *two*"  # under the ## sections
+    assert md_table(["a"], [["`x|y`"], ["p\\|q"]]).splitlines()[2:] == ["| `x\\|y` |", "| p\\|q |"]
 
 
 @pytest.mark.parametrize(

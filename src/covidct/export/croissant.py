@@ -24,10 +24,12 @@ mlcroissant to load CT data (its loader squashes 16-bit images to 8-bit).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -825,8 +827,22 @@ def validate(jsonld: dict[str, Any]) -> tuple[list[str], list[str]]:
     import mlcroissant as mlc
 
     try:
-        ds = mlc.Dataset(jsonld=copy.deepcopy(jsonld))  # mlcroissant edits the document it reads
+        with _absl_quiet():
+            ds = mlc.Dataset(jsonld=copy.deepcopy(jsonld))  # mlcroissant edits the document it reads
     except mlc.ValidationError as exc:
         return [str(exc)], []
     issues = ds.metadata.ctx.issues
     return sorted(issues.errors), sorted(issues.warnings)
+
+
+@contextlib.contextmanager
+def _absl_quiet() -> Iterator[None]:
+    """mlcroissant both logs its warnings (through absl's logger) and returns them; we print the ones
+    it returns, so its log below ERROR is muted for the call (else every warning prints twice)."""
+    logger = logging.getLogger("absl")  # absl.logging's logger is this stdlib logger
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# How a user saves a Hub token: `hf auth login` since huggingface_hub 0.34 (the only command from 1.0
+# on); `huggingface-cli login` before 0.34 (covidct[hf] allows huggingface_hub>=0.24).
+HUB_LOGIN = "`hf auth login` (`huggingface-cli login` with huggingface_hub < 0.34)"
+
 
 def builder_for(*args: Any, **kwargs: Any) -> Any:
     """See :func:`covidct.hf.builder.builder_for`."""

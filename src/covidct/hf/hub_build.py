@@ -64,6 +64,15 @@ def _remove_stale(root: Path, cards: dict[str, Card]) -> int:
     return removed
 
 
+def _exported_from(folder: Path, card: Card) -> bool:
+    """Whether the export in ``folder`` was made from this very card (its manifest holds the card's hash)."""
+    from covidct.hf.export import read_manifest
+    from covidct.hf.scripts import card_sha256
+
+    man = read_manifest(folder) or {}
+    return man.get("card_sha256") == card_sha256(card)
+
+
 def write_card_folder(card: Card, folder: Path) -> None:
     """README-only folder for a card whose files are not described."""
     from covidct.fsutil import atomic_dir, atomic_write_text
@@ -87,6 +96,7 @@ def build_hub(
         raise ValueError(f"COVIDCT_HUB_DATA names unknown card(s) {unknown}")
     n_scripts = n_readme = n_parquet = 0
     notes: list[str] = []
+    kept: list[str] = []
     for card in cards.values():
         folder = root / ORG / card.id
         if card.id in data_dirs:
@@ -105,8 +115,11 @@ def build_hub(
             except LayoutError as exc:  # DataError too: the data folder does not match the card
                 notes.append(f"{card.id} not exported: {exc}")
         if any(cfg.layout is not None for cfg in card.configs):
-            write_script_folder(card, folder, force=card.id in data_dirs)
-            n_scripts += 1
+            if write_script_folder(card, folder, force=card.id in data_dirs):
+                n_scripts += 1
+            else:  # an earlier `covidct export` is kept: it is one of this build's Parquet folders
+                n_parquet += 1
+                kept.append(card.id + ("" if _exported_from(folder, card) else " (from an older card: export again)"))
         else:
             write_card_folder(card, folder)
             n_readme += 1
@@ -115,6 +128,8 @@ def build_hub(
         f"{n_scripts + n_readme + n_parquet} folder(s) in {root / ORG}: {n_scripts} loading script(s), "
         f"{n_readme} README-only, {n_parquet} Parquet export(s)"
     )
+    if kept:
+        summary += f" ({len(kept)} kept from earlier exports: {', '.join(kept)})"
     if removed:
         summary += f"; removed {removed} stale"
     if fixtures:

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from covidct.card.model import Card
 from covidct.card.vocab import AccessKind, Redistribution
+from covidct.hf import HUB_LOGIN
 from covidct.hf.readme import gated
 
 MANIFEST = ".covidct.json"
@@ -205,7 +206,7 @@ def publish(
     except Exception as exc:  # network, auth, permissions: say what happened, no traceback
         name = type(exc).__name__
         raise PublishError(
-            f"upload of {plan.repo_id} failed ({name}: {exc}). Check `huggingface-cli login` "
+            f"upload of {plan.repo_id} failed ({name}: {exc}). Check your token ({HUB_LOGIN} or $HF_TOKEN) "
             f"and that you may write to the {org!r} organisation, then retry."
         ) from None
     return plan.describe() + f"\npublished: {url}"

@@ -1,9 +1,10 @@
 """The README.md of a Hub folder: YAML front matter for the Hub + a complete human dataset card.
 
 Everything comes from the :class:`~covidct.card.model.Card`. Card text is untrusted: the front
-matter is serialised with ``yaml.safe_dump`` (never pasted), prose keeps its Markdown but loses raw
-HTML and images, short values are escaped for inline Markdown, links accept only http(s) URLs, and
-code blocks use a fence longer than any backtick run inside them.
+matter is serialised with ``yaml.safe_dump`` (never pasted); prose is parsed with a CommonMark parser
+and rebuilt (:mod:`covidct.hf.prose`), keeping its shape but no raw HTML, no image and no link except
+to the http(s) URLs the model validated (:func:`card_links`); short values are escaped for inline
+Markdown; table cells escape every pipe; code blocks use a fence longer than any backtick run inside.
 
 The body is an ordered list of small sections (title, Markdown), so a section is easy to add.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ import yaml
 
 from covidct.card.model import Card, Config
 from covidct.card.vocab import AccessKind, CountLevel, LabelKind, Redistribution, Unit
+from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
 
 Kind = Literal["scripts", "parquet", "card"]
 ORG = "covidct"
@@ -76,87 +78,36 @@ GATED_ACCESS = {AccessKind.REGISTRATION, AccessKind.REQUEST, AccessKind.COMPETIT
 
 
 # ------------------------------------------------------------------------------------------ escaping
+# Card text is untrusted, and the README is Markdown that the Hub renders: no link, image, raw HTML
+# or structure may come from card text, except links to the URLs the model validated (card_links).
+# The helpers come from covidct.hf.prose, which also rebuilds card prose through a CommonMark parser.
 
-_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]|!#~])")
-_FENCE_RE = re.compile(r"^( {0,3})(`{3,}|~{3,})")
+
+def card_links(card: Card) -> list[str]:
+    """The http(s) URLs the model validated: the only link targets card text may produce."""
+    urls = [card.homepage, card.license.url, card.access.url]
+    urls += [d.url for d in card.downloads] + [s.url for s in card.sources]
+    if card.citation and card.citation.doi:
+        urls.append("https://doi.org/" + card.citation.doi)
+    return list(dict.fromkeys(u for u in urls if u))
 
 
 def md_inline(text: object) -> str:
-    """Untrusted text as inert inline Markdown: one line, markup characters backslash-escaped."""
-    s = " ".join(str(text).split())
-    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # entities: any renderer
-    return _INLINE_SPECIAL.sub(r"\\\1", s)
+    """Untrusted text as inert inline Markdown: one line, markup characters escaped."""
+    return escape_text(" ".join(str(text).split()))
 
 
-def md_code_inline(text: object) -> str:
-    """Text as an inline code span (no HTML, no markup), with a delimiter longer than any run inside."""
-    s = " ".join(str(text).split())
-    longest = max((len(m) for m in re.findall(r"`+", s)), default=0)
-    tick = "`" * (longest + 1)
-    pad = " " if s.startswith("`") or s.endswith("`") or not s.strip() else ""
-    return f"{tick}{pad}{s}{pad}{tick}"
+def md_prose(text: str, links: Collection[str] = ()) -> str:
+    """Card prose (Markdown) rebuilt inert: shape kept, no HTML or image, links only to ``links``.
 
-
-def md_prose(text: str) -> str:
-    """Card prose (Markdown) made inert: raw HTML and images become text; code stays as written.
-
-    Outside code spans and fenced blocks, ``<`` and ``>`` are escaped (so no tag, comment or
-    autolink is rendered) and ``![`` loses its image meaning. An unclosed fence is closed.
+    Headings move two levels down, under the README's ``##`` sections.
     """
-    out: list[str] = []
-    fence: str | None = None
-    for line in text.strip("\n").splitlines():
-        m = _FENCE_RE.match(line)
-        if fence is not None:
-            out.append(line)
-            if m and m.group(2)[0] == fence[0] and len(m.group(2)) >= len(fence) and not line[m.end() :].strip():
-                fence = None
-            continue
-        if m:
-            fence = m.group(2)
-            out.append(line)
-            continue
-        out.append(_escape_outside_code_spans(line))
-    if fence is not None:
-        out.append(fence)
-    return "\n".join(out)
-
-
-def _escape_outside_code_spans(line: str) -> str:
-    parts: list[str] = []
-    i = 0
-    while i < len(line):
-        m = re.compile(r"`+").search(line, i)
-        if not m:
-            parts.append(_escape_html(line[i:]))
-            break
-        parts.append(_escape_html(line[i : m.start()]))
-        run = m.group(0)
-        close = re.compile(r"(?<!`)" + run + r"(?!`)").search(line, m.end())
-        if close is None:  # a lone backtick run is literal text
-            parts.append(run)
-            i = m.end()
-            continue
-        parts.append(line[m.start() : close.end()])
-        i = close.end()
-    return "".join(parts)
-
-
-_UNSAFE_LINK = re.compile(r"\]\((?!\s*https?://)")  # [text](javascript:...) and other non-http(s) targets
-_UNSAFE_REFDEF = re.compile(r"^(\s{0,3})\[(?=[^\]]*\]:(?!\s*https?://))")  # [ref]: javascript:...
-
-
-def _escape_html(s: str) -> str:
-    s = s.replace("<", "&lt;").replace(">", "&gt;")
-    # links keep working only to http(s): a card's `[x](javascript:...)` becomes plain text
-    s = _UNSAFE_REFDEF.sub(r"\1\\[", _UNSAFE_LINK.sub("]\\(", s))
-    return s.replace("![", "!\\[")
+    return inert_markdown(text, links, shift_headings=2)
 
 
 def md_plain(text: str) -> str:
     """Plain (non-Markdown) card text: paragraphs kept, everything else escaped inline."""
-    paras = re.split(r"\n\s*\n", text.strip())
-    return "\n\n".join(md_inline(p) for p in paras if p.strip())
+    return inert_text(text)
 
 
 def md_link(text: str, url: str | None) -> str:
@@ -164,22 +115,20 @@ def md_link(text: str, url: str | None) -> str:
     label = md_inline(text)
     if not url or not re.match(r"^https?://[^\s]+$", url):
         return label + (f" ({md_inline(url)})" if url else "")
-    safe = re.sub(r"[()<>\[\]\\\"' ]", lambda m: f"%{ord(m.group(0)):02X}", url)
-    return f"[{label}]({safe})"
-
-
-def md_fence(text: str, lang: str = "") -> str:
-    """A fenced code block whose fence is longer than any backtick run in ``text``."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{text.rstrip()}\n{fence}"
+    return f"[{label}]({link_target(url)})"
 
 
 def md_table(header: list[str], rows: Iterable[list[str]]) -> str:
-    """A pipe table; cells must already be escaped (md_inline / md_code_inline / md_link)."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(c if c else " " for c in r) + " |" for r in rows]
-    return "\n".join(lines)
+    """A pipe table; cells must already be Markdown (md_inline / md_code_inline / md_link)."""
+    return table(header, list(rows))
+
+
+def md_code_inline(text: object) -> str:
+    """A one-line value as an inline code span (no HTML, no markup)."""
+    return code_span(" ".join(str(text).split()))
+
+
+md_fence = code_block
 
 
 def py_str(s: str) -> str:
@@ -254,14 +203,17 @@ def task_ids(configs: list[Config]) -> list[str]:
 
 
 def gate_prompt(card: Card) -> str:
+    """The text of the Hub's access form: Markdown (the Hub renders it), so card text in it is escaped
+    and its prose rebuilt like the README body's."""
     lic = card.license
-    parts = [f"{card.name} is distributed under {lic.name or lic.id}."]
+    links = card_links(card)
+    parts = [f"{md_inline(card.name)} is distributed under {md_inline(lic.name or lic.id)}."]
     if lic.url:
-        parts.append(f"Terms: {lic.url}")
+        parts.append(f"Terms: {md_link(lic.url, lic.url)}")
     if lic.summary:
-        parts.append(lic.summary.strip())
+        parts.append(md_prose(lic.summary, links))
     if card.access.instructions:
-        parts.append("The original distributor says: " + card.access.instructions.strip())
+        parts += ["The original distributor says:", md_prose(card.access.instructions, links)]
     parts.append("By requesting access you confirm that you accept these terms.")
     return "\n\n".join(parts)
 
@@ -312,12 +264,17 @@ def front_matter(
 
 class _FrontMatterDumper(yaml.SafeDumper):
     """safe_dump, except that text holding NEL/LS/PS is double-quoted (escaped): PyYAML writes them raw
-    in single-quoted scalars, and reads NEL back as a space (found by benchmarks/fuzz.py)."""
+    in single-quoted scalars, and reads NEL back as a space (found by benchmarks/fuzz.py). So is text
+    with a line that reads ``---`` or ``...``: a single-quoted scalar would write that line as it is
+    (indented: valid YAML, but a front matter splitter that strips lines would end the block there)."""
+
+
+_MARKER_LINE = re.compile(r"^\s*(?:---|\.\.\.)\s*$", re.M)
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = '"' if any(c in value for c in "\x85\u2028\u2029") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    quote = any(c in value for c in "\x85\u2028\u2029") or _MARKER_LINE.search(value) is not None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if quote else None)
 
 
 _FrontMatterDumper.add_representer(str, _represent_str)
@@ -327,7 +284,7 @@ def dump_front_matter(fm: dict[str, Any]) -> str:
     """``---\\n<yaml>---\\n`` via yaml.safe_dump; checked to round-trip and not to end early."""
     text = yaml.dump(fm, Dumper=_FrontMatterDumper, sort_keys=False, allow_unicode=True, width=100,
                      default_flow_style=False)
-    if any(line.rstrip() in ("---", "...") for line in text.splitlines()):  # pragma: no cover - safe_dump quotes
+    if any(line.strip() in ("---", "...") for line in text.splitlines()):  # pragma: no cover - quoted above
         raise ValueError("front matter would contain a document marker")
     if yaml.safe_load(text) != fm:  # pragma: no cover - a safe_dump bug
         raise ValueError("front matter does not round-trip through YAML")
@@ -393,7 +350,7 @@ def section_header(ctx: ReadmeContext) -> Section:
 
 
 def section_description(ctx: ReadmeContext) -> Section:
-    return Section("Dataset description", md_prose(ctx.card.description))
+    return Section("Dataset description", md_prose(ctx.card.description, card_links(ctx.card)))
 
 
 def _availability(ctx: ReadmeContext, cfg: Config) -> str:

@@ -1,39 +1,179 @@
-"""`covidct show`: a card as plain terminal text."""
+"""`covidct show`: a card as plain terminal text.
+
+Everything a user needs to get and read the data is here, whole: access (kind, URL, the
+distributor's instructions), downloads with checksums, and each config's labels, counts and file
+layout (patterns, parts, tables, arrays, grouping, splits). Nothing is cut: long text is printed in
+full, indented under its heading. One-line values keep to one line (a newline inside one is shown as
+``\\n``). Control characters are escaped later, by the CLI's printer.
+"""
 
 from __future__ import annotations
 
-from covidct.card.model import Card
+from enum import Enum
+
+from covidct.card.model import Card, Config, Layout, ValueFrom
+
+INDENT = "  "
+
+
+def _line(value: object) -> str:
+    """A one-line value: enum members by value, line breaks shown as ``\\n`` so no fake line appears."""
+    s = value.value if isinstance(value, Enum) else "null" if value is None else str(value)
+    return s.replace("\r\n", "\\n").replace("\n", "\\n")
+
+
+def _block(text: str, indent: str) -> list[str]:
+    """Multi-line text, whole, each line under ``indent`` (blank lines kept, trailing space dropped)."""
+    return [(indent + line).rstrip() for line in text.strip("\n").splitlines()]
+
+
+def _join(values: object) -> str:
+    return ", ".join(_line(v) for v in values)  # type: ignore[attr-defined]
+
+
+def value_from(v: ValueFrom) -> str:
+    """Where a value comes from, e.g. ``part cls, map NCP -> NCP, CP -> CP``."""
+    if v.part is not None:
+        src = f"part {_line(v.part)}"
+    elif v.table is not None:
+        cols = (f"column {_line(v.column)}" if v.column is not None
+                else "columns " + ", ".join(f"{_line(k)} <- {_line(c)}" for k, c in (v.columns or {}).items()))
+        src = f"table {_line(v.table)}, {cols}"
+    elif v.array is not None:
+        src = f"array {_line(v.array)}"
+    else:
+        src = f"constant {_line(v.value)}"
+    if v.separator is not None:
+        src += f", split at {_line(v.separator)!r}"
+    if v.map is not None:
+        src += ", map " + ", ".join(f"{_line(k)} -> {_line(t)}" for k, t in v.map.items())
+    if v.default is not None:
+        src += f", else {_line(v.default)}"
+    return src
+
+
+def layout_lines(layout: Layout, indent: str) -> list[str]:
+    """The file layout of one config, one fact a line."""
+    i2 = indent + INDENT
+    out: list[str] = []
+    if layout.archives:
+        out.append(f"{indent}archives: {_join(layout.archives)} (extracted in this order)")
+    if layout.root:
+        out.append(f"{indent}root:     {_line(layout.root)}")
+    out.append(f"{indent}files:")
+    width = max(len(r) for r in layout.files)
+    for role, spec in layout.files.items():
+        opt = "" if spec.required else ", optional"
+        out.append(f"{i2}{_line(role):<{width}}  {_line(spec.pattern)}  ({_line(spec.format)}{opt})")
+    if layout.parts:
+        out.append(f"{indent}parts:")
+        width = max(len(p) for p in layout.parts)
+        for name, part in layout.parts.items():
+            extra = f"  ({part.type})" if part.type != "str" else ""
+            desc = f"  - {_line(part.description)}" if part.description else ""
+            out.append(f"{i2}{_line(name):<{width}}  {_line(part.regex)}{extra}{desc}")
+    if layout.exclude:
+        out.append(f"{indent}exclude:  {_join(layout.exclude)}")
+    if layout.group:
+        g = layout.group
+        order = f"DICOM {_line(g.order_by)}" if g.order_by is not None else f"part {_line(g.order_part)}"
+        desc = ", descending" if g.descending else ""
+        by = " + ".join(_line(b) for b in g.by)
+        out.append(f"{indent}group:    one example per {by}; slices ordered by {order}{desc}")
+    if layout.tables:
+        out.append(f"{indent}tables:")
+        for name, t in layout.tables.items():
+            sheet = f", sheet {_line(t.sheet)}" if t.sheet is not None else ""
+            rows = ", several rows per example" if t.rows == "many" else ""
+            out.append(f"{i2}{_line(name)}: {_line(t.path)} ({_line(t.format)}{sheet}); "
+                       f"column {_line(t.column)} = {_line(t.key)}{rows}")
+    if layout.arrays:
+        out.append(f"{indent}arrays:")
+        for name, a in layout.arrays.items():
+            desc = f" - {_line(a.description)}" if a.description else ""
+            out.append(f"{i2}{_line(name)}: {_line(a.path)}, axis 0 = row of table {_line(a.row_table)}{desc}")
+    for title, mapping in (("labels", layout.labels), ("fields", layout.fields)):
+        if mapping:
+            out.append(f"{indent}{title}:")
+            out += [f"{i2}{_line(name)}: {value_from(v)}" for name, v in mapping.items()]
+    for title, single in (("patient", layout.patient), ("scan", layout.scan)):
+        if single is not None:
+            out.append(f"{indent}{title + ':':<9} {value_from(single)}")
+    s = layout.splits
+    if s is None:
+        out.append(f"{indent}splits:   none official")
+    elif s.by is not None:
+        out.append(f"{indent}splits:   {value_from(s.by)}")
+    else:
+        out.append(f"{indent}splits:   listed in files, one {_line(s.key)} a line:")
+        out += [f"{i2}{_line(name)}: {_join(files)}" for name, files in (s.lists or {}).items()]
+    return out
+
+
+def config_lines(cfg: Config) -> list[str]:
+    lines = [f"config {_line(cfg.name)}: {_join(cfg.tasks)}; {_line(cfg.dimensionality)}; "
+             f"one example = {_line(cfg.example)}" + ("; loadable" if cfg.layout else "")]
+    if cfg.description:
+        lines += _block(cfg.description, INDENT)
+    for lab in cfg.labels:
+        vals = ", ".join(f"{c.value}={_line(c.name)}" for c in lab.classes) or ", ".join(
+            f"{m.value}={_line(m.name)}" for m in lab.mask_values)
+        lines.append(f"  label {_line(lab.name)} ({_line(lab.kind)}, per {_line(lab.granularity)}): {vals}")
+    for cnt in cfg.counts:
+        per = ", ".join(f"{_line(k)} {v:,}" for k, v in cnt.by_class.items())
+        total = f"{cnt.total:,}" if cnt.total is not None else "?"
+        where = f" [{_line(cnt.split)}]" if cnt.split else ""
+        lines.append(f"  {_line(cnt.level)}{where}: {total}" + (f" ({per})" if per else ""))
+    if cfg.layout is not None:
+        lines.append("  layout:")
+        lines += layout_lines(cfg.layout, INDENT * 2)
+    else:
+        lines.append("  layout:   not described yet (`covidct load` cannot read this config)")
+    return lines
 
 
 def card_text(card: Card) -> str:
-    lines = [f"{card.name}  (covidct/{card.id})", card.summary, ""]
+    lines = [f"{_line(card.name)}  (covidct/{card.id})", _line(card.summary), ""]
     if card.aliases:
-        lines.append("aliases:    " + ", ".join(card.aliases))
-    lines.append("modality:   " + ", ".join(m.value for m in card.modality))
-    lines.append("anatomy:    " + ", ".join(card.anatomy))
+        lines.append("aliases:    " + _join(card.aliases))
+    lines.append("modality:   " + _join(card.modality))
+    lines.append("anatomy:    " + _join(card.anatomy))
+    if card.tags:
+        lines.append("tags:       " + _join(card.tags))
     lic = card.license
-    lines.append(f"license:    {lic.id}" + (f" ({lic.name})" if lic.name else "")
-                 + f"; redistribution {lic.redistribution.value}")
-    lines.append(f"access:     {card.access.kind.value}" + (f" - {card.access.url}" if card.access.url else ""))
+    lines.append(f"license:    {_line(lic.id)}" + (f" ({_line(lic.name)})" if lic.name else "")
+                 + f"; redistribution {_line(lic.redistribution)}"
+                 + ("; users must accept the terms" if lic.requires_agreement else ""))
+    if lic.url:
+        lines.append(f"            {_line(lic.url)}")
+    if lic.summary:
+        lines += _block(lic.summary, " " * 12)
+    lines.append(f"access:     {_line(card.access.kind)}" + (f" - {_line(card.access.url)}" if card.access.url else ""))
+    if card.access.instructions:
+        lines += _block(card.access.instructions, " " * 12)
     if card.homepage:
-        lines.append(f"homepage:   {card.homepage}")
+        lines.append(f"homepage:   {_line(card.homepage)}")
     if card.citation and card.citation.doi:
-        lines.append(f"doi:        {card.citation.doi}")
+        lines.append(f"doi:        {_line(card.citation.doi)}")
+    if card.downloads:
+        lines += ["", "downloads:"]
+        for d in card.downloads:
+            facts = [_line(d.archive) if d.archive.value != "none" else "file"]
+            if d.size_bytes is not None:
+                facts.append(f"{d.size_bytes:,} bytes")
+            lines.append(f"  {_line(d.name)} ({', '.join(facts)})" + (f"  {_line(d.url)}" if d.url else ""))
+            sums = "  ".join(f"{k} {v}" for k, v in (("md5", d.md5), ("sha256", d.sha256)) if v)
+            if sums:
+                lines.append(f"    {sums}")
+            if d.description:
+                lines.append(f"    {_line(d.description)}")
     for cfg in card.configs:
         lines.append("")
-        lines.append(f"config {cfg.name}: {', '.join(t.value for t in cfg.tasks)}; {cfg.dimensionality.value}; "
-                     f"one example = {cfg.example.value}" + ("; loadable" if cfg.layout else ""))
-        for lab in cfg.labels:
-            vals = ", ".join(f"{c.value}={c.name}" for c in lab.classes) or ", ".join(
-                f"{m.value}={m.name}" for m in lab.mask_values)
-            lines.append(f"  label {lab.name} ({lab.kind.value}, per {lab.granularity.value}): {vals}")
-        for cnt in cfg.counts:
-            per = ", ".join(f"{k} {v:,}" for k, v in cnt.by_class.items())
-            total = f"{cnt.total:,}" if cnt.total is not None else "?"
-            where = f" [{cnt.split}]" if cnt.split else ""
-            lines.append(f"  {cnt.level.value}{where}: {total}" + (f" ({per})" if per else ""))
+        lines += config_lines(cfg)
     if card.caveats:
-        lines.append("")
-        lines.append("caveats:")
-        lines.extend(f"  - {c.text.strip().splitlines()[0]}" for c in card.caveats)
+        lines += ["", "caveats:"]
+        for c in card.caveats:
+            first, *rest = _block(c.text, "    ")
+            lines.append("  - " + first.lstrip())
+            lines += rest
     return "\n".join(lines)
