@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from covidct.cli import UserFacingError, args, command
+from covidct.cli import UserFacingError, args, command, echo
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:
@@ -39,7 +39,7 @@ def cmd_check(ns: argparse.Namespace) -> int:
     except LayoutError as exc:
         raise UserFacingError(str(exc)) from None
     if ns.format == "json":
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False), as_json=True)
     else:
-        print(format_report(report))
+        echo(format_report(report))
     return 0 if report.ok else 1

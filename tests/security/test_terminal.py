@@ -219,3 +219,16 @@ def test_every_registry_card_shows_without_loss(capsys: pytest.CaptureFixture[st
 
     for card in registry().cards().values():
         assert terminal_text(card_text(card)) == card_text(card)
+
+
+def test_commands_print_only_through_echo() -> None:
+    """The escaping boundary holds only if no command prints around it: no bare print() in the CLI modules."""
+    import ast
+
+    src = Path(__file__).resolve().parents[2] / "src" / "covidct"
+    offenders = []
+    for path in [*src.glob("cli*.py"), src / "build.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, f"print() bypasses cli.echo (terminal escaping): {offenders}"
