@@ -44,6 +44,8 @@ KINDS: dict[str, IssueKind] = {
         _k("Y108", E, "Not a mapping", "A card is a YAML mapping at the top level, in one document."),
         _k("Y109", E, "Too many values", "The card holds more values than any real card needs."),
         _k("Y110", E, "Unreadable file", "The file could not be read."),
+        _k("Y111", E, "Number refused", "A plain value looks like a number longer than any card needs, or is a "
+           "YAML 1.1 base-60 number such as `12:30`; quote it if it is text."),
         # S: the schema (Pydantic model)
         _k("S201", E, "Unknown field", "The field is not part of the card model; see the hint for a near name."),
         _k("S202", E, "Missing field", "A required field is absent."),
