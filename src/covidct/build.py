@@ -33,7 +33,7 @@ def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: in
     if unknown:
         print(f"covidct build: unknown step(s) {sorted(unknown)}; steps: {[n for n, _ in STEPS]}", file=sys.stderr)
         return 2
-    results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1))
+    results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1), registry_dir=cards_dir)
     for r in results:
         for i in r.issues:
             print(i.format(), file=sys.stderr)
