@@ -297,7 +297,8 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int = 1, known
     """
     files = expand_paths(paths)
     registry = Path(registry_dir).resolve() if registry_dir is not None and Path(registry_dir).is_dir() else None
-    items = [(str(f), registry is not None and f.resolve().parent == registry) for f in files]
+    folder_of = _FolderOf()
+    items = [(str(f), registry is not None and folder_of(f) == registry) for f in files]
     if jobs > 1 and len(items) > 50:
         n = max(1, len(items) // (jobs * 8))
         chunks = [items[i: i + n] for i in range(0, len(items), n)]
@@ -305,28 +306,41 @@ def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int = 1, known
             results = [r for chunk in pool.map(_validate_chunk, chunks) for r in chunk]
     else:
         results = [validate_file(f, in_registry=reg) for f, reg in items]
-    registry_checks(results, known_ids or set(), context_summaries(files, registry))
+    registry_checks(results, known_ids or set(), context_summaries(files, registry, folder_of))
     return results
 
 
-def context_summaries(files: Sequence[Path], registry_dir: Path | None) -> list[tuple[Summary, str]]:
+class _FolderOf:
+    """The resolved folder of a file, resolving each folder once (thousands of cards share one)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, Path] = {}
+
+    def __call__(self, f: Path) -> Path:
+        parent = f.parent
+        if parent not in self._seen:
+            self._seen[parent] = parent.resolve()
+        return self._seen[parent]
+
+
+def context_summaries(files: Sequence[Path], registry_dir: Path | None,
+                      folder_of: _FolderOf | None = None) -> list[tuple[Summary, str]]:
     """(summary, file) of the cards beside ``files`` and in ``registry_dir`` that are not among them."""
-    checked = {f.resolve() for f in files}
-    folders = dict.fromkeys(([registry_dir] if registry_dir is not None else []) + [f.resolve().parent for f in files])
+    folder_of = folder_of or _FolderOf()
+    checked = {(folder_of(f), f.name) for f in files}
+    folders = dict.fromkeys(([registry_dir] if registry_dir is not None else []) + [folder_of(f) for f in files])
     out: list[tuple[Summary, str]] = []
     for folder in folders:
         for p in _cards_in(folder):
-            rp = p.resolve()
-            if rp in checked:
+            if (folder, p.name) in checked:
                 continue
-            checked.add(rp)
-            shown = _shown_path(p)
+            checked.add((folder, p.name))
             stem = p.name[: -len(CARD_SUFFIX)]
             try:
                 summary = summarize(load(decode(read_card_bytes(p))), stem)
             except (YamlError, OSError):
                 summary = None
-            out.append((summary or Summary(stem, (1, 1), [], []), shown))
+            out.append((summary or Summary(stem, (1, 1), [], []), _shown_path(p)))
     return out
 
 
