@@ -34,7 +34,7 @@ def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: in
     if unknown:
         echo(f"covidct build: unknown step(s) {sorted(unknown)}; steps: {[n for n, _ in STEPS]}", err=True)
         return 2
-    results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1))
+    results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1), registry_dir=cards_dir)
     for r in results:
         for i in r.issues:
             echo(i.format(), err=True)

@@ -108,7 +108,7 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
 @command("validate", "check cards: YAML, schema and consistency; exit 1 on any error")
 @args(_validate_args)
 def cmd_validate(ns: argparse.Namespace) -> int:
-    from covidct.card.validate import count, expand_paths, validate_paths
+    from covidct.card.validate import count, validate_paths
 
     cards_dir = _cards_dir(ns)
     paths = [Path(p) for p in ns.paths] or [cards_dir]
@@ -122,13 +122,9 @@ def cmd_validate(ns: argparse.Namespace) -> int:
             elif ns.format == "json":
                 echo("[]")
             return 0
-    # cards outside the checked set still count as known ids (lineage may point at them)
-    known = set()
-    if cards_dir.is_dir():
-        checked = {p.resolve() for p in expand_paths(paths)}
-        known = {p.stem for p in cards_dir.glob("*.yaml") if p.resolve() not in checked}
+    # the whole registry is the context of the cross-card checks, whichever cards are checked
     jobs = ns.jobs if ns.jobs > 0 else (os.cpu_count() or 1)
-    results = validate_paths(paths, jobs=jobs, known_ids=known)
+    results = validate_paths(paths, jobs=jobs, registry_dir=cards_dir)
     issues = [i for r in results for i in r.issues]
     errors, warnings = count(results)
     if ns.format == "json":

@@ -11,7 +11,9 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from covidct.card.licenses import check_license_id
 from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
+from covidct.card.partial import accepts
 from covidct.card.vocab import LabelKind
 from covidct.layout.pattern import (
     BUILTIN_PARTS,
@@ -35,10 +37,16 @@ class Finding:
     key: bool = False  # point at the key rather than the value
 
 
-def check_card(card: Card, known_ids: set[str] | None = None) -> Iterator[Finding]:
-    """All card-level findings; ``known_ids`` enables the lineage check."""
+def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bool = False) -> Iterator[Finding]:
+    """All card-level findings; ``known_ids`` enables the lineage check.
+
+    ``in_registry``: the card belongs to the registry, where a download URL without a sha256 is an
+    error (C316); for anyone else's card it is a warning (W406).
+    """
     yield from _check_sources(card)
     yield from _check_urls(card)
+    yield from _check_license(card)
+    yield from _check_checksums(card, in_registry)
     yield from _check_unique_names(card)
     for i, cfg in enumerate(card.configs):
         yield from _check_config(card, cfg, ("configs", i))
@@ -59,8 +67,10 @@ def check_todos(data: object, path: Path = (), text: str | None = None) -> Itera
         return
     if isinstance(data, str):
         if TODO_RE.search(data):
-            yield Finding(path, "C313", f"TODO left in `{'.'.join(map(str, path)) or 'card'}`",
-                          hint="replace it with a sourced fact, or `unknown`")
+            # `unknown` is offered only where the model takes it (not in most vocabularies, URLs, DOIs)
+            hint = "replace it with a sourced fact, or `unknown`" if accepts(path, "unknown") \
+                else "replace it with a sourced fact"
+            yield Finding(path, "C313", f"TODO left in `{'.'.join(map(str, path)) or 'card'}`", hint=hint)
     elif isinstance(data, dict):
         for k, v in data.items():
             yield from check_todos(v, (*path, k))
@@ -119,6 +129,28 @@ def _check_urls(card: Card) -> Iterator[Finding]:
     for path, url in cands:
         if bad(url):
             yield Finding(path, "C309", f"URL {url!r} is not http(s)", hint="only http:// and https:// links")
+
+
+def _check_license(card: Card) -> Iterator[Finding]:
+    problem = check_license_id(card.license.id)
+    if problem is not None:
+        hint = f"did you mean {problem.suggestion!r}?" if problem.suggestion else \
+            "an SPDX id from https://spdx.org/licenses/, `LicenseRef-<name>` or `other` with the terms, or `unknown`"
+        yield Finding(("license", "id"), "C315", problem.message, hint=hint)
+
+
+def _check_checksums(card: Card, in_registry: bool) -> Iterator[Finding]:
+    for i, d in enumerate(card.downloads):
+        if d.url is None or d.sha256 is not None:
+            continue
+        if in_registry:
+            yield Finding(("downloads", i, "url"), "C316", f"download {d.name!r} has a URL but no sha256",
+                          hint="give the sha256 that a public source publishes (cite it), or drop the URL "
+                          "and say in `access.instructions` how to get the file")
+        else:
+            yield Finding(("downloads", i, "url"), "W406", f"download {d.name!r} has a URL but no sha256: its "
+                          "bytes are not verified", hint="add `sha256:` (e.g. from `sha256sum`); cards in the "
+                          "registry must have it")
 
 
 def _check_unique_names(card: Card) -> Iterator[Finding]:

@@ -44,6 +44,9 @@ KINDS: dict[str, IssueKind] = {
         _k("Y108", E, "Not a mapping", "A card is a YAML mapping at the top level, in one document."),
         _k("Y109", E, "Too many values", "The card holds more values than any real card needs."),
         _k("Y110", E, "Unreadable file", "The file could not be read."),
+        _k("Y111", E, "Number refused", "A plain value looks like a number longer than any card needs, or is a "
+           "YAML 1.1 base-60 number such as `12:30`; quote it if it is text."),
+        _k("Y112", E, "Not a card", "The file is not a card: cards are YAML mappings in `<id>.yaml` files."),
         # S: the schema (Pydantic model)
         _k("S201", E, "Unknown field", "The field is not part of the card model; see the hint for a near name."),
         _k("S202", E, "Missing field", "A required field is absent."),
@@ -65,6 +68,10 @@ KINDS: dict[str, IssueKind] = {
         _k("C312", E, "Duplicate name", "Two configs, sources or downloads share a name."),
         _k("C313", E, "TODO left", "The card still has TODO markers from `covidct new`."),
         _k("C314", E, "Unsafe regular expression", "A part regex could take exponential time."),
+        _k("C315", E, "Unknown license id", "`license.id` is not an SPDX license id or expression (as spelled on "
+           "the SPDX License List), `LicenseRef-<name>`, `other` or `unknown`."),
+        _k("C316", E, "Registry download without sha256", "A registry card's download has a URL but no sha256; "
+           "give a published one (with its source), or drop the URL and describe the manual download."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
@@ -72,6 +79,8 @@ KINDS: dict[str, IssueKind] = {
         _k("W404", W, "Lineage not reciprocated", "The other card does not mention this one."),
         _k("W405", W, "Layout not verified", "The config's layout has no record of a `covidct check` against a real "
            "listing of the dataset's files (`verified`)."),
+        _k("W406", W, "Download without sha256", "A download has a URL but no sha256, so its bytes are not "
+           "verified (an error for cards in the registry: C316)."),
     ]
 }
 

@@ -37,6 +37,29 @@ from covidct.card.vocab import (
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SPLIT_RE = r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$"  # Hugging Face split names: \w+ without dashes
 
+# Every number (and date) a card may give has its type here, bounded to what a real dataset can
+# have: a value outside is refused with a located error, never passed on to overflow a consumer
+# (pandas Int64, Arrow int32, an allocation). tests/card/test_bounds.py checks that no number of
+# the model is left unbounded.
+MAX_COUNT = 10**10  # patients, scans, slices, boxes... of one dataset
+MAX_FILE_BYTES = 10**15  # one download: 1 PB
+MAX_PIXELS = 100_000  # one image dimension
+MAX_MM = 1_000.0  # pixel spacing, slice thickness
+MAX_LABEL_INT = 2**31 - 1  # label values given as numbers (int32, as Arrow stores them)
+
+CountInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+ByteSize = Annotated[int, Field(ge=0, le=MAX_FILE_BYTES)]
+Pixels = Annotated[int, Field(ge=1, le=MAX_PIXELS)]
+Millimetres = Annotated[float, Field(ge=0, le=MAX_MM, allow_inf_nan=False)]
+LabelInt = Annotated[int, Field(ge=-MAX_LABEL_INT - 1, le=MAX_LABEL_INT)]
+ClassValue = Annotated[int, Field(ge=0, le=1_000_000)]
+MaskInt = Annotated[int, Field(ge=0, le=65535)]
+BitDepth = Annotated[int, Field(ge=1, le=64)]
+Channels = Annotated[int, Field(ge=1, le=4)]
+SheetIndex = Annotated[int, Field(ge=0, le=1_000)]
+Dims = Annotated[list[Pixels], Field(min_length=2, max_length=4)]  # [width, height(, depth(, time))]
+CardDate = Annotated[dt.date, Field(ge=dt.date(1970, 1, 1), le=dt.date(2100, 12, 31))]
+
 Slug = Annotated[str, Field(pattern=SLUG_RE, min_length=1, max_length=64)]
 SplitName = Annotated[str, Field(pattern=SPLIT_RE, min_length=1, max_length=64)]
 ShortText = Annotated[str, Field(min_length=1, max_length=300)]
@@ -61,7 +84,7 @@ class Source(Strict):
     id: Slug = Field(description="Short id that facts use to cite this source, e.g. `paper` or `github`.")
     title: ShortText = Field(description="Title of the page or publication.")
     url: Url = Field(description="Where the source can be read.")
-    accessed: dt.date | None = Field(None, description="When the source was last checked (YYYY-MM-DD).")
+    accessed: CardDate | None = Field(None, description="When the source was last checked (YYYY-MM-DD).")
 
 
 class Caveat(Strict):
@@ -74,9 +97,11 @@ class Caveat(Strict):
 
 class License(Strict):
     id: str = Field(
-        description="SPDX license identifier (e.g. `CC-BY-4.0`), `other` for custom terms, or `unknown`.",
-        pattern=r"^(other|unknown|[A-Za-z0-9][A-Za-z0-9.+-]*)$",
-        max_length=64,
+        description="SPDX license identifier or expression as spelled on the SPDX License List (e.g. `CC-BY-4.0`, "
+        "`MIT OR Apache-2.0`), `LicenseRef-<name>` or `other` for custom terms (then give their name and url or "
+        "summary), or `unknown`.",
+        pattern=r"^(other|unknown|[A-Za-z0-9(][A-Za-z0-9.+() -]*)$",
+        max_length=200,
     )
     name: ShortText | None = Field(None, description="Human name of the license or terms.")
     url: Url | None = Field(None, description="Where the license or terms are published.")
@@ -91,8 +116,9 @@ class License(Strict):
 
     @model_validator(mode="after")
     def _other_needs_terms(self) -> License:
-        if self.id == "other" and not (self.name and (self.url or self.summary)):
-            raise ValueError("license `other` needs a `name` and a `url` or `summary` of the terms")
+        custom = self.id == "other" or self.id.startswith("LicenseRef-")
+        if custom and not (self.name and (self.url or self.summary)):
+            raise ValueError(f"license `{self.id}` needs a `name` and a `url` or `summary` of the terms")
         return self
 
 
@@ -112,7 +138,7 @@ class Download(Strict):
     url: Url | None = Field(None, description="Direct download URL, if one exists.")
     md5: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = Field(None, description="Published MD5.")
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = Field(None, description="SHA-256.")
-    size_bytes: Annotated[int, Field(ge=0)] | None = Field(None, description="Size in bytes.")
+    size_bytes: ByteSize | None = Field(None, description="Size in bytes.")
     archive: ArchiveFormat = Field(ArchiveFormat.NONE, description="Archive format to extract, if any.")
     description: ShortText | None = Field(None, description="What the file holds.")
     source: SourceRefs = Field(default_factory=list)
@@ -130,12 +156,12 @@ class Download(Strict):
 
 class ClassDef(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="Class name.")
-    value: Annotated[int, Field(ge=0, le=1_000_000)] = Field(description="Integer value of the class.")
+    value: ClassValue = Field(description="Integer value of the class.")
     description: ShortText | None = Field(None, description="What the class means.")
 
 
 class MaskValue(Strict):
-    value: Annotated[int, Field(ge=0, le=65535)] = Field(description="Pixel/voxel value in the mask.")
+    value: MaskInt = Field(description="Pixel/voxel value in the mask.")
     name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="What the value marks.")
     description: ShortText | None = None
     color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = Field(
@@ -162,8 +188,8 @@ class LabelDef(Strict):
 
 class Count(Strict):
     level: CountLevel = Field(description="What is counted.")
-    total: Annotated[int, Field(ge=0)] | None = Field(None, description="Total count at this level.")
-    by_class: dict[str, Annotated[int, Field(ge=0)]] = Field(
+    total: CountInt | None = Field(None, description="Total count at this level.")
+    by_class: dict[str, CountInt] = Field(
         default_factory=dict, description="Count per class name (names from the config's labels)."
     )
     split: Annotated[str, Field(max_length=64)] | None = Field(
@@ -184,25 +210,27 @@ class Count(Strict):
 
 
 class Range(Strict):
-    min: float | None = None
-    median: float | None = None
-    max: float | None = None
+    """A range of lengths in millimetres (pixel spacing, slice thickness)."""
+
+    min: Millimetres | None = None
+    median: Millimetres | None = None
+    max: Millimetres | None = None
 
 
 class Size(Strict):
     """Image size in pixels as [width, height] (or [x, y, z] for volumes)."""
 
-    min: list[Annotated[int, Field(ge=1)]] | None = None
-    median: list[Annotated[int, Field(ge=1)]] | None = None
-    max: list[Annotated[int, Field(ge=1)]] | None = None
+    min: Dims | None = None
+    median: Dims | None = None
+    max: Dims | None = None
 
 
 class ImageProperties(Strict):
     formats: list[FileFormat] = Field(description="File formats of the images as distributed.")
-    bit_depth: list[Annotated[int, Field(ge=1, le=64)]] = Field(
+    bit_depth: list[BitDepth] = Field(
         default_factory=list, description="Bits per sample (e.g. [8] or [16])."
     )
-    channels: Annotated[int, Field(ge=1, le=4)] | None = Field(None, description="Samples per pixel.")
+    channels: Channels | None = Field(None, description="Samples per pixel.")
     size: Size | None = Field(None, description="Pixel size: [width, height] or [x, y, z].")
     pixel_spacing_mm: Range | None = Field(None, description="In-plane pixel spacing in mm.")
     slice_thickness_mm: Range | None = Field(None, description="Slice thickness in mm.")
@@ -240,14 +268,14 @@ class ValueFrom(Strict):
     table: str | None = Field(None, description="A table of the layout, joined to the example.")
     column: str | None = Field(None, description="The table column (with `table`).")
     array: str | None = Field(None, description="An NPY array of the layout (per-slice labels).")
-    value: str | int | None = Field(None, description="A constant.")
-    map: dict[str, str | int | None] | None = Field(
+    value: str | LabelInt | None = Field(None, description="A constant.")
+    map: dict[str, str | LabelInt | None] | None = Field(
         None, description="Raw value → class name (or split name); unmapped raw values are errors."
     )
     separator: Annotated[str, Field(min_length=1, max_length=5)] | None = Field(
         None, description="For multi-label text such as `Effusion|Mass`."
     )
-    default: str | int | None = Field(
+    default: str | LabelInt | None = Field(
         None, description="With `map`: the value for raw values the map does not list (instead of an error)."
     )
     columns: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], str] | None = Field(
@@ -278,7 +306,7 @@ class TableSpec(Strict):
         "(`CSV/fold{fold}_{split}.csv`): each row then also carries those values."
     )
     format: FileFormat = Field(description="csv, tsv, xls, xlsx, or txt (one value per line).")
-    sheet: str | int | None = Field(None, description="Sheet name or index for xls/xlsx.")
+    sheet: str | SheetIndex | None = Field(None, description="Sheet name or index for xls/xlsx.")
     column: str = Field(description="Column whose value identifies the example (`value` for txt files).")
     key: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         description="Template over the example's parts that must equal `column`, e.g. `{patient}`. "
@@ -366,7 +394,7 @@ class LayoutCheck(Strict):
     source: LongText = Field(description="Where the names come from: a repository at a commit and path, a published "
                              "file list, an archive's central directory, a challenge's file list.")
     part: ShortText | None = Field(None, description="Which part of the dataset the listing covers, when not all.")
-    date: dt.date = Field(description="When the check was run.")
+    date: CardDate = Field(description="When the check was run.")
     result: CheckResult = Field(description="`match`: every data file matched and the counts agree.")
     note: LongText | None = Field(None, description="What differs, or what the check could not see.")
 
@@ -449,7 +477,7 @@ class Card(Strict):
     lineage: list[Lineage] = Field(default_factory=list)
     caveats: list[Caveat] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list, description="Public pages behind the card's facts.")
-    last_reviewed: dt.date = Field(description="When a person last checked the card against its sources.")
+    last_reviewed: CardDate = Field(description="When a person last checked the card against its sources.")
 
     @field_validator("aliases")
     @classmethod

@@ -6,6 +6,7 @@ processes) and adds the registry-wide checks (unique ids and aliases, lineage ta
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import typing
 from collections.abc import Iterable, Sequence
@@ -20,8 +21,11 @@ from pydantic import BaseModel, ValidationError
 from covidct.card.checks import Finding, check_card, check_todos
 from covidct.card.issues import Issue, Severity
 from covidct.card.model import Card
+from covidct.card.partial import best_effort, data_path, is_cascade
 from covidct.card.vocab import Vocab
 from covidct.card.yamlload import MAX_BYTES, Located, YamlError, decode, load
+
+CARD_SUFFIX = ".yaml"
 
 Pos = tuple[int, int]
 
@@ -53,29 +57,42 @@ def read_card_bytes(path: Path) -> bytes:
         return fh.read(MAX_BYTES + 1)
 
 
-def parse_card_text(text: str, display: str, expected_id: str | None = None) -> FileResult:
-    """Validate card text (already decoded); ``expected_id`` is the file name's stem."""
+def parse_card_text(text: str, display: str, expected_id: str | None = None, *,
+                    in_registry: bool = False) -> FileResult:
+    """Validate card text (already decoded); ``expected_id`` is the file name's stem.
+
+    ``in_registry``: the card is one of the registry's, which must pin every download URL with a
+    sha256 (an error there, a warning elsewhere).
+    """
     try:
         located = load(text)
     except YamlError as exc:
         return FileResult(display, None, [Issue(display, exc.line, exc.col, exc.code, exc.message, exc.hint)])
-    return _validate_located(located, display, expected_id, text)
+    if not set(located.data) & set(Card.model_fields):
+        return FileResult(display, None, [Issue(display, 1, 1, "Y112", "not a card: no card field (`id`, "
+                                                "`name`, `configs`...) at the top level")])
+    return _validate_located(located, display, expected_id, text, in_registry)
 
 
-def validate_file(path: str | os.PathLike[str], display: str | None = None) -> FileResult:
+def validate_file(path: str | os.PathLike[str], display: str | None = None, *,
+                  in_registry: bool = False) -> FileResult:
     p = Path(path)
     shown = display or str(path)
+    if p.suffix != CARD_SUFFIX:
+        hint = f"rename it to {p.stem}{CARD_SUFFIX} if it is one"
+        return FileResult(shown, None, [Issue(shown, 1, 1, "Y112", f"not a card: cards are YAML files named "
+                                              f"<id>{CARD_SUFFIX}", hint)])
     try:
         text = decode(read_card_bytes(p))
     except YamlError as exc:
         return FileResult(shown, None, [Issue(shown, exc.line, exc.col, exc.code, exc.message, exc.hint)])
     except OSError as exc:
         return FileResult(shown, None, [Issue(shown, 1, 1, "Y110", f"cannot read: {exc.strerror or exc}")])
-    stem = p.name[: -len(".yaml")] if p.name.endswith(".yaml") else p.stem
-    return parse_card_text(text, shown, stem)
+    return parse_card_text(text, shown, p.name[: -len(CARD_SUFFIX)], in_registry=in_registry)
 
 
-def _validate_located(located: Located, display: str, expected_id: str | None, text: str | None = None) -> FileResult:
+def _validate_located(located: Located, display: str, expected_id: str | None, text: str | None = None,
+                      in_registry: bool = False) -> FileResult:
     issues: list[Issue] = []
 
     def add(f: Finding) -> None:
@@ -88,31 +105,49 @@ def _validate_located(located: Located, display: str, expected_id: str | None, t
         todos.add(f.path)
         add(f)
     card: Card | None = None
+    checked: Card | None = None  # the card the semantic checks run on: the card, or a repaired copy
+    repairs: list[Any] = []
     try:
-        card = Card.model_validate(data)
+        card = checked = Card.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        for err in errors:
             f = _finding_from_pydantic(err, data)
             if f.path not in todos:  # a TODO placeholder is reported once, as C313, not also as a bad value
                 add(f)
+        # every problem at once: the semantic checks also run on the parts that did parse
+        checked, repairs = best_effort(data, errors)
     if isinstance(data.get("id"), str) and expected_id is not None and data["id"] != expected_id:
         add(Finding(("id",), "C301", f"id {data['id']!r} differs from the file name {expected_id + '.yaml'!r}",
                     hint=f"rename the file to {data['id']}.yaml or set id: {expected_id}"))
-    summary = None
-    if card is not None:
-        for f in check_card(card):
-            add(f)
-        names = [(a, located.where(("aliases", i))) for i, a in enumerate(card.aliases)]
-        names.append((card.name, located.where(("name",))))
-        summary = Summary(
-            id=card.id,
-            id_pos=located.where(("id",)),
-            names=names,
-            lineage=[(lin.card, located.where(("lineage", i, "card"))) for i, lin in enumerate(card.lineage)],
-            mentions={lin.card for lin in card.lineage},
-        )
+    if checked is not None:
+        for f in check_card(checked, in_registry=in_registry):
+            if f.path not in todos and not (repairs and is_cascade(f.path, f.code, repairs)):
+                add(f)
     issues.sort()
-    return FileResult(display, card, issues, summary)
+    return FileResult(display, card, issues, summarize(located, expected_id))
+
+
+def summarize(located: Located, stem: str | None) -> Summary | None:
+    """Ids, names and lineage targets of a card, from its raw data (a card that fails validation
+    still claims its names), with positions. None without an id (nor a file name to stand in)."""
+    data = located.data
+    card_id = data.get("id") if isinstance(data.get("id"), str) else stem
+    if card_id is None:
+        return None
+    names: list[tuple[str, Pos]] = []
+    aliases = data.get("aliases")
+    if isinstance(aliases, list):
+        names += [(a, located.where(("aliases", i))) for i, a in enumerate(aliases) if isinstance(a, str)]
+    if isinstance(data.get("name"), str):
+        names.append((data["name"], located.where(("name",))))
+    lineage: list[tuple[str, Pos]] = []
+    if isinstance(data.get("lineage"), list):
+        for i, lin in enumerate(data["lineage"]):
+            if isinstance(lin, dict) and isinstance(lin.get("card"), str):
+                lineage.append((lin["card"], located.where(("lineage", i, "card"))))
+    return Summary(id=card_id, id_pos=located.where(("id",)), names=names, lineage=lineage,
+                   mentions={t for t, _ in lineage})
 
 
 # ------------------------------------------------------------------------------------ pydantic errors
@@ -122,10 +157,11 @@ _TYPE_ERRORS = {"string_type", "int_type", "int_parsing", "int_from_float", "flo
                 "date_type", "date_parsing", "date_from_datetime_parsing", "date_from_datetime_inexact",
                 "string_sub_type", "none_required"}
 _VOCAB_ERRORS = {"enum", "literal_error", "string_pattern_mismatch"}
+_BOUND_ERRORS = {"less_than_equal", "greater_than_equal", "less_than", "greater_than", "finite_number"}
 
 
 def _finding_from_pydantic(err: Any, data: Any) -> Finding:
-    loc = _data_path(err["loc"], data)
+    loc = data_path(err["loc"], data)
     typ = err["type"]
     msg = err["msg"]
     where = ".".join(str(x) for x in loc) or "card"
@@ -140,7 +176,8 @@ def _finding_from_pydantic(err: Any, data: Any) -> Finding:
         return Finding(parent, "S202", f"missing required field `{'.'.join(map(str, (*parent, missing)))}`",
                        hint=_describe_field(parent, str(missing)))
     value = err.get("input")
-    shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    shown = (value.isoformat() if isinstance(value, dt.date) else repr(value)) if not isinstance(value, (dict, list)) \
+        else type(value).__name__
     if len(shown) > 80:
         shown = shown[:77] + "..."
     if typ in _TYPE_ERRORS:
@@ -151,24 +188,15 @@ def _finding_from_pydantic(err: Any, data: Any) -> Finding:
             return Finding(loc, "S204", f"`{where}`: {shown} does not match the pattern {ctx.get('pattern', '')!r}")
         expected = str(ctx.get("expected", "")).replace("'", "")
         return Finding(loc, "S204", f"`{where}`: {shown} is not allowed", hint=f"allowed: {expected}")
+    if typ in _BOUND_ERRORS:
+        ctx = err.get("ctx", {})
+        limit = next((f"{op} {ctx[k]:,}" if isinstance(ctx.get(k), (int, float)) else f"{op} {ctx[k]}"
+                      for k, op in (("le", "<="), ("ge", ">="), ("lt", "<"), ("gt", ">")) if k in ctx), None)
+        rule = f"must be {limit}" if limit else "must be a finite number"
+        return Finding(loc, "S205", f"`{where}`: {shown} is out of range ({rule})",
+                       hint="no real dataset has such a value: check it and its source")
     text = msg.removeprefix("Value error, ")
     return Finding(loc, "S205", f"`{where}`: {text}")
-
-
-def _data_path(loc: Sequence[Any], data: Any) -> tuple[str | int, ...]:
-    """Keep only the parts of a Pydantic loc that index into the data (drops union branch tags)."""
-    out: list[str | int] = []
-    cur = data
-    for part in loc:
-        in_dict = isinstance(cur, dict) and part in cur
-        in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
-        if in_dict or in_list:
-            out.append(part)
-            cur = cur[part]
-        elif isinstance(cur, dict) and isinstance(part, str) and part == loc[-1]:
-            out.append(part)  # a missing or unknown key: keep it as the last element
-            break
-    return tuple(out)
 
 
 def _model_at(path: Sequence[str | int]) -> type[BaseModel] | None:
@@ -233,49 +261,108 @@ def _near_hint(word: str, allowed: list[str]) -> str | None:
 # ------------------------------------------------------------------------------------ many files
 
 
+def _cards_in(folder: Path) -> list[Path]:
+    return sorted(x for x in folder.glob("*" + CARD_SUFFIX) if not x.name.startswith(("_", ".")))
+
+
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(sorted(x for x in path.glob("*.yaml") if not x.name.startswith(("_", "."))))
+            out.extend(_cards_in(path))
         else:
             out.append(path)
     return out
 
 
-def _validate_chunk(paths: list[str]) -> list[FileResult]:
+def _validate_chunk(items: list[tuple[str, bool]]) -> list[FileResult]:
     results = []
-    for p in paths:
-        r = validate_file(p)
+    for p, in_registry in items:
+        r = validate_file(p, in_registry=in_registry)
         r.card = None  # do not ship the model back across processes: the summary is enough
         results.append(r)
     return results
 
 
-def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int = 1,
-                   known_ids: set[str] | None = None) -> list[FileResult]:
+def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int = 1, known_ids: set[str] | None = None,
+                   registry_dir: str | os.PathLike[str] | None = None) -> list[FileResult]:
     """Validate files (directories expand to their cards) and run the registry-wide checks.
 
-    ``known_ids`` adds ids of cards outside ``paths`` (e.g. the registry, when checking one new card).
-    With ``jobs > 1`` files are validated in worker processes; results come back in input order.
+    The registry-wide checks see every card of ``registry_dir`` and of the checked files' folders,
+    checked or not: a new card may not reuse their ids, names or aliases, and its lineage may point
+    at them. Cards directly in ``registry_dir`` are registry cards: a download URL needs a sha256.
+    ``known_ids`` adds further ids that lineage may point at. With ``jobs > 1`` files are validated
+    in worker processes; results come back in input order.
     """
-    files = [str(p) for p in expand_paths(paths)]
-    if jobs > 1 and len(files) > 50:
-        n = max(1, len(files) // (jobs * 8))
-        chunks = [files[i: i + n] for i in range(0, len(files), n)]
+    files = expand_paths(paths)
+    registry = Path(registry_dir).resolve() if registry_dir is not None and Path(registry_dir).is_dir() else None
+    folder_of = _FolderOf()
+    items = [(str(f), registry is not None and folder_of(f) == registry) for f in files]
+    if jobs > 1 and len(items) > 50:
+        n = max(1, len(items) // (jobs * 8))
+        chunks = [items[i: i + n] for i in range(0, len(items), n)]
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results = [r for chunk in pool.map(_validate_chunk, chunks) for r in chunk]
     else:
-        results = [validate_file(f) for f in files]
-    registry_checks(results, known_ids or set())
+        results = [validate_file(f, in_registry=reg) for f, reg in items]
+    registry_checks(results, known_ids or set(), context_summaries(files, registry, folder_of))
     return results
 
 
-def registry_checks(results: list[FileResult], extra_ids: set[str]) -> None:
-    """Unique ids and aliases across files; lineage targets exist. Appends to each result's issues."""
+class _FolderOf:
+    """The resolved folder of a file, resolving each folder once (thousands of cards share one)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Path, Path] = {}
+
+    def __call__(self, f: Path) -> Path:
+        parent = f.parent
+        if parent not in self._seen:
+            self._seen[parent] = parent.resolve()
+        return self._seen[parent]
+
+
+def context_summaries(files: Sequence[Path], registry_dir: Path | None,
+                      folder_of: _FolderOf | None = None) -> list[tuple[Summary, str]]:
+    """(summary, file) of the cards beside ``files`` and in ``registry_dir`` that are not among them."""
+    folder_of = folder_of or _FolderOf()
+    checked = {(folder_of(f), f.name) for f in files}
+    folders = dict.fromkeys(([registry_dir] if registry_dir is not None else []) + [folder_of(f) for f in files])
+    out: list[tuple[Summary, str]] = []
+    for folder in folders:
+        for p in _cards_in(folder):
+            if (folder, p.name) in checked:
+                continue
+            checked.add((folder, p.name))
+            stem = p.name[: -len(CARD_SUFFIX)]
+            try:
+                summary = summarize(load(decode(read_card_bytes(p))), stem)
+            except (YamlError, OSError):
+                summary = None
+            out.append((summary or Summary(stem, (1, 1), [], []), _shown_path(p)))
+    return out
+
+
+def _shown_path(p: Path) -> str:
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        return str(p)
+
+
+def registry_checks(results: list[FileResult], extra_ids: set[str],
+                    context: Sequence[tuple[Summary, str]] = ()) -> None:
+    """Unique ids and aliases across files; lineage targets exist. Appends to each result's issues.
+
+    ``context`` holds cards that are not being checked (the rest of the registry): they claim their
+    names first, so a checked card that reuses one is the one reported.
+    """
     owners: dict[str, tuple[str, str]] = {}  # casefolded name -> (card id, file)
-    ids = {r.summary.id for r in results if r.summary} | extra_ids
+    for s, shown in context:
+        for name in [s.id] + [n for n, _ in s.names]:
+            owners.setdefault(name.casefold(), (s.id, shown))
+    ids = {r.summary.id for r in results if r.summary} | {s.id for s, _ in context} | extra_ids
     for r in results:
         s = r.summary
         if s is None:

@@ -6,7 +6,14 @@ composing a node graph, which gives four things at once:
 * positions: ``(line, col)`` of every key and value, so schema errors point into the file;
 * no recursion, so deep nesting cannot overflow the stack, and a depth limit with a clear error;
 * no aliases or anchors (alias bombs) and no tags beyond plain YAML values (no object construction);
-* duplicate keys reported instead of silently overwritten.
+* duplicate keys reported instead of silently overwritten;
+* numbers that are cheap to build: a plain scalar that looks like a number and is longer than
+  :data:`MAX_NUMBER_CHARS` is refused before PyYAML resolves or builds it (its base-60 integers take
+  quadratic time), and base-60 (``12:30``) numbers are refused outright.
+
+Limits are covidct's own and do not depend on the PyYAML release: libyaml 0.2.5 as bundled by some
+PyYAML wheels stops at 1,000 nested flow collections while *scanning ahead*, before covidct sees an
+event, so a parser error is checked against covidct's depth limit before it is reported.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
 MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
 MAX_EVENTS = 50_000  # the largest registry card has ~1,400 events; 200,000 took ~1.5 s to refuse
+MAX_NUMBER_CHARS = 32  # longer plain scalars that look like numbers are refused unbuilt
+
+# What a YAML 1.1 int or float can look like (PyYAML's resolver patterns, loosened): decimal with
+# `_`, `:`, `.`, exponents; 0x hex; 0b binary. Anything else (a sha256, text) is never a number.
+_NUMBERISH = re.compile(r"[-+]?(?:0[xX][0-9a-fA-F_]*|0[bB][01_]*|[0-9._][0-9._:eE+-]*)")
 
 Path = tuple[str | int, ...]
 
@@ -109,6 +121,14 @@ def _newline_lc(text: str, index: int) -> tuple[int, int]:
     return (text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1)
 
 
+def _yaml_lc(text: str, index: int) -> tuple[int, int]:
+    """(line, col) of ``index`` as YAML (and its marks) count them; :func:`load` remaps if needed."""
+    line, start = 1, 0
+    for m in _YAML_BREAK.finditer(text, 0, index):
+        line, start = line + 1, m.end()
+    return (line, index - start + 1)
+
+
 def _remap(text: str, line: int, col: int) -> tuple[int, int]:
     """YAML's (line, col) of ``text`` as newline-counted (line, col)."""
     starts = [0] + [m.end() for m in _YAML_BREAK.finditer(text)]
@@ -126,24 +146,68 @@ _constructor = SafeConstructor()
 _FIRST_CHARS = {k for k in Resolver.yaml_implicit_resolvers if k}
 
 
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+
+
 def _scalar(ev: yaml.ScalarEvent) -> Any:
     tag = ev.tag
+    v = ev.value
     if tag is None and ev.style:  # quoted or block scalar: always text
-        return ev.value
-    if tag is None and ev.value and ev.value[0] not in _FIRST_CHARS:
-        return ev.value  # no implicit type starts with this character: plain text, no regex needed
+        return v
+    if tag is None and v and v[0] not in _FIRST_CHARS:
+        return v  # no implicit type starts with this character: plain text, no regex needed
+    plain = tag in (None, "!") and not ev.style  # plain scalars: style None (Python parser) or '' (C parser)
+    if (plain or tag in (_INT, _FLOAT)) and len(v) > MAX_NUMBER_CHARS:
+        # Checked before PyYAML's resolver and constructor see it: base-60 integers build in
+        # quadratic time, and no implicit type other than text is this long in a real card.
+        if tag in (_INT, _FLOAT) or _NUMBERISH.fullmatch(v):
+            raise YamlError("Y111", f"{_shown(v)} looks like a number of more than {MAX_NUMBER_CHARS} characters",
+                            *_pos(ev), hint="quote it if it is text")
+        if plain:
+            return v
     if tag in (None, "!"):
-        # plain scalars have style None (pure Python parser) or '' (C parser)
-        tag = _resolver.resolve(ScalarNode, ev.value, ev.implicit) if not ev.style else _STR
+        tag = _resolver.resolve(ScalarNode, v, ev.implicit) if not ev.style else _STR
     if tag not in _ALLOWED_TAGS or tag.endswith(("map", "seq")):
-        raise YamlError("Y106", f"tag {ev.tag!r} is not allowed", *_pos(ev), hint="write a plain value")
+        what = f"tag {ev.tag!r}" if ev.tag not in (None, "!") else f"{_shown(v)} (YAML type {tag.rsplit(':', 1)[-1]})"
+        raise YamlError("Y106", f"{what} is not allowed", *_pos(ev), hint="write a plain value, or quote it")
     if tag == _STR:
-        return ev.value
+        return v
+    if tag in (_INT, _FLOAT) and ":" in v:
+        raise YamlError("Y111", f"{_shown(v)} is a base-60 number in YAML 1.1", *_pos(ev),
+                        hint="quote it to keep it as text")
     try:
         return _constructor.yaml_constructors[tag](_constructor, ScalarNode(tag, ev.value))
     except (ValueError, OverflowError, yaml.YAMLError) as exc:
         raise YamlError("Y101", f"bad value {ev.value!r}: {exc}", *_pos(ev),
                         hint="quote it to keep it as text") from None
+
+
+# Flow indicators, and the quoted scalars and comments whose brackets do not count. An unterminated
+# quote runs to the end, so every match succeeds where it starts (no rescans: linear time).
+_FLOW_TOKENS = re.compile(r"""[\[\]{}]|"(?:[^"\\]|\\.)*(?:"|\Z)|'(?:[^']|'')*(?:'|\Z)|(?:(?<=\s)|^)#[^\n]*""",
+                          re.MULTILINE | re.DOTALL)
+
+
+def _nesting_beyond(text: str, start: int, stop: int, depth: int) -> int | None:
+    """Offset of the first bracket in ``text[start:stop]`` that nests past :data:`MAX_DEPTH`, if any.
+
+    ``depth`` is the nesting at ``start`` (collections already open). Only brackets count, so text
+    read in block context may count a bracket inside plain text: this runs only for input the
+    parser has already refused, to choose between "too deep" and the parser's own message.
+    """
+    for m in _FLOW_TOKENS.finditer(text, start, max(start, stop)):
+        c = text[m.start()]
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return None
 
 
 def _pos(ev: Any) -> tuple[int, int]:
@@ -287,6 +351,13 @@ def _load(text: str) -> Located:
             # StreamStart, DocumentEnd: nothing to do
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        # The parser may have read far ahead of the last event it gave (flow collections); if that
+        # stretch nests deeper than covidct allows, report covidct's limit, whatever PyYAML said.
+        last = ev.end_mark.index if n else 0
+        too_deep = _nesting_beyond(text, last, mark.index if mark else len(text), len(stack))
+        if too_deep is not None:
+            line, col = _yaml_lc(text, too_deep)
+            raise YamlError("Y104", f"nesting deeper than {MAX_DEPTH} levels", line, col) from None
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         msg = " ".join(x for x in (exc.context, exc.problem) if x) or "invalid YAML"
         raise YamlError("Y101", msg, line, col) from None

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
+from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
 from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind, Unit
 
@@ -759,7 +760,7 @@ def _license(card: Card) -> str:
     lic = card.license
     if lic.url:
         return lic.url
-    if lic.id not in ("other", "unknown"):
+    if is_plain_spdx_id(lic.id):  # an expression or a LicenseRef has no SPDX page
         return SPDX_URL.format(lic.id)
     return lic.name or lic.id
 

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card
 from covidct.card.vocab import AccessKind, CountLevel, Relation
 
@@ -29,7 +30,7 @@ def license_url(card: Card) -> str | None:
     lic = card.license
     if _http(lic.url):
         return lic.url
-    if lic.id not in ("other", "unknown"):
+    if is_plain_spdx_id(lic.id):  # an expression or a LicenseRef has no SPDX page
         return SPDX_URL.format(lic.id)
     return None
 
