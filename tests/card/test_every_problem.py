@@ -53,7 +53,7 @@ def test_what_a_misspelled_field_takes_away_is_not_reported_again() -> None:
     data = _base()
     lab = data["configs"][0]["labels"][0]
     lab["clases"] = lab.pop("classes")  # without classes, every class in the counts would be "not defined"
-    codes = [c for c, _ in _issues(data)]
+    codes = [c for c, _ in _issues(data) if c != "W405"]  # W405: the test card's layout has no listing
     assert codes == ["S201"], codes
 
 

@@ -63,7 +63,7 @@ def test_spdx_ids_expressions_and_the_cards_own_words_pass(good: str) -> None:
 
 def test_a_license_ref_describes_its_terms() -> None:
     issues = parse_card_text(_card({"id": "LicenseRef-nlm-terms"}), "lic.yaml", "lic").issues
-    assert [(i.code, "needs a `name`" in i.message) for i in issues] == [("S205", True)]
+    assert [(i.code, "needs a `name`" in i.message) for i in issues if i.code != "W405"] == [("S205", True)]
 
 
 def test_every_registry_license_is_on_the_list() -> None:
