@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from covidct.card.codes import check_codes
 from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.vocab import LabelKind
 from covidct.layout.pattern import (
@@ -40,6 +41,7 @@ def check_card(card: Card, known_ids: set[str] | None = None) -> Iterator[Findin
     yield from _check_sources(card)
     yield from _check_urls(card)
     yield from _check_unique_names(card)
+    yield from check_codes(card)
     for i, cfg in enumerate(card.configs):
         yield from _check_config(card, cfg, ("configs", i))
     for i, lin in enumerate(card.lineage):

@@ -65,6 +65,10 @@ KINDS: dict[str, IssueKind] = {
         _k("C312", E, "Duplicate name", "Two configs, sources or downloads share a name."),
         _k("C313", E, "TODO left", "The card still has TODO markers from `covidct new`."),
         _k("C314", E, "Unsafe regular expression", "A part regex could take exponential time."),
+        _k("C315", E, "Bad concept code", "A class's code is not a well-formed id of its terminology (a SNOMED CT "
+           "id with a wrong Verhoeff check digit, a RadLex id without `RID`, a UMLS CUI that is not C and 7 digits)."),
+        _k("C316", E, "Code shared by classes", "One code stands for two classes of one label with the same match "
+           "and assertion, so the two classes would mean the same thing."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
@@ -72,6 +76,8 @@ KINDS: dict[str, IssueKind] = {
         _k("W404", W, "Lineage not reciprocated", "The other card does not mention this one."),
         _k("W405", W, "Layout not verified", "The config's layout has no record of a `covidct check` against a real "
            "listing of the dataset's files (`verified`)."),
+        _k("W406", W, "Class not coded", "A class or mask value has neither concept `codes` nor an `unmapped` "
+           "reason, so it cannot be compared with other datasets' classes."),
     ]
 }
 
