@@ -304,6 +304,7 @@ def _load_plugins() -> None:
 
 PLUGIN_MODULES: list[str] = [
     "covidct.cli_check",
+    "covidct.cli_combine",
     "covidct.cli_contrib",
     "covidct.cli_data",
     "covidct.cli_hub",
