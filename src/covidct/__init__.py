@@ -29,7 +29,7 @@ def load_dataset(ref: str, config: str | None = None, **kwargs: Any) -> Any:
 
 
 def combine(refs: Any, target: Any, data_dirs: Any = None, **kwargs: Any) -> Any:
-    """Several datasets as one ``DatasetDict`` with labels mapped onto ``target`` (see :mod:`covidct.combine`)."""
-    from covidct.combine import combine as _combine
+    """Several datasets as one ``DatasetDict`` with labels mapped onto ``target`` (see :mod:`covidct.combined`)."""
+    from covidct.combined import combine as _combine
 
     return _combine(refs, target, data_dirs, **kwargs)

@@ -39,7 +39,7 @@ def _combine_args(p: argparse.ArgumentParser) -> None:
          "splits; --out exports it as Parquet")
 @args(_combine_args)
 def cmd_combine(ns: argparse.Namespace) -> int:
-    from covidct.combine import check_export, combine, export_combined, plan
+    from covidct.combined import check_export, combine, export_combined, plan
     from covidct.targets import MappingError
 
     configs, labels = _pairs(ns.config, "--config"), _pairs(ns.label, "--label")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from covidct.cli import main
-from covidct.combine import combine, export_combined, governing_license, plan
+from covidct.combined import combine, export_combined, governing_license, plan
 from covidct.fixtures import synthesize
 from covidct.registry import load_card
 from covidct.targets import MappingError, load_target

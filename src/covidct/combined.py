@@ -1,4 +1,4 @@
-"""``covidct.combine``: several datasets as one ``DatasetDict`` with harmonised labels and leak-free splits.
+"""``covidct.combine`` (this module is ``covidct.combined``): datasets as one ``DatasetDict``, labels harmonised.
 
 >>> import covidct
 >>> ds = covidct.combine(["cncb", "covid-ct", "covid-ctset"], target="covid-pneumonia-ct",
@@ -172,9 +172,13 @@ def _data_dirs(combo: Combination, given: MappingT[str, str | os.PathLike[str]])
     return out
 
 
-def _load_source(src: SourcePlan, target: Target, data_dir: str | None, cache_dir: Any) -> Any:
-    """The source's rows with the combined columns (``Dataset``), each example once."""
-    import datasets
+def _load_source(src: SourcePlan, target: Target, data_dir: str | None, cache_dir: Any) -> tuple[Any, Any, dict]:
+    """The source's image column (Arrow), its image feature, and the combined columns, each example once.
+
+    Works on the Arrow tables directly: datasets' own select/concatenate copy the dataset info per call,
+    which costs more than the columns themselves on small sources.
+    """
+    import pyarrow as pa
 
     from covidct.hf.builder import builder_for
     from covidct.hf.load import prepare
@@ -189,14 +193,13 @@ def _load_source(src: SourcePlan, target: Target, data_dir: str | None, cache_di
     to_target = {i: m.target for i, m in enumerate(src.mapping)}
     id_col = "patient_id" if "patient_id" in feats else None
     scan_col = "scan_id" if "scan_id" in feats else None
-    meta: dict[str, list[Any]] = {k: [] for k in COLUMNS[1:]}
-    meta["scan_id"] = []
-    keep: list[list[int]] = []
+    meta: dict[str, list[Any]] = {k: [] for k in (*COLUMNS[1:], "scan_id")}
+    images = []
     seen: set[str] = set()
     prefix = src.card.id + ":"
     for split in splits:
-        d = dd[split]
-        cols = d.select_columns([c for c in (src.label.name, "path", id_col, scan_col) if c]).to_dict()
+        table = dd[split].data.table
+        cols = {c: table.column(c).to_pylist() for c in (src.label.name, "path", id_col, scan_col) if c}
         rows = []
         for i, (lab, path) in enumerate(zip(cols[src.label.name], cols["path"], strict=True)):
             if path in seen:
@@ -212,13 +215,9 @@ def _load_source(src: SourcePlan, target: Target, data_dir: str | None, cache_di
             sid = cols[scan_col][i] if scan_col else None
             meta["scan_id"].append(prefix + sid if sid is not None else None)
             meta["path"].append(path)
-        keep.append(rows)
-    pieces = []
-    for s, rows in zip(splits, keep, strict=True):
-        img = dd[s].select_columns(["image"])
-        pieces.append(img if len(rows) == img.num_rows else img.select(rows))
-    images = datasets.concatenate_datasets(pieces)
-    return images, meta
+        column = table.column("image")
+        images.append(column if len(rows) == len(column) else column.take(pa.array(rows, pa.int64())))
+    return pa.chunked_array([c for im in images for c in im.chunks], type=images[0].type), feats["image"], meta
 
 
 def _features(target: Target, image_feature: Any) -> Any:
@@ -229,29 +228,33 @@ def _features(target: Target, image_feature: Any) -> Any:
                      "patient_id": Value("string"), "path": Value("string")})
 
 
-def _split(parts: list[tuple[Any, dict[str, list[Any]]]], combo: Combination, split_by: str, test_size: float,
+def _split(parts: list[tuple[Any, Any, dict[str, list[Any]]]], combo: Combination, split_by: str, test_size: float,
            seed: int, links: list[tuple[tuple[str, str], tuple[str, str]]]) -> Any:
     import datasets
+    import pyarrow as pa
 
-    image_feats = {repr(images.features["image"]) for images, _ in parts}
-    if len(image_feats) > 1:
-        kinds = ", ".join(f"{s.card.id}: {images.features['image']}" for s, (images, _) in zip(combo.sources, parts,
-                                                                                           strict=True))
-        raise MappingError(f"the sources' images differ in kind ({kinds}); combine sources whose images load alike")
-    images = datasets.concatenate_datasets([im for im, _ in parts])
-    meta: dict[str, list[Any]] = {k: [v for _, m in parts for v in m[k]] for k in (*COLUMNS[1:], "scan_id")}
+    kinds = {repr(feat) for _, feat, _ in parts}
+    if len(kinds) > 1 or len({im.type for im, _, _ in parts}) > 1:
+        shown = ", ".join(f"{s.card.id}: {feat}" for s, (_, feat, _) in zip(combo.sources, parts, strict=True))
+        raise MappingError(f"the sources' images differ in kind ({shown}); combine sources whose images load alike")
+    meta: dict[str, list[Any]] = {k: [v for _, _, m in parts for v in m[k]] for k in (*COLUMNS[1:], "scan_id")}
     group = _groups(meta, split_by, links)
     order = sorted(set(group))
     random.Random(seed).shuffle(order)
     n_test = max(1, round(len(order) * test_size)) if len(order) > 1 else 0
     test_groups = set(order[:n_test])
-    feats = _features(combo.target, images.features["image"])
-    table = datasets.Dataset.from_dict({k: meta[k] for k in COLUMNS[1:]}, features=datasets.Features(
-        {k: v for k, v in feats.items() if k != "image"}))
-    full = datasets.concatenate_datasets([images, table], axis=1)
-    test = [i for i, g in enumerate(group) if g in test_groups]
-    train = [i for i, g in enumerate(group) if g not in test_groups]
-    return datasets.DatasetDict({"train": full.select(train), "test": full.select(test)})
+    feats = _features(combo.target, parts[0][1])
+    arrays = {"image": pa.chunked_array([c for im, _, _ in parts for c in im.chunks], type=parts[0][0].type)}
+    for k in COLUMNS[1:]:
+        arrays[k] = pa.array(meta[k], type=pa.int64() if k == "label" else pa.string())
+    table = pa.table(arrays)
+    info = datasets.DatasetInfo(features=feats)
+    out = {}
+    for name, keep in (("train", False), ("test", True)):
+        idx = pa.array([i for i, g in enumerate(group) if (g in test_groups) is keep], pa.int64())
+        part = table.take(idx).cast(feats.arrow_schema)
+        out[name] = datasets.Dataset(datasets.table.InMemoryTable(part), info=info.copy(), split=name)
+    return datasets.DatasetDict(out)
 
 
 def _groups(meta: dict[str, list[Any]], split_by: str, links: list[tuple[tuple[str, str], tuple[str, str]]]
