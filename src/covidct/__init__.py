@@ -14,7 +14,8 @@ from covidct.card.model import Card
 from covidct.registry import CardError, Registry, UnknownCard, catalog, load_card
 
 __version__ = "0.1.0"
-__all__ = ["Card", "CardError", "Registry", "UnknownCard", "__version__", "catalog", "load_card", "load_dataset"]
+__all__ = ["Card", "CardError", "Registry", "UnknownCard", "__version__", "catalog", "combine", "load_card",
+           "load_dataset"]
 
 
 def load_dataset(ref: str, config: str | None = None, **kwargs: Any) -> Any:
@@ -25,3 +26,10 @@ def load_dataset(ref: str, config: str | None = None, **kwargs: Any) -> Any:
     from covidct.hf.load import load_dataset as _load
 
     return _load(ref, config, **kwargs)
+
+
+def combine(refs: Any, target: Any, data_dirs: Any = None, **kwargs: Any) -> Any:
+    """Several datasets as one ``DatasetDict`` with labels mapped onto ``target`` (see :mod:`covidct.combined`)."""
+    from covidct.combined import combine as _combine
+
+    return _combine(refs, target, data_dirs, **kwargs)

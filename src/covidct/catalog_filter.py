@@ -27,11 +27,23 @@ def _matches(cell: object, wanted: set[str]) -> bool:
     return False
 
 
+def _carries(curies: list[str], names: list[str], wanted: set[str]) -> bool:
+    """A concept filter value is a CURIE (``SCTID:840539006``), a bare code, or a display name."""
+    have = {c.casefold() for c in curies} | {c.split(":", 1)[-1].casefold() for c in curies}
+    have |= {n.casefold() for n in names}
+    return bool(have & wanted)
+
+
 def filter_catalog(df: pd.DataFrame, **filters: Iterable[str] | None) -> pd.DataFrame:
     """Keep rows matching every given filter; within one filter, any of its values (OR)."""
     mask = pd.Series(True, index=df.index)
     for key, values in filters.items():
         if not values:
+            continue
+        if key == "concept":
+            wanted_c = {v.strip().casefold() for v in values}
+            mask &= pd.Series([_carries(c, n, wanted_c) for c, n in zip(df["concepts"], df["concept_names"],
+                                                                       strict=True)], index=df.index)
             continue
         wanted = {_norm(v) for v in values}
         col = FILTER_COLUMNS[key]

@@ -146,10 +146,12 @@ def _list_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--{f}", action="append", help=f"keep cards whose {f} matches (repeatable)")
     p.add_argument("--layout", action="append", help="keep cards with a config whose layout is verified (against "
                    "a real file listing), differs, unverified, or `no layout` (repeatable)")
+    p.add_argument("--concept", action="append", help="keep cards with a class that carries this concept: a code "
+                   "(840539006, SCTID:840539006, RID1301) or its name (COVID-19) (repeatable)")
     p.add_argument("--format", choices=["table", "json", "csv", "ids"], default="table")
 
 
-@command("list", "list the cards, filtered by modality, task, anatomy, license, access")
+@command("list", "list the cards, filtered by modality, task, anatomy, license, access, concept")
 @args(_list_args)
 def cmd_list(ns: argparse.Namespace) -> int:
     import pandas as pd
@@ -158,7 +160,7 @@ def cmd_list(ns: argparse.Namespace) -> int:
 
     df = registry(_cards_dir(ns)).catalog()
     df = filter_catalog(df, modality=ns.modality, task=ns.task, anatomy=ns.anatomy, license=ns.license,
-                        access=ns.access, layout=ns.layout)
+                        access=ns.access, layout=ns.layout, concept=ns.concept)
     if ns.format == "json":
         echo(df.to_json(orient="records", force_ascii=False, indent=2), as_json=True)
     elif ns.format == "csv":
@@ -300,6 +302,7 @@ def _load_plugins() -> None:
 
 PLUGIN_MODULES: list[str] = [
     "covidct.cli_check",
+    "covidct.cli_combine",
     "covidct.cli_contrib",
     "covidct.cli_data",
     "covidct.cli_hub",

@@ -110,7 +110,7 @@ class Registry:
 CATALOG_COLUMNS = [
     "id", "name", "aliases", "summary", "modality", "anatomy", "tasks", "dimensionality", "configs",
     "patients", "scans", "images", "classes", "license", "redistribution", "access", "has_layout",
-    "layout", "homepage", "doi", "derived_from",
+    "layout", "homepage", "doi", "derived_from", "concepts", "concept_names",
 ]
 
 
@@ -140,7 +140,16 @@ def catalog_row(card: Card) -> dict[str, object]:
         "homepage": card.homepage,
         "doi": card.citation.doi if card.citation else None,
         "derived_from": sorted({lin.card for lin in card.lineage}),
+        **_concepts(card),
     }
+
+
+def _concepts(card: Card) -> dict[str, list[str]]:
+    """What the card's classes carry: CURIEs (``SCTID:840539006``) and their display names."""
+    from covidct.concepts import concept_rows
+
+    rows = concept_rows([card])
+    return {"concepts": sorted({r.curie for r in rows}), "concept_names": sorted({r.code.display for r in rows})}
 
 
 @lru_cache(maxsize=4)

@@ -253,3 +253,24 @@ def test_hostile_card_runs_no_script(page: Any, hostile: Served) -> None:
     assert page.locator(".covidct-description").inner_text().startswith("Intro with <script>")
     assert not page.dialogs, page.dialogs
     assert not page.errors, page.errors
+
+
+def test_concepts_page_lists_cncb_under_covid19_with_its_counts(page: Any, real: Served) -> None:
+    card = Registry(sitebuild.CARDS).cards()["cncb"]
+    cfg = card.config("classification")
+    counts = {c.level.value: c.by_class["NCP"] for c in cfg.counts if c.split is None and "NCP" in c.by_class}
+    page.goto(real.base + "concepts/")
+    covid = page.locator('section[data-concept="SCTID:840539006"]')
+    covid.wait_for()
+    assert "COVID-19" in covid.locator("h2").inner_text()
+    assert covid.locator("h2 a").get_attribute("href") == "http://snomed.info/id/840539006"
+    row = covid.locator('tr[data-id="cncb"]')
+    assert row.count() == 1 and row.is_visible()
+    text = row.inner_text()
+    assert "NCP" in text and "narrower" in text and "diagnosis" in text
+    assert f"{counts['patients']:,} patients" in text and f"{counts['scans']:,} scans" in text
+    row.locator("a").first.click()
+    page.wait_for_url("**/datasets/cncb/")
+    shot(page, "concepts-cncb.png")
+    no_outside_assets(page)
+    assert not page.errors, page.errors

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from covidct.card.licenses import check_license_id
+from covidct.card.codes import check_codes
 from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.partial import accepts
 from covidct.card.vocab import LabelKind
@@ -48,6 +49,7 @@ def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bo
     yield from _check_license(card)
     yield from _check_checksums(card, in_registry)
     yield from _check_unique_names(card)
+    yield from check_codes(card)
     for i, cfg in enumerate(card.configs):
         yield from _check_config(card, cfg, ("configs", i))
     for i, lin in enumerate(card.lineage):

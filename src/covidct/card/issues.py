@@ -72,6 +72,10 @@ KINDS: dict[str, IssueKind] = {
            "the SPDX License List), `LicenseRef-<name>`, `other` or `unknown`."),
         _k("C316", E, "Registry download without sha256", "A registry card's download has a URL but no sha256; "
            "give a published one (with its source), or drop the URL and describe the manual download."),
+        _k("C317", E, "Bad concept code", "A class's code is not a well-formed id of its terminology (a SNOMED CT "
+           "id with a wrong Verhoeff check digit, a RadLex id without `RID`, a UMLS CUI that is not C and 7 digits)."),
+        _k("C318", E, "Code shared by classes", "One code stands for two classes of one label with the same match "
+           "and assertion, so the two classes would mean the same thing."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
@@ -81,6 +85,8 @@ KINDS: dict[str, IssueKind] = {
            "listing of the dataset's files (`verified`)."),
         _k("W406", W, "Download without sha256", "A download has a URL but no sha256, so its bytes are not "
            "verified (an error for cards in the registry: C316)."),
+        _k("W407", W, "Class not coded", "A class or mask value has neither concept `codes` nor an `unmapped` "
+           "reason, so it cannot be compared with other datasets' classes."),
     ]
 }
 

@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from covidct.card.vocab import (
     AccessKind,
     ArchiveFormat,
+    Assertion,
     CheckResult,
+    CodeSystem,
     CountLevel,
     Dimensionality,
     FileFormat,
@@ -26,6 +28,7 @@ from covidct.card.vocab import (
     Intensity,
     LabelKind,
     LabelSource,
+    Match,
     Modality,
     Redistribution,
     Relation,
@@ -154,19 +157,73 @@ class Download(Strict):
 # --------------------------------------------------------------------------------------------- labels
 
 
-class ClassDef(Strict):
+class Code(Strict):
+    """A concept from a standard terminology that a class (or mask value) stands for."""
+
+    system: CodeSystem = Field(description="The terminology: `SNOMED CT`, `RadLex` or `UMLS`.")
+    code: Annotated[str, Field(min_length=1, max_length=32)] = Field(
+        description="The concept id as the terminology writes it: an SCTID (`840539006`), a RadLex `RID1301`, "
+        "a UMLS CUI `C5203670`. Quote SNOMED CT ids in YAML."
+    )
+    display: ShortText = Field(description="The concept's name in the terminology, e.g. `COVID-19`.")
+    match: Match = Field(
+        Match.EXACT, description="How the class relates to the concept: `exact`, `narrower` (the class is a kind of "
+        "the concept, e.g. COVID-19 pneumonia of COVID-19), `broader` or `related`."
+    )
+    source: SourceRefs = Field(default_factory=list, description="Where the code was checked (a terminology "
+                               "browser page, a published value set).")
+
+
+class Coded(Strict):
+    """What a class means in standard terms (the fields every class and mask value may carry)."""
+
+    codes: list[Code] = Field(default_factory=list, description="Concepts the class stands for, each sourced.")
+    assertion: Assertion | None = Field(
+        None, description="What the class asserts: a `diagnosis`, an imaging `finding`, `normal`, the concept "
+        "`absent` or `uncertain`, `anatomy`, a mask `background`, or `other`."
+    )
+    reference_standard: list[LabelSource] = Field(
+        default_factory=list, description="How this class was established when it differs from the label's `source` "
+        "(e.g. `[rt-pcr]` for the COVID-19 class only); empty means the label's `source`."
+    )
+    population: ShortText | None = Field(None, description="Who the class's examples come from, where it matters "
+                                         "(e.g. `paediatric, 1-5 years`).")
+    unmapped: ShortText | None = Field(None, description="Why the class has no code (e.g. a 1-5 rating with no "
+                                       "standard concept); give this or `codes`.")
+    source: SourceRefs = Field(default_factory=list, description="Sources of the assertion, reference standard, "
+                               "population or unmapped reason.")
+
+    @model_validator(mode="after")
+    def _coded_or_unmapped(self) -> Coded:
+        if self.codes and self.unmapped:
+            raise ValueError("give `codes` or `unmapped`, not both")
+        if self.codes and self.assertion is None:
+            raise ValueError("a coded class needs an `assertion` (diagnosis, finding, normal, absent, uncertain, "
+                             "anatomy, background or other)")
+        return self
+
+
+class _ClassFields(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="Class name.")
     value: ClassValue = Field(description="Integer value of the class.")
     description: ShortText | None = Field(None, description="What the class means.")
 
 
-class MaskValue(Strict):
+class ClassDef(Coded, _ClassFields):
+    """One class of a label: its name and value, and what it means in standard terms."""
+
+
+class _MaskFields(Strict):
     value: MaskInt = Field(description="Pixel/voxel value in the mask.")
     name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="What the value marks.")
     description: ShortText | None = None
     color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] | None = Field(
         None, description="Display colour as #rrggbb."
     )
+
+
+class MaskValue(Coded, _MaskFields):
+    """One value of a mask: what it marks, and what that means in standard terms."""
 
 
 class LabelDef(Strict):

@@ -102,8 +102,39 @@ class LabelSource(Vocab):
     FOLLOW_UP = "follow-up"
     ALGORITHM = "algorithm"
     PUBLICATIONS = "publications"
+    CONSENSUS = "consensus"
     UNKNOWN = "unknown"
     OTHER = "other"
+
+
+class CodeSystem(Vocab):
+    """Terminologies a class may be coded in (each has its own code format, checked by `covidct validate`)."""
+
+    SNOMED_CT = "SNOMED CT"
+    RADLEX = "RadLex"
+    UMLS = "UMLS"
+
+
+class Assertion(Vocab):
+    """What a class asserts about an example, beside the concept it is coded with."""
+
+    DIAGNOSIS = "diagnosis"
+    FINDING = "finding"
+    NORMAL = "normal"
+    ABSENT = "absent"
+    UNCERTAIN = "uncertain"
+    ANATOMY = "anatomy"
+    BACKGROUND = "background"
+    OTHER = "other"
+
+
+class Match(Vocab):
+    """How a class relates to a concept or a target class (the SSSOM predicates, seen from the class)."""
+
+    EXACT = "exact"
+    NARROWER = "narrower"
+    BROADER = "broader"
+    RELATED = "related"
 
 
 class LabelKind(Vocab):
@@ -225,6 +256,22 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("LabelKind", "slice-multi-label"): "For scan examples: flags for each class on each slice.",
     ("LabelKind", "boxes"): "Bounding boxes with a class each.",
     ("LabelKind", "points"): "Points (e.g. nodule centres) with an optional size.",
+    ("LabelSource", "consensus"): "Agreement of several readers (a consensus reading).",
+    ("CodeSystem", "SNOMED CT"): "SNOMED CT concept id (SCTID): 6-18 digits ending in a Verhoeff check digit.",
+    ("CodeSystem", "RadLex"): "RadLex term id, `RID` and digits (e.g. RID1301, lung).",
+    ("CodeSystem", "UMLS"): "UMLS concept unique identifier (CUI): `C` and 7 digits.",
+    ("Assertion", "diagnosis"): "A disease or condition of the patient (COVID-19, pneumonia, tuberculosis).",
+    ("Assertion", "finding"): "An imaging finding or appearance (opacity, consolidation, nodule), not a diagnosis.",
+    ("Assertion", "normal"): "Normal, or no finding.",
+    ("Assertion", "absent"): "The coded concept is absent (`negative`, `NonCOVID`): others may be present.",
+    ("Assertion", "uncertain"): "The coded concept may be present (e.g. an uncertain mention in a report).",
+    ("Assertion", "anatomy"): "An anatomical structure (a mask value such as left lung or heart).",
+    ("Assertion", "background"): "A mask's background: no structure or finding.",
+    ("Assertion", "other"): "Anything else (a rating, a follow-up status).",
+    ("Match", "exact"): "The class means the concept (SSSOM skos:exactMatch).",
+    ("Match", "narrower"): "The class is a kind of the concept, e.g. COVID-19 pneumonia of COVID-19 (skos:broadMatch).",
+    ("Match", "broader"): "The class includes the concept and more (skos:narrowMatch).",
+    ("Match", "related"): "The class is related to the concept but neither includes the other (skos:relatedMatch).",
     ("Relation", "derived-from"): "Built from the other dataset's images (possibly re-annotated).",
     ("Relation", "subset-of"): "All of this dataset's images are in the other dataset.",
     ("Relation", "superset-of"): "Contains all of the other dataset's images.",

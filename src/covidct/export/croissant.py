@@ -346,6 +346,7 @@ class _Doc:
             ]
             kinds = (("name", "sc:Text"), ("value", "sc:Integer"), ("description", "sc:Text"))
             what = f"Classes of `{lab.name}`: name and the integer the dataset stores."
+            kinds = _with_urls(rs_id, lab.classes, rows, kinds)
         elif lab.mask_values:
             rs_id = self.uid(f"{cfg.name}.{lab.name}-values")
             rows = [
@@ -354,6 +355,7 @@ class _Doc:
             ]
             kinds = (("name", "sc:Text"), ("value", "sc:Integer"), ("color", "sc:Text"))
             what = f"Pixel values of the mask `{lab.name}` and what each marks."
+            kinds = _with_urls(rs_id, lab.mask_values, rows, kinds)
         else:
             return None
         self.record_sets.append(
@@ -847,3 +849,25 @@ def _absl_quiet() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def _with_urls(rs_id: str, items: list[Any], rows: list[dict[str, Any]],
+               kinds: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Add a ``url`` field (the class's ``sameAs``): the URI of the concept the class means exactly.
+
+    Only an exact code of a class that asserts its concept present counts: a negative class coded
+    "COVID-19 absent" is not the same as COVID-19. Classes without one get an empty URL.
+    """
+    from covidct.card.codes import concept_uri
+    from covidct.card.vocab import Assertion, Match
+
+    urls = []
+    for item in items:
+        exact = [c for c in item.codes if c.match is Match.EXACT]
+        ok = item.assertion not in (Assertion.ABSENT, Assertion.UNCERTAIN, Assertion.BACKGROUND)
+        urls.append(concept_uri(exact[0]) if exact and ok else "")
+    if not any(urls):
+        return kinds
+    for row, url in zip(rows, urls, strict=True):
+        row[f"{rs_id}/url"] = url
+    return (*kinds, ("url", "sc:URL"))

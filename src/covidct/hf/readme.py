@@ -118,6 +118,20 @@ def md_link(text: str, url: str | None) -> str:
     return f"[{label}]({link_target(url)})"
 
 
+def md_codes(item: Any) -> str:
+    """A class's concept codes as links to their concepts (match and assertion noted), or why it has none."""
+    from covidct.card.codes import concept_uri
+
+    parts = []
+    for c in item.codes:
+        text = f"{c.system.value} {c.code} {c.display}"
+        note = "" if c.match.value == "exact" else f" ({md_inline(c.match.value)})"
+        parts.append(md_link(text, concept_uri(c)) + note)
+    if parts:
+        return "; ".join(parts) + (f"; {md_inline(item.assertion.value)}" if item.assertion else "")
+    return f"unmapped: {md_inline(item.unmapped)}" if item.unmapped else ""
+
+
 def md_table(header: list[str], rows: Iterable[list[str]]) -> str:
     """A pipe table; cells must already be Markdown (md_inline / md_code_inline / md_link)."""
     return table(header, list(rows))
@@ -397,21 +411,23 @@ def section_labels(ctx: ReadmeContext) -> Section:
                 out += [
                     "",
                     md_table(
-                        ["Value", "Class", "Meaning"],
-                        [[str(c.value), md_inline(c.name), md_inline(c.description or "")] for c in lab.classes],
+                        ["Value", "Class", "Meaning", "Codes"],
+                        [[str(c.value), md_inline(c.name), md_inline(c.description or ""), md_codes(c)]
+                         for c in lab.classes],
                     ),
                 ]
             if lab.mask_values:
                 out += [
                     "",
                     md_table(
-                        ["Pixel value", "Marks", "Colour", "Meaning"],
+                        ["Pixel value", "Marks", "Colour", "Meaning", "Codes"],
                         [
                             [
                                 str(m.value),
                                 md_inline(m.name),
                                 md_code_inline(m.color) if m.color else "",
                                 md_inline(m.description or ""),
+                                md_codes(m),
                             ]
                             for m in lab.mask_values
                         ],

@@ -238,3 +238,51 @@ def issues_markdown() -> str:
         out.append('\n<div class="covidct-section covidct-issues"><table><thead><tr><th>Code</th>'
                    f"<th>Severity</th><th>Title</th><th>Meaning</th></tr></thead><tbody>{rows}</tbody></table></div>\n")
     return "".join(out)
+
+
+# ------------------------------------------------------------------------------------------- concepts
+
+
+def _count_cell(row: Any, *levels: str) -> str:
+    for lv in levels:
+        if lv in row.counts:
+            return f'<td data-value="{row.counts[lv]}">{row.counts[lv]:,} {esc(lv)}</td>'
+    return '<td data-value=""></td>'
+
+
+def concepts_markdown(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
+    """Each concept the registry's classes carry, with the datasets (and classes) that carry it."""
+    from covidct.concepts import by_concept, concept_rows
+    from covidct.site.html import link
+
+    groups = by_concept(concept_rows(cards[c] for c in sorted(cards)))
+    out = [
+        "Each concept that a class of some dataset stands for (SNOMED CT, RadLex, UMLS codes in the cards), with "
+        "the datasets carrying it: the class, how it matches the concept, what it asserts, how it was "
+        "established, and its counts. Negative and uncertain classes are left out. The same is "
+        "`covidct list --concept CODE` and the `concepts` column of `covidct.catalog()`.",
+        "",
+    ]
+    for curie, rows in groups.items():
+        first = rows[0]
+        anchor = curie.replace(":", "-").lower()
+        out.append(f'<section class="covidct-concept" id="{esc(anchor)}" data-concept="{esc(curie)}">')
+        ref = link(first.uri, f"{first.code.system.value} {first.code.code}")
+        out.append(f"<h2>{esc(first.code.display)} <small>{ref}</small></h2>")
+        out.append('<table class="covidct-concept__table"><thead><tr><th>Dataset</th><th>Modality</th>'
+                   "<th>Class</th><th>Match</th><th>Assertion</th><th>Reference standard</th><th>Patients</th>"
+                   "<th>Scans</th><th>Images</th></tr></thead><tbody>")
+        for r in rows:
+            href = page_url(r.card.id)
+            name = f'<a href="{esc(href)}">{esc(r.card.name)}</a>' if href else esc(r.card.name)
+            cls = f"{esc(r.config)} / {esc(r.label)} / <strong>{esc(r.cls)}</strong>"
+            if r.population:
+                cls += f" ({esc(r.population)})"
+            out.append(
+                f'<tr data-id="{esc(r.card.id)}"><td>{name}</td><td>{esc(", ".join(r.modality))}</td>'
+                f"<td>{cls}</td><td>{esc(r.code.match.value)}</td><td>{esc(r.assertion)}</td>"
+                f"<td>{esc(', '.join(r.reference_standard))}</td>"
+                f"{_count_cell(r, 'patients')}{_count_cell(r, 'scans')}{_count_cell(r, 'images', 'slices')}</tr>")
+        out.append("</tbody></table></section>")
+        out.append("")
+    return "\n".join(out) + "\n"

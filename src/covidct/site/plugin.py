@@ -141,6 +141,7 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
             add(f"{DATASETS}/{cid}.md", "dataset", cid, content="")
         add("reference/card.md", "reference", content="")
         add("reference/issues.md", "issues", content="")
+        add("concepts.md", "concepts", content="")
         if self._croissant is not None:
             import json
 
@@ -175,6 +176,12 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
 
             page.meta["title"] = "Card reference"
             return card_reference_markdown()
+        if kind == "concepts":
+            from covidct.site.pages import concepts_markdown
+
+            page.meta["title"] = "Concepts"
+            page.meta["description"] = "The registry's datasets by the concepts their classes stand for."
+            return concepts_markdown(self.cards, lambda cid: self._rel(files, page, cid) or "")
         if kind == "issues":
             from covidct.site.pages import issues_markdown
 
