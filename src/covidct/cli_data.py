@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -13,7 +14,8 @@ from covidct.cli import UserFacingError, args, command
 
 def _print_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
                    line: str | None = None) -> None:
-    print(f"covidct: warning: {message}", file=sys.stderr)
+    notice = getattr(category, "__name__", "") == "DataNotice"  # something done on the user's behalf
+    print(f"covidct: {'' if notice else 'warning: '}{message}", file=sys.stderr)
 
 
 def _fixture_args(p: argparse.ArgumentParser) -> None:
@@ -58,6 +60,9 @@ def _load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-size", type=float, default=0.2, help="fraction of patients (scans...) in test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="prepare again even if cached")
+    p.add_argument("--allow-private-hosts", action="store_true",
+                   help="let the card's downloads come from private, loopback or link-local addresses (refused by "
+                        "default; same as COVIDCT_ALLOW_PRIVATE_HOSTS=1)")
 
 
 @command("load", "prepare a dataset from its card (with a progress bar) and print the DatasetDict")
@@ -66,8 +71,12 @@ def cmd_load(ns: argparse.Namespace) -> int:
     from covidct.extras import require
 
     require("datasets", "hf")
+    from covidct.download import ALLOW_PRIVATE_ENV
     from covidct.hf.load import load_dataset
     from covidct.layout.walk import LayoutError
+
+    if getattr(ns, "allow_private_hosts", False):
+        os.environ[ALLOW_PRIVATE_ENV] = "1"
 
     with warnings.catch_warnings():
         warnings.showwarning = _print_warning
