@@ -38,7 +38,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
 CHUNK = 1 << 18  # bytes asked of a decompressor or a member at a time
 RATIO = 200  # an archive may unpack to RATIO times its own size...
@@ -108,14 +108,16 @@ class _Budget:
     def charge(self, n: int) -> None:
         self.used += n
         if self.used > self.limit:
-            override = os.environ.get(LIMIT_ENV)
-            why = (f"{LIMIT_ENV}={override}" if override else
-                   f"{RATIO}x its size of {self.size:,} bytes, at least {FLOOR:,}")
-            raise ArchiveError(
-                f"{self.name}: unpacks to more than {self.limit:,} bytes ({why}; each file counts at least "
-                f"{PER_MEMBER_CHARGE:,}); treated as an archive bomb and refused. If you trust the file, set "
-                f"{LIMIT_ENV} to a larger number of bytes, or extract it yourself and pass the folder as data_dir"
-            )
+            self.refuse()
+
+    def refuse(self) -> NoReturn:
+        override = os.environ.get(LIMIT_ENV)
+        why = f"{LIMIT_ENV}={override}" if override else f"{RATIO}x its size of {self.size:,} bytes, at least {FLOOR:,}"
+        raise ArchiveError(
+            f"{self.name}: unpacks to more than {self.limit:,} bytes ({why}; each file counts at least "
+            f"{PER_MEMBER_CHARGE:,}); treated as an archive bomb and refused. If you trust the file, set "
+            f"{LIMIT_ENV} to a larger number of bytes, or extract it yourself and pass the folder as data_dir"
+        )
 
     def member(self) -> None:
         self.members += 1
@@ -249,11 +251,12 @@ class _Decompressed:
     ``budget`` bounds the decompressed bytes this reader may produce.
     """
 
-    def __init__(self, fh: IO[bytes], kind: str, name: str, budget: int):
+    def __init__(self, fh: IO[bytes], kind: str, name: str, budget: int, over: Callable[[], NoReturn] | None = None):
         self.fh = fh
         self.kind = kind
         self.name = name
         self.budget = budget
+        self.over = over
         self.pos = 0
         self.last = b""
         self._buf = b""
@@ -332,8 +335,9 @@ class _Decompressed:
         self.pos += len(out)
         self.last = out[-_LAST:]
         if self.pos > self.budget and not partial_ok:
-            raise ArchiveError(f"{self.name}: decompresses to more than {self.budget:,} bytes; treated as an archive "
-                               f"bomb and refused (set {LIMIT_ENV} to allow more)")
+            if self.over is not None:
+                self.over()
+            raise ArchiveError(f"{self.name}: decompresses to more than {self.budget:,} bytes; refused")
         return out
 
     def unread(self, data: bytes) -> None:
@@ -467,7 +471,11 @@ class _Writer:
         with os.fdopen(fd, "wb") as out:
             while chunk := read(CHUNK):
                 self.budget.charge(len(chunk))
-                out.write(chunk)
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise ArchiveError(f"{self.name}: cannot write archive member {member!r} into {self.root.parent} "
+                                       f"({exc.strerror}; is the disk full?)") from None
 
 
 # ------------------------------------------------------------------------------------------ formats
@@ -511,8 +519,6 @@ def _extract_zip(fh: IO[bytes], size: int, w: _Writer) -> None:
                     w.file(info.filename, src.read)
             except (zipfile.BadZipFile, NotImplementedError, zlib.error, lzma.LZMAError, OSError,
                     EOFError, ValueError) as exc:
-                if isinstance(exc, OSError) and exc.errno is not None:
-                    raise  # our own disk, not the archive
                 raise ArchiveError(f"{name}: archive member {info.filename!r} cannot be read ({exc}); refused") \
                     from None
 
@@ -657,13 +663,13 @@ def extract(fh: IO[bytes], declared: str, dest: Path, name: str) -> Path:
         else:
             comp = fmt.rsplit(".", 1)[-1] if fmt != TAR else None
             fh.seek(0)
-            stream: _Decompressed | _Plain = (_Decompressed(fh, comp, name, budget=budget.limit) if comp
+            stream: _Decompressed | _Plain = (_Decompressed(fh, comp, name, budget.limit, budget.refuse) if comp
                                               else _Plain(fh, name, budget=budget.limit))
             if fmt.startswith(TAR):
                 _extract_tar(stream, w)
             else:
                 assert isinstance(stream, _Decompressed)
-                stream.budget = budget.limit + 1  # a single file: the limit applies to the stream itself
+                stream.budget = budget.limit  # a single file: the limit applies to the stream itself
                 _extract_single(stream, single_name(name, fmt), w)
         os.chmod(tmp, 0o755)
         try:

@@ -357,8 +357,7 @@ def _once(a: _Attempt, verify: Callable[[Digests], None] | None) -> Digests:
 
 def _body(resp: http.client.HTTPResponse, a: _Attempt, url: str, host: str,
           verify: Callable[[Digests], None] | None) -> Digests:
-    length_header = resp.getheader("Content-Length")
-    length = int(length_header) if length_header and length_header.strip().isdigit() else None
+    length = resp.length  # the Content-Length http.client will read to (None when chunked or absent)
     if length is not None and a.size is not None and length != a.size:
         raise DownloadError(url, f"the server announces {length:,} bytes, the card says {a.size:,}; refused "
                             "(if the published file changed, update the card)")
@@ -388,7 +387,11 @@ def _body(resp: http.client.HTTPResponse, a: _Attempt, url: str, host: str,
                     raise DownloadError(url, f"the server sent more than the {most:,} bytes expected; refused")
                 md5.update(chunk)
                 sha.update(chunk)
-                out.write(chunk)
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    raise DownloadError(url, f"cannot write the download into {a.dest.parent} ({exc.strerror}; is "
+                                        "the disk full?)") from None
                 if bar is not None:
                     bar.update(len(chunk))
         if length is not None and got != length:
