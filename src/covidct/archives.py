@@ -64,6 +64,9 @@ DESCRIPTIONS = {
     "archive", "xz": "an xz-compressed file that is not a tar archive", "7z": "a 7z archive", "rar": "a RAR archive",
 }
 
+SIGNATURES = {"zip": "a zip archive", "tar": "a tar archive", "gz": "gzip data", "bz2": "bzip2 data",
+              "xz": "xz data", "7z": "a 7z archive", "rar": "a RAR archive"}
+
 _EOCD = b"PK\x05\x06"
 _EOCD_SIZE = 22
 _ZIP64_LOCATOR = b"PK\x06\x07"
@@ -213,8 +216,8 @@ def identify(fh: IO[bytes], size: int, name: str) -> str:
         found.append(comp)
     found += [kind for kind, magic in FOREIGN.items() if head.startswith(magic)]
     if len(found) > 1:
-        raise ArchiveError(f"{name}: the file reads as {' and as '.join(DESCRIPTIONS.get(f, f) for f in found)} at "
-                           "once; tools disagree on what such a file holds, so it is refused")
+        raise ArchiveError(f"{name}: the file reads as {' and as '.join(SIGNATURES[f] for f in found)} at once; "
+                           "tools disagree on what such a file holds, so it is refused")
     if not found:
         raise ArchiveError(f"{name}: not an archive covidct can unpack (zip, tar, tar.gz/bz2/xz, gz, bz2 or xz); "
                            f"its first bytes are {head[:8].hex(' ')}")

@@ -106,7 +106,7 @@ def test_tar_with_a_zip_appended_is_refused_as_either(tmp_path: Path) -> None:
     """Issue 10.3: it passed the zip check while datasets extracted it as tar (with a FIFO and a symlink)."""
     data = A.tar_with_zip_appended()
     for declared in ("zip", "tar"):
-        _refused(data, declared, tmp_path, "reads as a zip archive and as an uncompressed tar archive")
+        _refused(data, declared, tmp_path, "reads as a zip archive and as a tar archive")
 
 
 def test_zip_whose_first_block_is_a_tar_header_is_refused(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_zip_whose_first_block_is_a_tar_header_is_refused(tmp_path: Path) -> Non
     assert zipfile.ZipFile(io.BytesIO(data)).read(zipfile.ZipFile(io.BytesIO(data)).namelist()[0]) == A.PNG
     assert tarfile.TarInfo.frombuf(data[:512], "utf-8", "surrogateescape")  # tarfile reads it too
     for declared in ("zip", "tar"):
-        _refused(data, declared, tmp_path, "reads as a zip archive and as an uncompressed tar archive")
+        _refused(data, declared, tmp_path, "reads as a zip archive and as a tar archive")
 
 
 @pytest.mark.parametrize("kind", ["gz", "bz2", "xz"])
