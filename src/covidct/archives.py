@@ -628,10 +628,6 @@ def _extract_tar(stream: _Decompressed | _Plain, w: _Writer) -> None:
                                "member); refused")
 
 
-def _extract_single(stream: _Decompressed, target_name: str, w: _Writer) -> None:
-    w.file(target_name, stream.read)
-
-
 def single_name(download_name: str, fmt: str) -> str:
     """The file a single compressed download unpacks to: its name without ``.gz``/``.bz2``/``.xz``."""
     suffix = f".{fmt}"
@@ -673,7 +669,7 @@ def extract(fh: IO[bytes], declared: str, dest: Path, name: str) -> Path:
             else:
                 assert isinstance(stream, _Decompressed)
                 stream.budget = budget.limit  # a single file: the limit applies to the stream itself
-                _extract_single(stream, single_name(name, fmt), w)
+                w.file(single_name(name, fmt), stream.read)
         os.chmod(tmp, 0o755)
         try:
             os.rename(tmp, dest)
