@@ -76,8 +76,12 @@ def echo(text: object = "", *, err: bool = False, end: str = "\n", as_json: bool
 
 def show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
                  line: str | None = None) -> None:
-    """``warnings.showwarning`` for commands: one line, no source location, escaped like all output."""
-    echo(f"covidct: warning: {message}", err=True)
+    """``warnings.showwarning`` for commands: one line, no source location, escaped like all output.
+
+    A ``DataNotice`` (something covidct did on the user's behalf, e.g. extracting archives found in
+    data_dir) is said without "warning:"."""
+    notice = getattr(category, "__name__", "") == "DataNotice"
+    echo(f"covidct: {'' if notice else 'warning: '}{message}", err=True)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 from pathlib import Path
 
@@ -51,6 +52,9 @@ def _load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--test-size", type=float, default=0.2, help="fraction of patients (scans...) in test")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--force", action="store_true", help="prepare again even if cached")
+    p.add_argument("--allow-private-hosts", action="store_true",
+                   help="let the card's downloads come from private, loopback or link-local addresses (refused by "
+                        "default; same as COVIDCT_ALLOW_PRIVATE_HOSTS=1)")
 
 
 @command("load", "prepare a dataset from its card (with a progress bar) and print the DatasetDict")
@@ -59,8 +63,12 @@ def cmd_load(ns: argparse.Namespace) -> int:
     from covidct.extras import require
 
     require("datasets", "hf")
+    from covidct.download import ALLOW_PRIVATE_ENV
     from covidct.hf.load import load_dataset
     from covidct.layout.walk import LayoutError
+
+    if getattr(ns, "allow_private_hosts", False):
+        os.environ[ALLOW_PRIVATE_ENV] = "1"
 
     with warnings.catch_warnings():
         warnings.showwarning = show_warning

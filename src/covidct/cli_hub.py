@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", action="append", help="only this config (repeatable; default: every loadable one)")
     p.add_argument("--max-shard-size", default="500MB", help="largest Parquet shard (default 500MB)")
     p.add_argument("--num-proc", type=int, help="worker processes for preparing")
+    p.add_argument("--allow-private-hosts", action="store_true",
+                   help="let the card's downloads come from private, loopback or link-local addresses (refused by "
+                        "default; same as COVIDCT_ALLOW_PRIVATE_HOSTS=1)")
     p.add_argument(
         "--allow-unknown-license",
         action="store_true",
@@ -85,9 +89,12 @@ def cmd_export(ns: argparse.Namespace) -> int:
     from covidct.extras import require
 
     require("datasets", "hf")
+    from covidct.download import ALLOW_PRIVATE_ENV
     from covidct.hf.export import ExportRefused, export, export_fixture
     from covidct.layout.walk import LayoutError
 
+    if ns.allow_private_hosts:
+        os.environ[ALLOW_PRIVATE_ENV] = "1"
     _quiet_warnings()
     card = _cards(ns).get(ns.id)
     try:

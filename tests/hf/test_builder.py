@@ -7,6 +7,7 @@ import hashlib
 import sys
 import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layout"))
 from cardkit import CLASS_LABEL, make_card, png
+
+from localhttp import LocalServer
 
 datasets = pytest.importorskip("datasets")
 
@@ -42,39 +45,36 @@ def _zip(tmp_path: Path) -> Path:
     return z
 
 
-def _card_with_download(z: Path, md5: str) -> Any:
+def _card_with_download(url: str, md5: str) -> Any:
     return make_card({**LAYOUT, "archives": ["data.zip"]}, [CLASS_LABEL],
-                     downloads=[{"name": "data.zip", "url": "https://example.org/data.zip", "md5": md5,
-                                 "archive": "zip"}])
+                     downloads=[{"name": "data.zip", "url": url, "md5": md5, "archive": "zip"}])
 
 
 @pytest.fixture
-def offline_download(monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """DownloadManager.download serves URLs from local files (no network in tests)."""
-    served: dict[str, Path] = {}
-
-    def download(self: Any, url: str) -> str:
-        return str(served[url])
-
-    monkeypatch.setattr(datasets.DownloadManager, "download", download)
-    return served
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalServer]:
+    """A loopback HTTP server serving tmp_path/served (no network in tests; loopback allowed for it)."""
+    monkeypatch.setenv("COVIDCT_ALLOW_PRIVATE_HOSTS", "1")
+    (tmp_path / "served").mkdir()
+    with LocalServer(tmp_path / "served") as srv:
+        yield srv
 
 
-def test_archive_is_downloaded_checked_and_extracted(tmp_path: Path, offline_download: dict[str, Path]) -> None:
+def test_archive_is_downloaded_checked_and_extracted(tmp_path: Path, served: LocalServer) -> None:
     z = _zip(tmp_path)
-    offline_download["https://example.org/data.zip"] = z
-    card = _card_with_download(z, hashlib.md5(z.read_bytes()).hexdigest())
+    (served.root / "data.zip").write_bytes(z.read_bytes())
+    card = _card_with_download(f"{served.base}/data.zip", hashlib.md5(z.read_bytes()).hexdigest())
     ds = prepare(builder_for(card, cache_dir=tmp_path / "cache"))
     assert len(ds["train"]) == 3
     assert sorted(ds["train"]["path"]) == ["covid/a.png", "covid/b.png", "normal/c.png"]
 
 
-def test_checksum_mismatch_is_refused(tmp_path: Path, offline_download: dict[str, Path]) -> None:
+def test_checksum_mismatch_is_refused(tmp_path: Path, served: LocalServer) -> None:
     z = _zip(tmp_path)
-    offline_download["https://example.org/data.zip"] = z
-    card = _card_with_download(z, "0" * 32)
+    (served.root / "data.zip").write_bytes(z.read_bytes())
+    card = _card_with_download(f"{served.base}/data.zip", "0" * 32)
     with pytest.raises(ChecksumMismatch, match=r"md5 is .* the card says 0{32}; the file is refused"):
         prepare(builder_for(card, cache_dir=tmp_path / "cache"))
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and "downloads" in p.parts]
 
 
 def test_manual_download_gives_the_card_instructions(tmp_path: Path) -> None:

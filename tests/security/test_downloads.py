@@ -1,21 +1,21 @@
 """A hostile card cannot send downloads anywhere but http(s), nor unpack files outside the extraction
-folder. The archives are served by a throwaway HTTP server on 127.0.0.1 (no other network)."""
+folder. The archives are served by a throwaway HTTP server on 127.0.0.1 (no other network), which the
+tests reach with COVIDCT_ALLOW_PRIVATE_HOSTS=1 (loopback is refused by default: test_private_hosts.py)."""
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import http.server
 import io
 import os
 import tarfile
-import threading
 import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import _archives as A
 import numpy as np
 import pytest
 import yaml
@@ -24,6 +24,7 @@ from PIL import Image
 from conftest import need
 from covidct.card.model import Card
 from covidct.card.validate import validate_file
+from localhttp import LocalServer
 
 BASE: dict[str, Any] = {
     "id": "dl",
@@ -67,26 +68,13 @@ GOOD_MEMBERS = {f"{c}/{i}.png": _png_bytes(i) for c in "ab" for i in range(2)}
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
     """(base URL, folder it serves): a loopback-only HTTP server for the duration of one test."""
     root = tmp_path / "served"
     root.mkdir()
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, directory=str(root), **kw)
-
-        def log_message(self, *a: Any) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    monkeypatch.setenv("COVIDCT_ALLOW_PRIVATE_HOSTS", "1")
+    with LocalServer(root) as srv:
+        yield srv.base, root
 
 
 def _card(url: str, data: bytes, archive: str = "zip", name: str = "data.zip") -> Card:
@@ -245,10 +233,11 @@ def test_tar_members_outside_or_links_are_refused(server: tuple[str, Path], tmp_
     (tmp_path / "evil-target").write_bytes(_png_bytes(7))  # what the hard link would expose
     extra, links, msg = TAR_CASES[case]
     data = _tar({**GOOD_MEMBERS, **extra}, links, mode=mode)
-    name = {"w": "data.tar", "w:gz": "data.tar.gz", "w:bz2": "data.tar.bz2", "w:xz": "data.tar.xz"}[mode]
+    fmt = {"w": "tar", "w:gz": "tar.gz", "w:bz2": "tar.bz2", "w:xz": "tar.xz"}[mode]
+    name = f"data.{fmt}"
     _serve(root, name, data)
     with pytest.raises(DataError, match=msg):
-        _load(_card(f"{base}/{name}", data, archive="tar.gz" if mode != "w" else "tar", name=name), tmp_path)
+        _load(_card(f"{base}/{name}", data, archive=fmt, name=name), tmp_path)
     assert not Path("/tmp/covidct-evil.png").exists()
     extracted = tmp_path / "cache"
     assert not any(p.is_symlink() or (p.is_file() and os.stat(p).st_nlink > 1) for p in extracted.rglob("*"))
@@ -273,3 +262,93 @@ def test_archive_bomb_is_refused(server: tuple[str, Path], tmp_path: Path) -> No
         _load(_card(f"{base}/data.zip", data), tmp_path)
     assert not any(p.stat().st_size > 1 << 29 for p in (tmp_path / "cache").rglob("*") if p.is_file()
                    and "downloads" in p.parts and "extracted" in p.parts)
+
+
+# ------------------------------------------------------------------------------------------ one code path
+# The check and the extraction used to disagree (covidct checked with zipfile/tarfile, datasets extracted
+# by its own guess); now covidct identifies, checks and extracts the same bytes itself.
+
+
+def _no_extraction_left(tmp_path: Path) -> None:
+    unpacked = tmp_path / "cache" / "downloads" / "covidct" / "unpacked"
+    left = [p for p in unpacked.rglob("*")] if unpacked.exists() else []
+    assert left == [], left
+    assert not any(p.is_symlink() or (p.exists() and not (p.is_file() or p.is_dir()))
+                   for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_xz_stream_declared_zip_is_refused_not_unpacked(server: tuple[str, Path], tmp_path: Path) -> None:
+    """Issue 10.3: 312 KB of xz declared `archive: zip` became a 2 GiB file in the cache."""
+    from covidct.hf.builder import DataError
+
+    base, root = server
+    data = A.zeros_compressed("xz", 8 << 20)
+    _serve(root, "data.zip", data)
+    with pytest.raises(DataError, match=r"declares `archive: zip`, but the file is an xz-compressed file"):
+        _load(_card(f"{base}/data.zip", data), tmp_path)
+    _no_extraction_left(tmp_path)
+
+
+@pytest.mark.parametrize("declared", ["zip", "tar"])
+def test_tar_with_zip_appended_is_refused(server: tuple[str, Path], tmp_path: Path, declared: str) -> None:
+    """Issue 10.3: it passed the zip check, datasets extracted it as tar with its FIFO, and load hung."""
+    from covidct.hf.builder import DataError
+
+    base, root = server
+    data = A.tar_with_zip_appended()
+    _serve(root, "data.bin", data)
+    with pytest.raises(DataError, match="reads as a zip archive and as a tar archive"):
+        _load(_card(f"{base}/data.bin", data, archive=declared, name="data.bin"), tmp_path)
+    _no_extraction_left(tmp_path)
+
+
+def test_zip_that_is_also_a_tar_is_refused(server: tuple[str, Path], tmp_path: Path) -> None:
+    from covidct.hf.builder import DataError
+
+    base, root = server
+    data = A.zip_with_tar_header()
+    _serve(root, "data.zip", data)
+    with pytest.raises(DataError, match="reads as a zip archive and as a tar archive"):
+        _load(_card(f"{base}/data.zip", data), tmp_path)
+
+
+def test_tar_gz_bomb_of_real_zeros_is_refused(server: tuple[str, Path], tmp_path: Path) -> None:
+    """Headers that tell the truth (96 MiB of zeros in ~100 KB) passed the old 1 GiB-floor check."""
+    from covidct.hf.builder import DataError
+
+    base, root = server
+    data = A.tar_of_zeros(4, 24 << 20, "w:gz")
+    _serve(root, "data.tar.gz", data)
+    with pytest.raises(DataError, match="archive bomb"):
+        _load(_card(f"{base}/data.tar.gz", data, archive="tar.gz", name="data.tar.gz"), tmp_path)
+    _no_extraction_left(tmp_path)
+
+
+def test_tar_xz_of_thousands_of_empty_files_is_refused(server: tuple[str, Path], tmp_path: Path) -> None:
+    from covidct.hf.builder import DataError
+
+    base, root = server
+    data = A.many_empty_members(5000)
+    _serve(root, "data.tar.xz", data)
+    with pytest.raises(DataError, match=r"archive members .*archive bomb"):
+        _load(_card(f"{base}/data.tar.xz", data, archive="tar.xz", name="data.tar.xz"), tmp_path)
+
+
+def test_pax_header_redos_is_refused(server: tuple[str, Path], tmp_path: Path) -> None:
+    """30,000 digits in a pax header: seconds in CPython 3.11.7's tarfile (hours at 1 MB), refused in linear time."""
+    from covidct.hf.builder import DataError
+
+    base, root = server
+    data = A.pax_redos(30_000)
+    _serve(root, "data.tar.gz", data)
+    with pytest.raises(DataError, match="malformed pax header"):
+        _load(_card(f"{base}/data.tar.gz", data, archive="tar.gz", name="data.tar.gz"), tmp_path)
+
+
+@pytest.mark.parametrize("fmt", ["tar", "tar.bz2", "tar.xz"])
+def test_other_tar_compressions_load(server: tuple[str, Path], tmp_path: Path, fmt: str) -> None:
+    base, root = server
+    data = _tar(GOOD_MEMBERS, mode="w" if fmt == "tar" else f"w:{fmt.split('.')[1]}")
+    _serve(root, f"data.{fmt}", data)
+    ds = _load(_card(f"{base}/data.{fmt}", data, archive=fmt, name=f"data.{fmt}"), tmp_path)
+    assert sum(len(s) for s in ds.values()) == 4

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from covidct.card.licenses import check_license_id
 from covidct.card.codes import check_codes
+from covidct.card.licenses import check_license_id
 from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.partial import accepts
 from covidct.card.vocab import LabelKind

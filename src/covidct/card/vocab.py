@@ -204,9 +204,16 @@ class Relation(Vocab):
 
 
 class ArchiveFormat(Vocab):
+    """What a download is, as its bytes say (covidct checks): an archive to unpack, or a file used as it is."""
+
     ZIP = "zip"
     TAR = "tar"
     TAR_GZ = "tar.gz"
+    TAR_BZ2 = "tar.bz2"
+    TAR_XZ = "tar.xz"
+    GZ = "gz"
+    BZ2 = "bz2"
+    XZ = "xz"
     SEVEN_Z = "7z"
     RAR = "rar"
     NONE = "none"
@@ -277,4 +284,16 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("Relation", "superset-of"): "Contains all of the other dataset's images.",
     ("Relation", "overlaps"): "Some patients or images are in both.",
     ("Relation", "same-source"): "Different images of the same patients or institution.",
+    ("ArchiveFormat", "zip"): "A zip archive, unpacked by covidct.",
+    ("ArchiveFormat", "tar"): "An uncompressed tar archive, unpacked by covidct.",
+    ("ArchiveFormat", "tar.gz"): "A gzip-compressed tar archive (.tar.gz, .tgz), unpacked by covidct.",
+    ("ArchiveFormat", "tar.bz2"): "A bzip2-compressed tar archive, unpacked by covidct.",
+    ("ArchiveFormat", "tar.xz"): "An xz-compressed tar archive, unpacked by covidct.",
+    ("ArchiveFormat", "gz"): "One gzip-compressed file, unpacked to its name without .gz (a file read compressed, "
+                             "such as .nii.gz, is `none`).",
+    ("ArchiveFormat", "bz2"): "One bzip2-compressed file, unpacked to its name without .bz2.",
+    ("ArchiveFormat", "xz"): "One xz-compressed file, unpacked to its name without .xz.",
+    ("ArchiveFormat", "7z"): "A 7z archive: users extract it themselves.",
+    ("ArchiveFormat", "rar"): "A RAR archive: users extract it themselves.",
+    ("ArchiveFormat", "none"): "Not an archive: the file is used as it is.",
 }

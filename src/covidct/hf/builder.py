@@ -15,8 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import datasets
 
@@ -25,6 +26,9 @@ from covidct.card.vocab import ArchiveFormat
 from covidct.hf.features import Encoder, image_plan, info_for, per_member
 from covidct.layout.plan import Plan, make_plan
 from covidct.layout.walk import LayoutError
+
+if TYPE_CHECKING:
+    from covidct.download import Digests
 
 # bump when the interpretation of layouts changes, so caches built by older code are not reused
 LAYOUT_VERSION = "2"  # 2: boxes/points as records, one slice-order attribute per scan
@@ -48,6 +52,14 @@ class ManualDownloadRequired(DataError):
 
 class ChecksumMismatch(DataError):
     pass
+
+
+class DownloadFailed(DataError):
+    """A card's download could not be fetched (or was refused); the message says which URL, why and what to do."""
+
+
+class DataNotice(UserWarning):
+    """Something covidct did with the user's data that they should know (the CLI prints it as a plain line)."""
 
 
 def card_hash(card: Card, cfg: Config, **options: Any) -> str:
@@ -116,13 +128,23 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
     # ------------------------------------------------------------------------------------------ data
 
     def _roots(self, dl_manager: Any) -> list[str]:
+        """The folders the layout is read from: data_dir, or the card's archives, downloaded and extracted.
+
+        Downloads and extraction are covidct's own (:mod:`covidct.download`, :mod:`covidct.archives`), in
+        streaming mode too, into ``<downloads cache>/covidct``: ``files/`` holds verified downloads,
+        ``unpacked/`` one folder per archive, named by its SHA-256 and created whole or not at all.
+        """
+        card, cfg = self.card, self.card_config
+        force = bool(getattr(getattr(dl_manager, "download_config", None), "force_download", False))
         manual = getattr(dl_manager, "manual_dir", None)
         if manual:
             path = Path(os.path.expanduser(str(manual)))
             if not path.is_dir():
                 raise DataError(f"data_dir {path} does not exist or is not a folder")
-            return [str(path)]
-        card, cfg = self.card, self.card_config
+            packed = self._archives_in(path)
+            if packed is None:
+                return [str(path)]
+            return self._unpack_local(path, packed, force)
         if self._needs_manual():
             steps = card.access.instructions or ""
             url = card.access.url or card.homepage or ""
@@ -131,31 +153,118 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
                 + (f", {url}" if url else "") + "). Then pass its folder as data_dir "
                 f"(`covidct load {card.id} {cfg.name} --data-dir DIR`).\n{steps}".rstrip()
             )
-        if not isinstance(dl_manager, datasets.DownloadManager):  # streaming: fetch the archives once, locally
-            dl_manager = datasets.DownloadManager(
-                dataset_name=self.dataset_name,
-                download_config=datasets.DownloadConfig(cache_dir=self._cache_downloaded_dir),
-            )
         assert cfg.layout is not None
         downloads = {d.name: d for d in card.downloads}
+        wanted = [downloads[name] for name in cfg.layout.archives]
+        for d in wanted:  # before anything is fetched
+            assert d.url is not None
+            check_url(d.url, d.name)  # a card may not point at local files
+            _foreign_archive(d)
         roots = []
         checksums = {}
-        for name in cfg.layout.archives:
-            d = downloads[name]
-            assert d.url is not None
-            check_url(d.url, d.name)  # before anything is fetched: a card may not point at local files
-            local = dl_manager.download(d.url)
-            checksums[d.url] = verify_download(local, d)
-            if d.archive == ArchiveFormat.NONE:
-                roots.append(_stage_single(local, d.name))
-            elif d.archive in (ArchiveFormat.SEVEN_Z, ArchiveFormat.RAR):
-                raise DataError(f"{d.name}: {d.archive.value} archives are not extracted automatically; extract it "
-                                f"yourself and pass the folder as data_dir")
-            else:
-                check_archive(local, d.name)  # refuse members that would land outside the extraction folder
-                roots.append(dl_manager.extract(local))
-        self.info.download_checksums = checksums
+        for d in wanted:
+            local, got = self._download(d, force)
+            checksums[d.url] = {"num_bytes": got.size, "checksum": got.sha256}
+            with open(local, "rb") as fh:
+                roots.append(str(self._unpack(fh, local, d, got, force)))
+        recorded = getattr(dl_manager, "_recorded_sizes_checksums", None)
+        if isinstance(recorded, dict):  # so that verification_mode="all_checks" compares like with like
+            recorded.update(checksums)
+            self.info.download_checksums = checksums
         return roots
+
+    @property
+    def _covidct_cache(self) -> Path:
+        return Path(self._cache_downloaded_dir) / "covidct"
+
+    def _download(self, d: Any, force: bool) -> tuple[Path, Digests]:
+        """The verified local copy of download ``d`` (fetched unless a verified copy is cached)."""
+        from covidct.download import DownloadError, fetch
+
+        key = hashlib.sha256("\0".join([d.url, d.sha256 or "", d.md5 or "", str(d.size_bytes)]).encode())
+        local = self._covidct_cache / "files" / key.hexdigest()[:24] / d.name
+        if local.is_file() and not force:
+            try:
+                with open(local, "rb") as fh:
+                    return local, _check_digests(_digests(fh), d, f"the cached copy {local}")
+            except ChecksumMismatch:
+                local.unlink(missing_ok=True)  # a damaged cache entry: fetch it again
+        try:
+            got = fetch(d.url, local, size=d.size_bytes, verify=lambda g: _check_digests(g, d, None, warn=False))
+        except DownloadError as exc:
+            raise self._download_failed(d, exc) from None
+        return local, _check_digests(got, d, None)
+
+    def _download_failed(self, d: Any, exc: Any) -> DataError:
+        from covidct.download import printable
+
+        card, cfg = self.card, self.card_config
+        steps = (card.access.instructions or "").strip()
+        where = exc.url if exc.url == printable(d.url) else f"{exc.url} (redirected from {printable(d.url)})"
+        return DownloadFailed(
+            f"{card.id}/{cfg.name}: cannot download {d.name} from {where}: {exc.why}.\n"
+            + (f"{exc.hint}\n" if exc.hint else "")
+            + f"To load it without downloading: get {d.name} yourself (`covidct show {card.id}` says how), put it "
+            f"in a folder and pass that folder as data_dir (`covidct load {card.id} {cfg.name} --data-dir DIR`); "
+            "covidct checks and extracts it." + (f"\nThe card's instructions: {steps}" if steps else "")
+        )
+
+    def _archives_in(self, data_dir: Path) -> list[Any] | None:
+        """The config's downloads when data_dir holds its archives unextracted, else ``None``.
+
+        A folder whose files the layout finds is used as it is (the user extracted the archives, maybe
+        beside them); the archives are used only when the layout finds no image in the folder itself.
+        """
+        lay = self.card_config.layout
+        if lay is None or not lay.archives:
+            return None
+        downloads = {d.name: d for d in self.card.downloads}
+        wanted = [downloads[a] for a in lay.archives if a in downloads]
+        present = [d for d in wanted if d.archive != ArchiveFormat.NONE and os.path.lexists(data_dir / d.name)]
+        if not present or _layout_finds_images(lay, data_dir):
+            return None
+        missing = [d.name for d in wanted if not os.path.lexists(data_dir / d.name)]
+        if missing:
+            raise DataError(
+                f"{data_dir} holds {', '.join(d.name for d in present)} of {self.card.id}/{self.card_config.name} "
+                f"but not {', '.join(missing)}: put {'them' if len(missing) > 1 else 'it'} beside it, or extract "
+                "the archives there yourself")
+        for d in wanted:
+            _foreign_archive(d)
+        return wanted
+
+    def _unpack_local(self, data_dir: Path, wanted: list[Any], force: bool) -> list[str]:
+        """Verify the archives lying in data_dir and extract them into the cache, like downloads."""
+        import warnings
+
+        roots = []
+        for d in wanted:
+            path = data_dir / d.name
+            with _open_regular(path) as fh:
+                got = _check_digests(_digests(fh), d, str(path))
+                roots.append(str(self._unpack(fh, path, d, got, force)))
+        names = ", ".join(d.name for d in wanted)
+        warnings.warn(f"{data_dir} holds {names} unextracted: checksums checked, extracted into "
+                      f"{self._covidct_cache / 'unpacked'} (reused next time)", DataNotice, stacklevel=2)
+        return roots
+
+    def _unpack(self, fh: Any, path: Path, d: Any, got: Digests, force: bool) -> Path:
+        """The folder holding download ``d`` unpacked (or, for ``archive: none``, the file alone)."""
+        from covidct.archives import ArchiveError, extract
+
+        key = hashlib.sha256(f"{got.sha256}\0{d.archive.value}\0{d.name}".encode()).hexdigest()[:32]
+        dest = self._covidct_cache / "unpacked" / key
+        if dest.is_dir():
+            if not force:
+                return dest
+            shutil.rmtree(dest)
+        if d.archive == ArchiveFormat.NONE:
+            return _stage_single(str(path), d.name, dest)
+        fh.seek(0)
+        try:
+            return extract(fh, d.archive.value, dest, d.name)
+        except ArchiveError as exc:
+            raise DataError(str(exc)) from None
 
     def make_plan(self, dl_manager: Any) -> Plan:
         plan = make_plan(self.card, self.card_config, self._roots(dl_manager))
@@ -181,121 +290,112 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
 
 
 def check_url(url: str, name: str) -> None:
-    """Downloads go over http(s) only: no file://, ftp://, data:, hf:// or bare local paths."""
-    from urllib.parse import urlsplit
+    """Downloads go over http(s) only: no file://, ftp://, data:, hf:// or bare local paths, no credentials."""
+    from covidct.download import DownloadError
+    from covidct.download import check_url as check
 
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() or ord(c) < 32
-                                                                                  for c in url):
-        raise DataError(f"{name}: download URL {url!r} is refused: covidct downloads over http(s) only. Fix the "
-                        "card, or fetch the file yourself and pass its folder as data_dir")
-
-
-MAX_ARCHIVE_MEMBERS = 2_000_000
-MAX_EXPANSION = 200  # unpacked bytes per archive byte, beyond which an archive is treated as a bomb
+    try:
+        check(url)
+    except DownloadError as exc:
+        raise DataError(f"{name}: download URL {url!r} is {exc.why}. Fix the card, or fetch the file yourself and "
+                        "pass its folder as data_dir") from None
 
 
-def check_archive(path: str, name: str) -> None:
-    """Refuse an archive whose members would land outside the extraction folder, before extracting it.
+def _foreign_archive(d: Any) -> None:
+    if d.archive in (ArchiveFormat.SEVEN_Z, ArchiveFormat.RAR):
+        raise DataError(f"{d.name}: {d.archive.value} archives are not extracted automatically; extract it "
+                        f"yourself and pass the folder as data_dir")
 
-    ``datasets`` only logs and skips such members (and resolves hard-link targets from the member's
-    folder while tarfile resolves them from the archive root), so covidct checks first and refuses the
-    whole file: absolute names, ``..``, links of any kind, devices, and archive bombs.
+
+def _layout_finds_images(lay: Any, data_dir: Path) -> bool:
+    from covidct.layout.walk import Walker, resolve_roots
+
+    roots = resolve_roots([data_dir], lay)
+    return bool(roots) and bool(Walker(lay).find(roots).roles.get("image"))
+
+
+def _open_regular(path: Path) -> Any:
+    """Open a file of the data folder for reading: a regular file, not a link, never blocking on a FIFO.
+
+    (A minimal stand-in for the containment helper of covidct.fsutil; the lead unifies them.)
     """
     import stat
-    import tarfile
-    import zipfile
 
-    size = max(os.path.getsize(path), 1)
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head.startswith((b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07")):
-        raise DataError(f"{name}: 7z/RAR archives are not extracted automatically; extract it yourself and pass "
-                        "the folder as data_dir")
-
-    def member(n: str, kind: str = "") -> None:
-        norm = n.replace("\\", "/")
-        segs = [s for s in norm.split("/") if s not in ("", ".")]
-        drive = len(norm) > 1 and norm[1] == ":" and norm[0].isalpha()
-        if norm.startswith("/") or drive or ".." in segs or "\x00" in n:
-            raise DataError(f"{name}: archive member {n!r} would be written outside the extraction folder; "
-                            "the file is refused")
-        if kind:
-            raise DataError(f"{name}: archive member {n!r} is a {kind}; archives with links or special files "
-                            "are refused (extract it yourself and pass the folder as data_dir)")
-
-    total = count = 0
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                mode = info.external_attr >> 16
-                member(info.filename, "symbolic link" if stat.S_ISLNK(mode) else "")
-                total += info.file_size
-                count += 1
-                if count > MAX_ARCHIVE_MEMBERS:
-                    break
-    elif tarfile.is_tarfile(path):
-        with tarfile.open(path, "r:*") as tf:
-            for m in tf:
-                kind = ("symbolic link" if m.issym() else "hard link" if m.islnk()
-                        else "" if (m.isfile() or m.isdir()) else "special file")
-                member(m.name, kind)
-                total += m.size
-                count += 1
-                if count > MAX_ARCHIVE_MEMBERS:
-                    break
-    else:
-        return  # a single compressed file (gzip, bz2, xz...): it unpacks to one file
-    if count > MAX_ARCHIVE_MEMBERS:
-        raise DataError(f"{name}: more than {MAX_ARCHIVE_MEMBERS:,} archive members; the file is refused")
-    if total > MAX_EXPANSION * size and total > 1 << 30:
-        raise DataError(f"{name}: unpacks to {total:,} bytes from {size:,} (more than {MAX_EXPANSION}x); "
-                        "treated as an archive bomb and refused")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise DataError(f"{path} cannot be opened ({exc.strerror}); it must be a regular file, not a link") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise DataError(f"{path} is not a regular file; refused")
+    return os.fdopen(fd, "rb")
 
 
-def verify_download(path: str, d: Any) -> dict[str, Any]:
-    """Check a downloaded file against the card's MD5/SHA-256; a mismatch refuses the file."""
+def _digests(fh: Any) -> Digests:
+    from covidct.download import Digests
+
     md5 = hashlib.md5(usedforsecurity=False)
     sha = hashlib.sha256()
     size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            md5.update(chunk)
-            sha.update(chunk)
-            size += len(chunk)
-    got = {"md5": md5.hexdigest(), "sha256": sha.hexdigest()}
+    fh.seek(0)
+    while chunk := fh.read(1 << 20):
+        md5.update(chunk)
+        sha.update(chunk)
+        size += len(chunk)
+    return Digests(size, md5.hexdigest(), sha.hexdigest())
+
+
+def _check_digests(got: Digests, d: Any, where: str | None, *, warn: bool = True) -> Digests:
+    """Refuse a file whose MD5/SHA-256/size differ from the card; warn (naming its SHA-256) when the card has none.
+
+    ``where`` names a kept file (data_dir, cache); ``None`` for a download, which is then not kept.
+    """
+    what = f"{d.name} ({where or d.url})"
+    fix = ("It is not the file the card describes: get it again" if where else
+           "The download was not kept: try again later")
     for algo in ("sha256", "md5"):
         want = getattr(d, algo)
-        if want and want != got[algo]:
-            raise ChecksumMismatch(
-                f"{d.name} ({d.url}): {algo} is {got[algo]}, the card says {want}; the file is refused. Delete "
-                f"{path} and download it again; if the published file changed, update the card."
-            )
-    if d.size_bytes is not None and d.size_bytes != size:
-        raise ChecksumMismatch(f"{d.name}: {size:,} bytes, the card says {d.size_bytes:,}; the file is refused")
-    if not (d.md5 or d.sha256):
+        if want and want != getattr(got, algo):
+            raise ChecksumMismatch(f"{what}: {algo} is {getattr(got, algo)}, the card says {want}; the file is "
+                                   f"refused. {fix}; if the published file changed, update the card.")
+    if d.size_bytes is not None and d.size_bytes != got.size:
+        raise ChecksumMismatch(f"{what}: {got.size:,} bytes, the card says {d.size_bytes:,}; the file is refused. "
+                               f"{fix}.")
+    if warn and not (d.md5 or d.sha256):
         import warnings
 
         from covidct.layout.plan import LayoutWarning
 
-        warnings.warn(f"{d.name}: the card gives no checksum; downloaded file has sha256 {got['sha256']}",
-                      LayoutWarning, stacklevel=2)
-    return {"num_bytes": size, "checksum": got["sha256"]}
+        warnings.warn(f"{d.name}: the card gives no checksum, so the file was used unverified; its sha256 is "
+                      f"{got.sha256} (add `sha256: {got.sha256}` to the card's download)", LayoutWarning, stacklevel=2)
+    return got
 
 
-def _stage_single(path: str, name: str) -> str:
-    """A non-archive download in a folder of its own, under its card name (hard link, else copy)."""
-    folder = Path(path + ".covidct")
-    target = folder / name
-    if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{name}.tmp"
+def verify_download(path: str, d: Any) -> dict[str, Any]:
+    """Check a local file against the card's MD5/SHA-256/size; a mismatch refuses the file."""
+    with _open_regular(Path(path)) as fh:
+        got = _check_digests(_digests(fh), d, str(path))
+    return {"num_bytes": got.size, "checksum": got.sha256}
+
+
+def _stage_single(path: str, name: str, dest: Path) -> Path:
+    """A non-archive download alone in ``dest`` under its card name (hard link, else copy), created whole."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
         try:
-            os.link(path, tmp)
+            os.link(path, tmp / name, follow_symlinks=False)  # a link swapped in is staged as a link: refused
         except OSError:
-            shutil.copyfile(path, tmp)
-        os.replace(tmp, target)
-    return str(folder)
+            shutil.copyfile(path, tmp / name, follow_symlinks=False)
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, dest)
+        except OSError:
+            if not dest.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
 
 
 def _writer_batch_size(cfg: Config) -> int:
@@ -359,5 +459,6 @@ def builder_for(
     )
 
 
-__all__ = ["CardBuilder", "CardBuilderConfig", "ChecksumMismatch", "DataError", "ManualDownloadRequired",
+__all__ = ["CardBuilder", "CardBuilderConfig", "ChecksumMismatch", "DataError", "DataNotice", "DownloadFailed",
+           "ManualDownloadRequired",
            "builder_for", "card_hash", "per_member", "verify_download"]
