@@ -30,8 +30,23 @@ from typing import BinaryIO
 class UnsafePath(ValueError):
     """A path covidct refuses to read: it resolves outside its folder, or it is not a regular file.
 
-    The message names the path, what is wrong and what to do.
+    The message is ``<what> <path> <problem>``: what the file is for, which file, what is wrong and
+    what to do. ``problem`` alone is for callers that name the file themselves.
     """
+
+    def __init__(self, what: str, shown: str, problem: str) -> None:
+        self.what = what
+        self.shown = shown
+        self.problem = problem
+        super().__init__(f"{what} {shown} {problem}")
+
+
+class OutsideFolder(UnsafePath):
+    """The path resolves outside its folder (a symbolic link, ``..`` or an absolute path)."""
+
+
+class NotRegularFile(UnsafePath):
+    """The path names a FIFO, socket, device or folder (or, for a folder, not a folder)."""
 
 
 _KINDS = (
@@ -51,9 +66,9 @@ def kind_of(mode: int) -> str:
     return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
-def _not_regular(shown: str, what: str, mode: int) -> UnsafePath:
-    return UnsafePath(f"{what} {shown} is {kind_of(mode)}, not a regular file; covidct reads regular files only: "
-                      "remove it, or put the real file there")
+def _not_regular(shown: str, what: str, mode: int) -> NotRegularFile:
+    return NotRegularFile(what, shown, f"is {kind_of(mode)}, not a regular file; covidct reads regular files only: "
+                          "remove it, or put the real file there")
 
 
 def _is_within(real: str, real_base: str) -> bool:
@@ -66,26 +81,26 @@ def resolve_inside(base: str | os.PathLike[str], path: str | os.PathLike[str], w
 
     ``path`` is relative to ``base`` or absolute. Every component is resolved, so a symbolic link
     anywhere on the way (or ``..``) that leads out of ``base`` is refused, as is a path that names a
-    FIFO, socket, device or (unless ``folder``) a folder: :class:`UnsafePath`, whose message starts
-    with ``what`` and the path. A path that does not exist raises :class:`FileNotFoundError`.
-    Nothing is opened.
+    FIFO, socket, device or (unless ``folder``) a folder: :class:`OutsideFolder` or
+    :class:`NotRegularFile` (both :class:`UnsafePath`), whose message starts with ``what`` and the
+    path. A path that does not exist raises :class:`FileNotFoundError`. Nothing is opened.
     """
     shown = os.fspath(path)
     try:
         real_base = os.path.realpath(base)
         real = os.path.realpath(os.path.join(real_base, shown))
     except (ValueError, OSError) as exc:  # NUL in a name, a name too long
-        raise UnsafePath(f"{what} {shown!r} is not a usable path ({exc})") from None
+        raise UnsafePath(what, repr(shown), f"is not a usable path ({exc})") from None
     if not _is_within(real, real_base):
-        raise UnsafePath(f"{what} {shown!r} resolves outside the folder {os.fspath(base)} (through a symbolic link, "
-                         f"`..` or an absolute path) to {real}; covidct reads only files inside it: copy the file "
-                         "in instead of linking to it")
+        raise OutsideFolder(what, repr(shown), f"resolves outside the folder {os.fspath(base)} (through a symbolic "
+                            f"link, `..` or an absolute path) to {real}; covidct reads only files inside it: copy the "
+                            "file in instead of linking to it")
     st = os.lstat(real)  # FileNotFoundError when missing; a link left (a loop) is refused below
     if folder and stat.S_ISDIR(st.st_mode):
         return real
     if folder or not stat.S_ISREG(st.st_mode):
         if folder:
-            raise UnsafePath(f"{what} {shown!r} is {kind_of(st.st_mode)}, not a folder")
+            raise NotRegularFile(what, repr(shown), f"is {kind_of(st.st_mode)}, not a folder")
         raise _not_regular(repr(shown), what, st.st_mode)
     return real
 
