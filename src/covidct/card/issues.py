@@ -64,7 +64,9 @@ KINDS: dict[str, IssueKind] = {
         _k("C311", E, "Unknown reference", "A layout refers to a table, array, download or label it lacks."),
         _k("C312", E, "Duplicate name", "Two configs, sources or downloads share a name."),
         _k("C313", E, "TODO left", "The card still has TODO markers from `covidct new`."),
-        _k("C314", E, "Unsafe regular expression", "A part regex could take exponential time."),
+        _k("C314", E, "Unsupported regular expression",
+           "A part regex uses what RE2, the linear-time engine that matches it, lacks or reads differently "
+           "(backreferences, lookaround, atomic groups, \\d, anchors, inline flags), or is too large."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
