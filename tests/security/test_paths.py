@@ -361,6 +361,10 @@ def test_a_header_in_the_data_cannot_name_a_data_file_outside(tmp_path: Path, ho
         readers.read(data_dir / "scan.mhd", "metaimage")
     with pytest.raises(readers.ReadError, match="resolves outside"):
         readers.read_header(data_dir / "scan.mhd")
+    if how != "link":
+        (data_dir / "scan.raw").write_bytes(bytes(16))  # the .raw given instead of its header: the same check
+        with pytest.raises(readers.ReadError, match="resolves outside"):
+            readers.read(data_dir / "scan.raw", "metaimage")
     (data_dir / "scan.nhdr").write_text(f"NRRD0004\ntype: uchar\ndimension: 2\nsizes: 4 4\nencoding: raw\n"
                                         f"data file: {name}\n")
     with pytest.raises(readers.ReadError, match="resolves outside"):
@@ -385,3 +389,28 @@ def test_a_nifti_pair_cannot_reach_outside(tmp_path: Path) -> None:
     (data_dir / "scan.img").unlink()
     (data_dir / "scan.img").write_bytes((outside / "scan.img").read_bytes())
     assert readers.read(data_dir / "scan.hdr", "nifti").array.size == 16  # a real pair still reads
+
+
+def test_an_ome_tiff_cannot_pull_in_a_file_outside(tmp_path: Path) -> None:
+    """OME-TIFF series may span files named in the OME-XML (FileName="../outside/secret.tif"); tifffile
+    reads them. covidct reads the file it was given, never the files it names."""
+    tifffile = need("tifffile")
+    from covidct import readers
+
+    data_dir = tmp_path / "data"
+    outside = tmp_path / "outside"
+    data_dir.mkdir()
+    outside.mkdir()
+    tifffile.imwrite(outside / "secret.tif", np.full((4, 4), 42, np.uint8))
+    uuid = "urn:uuid:{}-1111-1111-1111-111111111111"
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+           f'UUID="{uuid.format("11111111")}"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" '
+           'Type="uint8" SizeX="4" SizeY="4" SizeZ="2" SizeC="1" SizeT="1"><Channel ID="Channel:0:0" '
+           'SamplesPerPixel="1"/><TiffData IFD="0" PlaneCount="1" FirstZ="0"><UUID FileName="a.tif">'
+           f'{uuid.format("11111111")}</UUID></TiffData><TiffData IFD="0" PlaneCount="1" FirstZ="1"><UUID '
+           f'FileName="../outside/secret.tif">{uuid.format("22222222")}</UUID></TiffData></Pixels></Image></OME>')
+    tifffile.imwrite(data_dir / "a.tif", np.zeros((4, 4), np.uint8), description=xml, metadata=None)
+    with tifffile.TiffFile(data_dir / "a.tif") as tf:  # the attack works on tifffile itself
+        assert tf.series[0].asarray().max() == 42
+    arr = readers.read(data_dir / "a.tif", "tiff").array
+    assert arr.max() == 0 and arr.shape == (4, 4)

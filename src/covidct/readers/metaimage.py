@@ -27,12 +27,11 @@ def _header_path(src: Any) -> str:
     path = os.fspath(src)
     stem, ext = os.path.splitext(path)
     if ext.lower() in (".raw", ".zraw"):
-        for suffix in (".mhd", ".MHD"):
-            if os.path.isfile(stem + suffix):
-                return stem + suffix
-        header = os.path.basename(stem) + ".mhd"
-        raise ReadError(src, f"is MetaImage data without its header: {header} is missing")
-    if not os.path.isfile(path):
+        header = next((stem + suffix for suffix in (".mhd", ".MHD") if os.path.isfile(stem + suffix)), None)
+        if header is None:
+            raise ReadError(src, f"is MetaImage data without its header: {os.path.basename(stem)}.mhd is missing")
+        path = companion(path, os.path.basename(header), "header")
+    elif not os.path.isfile(path):
         raise ReadError(src, "no such file")
     _check_references(path)
     return path
