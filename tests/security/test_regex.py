@@ -268,3 +268,18 @@ def test_size_limits_are_ours_not_re2s() -> None:
     assert parse(text, regexes).match("/".join(["a" * k] * 3) + ".png") is not None
     with pytest.raises(PatternError, match="too large"):
         parse(text, (*regexes[:2], ("p2", worst(k + 2))))
+
+
+def test_the_binding_fast_path_and_its_public_api_agree() -> None:
+    """LinearRegex calls RE2's match directly when the binding has that call; its public API (used
+    otherwise) must give the same groups, so behaviour never depends on the binding's release."""
+    from covidct.layout.cardregex import LinearRegex
+
+    for rx in REGEXES:
+        source = f"(?:x)?({to_re2(rx)})(z)?"  # groups that take part and groups that do not
+        fast, public = LinearRegex(source), LinearRegex(source)
+        public._raw = None
+        for s in SAMPLES:
+            assert fast.groups(s) == public.groups(s), (rx, s)
+    assert LinearRegex("(a)(b)?").groups("a") == ("a", None)
+    assert parse("a{{b}}c/{x}.png", (("x", "[0-9]+"),)).match("a{b}c/12.png") == {"x": "12"}  # literal braces

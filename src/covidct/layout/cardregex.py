@@ -197,6 +197,12 @@ class LinearMatch:
     groups: tuple[str | None, ...]
 
 
+# The binding's own fullmatch() builds Python match objects around one C++ call; the walker matches every
+# file name against every pattern, so that call is used directly when this release of the binding has it
+# (1.1 through 1.1.20251105 do), else the public API: the results are the same (tested both ways).
+_ANCHOR_BOTH = getattr(getattr(re2, "_Anchor", None), "ANCHOR_BOTH", None)
+
+
 class LinearRegex:
     """A regex compiled by RE2: :meth:`fullmatch` takes time linear in the text.
 
@@ -205,7 +211,7 @@ class LinearRegex:
     character per undecodable byte, as in Python, and comes back unchanged.
     """
 
-    __slots__ = ("_rx", "pattern")
+    __slots__ = ("_raw", "_rx", "pattern")
 
     def __init__(self, pattern: str):
         self.pattern = pattern
@@ -218,15 +224,29 @@ class LinearRegex:
         except re2.error as exc:
             msg = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else exc
             raise CardRegexError(f"regex {pattern!r} cannot be compiled by RE2: {msg}") from None
+        self._raw = getattr(self._rx, "_regexp", None) if _ANCHOR_BOTH is not None else None
+
+    def groups(self, text: str) -> tuple[str | None, ...] | None:
+        """The group values of a whole-text match (None for a group that took no part), or None."""
+        data = text.encode("utf-8", "surrogatepass")
+        if self._raw is not None:
+            spans = self._raw.Match(_ANCHOR_BOTH, data, 0, len(data))
+            if spans[0][0] < 0:
+                return None
+            spans = spans[1:]
+        else:
+            m = self._rx.fullmatch(data)
+            if m is None:
+                return None
+            spans = [m.span(i + 1) for i in range(len(m.groups()))]
+        return tuple([data[a:b].decode("utf-8", "surrogatepass") if a >= 0 else None for a, b in spans])
 
     def fullmatch(self, text: str) -> LinearMatch | None:
-        m = self._rx.fullmatch(text.encode("utf-8", "surrogatepass"))
-        if m is None:
-            return None
-        return LinearMatch(tuple(None if g is None else g.decode("utf-8", "surrogatepass") for g in m.groups()))
+        values = self.groups(text)
+        return None if values is None else LinearMatch(values)
 
     def matches(self, text: str) -> bool:
-        return self._rx.fullmatch(text.encode("utf-8", "surrogatepass")) is not None
+        return self.groups(text) is not None
 
     def __repr__(self) -> str:
         return f"LinearRegex({self.pattern!r})"

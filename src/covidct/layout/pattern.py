@@ -41,6 +41,7 @@ class Pattern:
     regex: LinearRegex  # one group per occurrence of a part
     literal_prefix: str  # the folders before the first wildcard: where a file walk can start
     groups: tuple[str, ...] = ()  # the part each group of ``regex`` captures (a part used twice: twice)
+    lead: str = ""  # the literal text before the first part or wildcard: a path without it cannot match
 
     def match(self, relpath: str) -> dict[str, str] | None:
         """The part values of a path the pattern matches, else None.
@@ -50,13 +51,15 @@ class Pattern:
         (leftmost, each repeat as greedy as its regex says, as Python's ``re`` would pick first) is
         compared. Part regexes that cannot be confused with their neighbours make that the only one.
         """
-        if len(relpath) > MAX_PATH_CHARS:
+        if len(relpath) > MAX_PATH_CHARS or not relpath.startswith(self.lead):
             return None
-        m = self.regex.fullmatch(relpath)
-        if m is None:
+        values = self.regex.groups(relpath)
+        if values is None:
             return None
+        if len(self.parts) == len(self.groups):  # no part used twice
+            return dict(zip(self.groups, values, strict=True))  # type: ignore[arg-type]
         out: dict[str, str] = {}
-        for name, value in zip(self.groups, m.groups, strict=True):
+        for name, value in zip(self.groups, values, strict=True):
             assert value is not None  # every group is outside any alternation or repeat
             if out.setdefault(name, value) != value:
                 return None
@@ -131,10 +134,10 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
             if name not in parts:
                 parts.append(name)
             prefix_done = True
-        elif t == "{{":
-            out.append(escape("{"))
-        elif t == "}}":
-            out.append(escape("}"))
+        elif t in ("{{", "}}"):
+            out.append(escape(t[0]))
+            if not prefix_done:
+                prefix.append(t[0])
         elif t in ("{", "}"):
             raise PatternError(f"unbalanced brace in {text!r}; write `{{{{` or `}}}}` for a literal brace")
         elif t.startswith("**"):
@@ -157,7 +160,8 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
         compiled = compile_linear("".join(out))
     except CardRegexError as exc:
         raise PatternError(f"pattern {text!r} does not compile: {exc}") from None
-    return Pattern(text=text, parts=tuple(parts), regex=compiled, literal_prefix=literal_prefix, groups=tuple(groups))
+    return Pattern(text=text, parts=tuple(parts), regex=compiled, literal_prefix=literal_prefix, groups=tuple(groups),
+                   lead=literal)
 
 
 def template_parts(template: str) -> list[str]:
