@@ -72,7 +72,10 @@ def _not_regular(shown: str, what: str, mode: int) -> NotRegularFile:
 
 
 def _is_within(real: str, real_base: str) -> bool:
-    return real == real_base or os.path.commonpath([real, real_base]) == real_base
+    try:
+        return real == real_base or os.path.commonpath([real, real_base]) == real_base
+    except ValueError:  # Windows: another drive
+        return False
 
 
 def resolve_inside(base: str | os.PathLike[str], path: str | os.PathLike[str], what: str = "file", *,
