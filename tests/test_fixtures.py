@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from covidct.fixtures import FixtureError, sample_regex
 
 REGEXES = ["[^/]+", "[0-9]+", "P[0-9]{3}", "NCP|CP|Normal", "SR_[234]", "patient[0-9]+", r"[^/]+\.(?:png|jpg)",
-           "(?:train|validation|test)[1-5]", r"\d{4}", "[a-z0-9]+", r"[0-9.]+", "(?:IM)?[0-9]{4}"]
+           "(?:train|validation|test)[1-5]", "[0-9]{4}", "[a-z0-9]+", r"[0-9.]+", "(?:IM)?[0-9]{4}"]
 
 
 @pytest.mark.parametrize("rx", REGEXES)
@@ -28,7 +28,7 @@ def test_sampled_values_are_distinct(rx: str) -> None:
 
 def test_impossible_regex_is_a_clear_error() -> None:
     with pytest.raises(FixtureError, match="cannot synthesize"):
-        sample_regex("a(?!a)b", 0)
+        sample_regex(r"a[^\x00-\U0010ffff]b", 0)  # a class that matches nothing
 
 
 def test_cli_fixture_every_config(tmp_path, capsys) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from covidct.card.model import Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
+from covidct.layout.cardregex import CardRegexError, part_matcher
 from covidct.layout.pattern import fill_template, parse, template_parts
 from covidct.layout.plan import SCAN_UNITS, builtins_of
 from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
@@ -71,9 +72,17 @@ def sample_regex(rx: str, i: int) -> str:
     tree = _sre_parse.parse(rx)
     for attempt in range(64):
         s = _gen(list(tree), i + attempt * 7919)
-        if re.fullmatch(rx, s):
+        if _matches(rx, s):
             return s
     raise FixtureError(f"cannot synthesize a value matching the part regex {rx!r}")
+
+
+def _matches(rx: str, value: str) -> bool:
+    """Whether a part regex matches a whole value, as the loader matches it (RE2, linear time)."""
+    try:
+        return part_matcher(rx).matches(value)
+    except CardRegexError as exc:
+        raise FixtureError(str(exc)) from None
 
 
 def _alphabet(items: Any) -> list[str]:
@@ -279,7 +288,7 @@ class Synthesizer:
         names = list(dict.fromkeys(names))
         if sp.by.part is not None:
             rx = self.rx.get(sp.by.part, "[^/]+")
-            ok = [n for n in names if re.fullmatch(rx, n)]
+            ok = [n for n in names if _matches(rx, n)]
             if not ok:
                 ok = [sample_regex(rx, k) for k in range(2)]
             names = ok
@@ -313,7 +322,7 @@ class Synthesizer:
         cands = [name, str(cls.value)]
         if vf.part is not None:
             rx = self.rx.get(vf.part, "[^/]+")
-            cands = [c for c in cands if re.fullmatch(rx, c)]
+            cands = [c for c in cands if _matches(rx, c)]
         return cands[0] if cands else None
 
     def _label_value(self, lab: LabelDef, k: int, primary_class: str | None, scan_level: bool) -> tuple[Any, Any]:
@@ -415,7 +424,7 @@ class Synthesizer:
         if rx == "[^/]+":
             cands.append(f"{part}{k + 1:03d}")
         for c in cands:
-            if re.fullmatch(rx, c) and c not in used:
+            if _matches(rx, c) and c not in used:
                 used.add(c)
                 return c
         for j in range(k, k + 500):
@@ -547,7 +556,7 @@ class Synthesizer:
         rx = self.rx.get(p, "[^/]+")
         v = str(number)
         for cand in (v, v.zfill(2), v.zfill(3), v.zfill(4), v.zfill(5)):
-            if re.fullmatch(rx, cand):
+            if _matches(rx, cand):
                 return cand
         return sample_regex(rx, number)
 

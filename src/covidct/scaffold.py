@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import os
 import re
+import stat
 import statistics
 import textwrap
 import typing
@@ -33,6 +34,7 @@ import yaml
 
 from covidct.card import model as M
 from covidct.card.vocab import Vocab
+from covidct.fsutil import UnsafePath, kind_of, open_regular
 
 TODO = "TODO"
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/card.schema.json"
@@ -253,9 +255,9 @@ class ScaffoldError(Exception):
 def sniff(path: Path) -> str:
     """File format from the first bytes; the extension decides only for text and headerless DICOM."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(512)
-    except OSError:
+    except (OSError, UnsafePath):
         return "unreadable"
     for off, magic, fmt in MAGIC:
         if head[off: off + len(magic)] == magic:
@@ -267,9 +269,9 @@ def sniff(path: Path) -> str:
         import zipfile
 
         try:
-            with zipfile.ZipFile(path) as zf:
+            with open_regular(path) as raw, zipfile.ZipFile(raw) as zf:
                 names = set(zf.namelist()[:2000])
-        except (zipfile.BadZipFile, OSError):
+        except (zipfile.BadZipFile, OSError, UnsafePath):
             return "archive:zip"
         return "xlsx" if "xl/workbook.xml" in names else "archive:zip"
     if head[:2] == b"\x1f\x8b":
@@ -277,11 +279,11 @@ def sniff(path: Path) -> str:
             import gzip
 
             try:
-                with gzip.open(path, "rb") as gz:
+                with open_regular(path) as raw, gzip.GzipFile(fileobj=raw) as gz:
                     inner = gz.read(352)
                 if inner[344:348] in (b"n+1\x00", b"ni1\x00"):
                     return "nifti"
-            except (OSError, EOFError):
+            except (OSError, EOFError, UnsafePath):
                 pass
         return "archive:tar.gz" if name.endswith((".tar.gz", ".tgz")) else "archive:gz"
     if head.startswith((b"ObjectType", b"NDims")):
@@ -372,7 +374,7 @@ _MET_BITS = {"MET_UCHAR": 8, "MET_CHAR": 8, "MET_USHORT": 16, "MET_SHORT": 16, "
 
 
 def _mhd_info(path: Path) -> ImageInfo | None:
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         head = fh.read(4096).decode("latin-1")
     kv = {}
     for line in head.splitlines():
@@ -404,8 +406,12 @@ class Survey:
         return Counter(f for _, f in self.files)
 
 
-def _walk(root: Path) -> Iterator[tuple[str, Path, bool]]:
-    """(relative posix path, absolute path, is_symlink) of every non-hidden file, never following links."""
+def _walk(root: Path) -> Iterator[tuple[str, Path, str | None]]:
+    """(relative posix path, absolute path, why it is skipped or None) of every non-hidden file.
+
+    Links are never followed, and nothing but a regular file is ever opened: a FIFO named
+    ``a/1.png`` or ``data.zip`` would block the sniffer forever.
+    """
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
         rel_dir = Path(dirpath).relative_to(root).as_posix()
@@ -414,11 +420,22 @@ def _walk(root: Path) -> Iterator[tuple[str, Path, bool]]:
                 continue
             p = Path(dirpath) / name
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            yield rel, p, p.is_symlink()
+            try:
+                mode = p.lstat().st_mode
+            except OSError as exc:
+                yield rel, p, f"cannot be read: {exc.strerror or exc}"
+                continue
+            if stat.S_ISLNK(mode):
+                yield rel, p, "symbolic link, not followed"
+            elif not stat.S_ISREG(mode):
+                yield rel, p, f"{kind_of(mode)}, not a regular file: not read"
+            else:
+                yield rel, p, None
         for d in list(dirnames):
             if (Path(dirpath) / d).is_symlink():
                 dirnames.remove(d)
-                yield (d if rel_dir == "." else f"{rel_dir}/{d}") + "/", Path(dirpath) / d, True
+                rel = (d if rel_dir == "." else f"{rel_dir}/{d}") + "/"
+                yield rel, Path(dirpath) / d, "symbolic link, not followed"
 
 
 def survey(folder: str | os.PathLike[str]) -> Survey:
@@ -427,9 +444,9 @@ def survey(folder: str | os.PathLike[str]) -> Survey:
         raise ScaffoldError(f"--from-folder {folder}: not a folder")
     sv = Survey(root=root)
     entries: list[tuple[str, Path]] = []
-    for rel, p, is_link in _walk(root):
-        if is_link:
-            sv.skipped.append(f"{rel} (symbolic link, not followed)")
+    for rel, p, skip in _walk(root):
+        if skip:
+            sv.skipped.append(f"{rel} ({skip})")
             continue
         if len(entries) >= MAX_FILES:
             sv.truncated = True
@@ -920,10 +937,10 @@ def _layout_note(sv: Survey, g: Guess) -> str:
 def _table_desc(sv: Survey, rel: str) -> str:
     if rel.lower().endswith((".csv", ".tsv")):
         try:
-            with (sv.root / rel).open(encoding="utf-8", errors="replace") as fh:
-                header = fh.readline(4096).strip()
+            with open_regular(sv.root / rel) as raw:
+                header = raw.readline(4096).decode("utf-8", errors="replace").strip()
             return f"{rel} (columns: {header[:120]})"
-        except OSError:
+        except (OSError, UnsafePath):
             pass
     return rel
 
@@ -950,7 +967,7 @@ def _downloads(sv: Survey) -> Seq:
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

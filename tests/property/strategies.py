@@ -166,7 +166,7 @@ def _semantic(card: dict[str, Any], which: int, value: str) -> None:
         lambda: lay.__setitem__("archives", ["missing.zip"]),  # C311
         lambda: card["sources"].append(dict(card["sources"][0])),  # C312
         lambda: card.__setitem__("summary", "TODO " + value[:20]),  # C313
-        lambda: lay["parts"]["image"].__setitem__("regex", "(?:a|ab)+"),  # C314
+        lambda: lay["parts"]["image"].__setitem__("regex", "(?>a|ab)+"),  # C314
         lambda: card.__setitem__("id", card["id"] + "-x"),  # C301
     ]
     edits[which % len(edits)]()

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import CARDS, need
 
@@ -91,68 +89,13 @@ def test_a_50_mb_card_is_refused_unread(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------------ patterns
+# Regexes and patterns: test_regex.py (RE2 matches every card regex in linear time).
 
 
 def _card_with(**layout: object) -> dict:
     d = _base()
     d["configs"][0]["layout"].update(layout)
     return d
-
-
-REGEX_ATTACKS = {
-    "nested-repeat": ({"parts": {"cls": {"regex": "a|b"}, "image": {"regex": "(a+)+b"}}}, "C314"),
-    "repeated-alternation": ({"parts": {"cls": {"regex": "a|b"}, "image": {"regex": "(?:x|y|xy)+"}}}, "C314"),
-    "overlapping-classes": ({"parts": {"cls": {"regex": "a|b"}, "image": {"regex": "(?:[^/]|a)+"}}}, "C314"),
-    "star-star": ({"parts": {"cls": {"regex": "a|b"}, "image": {"regex": "(.*)*"}}}, "C314"),
-    "backreference": ({"parts": {"cls": {"regex": "a|b"}, "image": {"regex": "(a)\\1"}}}, "C314"),
-    "many-dot-stars": ({"parts": {"cls": {"regex": "a|b"}, "image": {"regex": ".*.*.*.*.*.*.*.*="}}}, "C306"),
-    "adjacent-parts": ({"parts": {"cls": {"regex": "a|b"}, **{p: {"regex": "[^/]+"} for p in "defghi"}},
-                        "files": {"image": {"pattern": "{cls}/{d}{e}{f}{g}{h}{i}.png", "format": "png"}}}, "C306"),
-    "exclude-glob": ({"exclude": ["*a*a*a*a*a*a*b"]}, "C306"),
-}
-
-
-@pytest.mark.parametrize("case", sorted(REGEX_ATTACKS))
-def test_pathological_patterns_are_refused_by_the_validator(tmp_path: Path, case: str) -> None:
-    layout, code = REGEX_ATTACKS[case]
-    out = _validate(tmp_path, "paths", yaml.safe_dump(_card_with(**layout)))
-    assert f": {code} " in out, out
-
-
-LOADER_CASES = ["repeated-alternation", "overlapping-classes", "many-dot-stars", "adjacent-parts", "exclude-glob"]
-
-
-def test_pathological_patterns_are_refused_by_the_loader(tmp_path: Path) -> None:
-    """The same cards given straight to the builder (no validator), with file names that make a
-    backtracking match run for hours: each layout is refused before any file is matched. One
-    subprocess runs every case (importing datasets once); each case prints its outcome."""
-    need("datasets")
-    data_dir = tmp_path / "data"
-    for cls in "ab":
-        (data_dir / cls).mkdir(parents=True)
-        (data_dir / cls / ("xy" * 30 + "z" + "a" * 150 + ".pnx")).write_bytes(b"")
-    for case in LOADER_CASES:
-        (tmp_path / f"{case}.json").write_text(json.dumps(_card_with(**REGEX_ATTACKS[case][0])), encoding="utf-8")
-    script = textwrap.dedent(f"""
-        import json, time
-        from covidct.card.model import Card
-        from covidct.hf.builder import builder_for
-        from covidct.hf.load import prepare
-        for case in {LOADER_CASES!r}:
-            card = Card.model_validate(json.loads(open({str(tmp_path)!r} + "/" + case + ".json").read()))
-            t = time.perf_counter()
-            try:
-                prepare(builder_for(card, "default", data_dir={str(data_dir)!r}, cache_dir={str(tmp_path / 'c')!r}))
-                print(case, "LOADED")
-            except Exception as exc:
-                print(case, type(exc).__name__, f"{{time.perf_counter() - t:.4f}}s", str(exc).splitlines()[0])
-    """)
-    rc, out, _ = _run([sys.executable, "-c", script], tmp_path)
-    assert rc == 0, out
-    lines = {ln.split()[0]: ln for ln in out.splitlines() if ln.split() and ln.split()[0] in LOADER_CASES}
-    assert sorted(lines) == sorted(LOADER_CASES), out
-    for line in lines.values():
-        assert " PatternError " in line or " LayoutError " in line, line
 
 
 # ------------------------------------------------------------------------------------------ card.json and scripts
@@ -171,7 +114,7 @@ def test_card_json_from_a_folder_meets_the_same_limits(tmp_path: Path, case: str
     elif case == "deep":
         f.write_text('{"id": ' + "[" * 500_000 + "]" * 500_000 + "}")
     else:
-        f.write_text(json.dumps(_card_with(**REGEX_ATTACKS["repeated-alternation"][0])))
+        f.write_text(json.dumps(_card_with(parts={"cls": {"regex": "a|b"}, "image": {"regex": "(?>(?:[0-9]+)+x)"}})))
     script = f"import covidct; covidct.load_dataset({str(folder)!r}, data_dir={str(tmp_path)!r})"
     rc, out, _ = _run([sys.executable, "-c", script], tmp_path)
     assert rc == 1

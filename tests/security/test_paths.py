@@ -267,3 +267,150 @@ def test_fixture_synthesizer_never_writes_outside_its_folder(tmp_path: Path, reg
     outside = [p for p in after - before if out not in p.parents and p != out and p not in out.parents]
     assert outside == []
     assert not escaped.exists()
+
+
+# ------------------------------------------------------------------------------------------ links on the way
+# One containment function (covidct.fsutil.resolve_inside) resolves every component of every path the
+# loader reads: a link in the middle of a pattern's literal prefix, at its first component, in a layout
+# root, in a table or array path, or named by a header inside the data.
+
+
+def _outside_tree(outside: Path) -> None:
+    """outside/sub/{a,b}/{20,21,22}.png: the 6 files the review's load returned."""
+    for cls in "ab":
+        for i in range(3):
+            _png(outside / "sub" / cls / f"{i + 20}.png")
+
+
+@pytest.mark.parametrize("prefix", ["img", "deep/img"])
+def test_a_link_in_the_middle_of_a_pattern_prefix_is_not_followed(dirs: tuple[Path, Path], tmp_path: Path,
+                                                                 prefix: str) -> None:
+    """The review's case: data/img -> ../outside, pattern img/sub/{cls}/{image}.png returned 6 examples
+    read from outside. Only the prefix's last component (img/sub) used to be checked."""
+    data_dir, outside = dirs
+    _outside_tree(outside)
+    link = data_dir / prefix
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    data = _data(files={"image": {"pattern": f"{prefix}/sub/{{cls}}/{{image}}.png", "format": "png"}})
+    msg = _refused(data, data_dir, tmp_path, "resolves outside the data folder")
+    assert f"{prefix}/sub" in msg
+
+
+def test_a_prefix_link_among_good_files_is_reported_and_nothing_outside_is_read(dirs: tuple[Path, Path],
+                                                                               tmp_path: Path) -> None:
+    data_dir, outside = dirs
+    _outside_tree(outside)
+    (data_dir / "img").symlink_to(outside, target_is_directory=True)
+    data = _data(files={"image": {"pattern": "{cls}/{image}.png", "format": "png"},
+                        "mask": {"pattern": "img/sub/{cls}/{image}.png", "format": "png", "required": False}})
+    data["configs"][0]["labels"].append({"name": "mask", "kind": "mask", "granularity": "pixel",
+                                         "source": ["radiologists"], "mask_values": [{"value": 0, "name": "bg"}]})
+    data["configs"][0]["tasks"].append("image-segmentation")
+    need("datasets")
+    from covidct.layout.plan import LayoutWarning, make_plan
+
+    with pytest.warns(LayoutWarning, match="img/sub .resolves outside the data folder"):
+        plan = make_plan(Card.model_validate(data), "default", [data_dir])
+    files = [f for r in plan.records() for fs in r.files.values() for f in fs]
+    assert len(files) == 4 and all(str(outside) not in f for f in files), files
+
+
+def test_a_data_folder_that_is_a_link_is_the_users_choice(dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    data_dir, _ = dirs
+    (tmp_path / "mine").symlink_to(data_dir, target_is_directory=True)
+    ds = _load(_data(), tmp_path / "mine", tmp_path)
+    assert sum(len(s) for s in ds.values()) == 4
+
+
+def test_paths_given_by_tables_and_lists_are_keys_never_files(dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A label table or split list holding ``..``, absolute or Windows-style paths out of the folder: they
+    are compared with the paths of walked files, never opened, so they can only fail to match."""
+    data_dir, outside = dirs
+    hostile = ["../outside/a/10.png", str(outside / "a" / "11.png"), "..\\outside\\a\\12.png",
+               "a/../../outside/a/13.png"]
+    (data_dir / "meta.csv").write_text("path,age\n" + "".join(f"{p},99\n" for p in hostile) + "a/0.png,50\n")
+    (data_dir / "train.txt").write_text("\n".join([*hostile, "a/0.png", "b/1.png"]) + "\n")
+    data = _data(tables={"meta": {"path": "meta.csv", "format": "csv", "column": "path", "key": "{_path}"}},
+                 fields={"age": {"table": "meta", "column": "age"}},
+                 splits={"lists": {"train": ["train.txt"]}, "key": "{_path}"})
+    ds = _load(data, data_dir, tmp_path)
+    rows = [r for s in ds.values() for r in s]
+    assert sorted(r["path"] for r in rows) == ["a/0.png", "b/1.png"]
+    assert {r["path"]: r["age"] for r in rows} == {"a/0.png": "50", "b/1.png": None}
+
+
+@pytest.mark.parametrize("how", ["dotdot", "absolute", "link"])
+def test_a_header_in_the_data_cannot_name_a_data_file_outside(tmp_path: Path, how: str) -> None:
+    """MetaImage's ElementDataFile (and NRRD's data file, an Analyze .img) are paths too: a .mhd in a
+    downloaded dataset must not make ITK read a file outside the data folder as pixels."""
+    need("SimpleITK")
+    from covidct import readers
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.raw").write_bytes(bytes(range(16)))
+    name = {"dotdot": "../outside/secret.raw", "absolute": str(outside / "secret.raw"), "link": "secret.raw"}[how]
+    if how == "link":
+        (data_dir / "secret.raw").symlink_to(outside / "secret.raw")
+    (data_dir / "scan.mhd").write_text("ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementType = MET_UCHAR\n"
+                                       f"ElementDataFile = {name}\n")
+    with pytest.raises(readers.ReadError, match="resolves outside"):
+        readers.read(data_dir / "scan.mhd", "metaimage")
+    with pytest.raises(readers.ReadError, match="resolves outside"):
+        readers.read_header(data_dir / "scan.mhd")
+    if how != "link":
+        (data_dir / "scan.raw").write_bytes(bytes(16))  # the .raw given instead of its header: the same check
+        with pytest.raises(readers.ReadError, match="resolves outside"):
+            readers.read(data_dir / "scan.raw", "metaimage")
+    (data_dir / "scan.nhdr").write_text(f"NRRD0004\ntype: uchar\ndimension: 2\nsizes: 4 4\nencoding: raw\n"
+                                        f"data file: {name}\n")
+    with pytest.raises(readers.ReadError, match="resolves outside"):
+        readers.read(data_dir / "scan.nhdr", "nrrd")
+
+
+def test_a_nifti_pair_cannot_reach_outside(tmp_path: Path) -> None:
+    """A .hdr/.img pair: nibabel opens the .img beside the .hdr it is given, link or not."""
+    nib = need("nibabel")
+    from covidct import readers
+
+    data_dir = tmp_path / "data"
+    outside = tmp_path / "outside"
+    data_dir.mkdir()
+    outside.mkdir()
+    img = nib.Nifti1Pair(np.arange(16, dtype=np.uint8).reshape(4, 4, 1), np.eye(4))
+    nib.save(img, str(outside / "scan.hdr"))
+    (data_dir / "scan.hdr").write_bytes((outside / "scan.hdr").read_bytes())
+    (data_dir / "scan.img").symlink_to(outside / "scan.img")
+    with pytest.raises(readers.ReadError, match="resolves outside"):
+        readers.read(data_dir / "scan.hdr", "nifti")
+    (data_dir / "scan.img").unlink()
+    (data_dir / "scan.img").write_bytes((outside / "scan.img").read_bytes())
+    assert readers.read(data_dir / "scan.hdr", "nifti").array.size == 16  # a real pair still reads
+
+
+def test_an_ome_tiff_cannot_pull_in_a_file_outside(tmp_path: Path) -> None:
+    """OME-TIFF series may span files named in the OME-XML (FileName="../outside/secret.tif"); tifffile
+    reads them. covidct reads the file it was given, never the files it names."""
+    tifffile = need("tifffile")
+    from covidct import readers
+
+    data_dir = tmp_path / "data"
+    outside = tmp_path / "outside"
+    data_dir.mkdir()
+    outside.mkdir()
+    tifffile.imwrite(outside / "secret.tif", np.full((4, 4), 42, np.uint8))
+    uuid = "urn:uuid:{}-1111-1111-1111-111111111111"
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06" '
+           f'UUID="{uuid.format("11111111")}"><Image ID="Image:0"><Pixels ID="Pixels:0" DimensionOrder="XYZCT" '
+           'Type="uint8" SizeX="4" SizeY="4" SizeZ="2" SizeC="1" SizeT="1"><Channel ID="Channel:0:0" '
+           'SamplesPerPixel="1"/><TiffData IFD="0" PlaneCount="1" FirstZ="0"><UUID FileName="a.tif">'
+           f'{uuid.format("11111111")}</UUID></TiffData><TiffData IFD="0" PlaneCount="1" FirstZ="1"><UUID '
+           f'FileName="../outside/secret.tif">{uuid.format("22222222")}</UUID></TiffData></Pixels></Image></OME>')
+    tifffile.imwrite(data_dir / "a.tif", np.zeros((4, 4), np.uint8), description=xml, metadata=None)
+    with tifffile.TiffFile(data_dir / "a.tif") as tf:  # the attack works on tifffile itself
+        assert tf.series[0].asarray().max() == 42
+    arr = readers.read(data_dir / "a.tif", "tiff").array
+    assert arr.max() == 0 and arr.shape == (4, 4)

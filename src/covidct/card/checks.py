@@ -212,8 +212,7 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             check_safe_regex(spec.regex)
             regexes.append((name, spec.regex))
         except PatternError as exc:
-            yield Finding((*at, "parts", name, "regex"), "C314", str(exc),
-                          hint="use a simple class such as [0-9]+ or [^/]+")
+            yield Finding((*at, "parts", name, "regex"), "C314", str(exc))
     rx = tuple(regexes)
     if lay.root:
         try:

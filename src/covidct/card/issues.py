@@ -67,7 +67,9 @@ KINDS: dict[str, IssueKind] = {
         _k("C311", E, "Unknown reference", "A layout refers to a table, array, download or label it lacks."),
         _k("C312", E, "Duplicate name", "Two configs, sources or downloads share a name."),
         _k("C313", E, "TODO left", "The card still has TODO markers from `covidct new`."),
-        _k("C314", E, "Unsafe regular expression", "A part regex could take exponential time."),
+        _k("C314", E, "Unsupported regular expression",
+           "A part regex uses what RE2, the linear-time engine that matches it, lacks or reads differently "
+           "(backreferences, lookaround, atomic groups, \\d, anchors, inline flags), or is too large."),
         _k("C315", E, "Unknown license id", "`license.id` is not an SPDX license id or expression (as spelled on "
            "the SPDX License List), `LicenseRef-<name>`, `other` or `unknown`."),
         _k("C316", E, "Registry download without sha256", "A registry card's download has a URL but no sha256; "

@@ -301,7 +301,8 @@ class ImageProperties(Strict):
 
 class PartSpec(Strict):
     regex: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        "[^/]+", description="Regular expression one value of the part matches (no nested quantifiers)."
+        "[^/]+", description="Regular expression one value of the part matches, matched by RE2 in linear time: "
+        "no backreferences, lookaround, atomic groups, anchors, inline flags or \\d/\\w/\\s (write [0-9])."
     )
     type: Annotated[str, Field(pattern=r"^(str|int)$")] = Field(
         "str", description="`int` parts compare and sort numerically (`0010` == 10)."

@@ -50,10 +50,16 @@ class FileResult:
 
 
 def read_card_bytes(path: Path) -> bytes:
+    from covidct.fsutil import UnsafePath, open_regular
+
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise YamlError("Y103", f"file is {size:,} bytes; a card may have at most {MAX_BYTES:,}")
-    with path.open("rb") as fh:
+    try:
+        fh = open_regular(path, "card")  # a FIFO named x.yaml would block `covidct validate` and `list`
+    except UnsafePath as exc:
+        raise OSError(exc.problem) from None
+    with fh:
         return fh.read(MAX_BYTES + 1)
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from covidct.card.model import Card, Config, LabelDef, ValueFrom
 from covidct.card.vocab import Dimensionality, FileFormat, Intensity, LabelKind
+from covidct.fsutil import UnsafePath, open_regular
 from covidct.layout.plan import SCAN_UNITS
 from covidct.layout.values import RECORD_CLASS_FIELD
 from covidct.layout.walk import LayoutError
@@ -321,8 +322,10 @@ class Encoder:
     def _raster(self, path: str, rel: str | None) -> dict[str, Any]:
         """The original file: its path (datasets embeds the bytes on Parquet export), or its bytes (``embed``)."""
         try:
-            with open(path, "rb") as fh:
+            with open_regular(path) as fh:
                 data = fh.read() if self.embed else fh.read(4)
+        except UnsafePath as exc:
+            raise LayoutError(str(exc)) from None
         except OSError as exc:
             raise LayoutError(f"cannot read {path}: {exc.strerror or exc}") from None
         if data[:4] in (b"II*\x00", b"MM\x00*") and not _pil_can_keep(path):

@@ -101,6 +101,7 @@ def load_card_file(path: Path) -> Any:
     from covidct.card.model import Card
     from covidct.card.validate import decode, parse_card_text, read_card_bytes
     from covidct.card.yamlload import MAX_BYTES, YamlError
+    from covidct.fsutil import UnsafePath, open_regular
     from covidct.registry import CardError
 
     if path.suffix == ".json":
@@ -108,7 +109,11 @@ def load_card_file(path: Path) -> Any:
         if size > 4 * MAX_BYTES:  # checked before reading: a card.json from a downloaded folder is untrusted
             raise CardError(f"{path} is {size:,} bytes; a card may have at most {4 * MAX_BYTES:,}")
         try:
-            card = Card.model_validate_json(path.read_text(encoding="utf-8"))
+            with open_regular(path, "card") as fh:  # a FIFO would block
+                text = fh.read().decode("utf-8")
+            card = Card.model_validate_json(text)
+        except UnsafePath as exc:
+            raise CardError(str(exc)) from None
         except ValueError as exc:
             raise CardError(f"{path} is not a valid card: {exc}") from None
         # the same semantic checks as `covidct validate` (safe paths, http(s) URLs, safe regexes)
@@ -121,6 +126,8 @@ def load_card_file(path: Path) -> Any:
         res = parse_card_text(decode(read_card_bytes(path)), str(path), expected_id=None)
     except YamlError as exc:
         raise CardError(f"{path}:{exc.line}:{exc.col}: {exc.code} {exc.message}") from None
+    except OSError as exc:
+        raise CardError(f"{path}: cannot read: {exc.strerror or exc}") from None
     errors = [i.format() for i in res.issues if i.severity is Severity.ERROR]
     if errors or res.card is None:
         raise CardError(f"{path} is not a valid card", errors)

@@ -5,7 +5,8 @@ A pattern is a relative POSIX path. ``{name}`` is a named part (its regex comes 
 ``{{``/``}}`` are literal braces. A part used twice must have the same value in both places.
 
 Patterns come from untrusted cards, so :func:`parse` refuses what could escape the data folder
-(absolute paths, ``..``, backslashes) and part regexes that could backtrack exponentially.
+(absolute paths, ``..``, backslashes), and a pattern becomes an RE2 regex (:mod:`cardregex`):
+matching a path takes time linear in its length, whatever the part regexes say.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
+
+from covidct.layout.cardregex import MAX_PATTERN_SIZE, CardRegexError, LinearRegex, compile_linear, convert, escape
 
 if sys.version_info >= (3, 11):
     import re._parser as _sre_parse  # type: ignore[import-not-found]
@@ -35,14 +38,32 @@ class PatternError(ValueError):
 class Pattern:
     text: str
     parts: tuple[str, ...]  # named parts, in order of first appearance
-    regex: re.Pattern[str]
+    regex: LinearRegex  # one group per occurrence of a part
     literal_prefix: str  # the folders before the first wildcard: where a file walk can start
+    groups: tuple[str, ...] = ()  # the part each group of ``regex`` captures (a part used twice: twice)
+    lead: str = ""  # the literal text before the first part or wildcard: a path without it cannot match
 
     def match(self, relpath: str) -> dict[str, str] | None:
-        if len(relpath) > MAX_PATH_CHARS:
+        """The part values of a path the pattern matches, else None.
+
+        A part used twice must have the same value in both places. RE2 has no backreferences, so
+        the values are compared after the match: of the ways to split a path, the one RE2 reports
+        (leftmost, each repeat as greedy as its regex says, as Python's ``re`` would pick first) is
+        compared. Part regexes that cannot be confused with their neighbours make that the only one.
+        """
+        if len(relpath) > MAX_PATH_CHARS or not relpath.startswith(self.lead):
             return None
-        m = self.regex.fullmatch(relpath)
-        return m.groupdict() if m else None
+        values = self.regex.groups(relpath)
+        if values is None:
+            return None
+        if len(self.parts) == len(self.groups):  # no part used twice
+            return dict(zip(self.groups, values, strict=True))  # type: ignore[arg-type]
+        out: dict[str, str] = {}
+        for name, value in zip(self.groups, values, strict=True):
+            assert value is not None  # every group is outside any alternation or repeat
+            if out.setdefault(name, value) != value:
+                return None
+        return out
 
     def format(self, values: dict[str, object]) -> str:
         """Fill the parts in (used by the fixture synthesizer); ``*`` becomes ``x``."""
@@ -78,123 +99,12 @@ def check_safe_path(text: str, what: str = "pattern") -> None:
         raise PatternError(f"{what} is longer than 500 characters")
 
 
-@lru_cache(maxsize=1024)
-def check_safe_regex(rx: str) -> None:
-    """Refuse regexes with nested repeats or backreferences (catastrophic backtracking)."""
+def check_safe_regex(rx: str) -> tuple[str, int]:
+    """(RE2 form, size) of a part regex; :class:`PatternError` when it is refused (see :mod:`cardregex`)."""
     try:
-        tree = _sre_parse.parse(rx)
-    except re.error as exc:
-        raise PatternError(f"regex {rx!r} does not compile: {exc}") from None
-    def walk(items: object, in_repeat: bool) -> None:
-        for op, av in items:  # type: ignore[attr-defined]
-            name = str(op)
-            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                _lo, hi, sub = av
-                if hi <= 1:  # optional (?:...)? matches at most once: not a repeat
-                    walk(sub, in_repeat)
-                    continue
-                if in_repeat:
-                    raise PatternError(f"regex {rx!r} nests one repeat inside another")
-                walk(sub, True)
-            elif name == "SUBPATTERN":
-                walk(av[-1], in_repeat)
-            elif name == "BRANCH":
-                if in_repeat:  # (?:x|y|xy)+ and (?:[^/]|a)+ backtrack exponentially
-                    raise PatternError(f"regex {rx!r} repeats an alternation; use a class such as [xy]+")
-                for b in av[1]:
-                    walk(b, in_repeat)
-            elif name in ("GROUPREF", "GROUPREF_EXISTS", "ASSERT", "ASSERT_NOT", "ASSERT_LOOKBEHIND"):
-                raise PatternError(f"regex {rx!r} uses backreferences or lookaround")
-
-    walk(tree, False)
-    if tree.state.groups > 1 or "(?P" in rx:
-        raise PatternError(f"regex {rx!r} must not define groups; use (?:...) for alternatives")
-
-
-MAX_VARIABLE_PER_NAME = 3
-
-
-def check_backtracking(source: str, what: str) -> None:
-    """Refuse patterns whose matching time grows as a high power of the path length.
-
-    Each variable-length repeat (a part such as ``[^/]+``, ``*``, ``**``) in one file or folder name
-    multiplies the backtracking work by that name's length: ``{a}{b}{c}{d}{e}{f}.png`` or
-    ``.*.*.*.*.*.*=`` takes hours on a 200-character name that does not match. At most
-    MAX_VARIABLE_PER_NAME of them may share one name; repeats that can also match ``/`` count in
-    every name. (``**/`` is a repeat of whole folders and cannot be ambiguous, so it does not count.)
-    """
-    try:
-        tree = _sre_parse.parse(source)
-    except re.error:  # reported by the caller's compile
-        return
-    slash = ord("/")
-
-    def variable(items: object) -> tuple[int, int]:
-        """(variable repeats that cannot match '/', those that can) in a sequence; branches: the max."""
-        inside = across = 0
-        for op, av in items:  # type: ignore[attr-defined]
-            name = str(op)
-            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-                lo, hi, sub = av
-                body = list(sub)
-                if body and str(body[-1][0]) == "LITERAL" and body[-1][1] == slash:
-                    continue  # (?:[^/]+/)*: whole folders, one way to split
-                if lo != hi:
-                    if _sub_can_match_slash(sub):
-                        across += 1
-                    else:
-                        inside += 1
-                i, a = variable(sub)
-                inside, across = inside + i, across + a
-            elif name == "SUBPATTERN":
-                i, a = variable(av[-1])
-                inside, across = inside + i, across + a
-            elif name == "BRANCH":
-                counts = [variable(b) for b in av[1]]
-                inside += max(c[0] for c in counts)
-                across += max(c[1] for c in counts)
-        return inside, across
-
-    names = [0]
-    across = 0
-    for item in tree:
-        op, av = item
-        if str(op) == "LITERAL" and av == slash:
-            names.append(0)
-            continue
-        i, a = variable([item])
-        names[-1] += i
-        across += a
-    worst = max(names) + across
-    if worst > MAX_VARIABLE_PER_NAME:
-        raise PatternError(
-            f"{what} has {worst} variable-length parts or wildcards in one file or folder name; at most "
-            f"{MAX_VARIABLE_PER_NAME} keep matching fast: give parts narrower regexes (e.g. [0-9]+ or a "
-            "fixed count such as [0-9]{4}) or separate them with `/`"
-        )
-
-
-def _sub_can_match_slash(items: object) -> bool:
-    slash = ord("/")
-    for op, av in items:  # type: ignore[attr-defined]
-        name = str(op)
-        if name == "ANY" or (name == "LITERAL" and av == slash) or (name == "NOT_LITERAL" and av != slash):
-            return True
-        if name == "IN":
-            negate = any(str(o) == "NEGATE" for o, _ in av)
-            hit = any((str(o) == "LITERAL" and v == slash) or (str(o) == "RANGE" and v[0] <= slash <= v[1])
-                      or (str(o) == "CATEGORY" and str(v) in ("CATEGORY_NOT_DIGIT", "CATEGORY_NOT_SPACE",
-                                                              "CATEGORY_NOT_WORD"))
-                      for o, v in av)
-            if hit != negate:
-                return True
-        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and _sub_can_match_slash(av[2]):
-            return True
-        if name == "SUBPATTERN" and _sub_can_match_slash(av[-1]):
-            return True
-        if name == "BRANCH" and any(_sub_can_match_slash(b) for b in av[1]):
-            return True
-    return False
+        return convert(rx)
+    except CardRegexError as exc:
+        raise PatternError(str(exc)) from None
 
 
 @lru_cache(maxsize=4096)
@@ -204,6 +114,8 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
     regexes = dict(part_regexes)
     out: list[str] = []
     parts: list[str] = []
+    groups: list[str] = []
+    size = 0
     prefix_done = False
     prefix: list[str] = []
     for tok in _TOKEN_RE.finditer(text):
@@ -214,18 +126,18 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
                 raise PatternError(f"`{{{name}}}` in {text!r} is not a part name (letters, digits, _)")
             if name in BUILTIN_PARTS:
                 raise PatternError(f"`{{{name}}}` is reserved; choose another part name")
-            if name in parts:
-                out.append(f"(?P={name})")
-            else:
-                rx = regexes.get(name, DEFAULT_PART_REGEX)
-                check_safe_regex(rx)  # here too, not only in the validator: cards may skip it
-                out.append(f"(?P<{name}>{rx})")
+            # here too, not only in the validator: cards may skip it
+            rx, n = check_safe_regex(regexes.get(name, DEFAULT_PART_REGEX))
+            out.append(f"({rx})")
+            size += n
+            groups.append(name)
+            if name not in parts:
                 parts.append(name)
             prefix_done = True
-        elif t == "{{":
-            out.append(re.escape("{"))
-        elif t == "}}":
-            out.append(re.escape("}"))
+        elif t in ("{{", "}}"):
+            out.append(escape(t[0]))
+            if not prefix_done:
+                prefix.append(t[0])
         elif t in ("{", "}"):
             raise PatternError(f"unbalanced brace in {text!r}; write `{{{{` or `}}}}` for a literal brace")
         elif t.startswith("**"):
@@ -235,19 +147,21 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
             out.append("[^/]*")
             prefix_done = True
         else:
-            out.append(re.escape(t))
+            out.append(escape(t))
             if not prefix_done:
                 prefix.append(t)
     literal = "".join(prefix)
     literal_prefix = literal.rsplit("/", 1)[0] if "/" in literal else ""
-    if not parts and "*" not in text:
-        pass  # a fixed file name is allowed (e.g. a single table)
+    size += len(text)  # literals and wildcards: a few units each at most
+    if size > MAX_PATTERN_SIZE:
+        raise PatternError(f"pattern {text!r} is too large: its part regexes add up to more than {MAX_PATTERN_SIZE} "
+                           "positions (counted repeats expanded); use + or * instead of large counts")
     try:
-        compiled = re.compile("".join(out))
-    except re.error as exc:
+        compiled = compile_linear("".join(out))
+    except CardRegexError as exc:
         raise PatternError(f"pattern {text!r} does not compile: {exc}") from None
-    check_backtracking(compiled.pattern, f"pattern {text!r}")
-    return Pattern(text=text, parts=tuple(parts), regex=compiled, literal_prefix=literal_prefix)
+    return Pattern(text=text, parts=tuple(parts), regex=compiled, literal_prefix=literal_prefix, groups=tuple(groups),
+                   lead=literal)
 
 
 def template_parts(template: str) -> list[str]:
@@ -281,7 +195,7 @@ def fill_template(template: str, values: dict[str, object]) -> str:
 
 
 @lru_cache(maxsize=1024)
-def compile_glob(text: str) -> re.Pattern[str]:
+def compile_glob(text: str) -> LinearRegex:
     """An ``exclude`` glob as a regex over paths relative to the layout root.
 
     ``**/`` matches any number of folders (also none), ``**`` anything, ``*`` anything within one
@@ -305,13 +219,12 @@ def compile_glob(text: str) -> re.Pattern[str]:
             out.append("[^/]")
             i += 1
         else:
-            out.append(re.escape(text[i]))
+            out.append(escape(text[i]))
             i += 1
     body = "".join(out)
     if "/" not in text:
         body = "(?:[^/]+/)*" + body
-    check_backtracking(body, f"exclude pattern {text!r}")
-    return re.compile(body + "(?:/.*)?")  # a folder excludes what is inside it
+    return compile_linear(body + "(?:/.*)?")  # a folder excludes what is inside it
 
 
 _SLASH_CATEGORIES = ("CATEGORY_NOT_DIGIT", "CATEGORY_NOT_SPACE", "CATEGORY_NOT_WORD")

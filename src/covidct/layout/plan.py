@@ -23,6 +23,7 @@ from typing import Any
 
 from covidct.card.model import Card, Config, Layout, ValueFrom
 from covidct.card.vocab import CountLevel, LabelKind, SortKey, Unit
+from covidct.fsutil import open_regular, require_regular
 from covidct.layout import tables as tbl
 from covidct.layout.pattern import BUILTIN_PARTS, compile_glob, parse, template_parts
 from covidct.layout.values import (
@@ -247,6 +248,9 @@ class Plan:
         if found.symlinks:
             self._warn(f"{len(found.symlinks)} symbolic link(s) were refused (not followed): "
                        f"{', '.join(found.symlinks[:5])}; copy the files instead")
+        if found.special:
+            self._warn(f"{len(found.special)} FIFO(s), socket(s) or device(s) were skipped (never opened; only regular "
+                       f"files are data): {', '.join(found.special[:5])}")
         if not images:
             pat = self.layout.files["image"].pattern
             if found.unmatched:
@@ -257,9 +261,12 @@ class Plan:
                     f"e.g. {first!r}: {why}. Check the data folder (and the card's `layout.root` "
                     f"{self.layout.root!r}) or fix the pattern."
                 )
+            refused = [*found.symlinks, *found.special]
+            why = (f"only links or special files were found there, and refused: {', '.join(refused[:3])}"
+                   if refused else "the folders the pattern starts in are empty or missing")
             raise LayoutError(
                 f"no file under {where} matches the image pattern {pat!r} of {self.card.id}/{self.config.name} "
-                f"(the folders the pattern starts in are empty or missing). Is the data folder right?"
+                f"({why}). Is the data folder right?"
             )
         if found.unmatched:
             first = found.unmatched[0]
@@ -584,7 +591,7 @@ class Plan:
                 hits = files_under(self.roots, f, "split list")
                 if not hits:
                     raise LayoutError(f"split list {f!r} (split {split!r}) is not under {' or '.join(self.roots)}")
-                with open(hits[0], "rb") as fh:
+                with open_regular(hits[0], "split list") as fh:
                     text = tbl._decode(fh.read())
                 vals.update(ln.strip().replace("\\", "/") for ln in text.splitlines() if ln.strip())
             out[split] = vals
@@ -763,6 +770,7 @@ class Plan:
             if not hits:
                 raise LayoutError(f"array {name!r}: no file {path!r} under {' or '.join(self.roots)}")
             try:
+                require_regular(hits[0], f"array {name!r}")  # numpy maps it by path: checked right before
                 self._arrays[name] = np.load(hits[0], mmap_mode="r", allow_pickle=False)
             except (ValueError, OSError) as exc:
                 raise LayoutError(f"array {path} cannot be read as .npy: {exc}") from None

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covidct.card.model import TableSpec
+from covidct.fsutil import UnsafePath, open_regular
 from covidct.layout.pattern import PatternError, fill_template, template_parts
 from covidct.layout.walk import LayoutError, Match
 
@@ -120,13 +121,14 @@ def _read_file(path: str, spec: TableSpec, rel: str) -> tuple[list[str], list[di
                              keep_default_na=False, na_filter=False, skipinitialspace=False)
         elif fmt in ("xls", "xlsx"):
             sheet = spec.sheet if spec.sheet is not None else 0
-            with open(path, "rb") as fh:
+            with _open(path, rel) as fh:
                 magic = fh.read(8)
-            # the content decides, not the extension: many ".xls" files are really XLSX (zip) files
-            engine = "openpyxl" if magic[:2] == b"PK" else "xlrd" if magic[:4] == b"\xd0\xcf\x11\xe0" else None
-            if engine is None:
-                raise LayoutError(f"table {rel} is neither an XLS nor an XLSX file (it starts with {magic[:4]!r})")
-            df = pd.read_excel(path, sheet_name=sheet, dtype=str, engine=engine)
+                # the content decides, not the extension: many ".xls" files are really XLSX (zip) files
+                engine = "openpyxl" if magic[:2] == b"PK" else "xlrd" if magic[:4] == b"\xd0\xcf\x11\xe0" else None
+                if engine is None:
+                    raise LayoutError(f"table {rel} is neither an XLS nor an XLSX file (it starts with {magic[:4]!r})")
+                fh.seek(0)
+                df = pd.read_excel(fh, sheet_name=sheet, dtype=str, engine=engine)
         else:
             raise LayoutError(f"table {rel}: format {fmt!r} is not a table format (csv, tsv, xls, xlsx, txt)")
     except LayoutError:
@@ -145,12 +147,22 @@ def _read_file(path: str, spec: TableSpec, rel: str) -> tuple[list[str], list[di
     return cols, out
 
 
-def _read_bytes(path: str, rel: str) -> bytes:
+def _open(path: str, rel: str) -> Any:
+    """The table file, opened only if it is a regular file (a FIFO would block the reader)."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return open_regular(path, "table")
+    except UnsafePath as exc:
+        raise LayoutError(f"table {rel} {exc.problem}") from None
     except OSError as exc:
         raise LayoutError(f"cannot read table {rel}: {exc.strerror or exc}") from None
+
+
+def _read_bytes(path: str, rel: str) -> bytes:
+    with _open(path, rel) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise LayoutError(f"cannot read table {rel}: {exc.strerror or exc}") from None
 
 
 def _decode(data: bytes) -> str:

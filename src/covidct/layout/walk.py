@@ -1,9 +1,11 @@
 """Finding a layout's files under one or more data roots.
 
 Each pattern is walked only below its literal prefix (``image/{scan}/{frame}.jpg`` walks ``image/``),
-to the pattern's depth when that is fixed. Symbolic links are never followed and are reported; a
-root that resolves outside the data folder is refused. Files matching no pattern are collected so
-the caller can name them.
+to the pattern's depth when that is fixed. A prefix or root that resolves outside the data folder
+(through a symbolic link at any of its components) is refused (:func:`covidct.fsutil.resolve_inside`);
+below it, symbolic links are never followed, and they and FIFOs, sockets and devices are skipped
+and reported: only regular files are ever matched. Files matching no pattern are collected so the
+caller can name them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from covidct.card.model import Layout
+from covidct.fsutil import OutsideFolder, UnsafePath, resolve_inside
 from covidct.layout.pattern import Pattern, compile_glob, fixed_depth, literal_chars, parse
 
 
@@ -43,7 +46,8 @@ class Found:
     roles: dict[str, list[Match]] = field(default_factory=dict)
     tables: dict[str, list[Match]] = field(default_factory=dict)
     unmatched: list[str] = field(default_factory=list)
-    symlinks: list[str] = field(default_factory=list)
+    symlinks: list[str] = field(default_factory=list)  # links and folders behind links out of the data folder
+    special: list[str] = field(default_factory=list)  # FIFOs, sockets, devices: never opened
     walked: int = 0
     excluded: int = 0  # names the layout's `exclude` globs leave out (counted by match_names)
 
@@ -64,23 +68,25 @@ def resolve_roots(data_dirs: Iterable[str | os.PathLike[str]], layout: Layout) -
         base = Path(d).expanduser()
         if not base.is_dir():
             raise LayoutError(f"data folder {base} does not exist or is not a folder")
-        root = base / layout.root if layout.root else base
-        real_base = base.resolve()
-        real_root = root.resolve()
-        if real_root != real_base and real_base not in real_root.parents:
-            raise LayoutError(f"layout root {layout.root!r} resolves outside the data folder {base}")
-        if not root.is_dir():
+        try:  # the data folder itself may be a link (the user's choice): resolved once, here
+            roots.append(resolve_inside(base, layout.root or ".", "layout root", folder=True))
+        except FileNotFoundError:
             continue  # another root (archive) may hold it; the caller reports when none does
-        roots.append(str(real_root))
+        except OutsideFolder:
+            raise LayoutError(f"layout root {layout.root!r} resolves outside the data folder {base}; covidct reads "
+                              "only files inside it: fix the card's `layout.root`, or copy the files in") from None
+        except UnsafePath:
+            continue  # not a folder here
     return roots
 
 
 def files_under(roots: Iterable[str], rel: str, what: str) -> list[str]:
-    """The files ``root/rel`` that exist, for a fixed path named by the card (table, array, split list).
+    """The real paths of the files ``root/rel`` that exist, for a fixed path named by the card (table,
+    array, split list).
 
-    ``rel`` must be a safe relative path (no ``..``, not absolute), and the file it names must really
-    be inside its root: a symbolic link on the way (a linked folder, or the file itself) is refused,
-    so a card cannot make the loader read a file outside the data folder.
+    ``rel`` must be a safe relative path (no ``..``, not absolute), and the file it names must
+    resolve inside its root and be a regular file (:func:`covidct.fsutil.resolve_inside`): a
+    symbolic link out of the root anywhere on the way, or a FIFO, is refused with a LayoutError.
     """
     from covidct.layout.pattern import PatternError, check_safe_path
 
@@ -90,14 +96,12 @@ def files_under(roots: Iterable[str], rel: str, what: str) -> list[str]:
         raise LayoutError(str(exc)) from None
     hits = []
     for r in roots:
-        path = os.path.join(r, rel)
-        if not os.path.isfile(path):
+        try:
+            hits.append(resolve_inside(r, rel, what))
+        except FileNotFoundError:
             continue
-        real_root = os.path.realpath(r)
-        if os.path.islink(path) or not os.path.realpath(path).startswith(real_root + os.sep):
-            raise LayoutError(f"{what} {rel} is (or lies behind) a symbolic link out of {r}; links are refused: "
-                              "copy the file into the data folder")
-        hits.append(path)
+        except UnsafePath as exc:
+            raise LayoutError(str(exc)) from None
     return hits
 
 
@@ -150,9 +154,14 @@ class Walker:
         for root in roots:
             for start, depth in self._starts():
                 top = os.path.join(root, start) if start else root
-                if not os.path.isdir(top):
+                try:  # every component of the prefix, not only its last: img/sub with img -> ../outside
+                    real = resolve_inside(root, start or ".", "folder", folder=True)
+                except OutsideFolder:
+                    found.symlinks.append(f"{start} (resolves outside the data folder)")
                     continue
-                if os.path.islink(top):
+                except (FileNotFoundError, NotADirectoryError, UnsafePath):
+                    continue  # not there, or not a folder
+                if real != os.path.normpath(top):  # a link inside the folder: not followed either
                     found.symlinks.append(start)
                     continue
                 self._walk(root, top, start, depth, found, seen)
@@ -209,6 +218,10 @@ class Walker:
                     if (depth is None or level < depth) and not self._excluded(rel):
                         subdirs.append((e.path, rel, level + 1))
                     continue
+                if not e.is_file(follow_symlinks=False):  # a FIFO, socket or device: never matched, never opened
+                    if not self._excluded(rel):
+                        found.special.append(rel)
+                    continue
                 key = f"{root}\0{rel}"
                 if key in seen:
                     continue
@@ -220,7 +233,7 @@ class Walker:
             stack.extend(reversed(subdirs))
 
     def _excluded(self, rel: str) -> bool:
-        return any(rx.fullmatch(rel) for rx in self.exclude)
+        return any(rx.matches(rel) for rx in self.exclude)
 
     def _match(self, root: str, rel: str, found: Found) -> None:
         for role in self.role_order:

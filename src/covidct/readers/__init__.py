@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from covidct.card.vocab import FileFormat, SortKey
-from covidct.readers._common import INSTALL_HINT, Decoded, MissingLibrary, ReadError, describe_path
+from covidct.readers._common import INSTALL_HINT, Decoded, MissingLibrary, ReadError, check_regular, describe_path
 from covidct.readers._magic import sniff
 
 __all__ = [
@@ -114,6 +114,7 @@ def _read_as_content(
     whether the sniffed format's reader was used instead of the declared one.
     """
     declared = _as_format(fmt, path)
+    check_regular(path)  # before any library opens it: a FIFO would block, a device never end
     actual = declared if declared is not None else sniff(path)
     start = path.tell() if hasattr(path, "seek") else None
     try:

@@ -38,6 +38,39 @@ class MissingLibrary(ReadError):
     """A library (or a DICOM decoder plugin) needed for this file is not installed; ``hint`` says which."""
 
 
+def check_regular(src: Any) -> None:
+    """Refuse a path that is not a regular file before any library opens it (a FIFO would block)."""
+    if not isinstance(src, (str, os.PathLike)):
+        return  # a file object: the caller opened it
+    from covidct.fsutil import UnsafePath, require_regular
+
+    try:
+        require_regular(src)
+    except FileNotFoundError:
+        raise ReadError(src, "no such file") from None
+    except UnsafePath as exc:
+        raise ReadError(src, exc.problem) from None
+    except OSError as exc:
+        raise ReadError(src, f"cannot open ({exc.strerror or exc})") from None
+
+
+def companion(path: str, name: str, what: str) -> str:
+    """The real path of ``name`` (a file another file refers to: a .raw beside its .mhd, an Analyze
+    .img) if it lies inside ``path``'s folder and is a regular file; else a :class:`ReadError`.
+
+    A header in the data folder must not make a reader load ``/home/me/.ssh/id_rsa`` as pixels, or
+    follow a symbolic link out of the folder, or block on a FIFO.
+    """
+    from covidct.fsutil import UnsafePath, resolve_inside
+
+    try:
+        return resolve_inside(os.path.dirname(os.path.abspath(path)), name, what)
+    except FileNotFoundError:
+        raise ReadError(path, f"its {what} {name} is missing") from None
+    except UnsafePath as exc:
+        raise ReadError(path, f"its {what} {name!r} {exc.problem}") from None
+
+
 def damaged(path: object, what: str, exc: BaseException) -> ReadError:
     """The error for a file a library failed on: ``cannot <what> (<library message>)``."""
     problem = f"cannot {what} ({type(exc).__name__}: {exc}); the file may be truncated or damaged"

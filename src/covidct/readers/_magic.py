@@ -9,6 +9,7 @@ import zlib
 from typing import Any
 
 from covidct.card.vocab import FileFormat
+from covidct.fsutil import UnsafePath, open_regular
 from covidct.readers._common import ReadError
 
 HEAD = 512
@@ -38,12 +39,12 @@ def read_head(src: Any, n: int = HEAD) -> bytes:
         finally:
             src.seek(pos)
     try:
-        with open(src, "rb") as fh:
+        with open_regular(src) as fh:  # a FIFO, device or folder is refused before it is opened
             return fh.read(n)
     except FileNotFoundError:
         raise ReadError(src, "no such file") from None
-    except IsADirectoryError:
-        raise ReadError(src, "is a folder, not a file") from None
+    except UnsafePath as exc:
+        raise ReadError(src, exc.problem) from None
     except OSError as exc:
         raise ReadError(src, f"cannot open ({exc.strerror or exc})") from None
 
@@ -56,9 +57,9 @@ def _gunzip_head(src: Any, n: int = HEAD) -> bytes:
                 return gzip.GzipFile(fileobj=src).read(n)
             finally:
                 src.seek(pos)
-        with gzip.open(src, "rb") as fh:
+        with open_regular(src) as raw, gzip.GzipFile(fileobj=raw) as fh:
             return fh.read(n)
-    except (OSError, EOFError, zlib.error):
+    except (OSError, EOFError, zlib.error, UnsafePath):
         return b""
 
 

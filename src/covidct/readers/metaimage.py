@@ -5,6 +5,9 @@
 - Origin, direction and the header's key/value pairs are in ``meta``; nothing is resampled.
 - A .raw/.zraw given instead of its header is read through the .mhd of the same name.
 - MetaImage needs paths (its data live in a second file): a file object is a :class:`ReadError`.
+- The data file a header names (MetaImage ``ElementDataFile``, NRRD ``data file``) must be a regular
+  file inside the header's folder: a header in a downloaded dataset cannot make ITK read
+  ``/etc/passwd`` or a FIFO. Lists and printf-style patterns of data files are refused.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from covidct.readers._common import Decoded, ReadError, intensity_of
+from covidct.fsutil import UnsafePath, open_regular
+from covidct.readers._common import Decoded, ReadError, companion, intensity_of
 
 _FORMAT_BY_IO = {"MetaImageIO": "metaimage", "NrrdImageIO": "nrrd"}
 
@@ -23,14 +27,57 @@ def _header_path(src: Any) -> str:
     path = os.fspath(src)
     stem, ext = os.path.splitext(path)
     if ext.lower() in (".raw", ".zraw"):
-        for suffix in (".mhd", ".MHD"):
-            if os.path.isfile(stem + suffix):
-                return stem + suffix
-        header = os.path.basename(stem) + ".mhd"
-        raise ReadError(src, f"is MetaImage data without its header: {header} is missing")
-    if not os.path.isfile(path):
+        header = next((stem + suffix for suffix in (".mhd", ".MHD") if os.path.isfile(stem + suffix)), None)
+        if header is None:
+            raise ReadError(src, f"is MetaImage data without its header: {os.path.basename(stem)}.mhd is missing")
+        path = companion(path, os.path.basename(header), "header")
+    elif not os.path.isfile(path):
         raise ReadError(src, "no such file")
+    _check_references(path)
     return path
+
+
+HEADER_LIMIT = 65536  # a MetaImage or NRRD header longer than this (before its data) is refused
+
+
+def _check_references(path: str) -> None:
+    """Refuse a header whose data file is not a regular file beside it (ITK would read anything)."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(HEADER_LIMIT)
+    except UnsafePath as exc:
+        raise ReadError(path, exc.problem) from None
+    except OSError as exc:
+        raise ReadError(path, f"cannot open ({exc.strerror or exc})") from None
+    nrrd = head.startswith(b"NRRD")
+    end = None
+    for line in head.decode("latin-1").splitlines():
+        if nrrd:
+            if not line.strip():
+                end = "data"  # a blank line ends an NRRD header: the data are attached
+                break
+            key, sep, value = line.partition(":")
+            if sep and key.strip().lower() in ("data file", "datafile"):
+                _check_data_name(path, value.strip().lstrip("=").strip(), "data file")
+                end = "file"
+                break
+        else:
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == "ElementDataFile":
+                name = value.strip()
+                if name.upper() != "LOCAL":
+                    _check_data_name(path, name, "ElementDataFile")
+                end = "file"
+                break
+    if end is None and len(head) >= HEADER_LIMIT:
+        raise ReadError(path, f"its header is longer than {HEADER_LIMIT:,} bytes without naming its data; refused")
+
+
+def _check_data_name(path: str, name: str, field: str) -> None:
+    if name.upper() == "LIST" or (("%" in name) and not os.path.lexists(os.path.join(os.path.dirname(path), name))):
+        raise ReadError(path, f"its {field} {name!r} is a list or pattern of files, which covidct does not read",
+                        "convert it to one data file beside the header")
+    companion(path, name, "data file")
 
 
 def _itk_problem(exc: BaseException) -> str:

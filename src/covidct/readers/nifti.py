@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import os
 from typing import Any
 
 import numpy as np
 
-from covidct.readers._common import Decoded, ReadError, damaged, intensity_of, plain, rescale
+from covidct.readers._common import Decoded, ReadError, companion, damaged, intensity_of, plain, rescale
 
 _TO_MM = {"mm": 1.0, "micron": 1e-3, "meter": 1000.0}
 
@@ -32,11 +33,34 @@ def _load(src: Any) -> Any:
                 data = gzip.decompress(data)
             cls = nib.Nifti2Image if data[4:8] in (b"n+2\x00", b"ni2\x00") else nib.Nifti1Image
             return cls.from_bytes(data)
+        _check_pair(src)
         return nib.load(src, mmap=False)
+    except ReadError:
+        raise
     except FileNotFoundError:
         raise ReadError(src, "no such file") from None
     except Exception as exc:
         raise damaged(src, "open as NIfTI", exc) from None
+
+
+_PAIR = {".hdr": ".img", ".img": ".hdr"}
+
+
+def _check_pair(src: Any) -> None:
+    """An Analyze/NIfTI pair (.hdr + .img): the other file nibabel opens must be a regular file beside it."""
+    path = os.fspath(src)
+    stem, ext = os.path.splitext(path)
+    zipped = ""
+    if ext.lower() in (".gz", ".bz2", ".zst"):
+        zipped = ext
+        stem, ext = os.path.splitext(stem)
+    other = _PAIR.get(ext.lower())
+    if other is None:
+        return
+    for suffix in (other, other.upper()):
+        name = os.path.basename(stem) + suffix + zipped
+        if os.path.lexists(os.path.join(os.path.dirname(path), name)):
+            companion(path, name, "paired file")
 
 
 def _header_meta(img: Any) -> dict[str, object]:

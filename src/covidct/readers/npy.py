@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from covidct.readers._common import Decoded, ReadError, damaged, intensity_of
+from covidct.fsutil import open_regular
+from covidct.readers._common import Decoded, ReadError, check_regular, damaged, intensity_of
 
 
 def read(src: Any, *, mask: bool = False) -> Decoded:
+    check_regular(src)
     try:
         arr = np.load(src, allow_pickle=False)
     except FileNotFoundError:
@@ -24,8 +26,9 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
 def read_header(src: Any) -> dict[str, object]:
     from numpy.lib import format as npformat
 
+    check_regular(src)
     try:
-        fh = src if hasattr(src, "read") else open(src, "rb")  # noqa: SIM115 - closed below
+        fh = src if hasattr(src, "read") else open_regular(src)
     except FileNotFoundError:
         raise ReadError(src, "no such file") from None
     try:

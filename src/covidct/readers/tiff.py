@@ -31,7 +31,9 @@ def _open(src: Any) -> Any:
     import tifffile
 
     try:
-        return tifffile.TiffFile(src)
+        # _multifile=False: an OME-TIFF names other files by path (FileName="../../x.tif"); reading them
+        # would leave the data folder or open a FIFO, so a multi-file series falls back to this file's pages
+        return tifffile.TiffFile(src, _multifile=False)
     except FileNotFoundError:
         raise ReadError(src, "no such file") from None
     except Exception as exc:
