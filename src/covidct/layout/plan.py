@@ -10,6 +10,7 @@ Hugging Face ``datasets``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import re
@@ -37,6 +38,8 @@ from covidct.layout.values import (
     to_text,
 )
 from covidct.layout.walk import (
+    _COMPANIONS,
+    Found,
     LayoutError,
     Match,
     Walker,
@@ -134,16 +137,75 @@ class Plan:
         self.dropped = 0
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
+        self._walked: tuple[Walker, Found] | None = None
+        self._built = False
 
     # ------------------------------------------------------------------------------------- building
 
-    def build(self) -> Plan:
+    def _fixed_paths(self) -> list[str]:
+        """The paths the card names outright: tables without parts, NPY label arrays, split lists."""
         lay = self.layout
-        known = {t.path for t in lay.tables.values()} | {a.path for a in lay.arrays.values()}
+        rx = part_regexes(lay)
+        paths = [t.path for t in lay.tables.values() if not parse(t.path, rx).parts and "*" not in t.path]
+        paths += [a.path for a in lay.arrays.values()]
         for files in (lay.splits.lists or {}).values() if lay.splits else ():
-            known.update(files)
-        walker = Walker(lay, extra_known=known)
-        found = walker.find(self.roots)
+            paths.extend(files)
+        return list(dict.fromkeys(paths))
+
+    def walk(self) -> Found:
+        """Find the layout's files under the roots, once; :meth:`signature` and :meth:`build` share the walk."""
+        if self._walked is None:
+            lay = self.layout
+            known = {t.path for t in lay.tables.values()} | set(self._fixed_paths())
+            walker = Walker(lay, extra_known=known)
+            self._walked = (walker, walker.find(self.roots))
+        return self._walked[1]
+
+    def signature(self) -> str:
+        """A cheap fingerprint of the data this plan reads, for cache keys: one ``stat`` per file.
+
+        It covers the relative path, size, mtime and ctime (ns) of every file a pattern matches (with
+        the MetaImage/Analyze companions that belong to it), every table, NPY array and split list the
+        card names, and the absence of the named ones. Files that no pattern matches, excluded files
+        and refused symbolic links are not read, so adding them leaves the signature alone. ctime is
+        set by the kernel on every write, so a file rewritten with its old size and mtime restored
+        (``cp -p``, ``touch -r``) still changes it; a change that keeps size, mtime and ctime (a
+        clock set back, a file system that does not keep ctime) is not seen.
+        """
+        found = self.walk()
+        stat = os.stat
+        lines: list[str] = []
+        extra: dict[tuple[int, str], None] = {}  # companions and named files: few, maybe matched already
+        for i, root in enumerate(self.roots):
+            for matches in (*found.roles.values(), *found.tables.values()):
+                for m in matches:  # walk order, which is sorted and stable
+                    if m.root != root:
+                        continue
+                    rel = m.rel
+                    try:
+                        st = stat(root + os.sep + rel)
+                        lines.append(f"{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
+                    except (OSError, ValueError):
+                        lines.append(f"{i}\0{rel}\0-\n")
+                    ext = rel[-4:].lower()
+                    if ext in _COMPANIONS:
+                        extra.update(((i, rel[:-4] + c), None) for c in _COMPANIONS[ext])
+            extra.update(((i, rel), None) for rel in self._fixed_paths())
+        for i, rel in extra:
+            try:
+                st = stat(os.path.join(self.roots[i], rel))
+                lines.append(f"+{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
+            except (OSError, ValueError):
+                lines.append(f"+{i}\0{rel}\0-\n")  # absent (a companion or named file that is not there)
+        h = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape"))
+        return h.hexdigest()[:16]
+
+    def build(self) -> Plan:
+        if self._built:
+            raise RuntimeError("Plan.build() runs once")
+        self._built = True
+        found = self.walk()
+        walker = self._walked[0]  # type: ignore[index]
         self._check_found(found, walker)
         self._read_tables(found)
         members = self._pair(found)
@@ -782,8 +844,23 @@ def _diff(d: int) -> str:
     return f"{d:,} more" if d > 0 else f"{-d:,} fewer"
 
 
-def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]]) -> Plan:
-    """Find and interpret a config's files under ``data_dirs`` (one folder, or one per extracted archive)."""
+def walk_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]]) -> Plan:
+    """A plan whose files are found but not yet interpreted: its :meth:`Plan.signature` is cheap, and
+    :func:`make_plan` can finish it (``walked=``) without walking the folders again."""
+    cfg = config if isinstance(config, Config) else card.config(config)
+    if cfg.layout is None:
+        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
+    plan = Plan(card, cfg, resolve_roots(list(data_dirs), cfg.layout))
+    plan.walk()
+    return plan
+
+
+def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]], *,
+              walked: Plan | None = None) -> Plan:
+    """Find and interpret a config's files under ``data_dirs`` (one folder, or one per extracted archive).
+
+    ``walked`` is a plan from :func:`walk_plan` over the same folders: its walk is reused.
+    """
     cfg = config if isinstance(config, Config) else card.config(config)
     if cfg.layout is None:
         raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
@@ -791,6 +868,9 @@ def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str |
     if not roots:
         raise LayoutError(f"the layout root {cfg.layout.root!r} of {card.id}/{cfg.name} is not a folder under "
                           f"{', '.join(str(d) for d in data_dirs)}")
+    if walked is not None and walked.card is card and walked.config is cfg and walked.roots == roots \
+            and not walked._built:
+        return walked.build()
     return Plan(card, cfg, roots).build()
 
 
@@ -801,4 +881,4 @@ def examples(card: Card, config: Config | str | None, data_dirs: Iterable[str | 
 
 
 __all__ = ["ArrayRef", "LayoutError", "LayoutWarning", "Plan", "Record", "compile_glob", "examples", "make_plan",
-           "raw_text"]
+           "raw_text", "walk_plan"]
