@@ -42,8 +42,13 @@ def cmd_fixture(ns: argparse.Namespace) -> int:
             m = synthesize(card, cfg, target, per_class=ns.per_class)
         except (FixtureError, KeyError) as exc:
             raise UserFacingError(f"{card.id}/{cfg.name}: {exc}") from None
+        except OSError as exc:
+            raise UserFacingError(f"{card.id}/{cfg.name}: cannot write the fixture in {target}: "
+                                  f"{exc.strerror or exc}") from None
         splits = ", ".join(f"{s} {m.count(s)}" for s in m.splits)
         print(f"{card.id}/{cfg.name}: {len(m.files)} files, {m.count()} examples ({splits}) in {target}")
+        if m.capped:
+            print(f"  fixture capped at {'; '.join(m.capped)}")
         print(f"  try: covidct load {card.id} {cfg.name} --data-dir {target}")
     return 0
 
