@@ -29,6 +29,8 @@ def cmd_fixture(ns: argparse.Namespace) -> int:
     from covidct.fixtures import FixtureError, layout_configs, synthesize
     from covidct.registry import load_card
 
+    if ns.per_class is not None and ns.per_class < 1:
+        raise UserFacingError(f"--per-class must be at least 1, not {ns.per_class}")
     card = load_card(ns.id, getattr(ns, "cards", None))
     configs = [card.config(ns.config)] if ns.config else layout_configs(card)
     if ns.config and configs[0].layout is None:

@@ -680,6 +680,7 @@ class Synthesizer:
     # ------------------------------------------------------------------------------------ writing
 
     def run(self) -> Manifest:
+        self._require_libraries()
         self._check_limits()
         slots = self.plan()
         self._size_budget(slots)
@@ -691,6 +692,19 @@ class Synthesizer:
         self._excluded_files(slots)
         self._expect(slots, arrays)
         return self.manifest
+
+    def _require_libraries(self) -> None:
+        """Every optional library this config's files need, checked first: a missing one is named with the
+        extra that installs it (MissingExtra), before anything is written."""
+        from covidct.extras import require
+        from covidct.readers import library
+
+        needed = {"numpy"}  # pixels and NPY arrays
+        needed.update(lib for fs in self.lay.files.values() if (lib := library(fs.format)) is not None)
+        if any(str(t.format) in ("xls", "xlsx") for t in self.lay.tables.values()):
+            needed.add("openpyxl")  # XLSX tables are written through pandas with openpyxl
+        for module in sorted(needed):
+            require(module, "readers")
 
     def _check_limits(self) -> None:
         """Refuse the card numbers that cannot be capped without breaking the copy, before writing anything."""
