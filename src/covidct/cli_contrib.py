@@ -34,5 +34,10 @@ def cmd_new(ns: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserFacingError(f"cannot write the card: {exc}") from None
     print(f"wrote {out}")
+    if ns.from_folder:
+        import shlex
+
+        print(f"try its layout now: covidct load {shlex.quote(str(out))} --data-dir {shlex.quote(ns.from_folder)}",
+              file=sys.stderr)
     print(f"next: fill in every TODO, then `covidct validate {out}` (see CONTRIBUTING.md)", file=sys.stderr)
     return 0
