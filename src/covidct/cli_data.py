@@ -51,7 +51,8 @@ def cmd_fixture(ns: argparse.Namespace) -> int:
         print(f"{card.id}/{cfg.name}: {len(m.files)} files, {m.count()} examples ({splits}) in {target}")
         if m.capped:
             print(f"  fixture capped at {'; '.join(m.capped)}")
-        print(f"  try: covidct load {card.id} {cfg.name} --data-dir {target}")
+        ref = ns.id if ns.id.endswith((".yaml", ".yml")) else card.id  # a card file is tried as itself
+        print(f"  try: covidct load {ref} {cfg.name} --data-dir {target}")
     return 0
 
 
