@@ -176,9 +176,9 @@ def test_force_on_a_cache_whose_key_could_not_see_the_change(folder: tuple[Any, 
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A change the signature cannot see: a new builder on the same key restores the old info from the
     cache; `force_redownload` must still prepare the new data."""
-    from covidct.layout.plan import Plan
+    from covidct.layout.plan import FoundFiles
 
-    monkeypatch.setattr(Plan, "signature", lambda self: "blind")
+    monkeypatch.setattr(FoundFiles, "signature", lambda self: "blind")
     card, data, cache = folder
     assert _load(card, data, cache)["train"].num_rows == 2
     png(data / "img" / "normal" / "d.png")

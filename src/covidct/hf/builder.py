@@ -24,7 +24,7 @@ import datasets
 from covidct.card.model import Card, Config
 from covidct.card.vocab import ArchiveFormat
 from covidct.hf.features import Encoder, image_plan, info_for, per_member
-from covidct.layout.plan import Plan, make_plan, walk_plan
+from covidct.layout.plan import FoundFiles, Plan, find_files, make_plan
 from covidct.layout.walk import LayoutError
 
 # bump when the interpretation of layouts changes, so caches built by older code are not reused
@@ -84,7 +84,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
     DEFAULT_WRITER_BATCH_SIZE = 100
 
     config: CardBuilderConfig
-    _walked: Plan | None = None  # the data folder as walked for the cache key (see builder_for)
+    _walked: FoundFiles | None = None  # the data folder as walked for the cache key (see builder_for)
 
     # ------------------------------------------------------------------------------------------ info
 
@@ -187,7 +187,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
 
     def make_plan(self, dl_manager: Any) -> Plan:
         walked, self._walked = self._walked, None  # the walk behind the cache key, used once
-        plan = make_plan(self.card, self.card_config, self._roots(dl_manager), walked=walked)
+        plan = make_plan(self.card, self.card_config, self._roots(dl_manager), found=walked)
         if self.config.split_by:
             if self.card_config.layout and self.card_config.layout.splits is not None:
                 import warnings
@@ -370,7 +370,7 @@ def builder_for(
         )
     data = str(Path(os.path.expanduser(str(data_dir))).resolve()) if data_dir else None
     # the cache folder is <name>/<config>-<key>/<version>/<hash>: `key` names the card, config and options,
-    # `hash` adds the state of the data folder (see Plan.signature), so each state of the data has its own
+    # `hash` adds the state of the data folder (FoundFiles.signature), so each state of the data has its own
     key = card_hash(card, cfg, data_dir=data, split_by=split_by, test_size=test_size if split_by else None,
                     seed=seed if split_by else None, embed=embed)
     walked, signature = _walk_data(card, cfg, data) if data else (None, None)
@@ -411,15 +411,15 @@ def builder_for(
     return builder
 
 
-def _walk_data(card: Card, cfg: Config, data: str) -> tuple[Plan | None, str]:
-    """The data folder's files found once, and their signature for the cache key (see :meth:`Plan.signature`).
+def _walk_data(card: Card, cfg: Config, data: str) -> tuple[FoundFiles | None, str]:
+    """The data folder's files found once, and their signature for the cache key (:meth:`FoundFiles.signature`).
 
     datasets fixes the cache folder when the builder is made, so the folder is walked here, and the
     plan reuses this walk when it is prepared. A folder that cannot be walked gets a key of its own;
     preparing then reports why.
     """
     try:
-        walked = walk_plan(card, cfg, [data])
+        walked = find_files(card, cfg, [data])
         return walked, walked.signature()
     except (LayoutError, OSError) as exc:
         return None, f"unreadable: {exc}"

@@ -10,7 +10,6 @@ Hugging Face ``datasets``.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import re
@@ -38,7 +37,6 @@ from covidct.layout.values import (
     to_text,
 )
 from covidct.layout.walk import (
-    _COMPANIONS,
     Found,
     LayoutError,
     Match,
@@ -137,75 +135,22 @@ class Plan:
         self.dropped = 0
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
-        self._walked: tuple[Walker, Found] | None = None
-        self._built = False
 
     # ------------------------------------------------------------------------------------- building
 
-    def _fixed_paths(self) -> list[str]:
-        """The paths the card names outright: tables without parts, NPY label arrays, split lists."""
+    def walker(self) -> Walker:
+        """The layout's walker; the files the card names (tables, arrays, split lists) are not unmatched."""
         lay = self.layout
-        rx = part_regexes(lay)
-        paths = [t.path for t in lay.tables.values() if not parse(t.path, rx).parts and "*" not in t.path]
-        paths += [a.path for a in lay.arrays.values()]
+        known = {t.path for t in lay.tables.values()} | {a.path for a in lay.arrays.values()}
         for files in (lay.splits.lists or {}).values() if lay.splits else ():
-            paths.extend(files)
-        return list(dict.fromkeys(paths))
+            known.update(files)
+        return Walker(lay, extra_known=known)
 
-    def walk(self) -> Found:
-        """Find the layout's files under the roots, once; :meth:`signature` and :meth:`build` share the walk."""
-        if self._walked is None:
-            lay = self.layout
-            known = {t.path for t in lay.tables.values()} | set(self._fixed_paths())
-            walker = Walker(lay, extra_known=known)
-            self._walked = (walker, walker.find(self.roots))
-        return self._walked[1]
-
-    def signature(self) -> str:
-        """A cheap fingerprint of the data this plan reads, for cache keys: one ``stat`` per file.
-
-        It covers the relative path, size, mtime and ctime (ns) of every file a pattern matches (with
-        the MetaImage/Analyze companions that belong to it), every table, NPY array and split list the
-        card names, and the absence of the named ones. Files that no pattern matches, excluded files
-        and refused symbolic links are not read, so adding them leaves the signature alone. ctime is
-        set by the kernel on every write, so a file rewritten with its old size and mtime restored
-        (``cp -p``, ``touch -r``) still changes it; a change that keeps size, mtime and ctime (a
-        clock set back, a file system that does not keep ctime) is not seen.
-        """
-        found = self.walk()
-        stat = os.stat
-        lines: list[str] = []
-        extra: dict[tuple[int, str], None] = {}  # companions and named files: few, maybe matched already
-        for i, root in enumerate(self.roots):
-            for matches in (*found.roles.values(), *found.tables.values()):
-                for m in matches:  # walk order, which is sorted and stable
-                    if m.root != root:
-                        continue
-                    rel = m.rel
-                    try:
-                        st = stat(root + os.sep + rel)
-                        lines.append(f"{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
-                    except (OSError, ValueError):
-                        lines.append(f"{i}\0{rel}\0-\n")
-                    ext = rel[-4:].lower()
-                    if ext in _COMPANIONS:
-                        extra.update(((i, rel[:-4] + c), None) for c in _COMPANIONS[ext])
-            extra.update(((i, rel), None) for rel in self._fixed_paths())
-        for i, rel in extra:
-            try:
-                st = stat(os.path.join(self.roots[i], rel))
-                lines.append(f"+{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
-            except (OSError, ValueError):
-                lines.append(f"+{i}\0{rel}\0-\n")  # absent (a companion or named file that is not there)
-        h = hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape"))
-        return h.hexdigest()[:16]
-
-    def build(self) -> Plan:
-        if self._built:
-            raise RuntimeError("Plan.build() runs once")
-        self._built = True
-        found = self.walk()
-        walker = self._walked[0]  # type: ignore[index]
+    def build(self, found: Found | None = None) -> Plan:
+        """Interpret the files; ``found`` is a walk of the roots made before (see :func:`find_files`)."""
+        walker = self.walker()
+        if found is None:
+            found = walker.find(self.roots)
         self._check_found(found, walker)
         self._read_tables(found)
         members = self._pair(found)
@@ -844,22 +789,11 @@ def _diff(d: int) -> str:
     return f"{d:,} more" if d > 0 else f"{-d:,} fewer"
 
 
-def walk_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]]) -> Plan:
-    """A plan whose files are found but not yet interpreted: its :meth:`Plan.signature` is cheap, and
-    :func:`make_plan` can finish it (``walked=``) without walking the folders again."""
-    cfg = config if isinstance(config, Config) else card.config(config)
-    if cfg.layout is None:
-        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
-    plan = Plan(card, cfg, resolve_roots(list(data_dirs), cfg.layout))
-    plan.walk()
-    return plan
-
-
 def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]], *,
-              walked: Plan | None = None) -> Plan:
+              found: FoundFiles | None = None) -> Plan:
     """Find and interpret a config's files under ``data_dirs`` (one folder, or one per extracted archive).
 
-    ``walked`` is a plan from :func:`walk_plan` over the same folders: its walk is reused.
+    ``found`` is what :func:`find_files` found under the same folders: that walk is used, not redone.
     """
     cfg = config if isinstance(config, Config) else card.config(config)
     if cfg.layout is None:
@@ -868,10 +802,77 @@ def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str |
     if not roots:
         raise LayoutError(f"the layout root {cfg.layout.root!r} of {card.id}/{cfg.name} is not a folder under "
                           f"{', '.join(str(d) for d in data_dirs)}")
-    if walked is not None and walked.card is card and walked.config is cfg and walked.roots == roots \
-            and not walked._built:
-        return walked.build()
-    return Plan(card, cfg, roots).build()
+    walked = found.found if found is not None and found.layout is cfg.layout and found.roots == roots else None
+    return Plan(card, cfg, roots).build(walked)
+
+
+@dataclass(frozen=True)
+class FoundFiles:
+    """The files of a layout found under some roots (a walk), and the signature of their state."""
+
+    layout: Layout
+    roots: list[str]
+    found: Found
+
+    def signature(self) -> str:
+        """A cheap fingerprint of the data a plan reads, for cache keys: one ``stat`` per file.
+
+        It covers the relative path, size, mtime and ctime (ns) of every file a pattern matches (with
+        the MetaImage/Analyze companions that belong to it), every table, NPY array and split list the
+        card names, and the absence of the named ones. Files that no pattern matches, excluded files
+        and refused symbolic links are not read, so adding them leaves the signature alone. ctime is
+        set by the kernel on every write, so a file rewritten with its old size and mtime restored
+        (``cp -p``, ``touch -r``) still changes it; a change that keeps size, mtime and ctime (a
+        clock set back, a file system whose ctime is not a change time, as on Windows) is not seen.
+        """
+        import hashlib
+
+        from covidct.layout.walk import _COMPANIONS
+
+        stat = os.stat
+        lines: list[str] = []
+        extra: dict[tuple[int, str], None] = {}  # companions and named files: few, maybe matched already
+        index = {r: i for i, r in enumerate(self.roots)}
+        for matches in (*self.found.roles.values(), *self.found.tables.values()):
+            for m in matches:  # walk order, which is sorted and stable
+                i, rel = index[m.root], m.rel
+                try:
+                    st = stat(m.root + os.sep + rel)
+                    lines.append(f"{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
+                except (OSError, ValueError):
+                    lines.append(f"{i}\0{rel}\0-\n")
+                ext = rel[-4:].lower()
+                if ext in _COMPANIONS:
+                    extra.update(((i, rel[:-4] + c), None) for c in _COMPANIONS[ext])
+        for rel in named_paths(self.layout):
+            extra.update(((i, rel), None) for i in range(len(self.roots)))
+        for i, rel in extra:
+            try:
+                st = stat(os.path.join(self.roots[i], rel))
+                lines.append(f"+{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
+            except (OSError, ValueError):
+                lines.append(f"+{i}\0{rel}\0-\n")  # absent (a companion or named file that is not there)
+        return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def named_paths(layout: Layout) -> list[str]:
+    """The paths a layout names outright: tables without parts, NPY label arrays, split lists."""
+    rx = part_regexes(layout)
+    paths = [t.path for t in layout.tables.values() if not parse(t.path, rx).parts and "*" not in t.path]
+    paths += [a.path for a in layout.arrays.values()]
+    for files in (layout.splits.lists or {}).values() if layout.splits else ():
+        paths.extend(files)
+    return list(dict.fromkeys(paths))
+
+
+def find_files(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]]) -> FoundFiles:
+    """Walk ``data_dirs`` for a config's layout, as :func:`make_plan` would, without interpreting the files:
+    for a cache key (:meth:`FoundFiles.signature`), then handed to :func:`make_plan` (``found=``)."""
+    cfg = config if isinstance(config, Config) else card.config(config)
+    if cfg.layout is None:
+        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
+    roots = resolve_roots(list(data_dirs), cfg.layout)
+    return FoundFiles(cfg.layout, roots, Plan(card, cfg, roots).walker().find(roots))
 
 
 def examples(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]],
@@ -880,5 +881,5 @@ def examples(card: Card, config: Config | str | None, data_dirs: Iterable[str | 
     return list(make_plan(card, config, data_dirs).records(split))
 
 
-__all__ = ["ArrayRef", "LayoutError", "LayoutWarning", "Plan", "Record", "compile_glob", "examples", "make_plan",
-           "raw_text", "walk_plan"]
+__all__ = ["ArrayRef", "FoundFiles", "LayoutError", "LayoutWarning", "Plan", "Record", "compile_glob", "examples",
+           "find_files", "make_plan", "named_paths", "raw_text"]
