@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -39,3 +40,51 @@ def test_cli_fixture_every_config(tmp_path, capsys) -> None:
     assert (tmp_path / "lesion-seg" / "image").is_dir()
     assert (tmp_path / "classification" / "lesions_slices.csv").is_file()
     assert "cncb/classification" in out and "covidct load cncb classification" in out
+
+
+_BLOCKED_RUN = """
+import sys
+for name in sys.argv[1].split(","):
+    sys.modules[name] = None  # import fails as if the package were not installed
+from covidct.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize(("module", "card", "config"), [
+    ("PIL", "cncb", "classification"),
+    ("numpy", "cncb", "classification"),
+    ("pydicom", "covid-ct-md", "slice"),
+    ("nibabel", "structseg2019", "lung-gtv"),
+    ("SimpleITK", "lola11", None),
+    ("tifffile", "covid-ctset", None),
+    ("openpyxl", "xlsx-card", None),
+])
+def test_a_missing_library_names_the_extra(tmp_path, module, card, config) -> None:
+    """Without Pillow (or any library the fixture writes with), one line says which extra to install;
+    nothing is written."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    if card == "xlsx-card":
+        sys.path.insert(0, str(Path(__file__).parent / "security"))
+        from test_paths import BASE
+
+        data = {**BASE, "id": "xlsx-card"}
+        data["configs"] = [{**BASE["configs"][0], "layout": {
+            **BASE["configs"][0]["layout"],
+            "tables": {"meta": {"path": "meta.xlsx", "format": "xlsx", "column": "name", "key": "{_name}"}},
+            "fields": {"note": {"table": "meta", "column": "note"}}}}]
+        card = str(tmp_path / "xlsx-card.yaml")
+        Path(card).write_text(yaml.safe_dump(data, sort_keys=False))
+    out = tmp_path / "out"
+    args = ["fixture", card, "--out", str(out), *(["--config", config] if config else [])]
+    proc = subprocess.run([sys.executable, "-c", _BLOCKED_RUN, module, *args], capture_output=True, text=True,
+                          timeout=120)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 3, text
+    assert "Traceback" not in text
+    assert f"{module!r}, which is not installed; install it with: pip install 'covidct[readers]'" in text
+    assert not out.exists()

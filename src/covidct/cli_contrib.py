@@ -33,5 +33,10 @@ def cmd_new(ns: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserFacingError(f"cannot write the card: {exc}") from None
     echo(f"wrote {out}")
+    if ns.from_folder:
+        import shlex
+
+        echo(f"try its layout now: covidct load {shlex.quote(str(out))} --data-dir {shlex.quote(ns.from_folder)}",
+             err=True)
     echo(f"next: fill in every TODO, then `covidct validate {out}` (see CONTRIBUTING.md)", err=True)
     return 0

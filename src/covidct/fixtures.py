@@ -8,6 +8,10 @@ specific to a dataset id: the synthesizer reads the layout like the loader does,
 
 :func:`synthesize` also returns a :class:`Manifest` of what the loader must find (one entry per
 example: its path, split, patient and label values), which the tests compare with the loaded data.
+
+A fixture is a miniature: image sides, pixels in all, examples, files, part values, array widths,
+sheets, table columns, mask values and volume depth are bounded (``MAX_*`` below), whatever the card
+says; what was made smaller is listed in ``Manifest.capped`` ("fixture capped at ...").
 """
 
 from __future__ import annotations
@@ -37,6 +41,25 @@ class FixtureError(ValueError):
     """The card cannot be synthesized; the message says which part of the layout and why."""
 
 
+# A fixture is a miniature: every number of a card that sizes an allocation or a loop here is bounded,
+# so a card cannot make `covidct fixture` take minutes or gigabytes. What is capped is said in one line
+# (Manifest.capped); what cannot be capped without breaking the copy is refused with a FixtureError.
+MAX_SIDE = 1024  # pixels per side: the largest fixed size of a registry card (NIH ChestX-ray14) is 1024x1024
+MAX_PIXELS = 16 << 20  # pixels synthesized in all (every image and mask file), about 32 MB of int16
+MAX_EXAMPLES = 200  # examples per config (splits x classes x per-class)
+MAX_FILES = 2000  # image and mask files per config
+MAX_VALUE_CHARS = 255  # characters of a synthesized part value: one file name segment
+MAX_ARRAY_WIDTH = 4096  # columns of a multi-label NPY array (its largest class value + 1)
+MAX_SHEET = 64  # sheet index of a synthesized XLSX table
+MAX_TABLE_COLUMNS = 256  # columns of a synthesized table
+MAX_MASK_STRIPES = 255  # mask values drawn into each synthesized mask
+MAX_EXCLUDED = 16  # files written to show that the layout's `exclude` globs work
+
+
+class _TooLong(Exception):
+    pass
+
+
 @dataclass
 class Expected:
     path: str  # the example's path as the loader reports it (file, or the scan's folder)
@@ -53,6 +76,7 @@ class Manifest:
     root: Path
     examples: list[Expected] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    capped: list[str] = field(default_factory=list)  # what was synthesized smaller than the card says
 
     def count(self, split: str | None = None) -> int:
         return sum(1 for e in self.examples if split is None or e.split == split)
@@ -70,10 +94,18 @@ _PREFERRED = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-"
 def sample_regex(rx: str, i: int) -> str:
     """A deterministic string matching ``rx``; different ``i`` give different strings where possible."""
     tree = _sre_parse.parse(rx)
+    too_long = False
     for attempt in range(64):
-        s = _gen(list(tree), i + attempt * 7919)
+        try:
+            s = _gen(list(tree), i + attempt * 7919, [MAX_VALUE_CHARS])
+        except _TooLong:
+            too_long = True
+            continue
         if _matches(rx, s):
             return s
+    if too_long:
+        raise FixtureError(f"cannot synthesize a value of at most {MAX_VALUE_CHARS} characters (a file name) "
+                           f"matching the part regex {rx!r}")
     raise FixtureError(f"cannot synthesize a value matching the part regex {rx!r}")
 
 
@@ -85,7 +117,21 @@ def _matches(rx: str, value: str) -> bool:
         raise FixtureError(str(exc)) from None
 
 
+_ALPHABETS: dict[str, list[str]] = {}
+
+
 def _alphabet(items: Any) -> list[str]:
+    """The characters a class (``[...]``) allows, preferred ones first (computed once per class)."""
+    key = repr(items)
+    alpha = _ALPHABETS.get(key)
+    if alpha is None:
+        if len(_ALPHABETS) > 1024:
+            _ALPHABETS.clear()
+        alpha = _ALPHABETS[key] = _alphabet_of(items)
+    return alpha
+
+
+def _alphabet_of(items: Any) -> list[str]:
     negate = False
     allowed: set[str] = set()
     for op, av in items:
@@ -95,7 +141,7 @@ def _alphabet(items: Any) -> list[str]:
         elif name == "LITERAL":
             allowed.add(chr(av))
         elif name == "RANGE":
-            allowed.update(chr(c) for c in range(av[0], av[1] + 1) if c < 0x3000)
+            allowed.update(chr(c) for c in range(av[0], min(av[1], 0x2FFF) + 1))
         elif name == "CATEGORY":
             cat = str(av)
             if cat == "CATEGORY_DIGIT":
@@ -117,10 +163,19 @@ def _alphabet(items: Any) -> list[str]:
     return pref + sorted(c for c in allowed if c not in pref and c.isprintable() and c != "/")
 
 
-def _gen(items: list[Any], i: int) -> str:
+def _spend(budget: list[int], n: int) -> None:
+    """Take ``n`` characters from the budget of one value; a regex that needs more cannot be a file name."""
+    budget[0] -= n
+    if budget[0] < 0:
+        raise _TooLong
+
+
+def _gen(items: list[Any], i: int, budget: list[int]) -> str:
     out: list[str] = []
     for op, av in items:
         name = str(op)
+        if name not in ("BRANCH", "SUBPATTERN", "MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT", "AT"):
+            _spend(budget, 1)
         if name == "LITERAL":
             out.append(chr(av))
         elif name == "NOT_LITERAL":
@@ -133,10 +188,10 @@ def _gen(items: list[Any], i: int) -> str:
             i //= len(alpha)
         elif name == "BRANCH":
             alts = av[1]
-            out.append(_gen(list(alts[i % len(alts)]), i // len(alts)))
+            out.append(_gen(list(alts[i % len(alts)]), i // len(alts), budget))
             i //= len(alts)
         elif name == "SUBPATTERN":
-            out.append(_gen(list(av[-1]), i))
+            out.append(_gen(list(av[-1]), i, budget))
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             lo, hi, sub = av
             sub = list(sub)
@@ -160,13 +215,16 @@ def _gen(items: list[Any], i: int) -> str:
                 count = max(lo, len(digits), 1 if hi > 0 else 0)
                 if hi != _sre_parse.MAXREPEAT:
                     count = min(count, hi)
+                _spend(budget, count)
                 pad = alpha[0]
                 digits = digits[:count]
                 out.append("".join(reversed(digits)).rjust(count, pad))
                 i = 0
             else:
                 count = max(lo, 1 if hi > 0 else 0)
-                out.append("".join(_gen(sub, i) for _ in range(count)))
+                if count > budget[0]:
+                    raise _TooLong
+                out.append("".join(_gen(sub, i, budget) for _ in range(count)))
         elif name in ("AT",):
             continue
         elif name == "CATEGORY":
@@ -260,12 +318,21 @@ class Synthesizer:
         self.n_slices = 3 if self.grouped else 1
         self.per_class = per_class or (1 if self.grouped else 2)
         self.labels = {lab.name: lab for lab in cfg.labels}
+        self._class_by_name = {lab.name: {c.name: c for c in lab.classes} for lab in cfg.labels}
+        self._class_by_value: dict[str, dict[int, str]] = {}
+        for lab in cfg.labels:
+            for c in lab.classes:
+                self._class_by_value.setdefault(lab.name, {}).setdefault(c.value, c.name)
         self.rx = {n: p.regex for n, p in self.lay.parts.items()}
         self.types = {n: p.type for n, p in self.lay.parts.items()}
         self.patterns = {r: parse(f.pattern, tuple(self.rx.items())) for r, f in self.lay.files.items()}
         self.image_parts = list(self.patterns["image"].parts)
         self.manifest = Manifest(card.id, cfg.name, out)
         self._used_values: dict[str, set[str]] = {}
+        self._reach: dict[str, list[str]] = {}
+        self._const: dict[tuple[str, str], str] = {}
+        self._raw_class: dict[tuple[str, str], str | None] = {}
+        self._hw = (64, 64)  # in-plane size of synthesized images, set by _size_budget
 
     # ------------------------------------------------------------------------------------ choices
 
@@ -278,10 +345,12 @@ class Synthesizer:
         assert sp.by is not None
         if sp.by.map is not None:
             out: list[tuple[str | None, str | None]] = []
+            seen: set[str] = set()
             for raw, t in sp.by.map.items():
-                if t is not None and all(t != o[0] for o in out):
+                if t is not None and str(t) not in seen:
+                    seen.add(str(t))
                     out.append((str(t), raw))
-            if sp.by.default is not None and all(str(sp.by.default) != o[0] for o in out):
+            if sp.by.default is not None and str(sp.by.default) not in seen:
                 out.append((str(sp.by.default), _inverse(sp.by, sp.by.default, [])))
             return out
         names = [c.split for c in self.cfg.counts if c.split] or ["train", "test"]
@@ -304,21 +373,36 @@ class Synthesizer:
         return None
 
     def _reachable(self, lab: LabelDef) -> list[str]:
-        vf = self.lay.labels[lab.name]
-        names = []
-        for c in sorted(lab.classes, key=lambda c: c.value):
-            if vf.array is not None or self._raw_for_class(lab, c.name) is not None:
-                names.append(c.name)
-        return names
+        if lab.name not in self._reach:
+            vf = self.lay.labels[lab.name]
+            if vf.map is not None:  # _inverse for every class, in one pass over the map (not one per class)
+                inverse: dict[str, str] = {}
+                for raw, t in vf.map.items():
+                    if t is not None:
+                        inverse.setdefault(str(t), raw)
+                default = str(vf.default) if vf.default is not None else None
+                unlisted = next(u for u in (f"unlisted{i}" for i in range(len(vf.map) + 1)) if u not in vf.map)
+                for c in lab.classes:
+                    raw = None
+                    for target in (c.name, str(c.value)):
+                        raw = inverse.get(target, unlisted if target == default else None)
+                        if raw is not None:
+                            break
+                    self._raw_class[(lab.name, c.name)] = raw
+            names = []
+            for c in sorted(lab.classes, key=lambda c: c.value):
+                if vf.array is not None or self._raw_for_class(lab, c.name) is not None:
+                    names.append(c.name)
+            self._reach[lab.name] = names
+        return self._reach[lab.name]
 
     def _raw_for_class(self, lab: LabelDef, name: str) -> str | None:
         vf = self.lay.labels[lab.name]
-        cls = next(c for c in lab.classes if c.name == name)
         if vf.map is not None:
-            raw = _inverse(vf, name, [])
-            if raw is None:
-                raw = _inverse(vf, cls.value, [])
-            return raw
+            if (lab.name, name) not in self._raw_class:
+                self._reachable(lab)
+            return self._raw_class.get((lab.name, name))
+        cls = self._class_by_name[lab.name][name]
         cands = [name, str(cls.value)]
         if vf.part is not None:
             rx = self.rx.get(vf.part, "[^/]+")
@@ -402,12 +486,13 @@ class Synthesizer:
         if vf.map is not None:
             t = vf.map.get(raw)
             if isinstance(t, int):
-                return next(c.name for c in lab.classes if c.value == t)
+                return self._class_by_value[lab.name][t]
             return t
-        if lab.classes:
-            for c in lab.classes:
-                if c.name == raw or str(c.value) == raw:
-                    return c.name
+        if lab.classes:  # the same constant for every example: looked up once
+            key = (lab.name, raw)
+            if key not in self._const:
+                self._const[key] = next((c.name for c in lab.classes if c.name == raw or str(c.value) == raw), raw)
+            return self._const[key]
         return raw
 
     def _many(self, table: str) -> bool:
@@ -442,9 +527,15 @@ class Synthesizer:
         classes: list[str | None] = list(self._reachable(primary)) if primary else [None, None]
         slots: list[_Slot] = []
         k = 0
-        for split, split_raw in self._splits():
+        splits = self._splits()
+        wanted = len(splits) * len(classes) * max(self.per_class, 0)
+        if wanted > MAX_EXAMPLES:
+            self.manifest.capped.append(
+                f"{MAX_EXAMPLES} examples (the card's {len(splits):,} split(s) x {len(classes):,} class(es) x "
+                f"{self.per_class:,} per class would make {wanted:,})")
+        for split, split_raw in splits:
             for cls in classes:
-                for _rep in range(self.per_class):
+                for _rep in range(min(self.per_class, MAX_EXAMPLES - k)):
                     slots.append(self._slot(k, split, split_raw, cls, scan_level=not self.per_member))
                     k += 1
         # an extra example for raw values mapped to null (unknown labels), when the map has one
@@ -588,6 +679,7 @@ class Synthesizer:
                         raise FixtureError(f"file role {role!r}: part {exc.args[0]!r} is not in the image pattern") \
                             from None
                     m.rel[role] = rel
+                    self._target(rel)  # refused now, not half-way through writing
                 rel = m.rel["image"]
                 if rel in seen:
                     raise FixtureError(f"two examples would share the file {rel!r}: the image pattern "
@@ -597,8 +689,11 @@ class Synthesizer:
     # ------------------------------------------------------------------------------------ writing
 
     def run(self) -> Manifest:
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._require_libraries()
+        self._check_limits()
         slots = self.plan()
+        self._size_budget(slots)
+        self.root.mkdir(parents=True, exist_ok=True)  # nothing is written before every check has passed
         arrays = self._arrays(slots)
         self._tables(slots, arrays)
         self._split_lists(slots)
@@ -606,6 +701,39 @@ class Synthesizer:
         self._excluded_files(slots)
         self._expect(slots, arrays)
         return self.manifest
+
+    def _require_libraries(self) -> None:
+        """Every optional library this config's files need, checked first: a missing one is named with the
+        extra that installs it (MissingExtra), before anything is written."""
+        from covidct.extras import require
+        from covidct.readers import library
+
+        needed = {"numpy"}  # pixels and NPY arrays
+        needed.update(lib for fs in self.lay.files.values() if (lib := library(fs.format)) is not None)
+        if any(str(t.format) in ("xls", "xlsx") for t in self.lay.tables.values()):
+            needed.add("openpyxl")  # XLSX tables are written through pandas with openpyxl
+        for module in sorted(needed):
+            require(module, "readers")
+
+    def _check_limits(self) -> None:
+        """Refuse the card numbers that cannot be capped without breaking the copy, before writing anything."""
+        lay = self.lay
+        for name, vf in lay.labels.items():
+            lab = self.labels.get(name)
+            if vf.array is not None and lab is not None and lab.kind in MULTI_KINDS and lab.classes:
+                top = max(c.value for c in lab.classes)
+                if top >= MAX_ARRAY_WIDTH:
+                    raise FixtureError(f"label {name!r}: a multi-label array has one column per class value, and "
+                                       f"class value {top:,} would make {top + 1:,} columns; a fixture writes at "
+                                       f"most {MAX_ARRAY_WIDTH:,}")
+        for tname, spec in lay.tables.items():
+            if str(spec.format) in ("xls", "xlsx") and isinstance(spec.sheet, int) and spec.sheet > MAX_SHEET:
+                raise FixtureError(f"table {tname!r}: sheet {spec.sheet:,} would need as many empty sheets before "
+                                   f"it; a fixture writes at most {MAX_SHEET}")
+            columns = len(self._table_users(tname))
+            if columns >= MAX_TABLE_COLUMNS:
+                raise FixtureError(f"table {tname!r}: the layout reads {columns:,} columns from it; a fixture "
+                                   f"writes at most {MAX_TABLE_COLUMNS}")
 
     def _ctx(self, m: _Member) -> dict[str, str]:
         return {**m.parts, **builtins_of(m.rel["image"])}
@@ -805,7 +933,7 @@ class Synthesizer:
         if not slots:
             return
         first_dir = os.path.dirname(slots[0].members[0].rel["image"])
-        for g in self.lay.exclude:
+        for g in self.lay.exclude[:MAX_EXCLUDED]:
             name = g.replace("**/", "")
             if any(ch in name for ch in "*?[") or not name:
                 continue
@@ -912,13 +1040,59 @@ class Synthesizer:
         else:
             raise FixtureError(f"table format {fmt!r} cannot be synthesized")
 
-    def _shape2d(self) -> tuple[int, int]:
+    def _card_shape(self) -> tuple[int, int]:
+        """(rows, cols) the card gives (its smallest size, else median, else largest), else 64x64."""
         size = self.cfg.image.size
         for cand in (size.min, size.median, size.max) if size else ():
             if cand and len(cand) >= 2:
                 w, h = cand[0], cand[1]
                 return (h, w)
         return (64, 64)
+
+    def _shape2d(self) -> tuple[int, int]:
+        return self._hw
+
+    def _size_budget(self, slots: list[_Slot]) -> None:
+        """Bound the files and pixels to synthesize before any is made: each side at most MAX_SIDE, all
+        pixels together at most MAX_PIXELS (smaller images, said in Manifest.capped). A size the card
+        fixes for array features (the loader expects exactly it) is not shrunk: too many pixels then
+        is an error that asks for fewer examples."""
+        members = sum(len(s.members) for s in slots)
+        files = members * len(self.lay.files)
+        if files > MAX_FILES:
+            raise FixtureError(f"{len(slots):,} examples with {len(self.lay.files)} file role(s) would make "
+                               f"{files:,} image and mask files; a fixture writes at most {MAX_FILES:,} "
+                               "(ask for fewer with --per-class)")
+        card_h, card_w = self._card_shape()
+        h, w = min(card_h, MAX_SIDE), min(card_w, MAX_SIDE)
+        depth = self._depth()
+        planes = members * sum(depth if self._volume(role) else 1 for role in self.lay.files)
+        total = planes * h * w
+        if total > MAX_PIXELS:
+            from covidct.hf.features import image_plan
+
+            if image_plan(self.cfg).shape is not None and (h, w) == (card_h, card_w):
+                raise FixtureError(
+                    f"{len(slots):,} examples of {w}x{h} pixels (the size the card fixes, which the loader "
+                    f"expects) would synthesize {total:,} pixels; a fixture makes at most {MAX_PIXELS:,} "
+                    "(ask for fewer with --per-class)")
+            scale = (MAX_PIXELS / total) ** 0.5
+            h, w = max(8, min(h, int(h * scale))), max(8, min(w, int(w * scale)))
+        if (h, w) != (card_h, card_w):
+            self.manifest.capped.append(f"{w}x{h} pixels per image (the card says {card_w}x{card_h})")
+        self._hw = (h, w)
+
+    def _volume(self, role: str) -> bool:
+        """Whether the files of ``role`` are volumes (else one 2D image per file)."""
+        fmt = self.lay.files[role].format
+        volume = not self.per_member or (fmt not in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP, FileFormat.TIFF,
+                                                     FileFormat.DICOM) and self.cfg.example in SCAN_UNITS)
+        if self.grouped and fmt != FileFormat.NIFTI and fmt not in (FileFormat.METAIMAGE, FileFormat.NRRD):
+            volume = False  # one file per slice
+        if self.grouped and not self.per_member and role != "image" and \
+                set(self.patterns[role].parts) <= set(self.lay.group.by if self.lay.group else []):
+            volume = True
+        return volume
 
     def _depth(self) -> int:
         size = self.cfg.image.size
@@ -933,14 +1107,14 @@ class Synthesizer:
         shape = (self._depth(), h, w) if volume else (h, w)
         if role != "image":
             lab = self.labels.get(role)
-            values = [v.value for v in lab.mask_values] if lab else [0, 1]
+            values = ([v.value for v in lab.mask_values] if lab else []) or [0, 1]
             arr = np.full(shape, values[0], dtype=np.uint8 if max(values) <= 255 else np.uint16)
-            for j, v in enumerate(values[1:], start=1):
+            for j, v in enumerate(values[1:MAX_MASK_STRIPES + 1], start=1):  # stripes of 0 rows past h: bounded
                 sl = (slice(None),) if volume else ()
                 arr[(*sl, slice(j * h // (len(values) + 1), (j + 1) * h // (len(values) + 1)), slice(0, w // 2))] = v
             return arr
         it = self.cfg.image.intensity
-        yy, xx = np.mgrid[0:h, 0:w]
+        yy, xx = np.ogrid[0:h, 0:w]  # broadcast: no two full-size index grids
         base = (yy * 7 + xx * 3 + (s.index * 31 + m.pos * 11)) % 4000
         if volume:
             base = np.stack([base + 5 * z for z in range(shape[0])])
@@ -960,13 +1134,7 @@ class Synthesizer:
     def _write_file(self, rel: str, fmt: FileFormat, role: str, s: _Slot, m: _Member) -> None:
         import numpy as np
 
-        volume = not self.per_member or (fmt not in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP, FileFormat.TIFF,
-                                                     FileFormat.DICOM) and self.cfg.example in SCAN_UNITS)
-        if self.grouped and fmt != FileFormat.NIFTI and fmt not in (FileFormat.METAIMAGE, FileFormat.NRRD):
-            volume = False  # one file per slice
-        if self.grouped and not self.per_member and role != "image" and \
-                set(self.patterns[role].parts) <= set(self.lay.group.by if self.lay.group else []):
-            volume = True
+        volume = self._volume(role)
         arr = self._pixels(role, s, m, volume)
         if fmt in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP):
             from PIL import Image

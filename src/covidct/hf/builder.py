@@ -2,7 +2,8 @@
 
 datasets 5.x has no loading scripts, so the builder is instantiated directly, configured by the card
 and a config name (:func:`builder_for`). Its cache key is a hash of the card (and of the options
-that change the examples), so editing a card rebuilds. Without a ``data_dir`` it downloads the
+that change the examples) and of the state of the data folder (paths, sizes and times of the files
+the layout reads), so editing the card or the data prepares again. Without a ``data_dir`` it downloads the
 card's archives, checks their MD5/SHA-256 against the card and refuses a mismatch; a card whose files
 must be fetched by hand makes it stop with the card's access instructions.
 
@@ -24,7 +25,7 @@ import datasets
 from covidct.card.model import Card, Config
 from covidct.card.vocab import ArchiveFormat
 from covidct.hf.features import Encoder, image_plan, info_for, per_member
-from covidct.layout.plan import Plan, make_plan
+from covidct.layout.plan import FoundFiles, Plan, find_files, make_plan
 from covidct.layout.walk import LayoutError
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
     DEFAULT_WRITER_BATCH_SIZE = 100
 
     config: CardBuilderConfig
+    _walked: FoundFiles | None = None  # the data folder as walked for the cache key (see builder_for)
 
     # ------------------------------------------------------------------------------------------ info
 
@@ -109,6 +111,32 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
 
     def _info(self) -> datasets.DatasetInfo:
         return info_for(self.card, self.card_config)
+
+    def download_and_prepare(self, output_dir: str | None = None, download_config: Any = None,
+                             download_mode: Any = None, *args: Any, **kwargs: Any) -> None:
+        """Prepare the cache; preparing again (``force_redownload``) starts from the card's info.
+
+        datasets restores the info of an earlier preparation from the cache folder and then checks the
+        new split sizes against it, so data that changed could never be prepared again
+        (NonMatchingSplitsSizesError). The split sizes are facts of the data, recorded after each
+        preparation, not expectations: a new preparation forgets them.
+        """
+        mode = datasets.DownloadMode(download_mode or datasets.DownloadMode.REUSE_DATASET_IF_EXISTS)
+        if mode != datasets.DownloadMode.REUSE_DATASET_IF_EXISTS:
+            self.info.splits = None
+        super().download_and_prepare(output_dir, download_config, download_mode, *args, **kwargs)
+        if output_dir is None and self.config.data_dir and os.path.isdir(self.config.data_dir):
+            self._remove_superseded()
+
+    def _remove_superseded(self) -> None:
+        """Delete what was prepared from earlier states of the same data folder (same card, config and
+        options), so that each change of the data does not leave a copy behind. An earlier state is
+        reached again only if a change is undone exactly, ctimes included (a file added, then deleted);
+        it is then prepared again."""
+        version_dir, current = os.path.split(self._cache_dir)
+        for name in _prepared_states(version_dir):
+            if name != current:
+                shutil.rmtree(os.path.join(version_dir, name), ignore_errors=True)
 
     @property
     def manual_download_instructions(self) -> str | None:  # type: ignore[override]
@@ -267,7 +295,8 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
             raise DataError(str(exc)) from None
 
     def make_plan(self, dl_manager: Any) -> Plan:
-        plan = make_plan(self.card, self.card_config, self._roots(dl_manager))
+        walked, self._walked = self._walked, None  # the walk behind the cache key, used once
+        plan = make_plan(self.card, self.card_config, self._roots(dl_manager), found=walked)
         if self.config.split_by:
             if self.card_config.layout and self.card_config.layout.splits is not None:
                 import warnings
@@ -440,23 +469,75 @@ def builder_for(
             f"configs with a layout: {[c.name for c in card.configs if c.layout is not None] or 'none'}"
         )
     data = str(Path(os.path.expanduser(str(data_dir))).resolve()) if data_dir else None
-    h = card_hash(card, cfg, data_dir=data, split_by=split_by, test_size=test_size if split_by else None,
-                  seed=seed if split_by else None, embed=embed)
-    return CardBuilder(
-        cache_dir=str(cache_dir) if cache_dir is not None else None,
-        dataset_name=card.id.replace("-", "_"),
-        config_name=cfg.name,
-        hash=h,
-        config_id=f"{cfg.name}-{h}",
-        data_dir=data,
-        card=card,
-        split_by=split_by,
-        test_size=test_size,
-        seed=seed,
-        embed=embed,
-        writer_batch_size=writer_batch_size or _writer_batch_size(cfg),
-        **kwargs,
-    )
+    # the cache folder is <name>/<config>-<key>/<version>/<hash>: `key` names the card, config and options,
+    # `hash` adds the state of the data folder (FoundFiles.signature), so each state of the data has its own
+    key = card_hash(card, cfg, data_dir=data, split_by=split_by, test_size=test_size if split_by else None,
+                    seed=seed if split_by else None, embed=embed)
+    walked, signature = _walk_data(card, cfg, data) if data else (None, None)
+    h = key if signature is None else hashlib.sha256(f"{key}\0{signature}".encode()).hexdigest()[:16]
+
+    def make(h: str) -> CardBuilder:
+        builder = CardBuilder(
+            cache_dir=str(cache_dir) if cache_dir is not None else None,
+            dataset_name=card.id.replace("-", "_"),
+            config_name=cfg.name,
+            hash=h,
+            config_id=f"{cfg.name}-{key}",
+            data_dir=data,
+            card=card,
+            split_by=split_by,
+            test_size=test_size,
+            seed=seed,
+            embed=embed,
+            writer_batch_size=writer_batch_size or _writer_batch_size(cfg),
+            **kwargs,
+        )
+        builder._walked = walked
+        return builder
+
+    builder = make(h)
+    if data and not os.path.isdir(data):
+        # the folder is gone: what was prepared from it before is still what it held (embed=True, arrays)
+        earlier = _prepared_states(os.path.dirname(builder.cache_dir))
+        if earlier:
+            import warnings
+
+            from covidct.layout.plan import LayoutWarning
+
+            warnings.warn(f"{card.id}/{cfg.name}: the data folder {data} is missing; using the dataset prepared "
+                          f"from it before ({os.path.join(os.path.dirname(builder.cache_dir), earlier[0])})",
+                          LayoutWarning, stacklevel=2)
+            builder = make(earlier[0])
+    return builder
+
+
+def _walk_data(card: Card, cfg: Config, data: str) -> tuple[FoundFiles | None, str]:
+    """The data folder's files found once, and their signature for the cache key (:meth:`FoundFiles.signature`).
+
+    datasets fixes the cache folder when the builder is made, so the folder is walked here, and the
+    plan reuses this walk when it is prepared. A folder that cannot be walked gets a key of its own;
+    preparing then reports why.
+    """
+    try:
+        walked = find_files(card, cfg, [data])
+        return walked, walked.signature()
+    except (LayoutError, OSError) as exc:
+        return None, f"unreadable: {exc}"
+
+
+def _prepared_states(version_dir: str) -> list[str]:
+    """The data states prepared in one config's cache folder (``<hash>`` folders holding a dataset_info.json),
+    newest first."""
+    try:
+        names = [n for n in os.listdir(version_dir) if _is_state(n)]
+    except OSError:
+        return []
+    done = [n for n in names if os.path.isfile(os.path.join(version_dir, n, datasets.config.DATASET_INFO_FILENAME))]
+    return sorted(done, key=lambda n: os.stat(os.path.join(version_dir, n)).st_mtime_ns, reverse=True)
+
+
+def _is_state(name: str) -> bool:
+    return len(name) == 16 and all(c in "0123456789abcdef" for c in name)
 
 
 __all__ = ["CardBuilder", "CardBuilderConfig", "ChecksumMismatch", "DataError", "DataNotice", "DownloadFailed",

@@ -12,13 +12,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from covidct.card.model import Card
 from covidct.hf.builder import CardBuilder, DataError, builder_for, layout_error_from
 
 CARD_FILES = ("card.yaml", "card.json")
 
 
 def load_dataset(
-    ref: str | os.PathLike[str],
+    ref: str | os.PathLike[str] | Card,
     config: str | None = None,
     *,
     data_dir: str | os.PathLike[str] | None = None,
@@ -36,7 +37,8 @@ def load_dataset(
 ) -> Any:
     """Load a card's data.
 
-    ``ref`` is a card id (``cncb``, ``covidct/cncb``, a name or alias), a card file (``.yaml``), or a
+    ``ref`` is a card id (``cncb``, ``covidct/cncb``, a name or alias), a card file (``.yaml``), a
+    :class:`~covidct.card.model.Card` (e.g. a draft from :func:`covidct.card.draft.load_draft`), or a
     folder exported for the Hub: with Parquet data and a README.md (read by stock ``datasets``), or with
     the card beside a loading script (``card.yaml``/``card.json``/``<id>.yaml``), then built here.
 
@@ -45,8 +47,8 @@ def load_dataset(
     fraction of patients in ``test``. Returns a ``DatasetDict`` (or one ``Dataset`` with ``split``;
     ``IterableDatasetDict`` with ``streaming=True``).
     """
-    folder = Path(os.path.expanduser(str(ref)))
-    if folder.is_dir():
+    folder = Path(os.path.expanduser(str(ref))) if not isinstance(ref, Card) else None
+    if folder is not None and folder.is_dir():
         card_file = _card_in(folder)
         if card_file is None:
             return _load_exported(folder, config, split=split, cache_dir=cache_dir, streaming=streaming, **kwargs)

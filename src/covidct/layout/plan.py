@@ -200,7 +200,8 @@ class Plan:
         return Walker(lay, extra_known=known)
 
     def build(self, found: Found | None = None) -> Plan:
-        """Interpret the files; ``found`` is a match of a listing (names only) instead of a walk of the roots."""
+        """Interpret the files; ``found`` is a walk of the roots made before (see :func:`find_files`), or a
+        match of a listing (names only)."""
         with gc_paused():
             return self._build(found)
 
@@ -938,8 +939,12 @@ def _diff(d: int) -> str:
     return f"{d:,} more" if d > 0 else f"{-d:,} fewer"
 
 
-def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]]) -> Plan:
-    """Find and interpret a config's files under ``data_dirs`` (one folder, or one per extracted archive)."""
+def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]], *,
+              found: FoundFiles | None = None) -> Plan:
+    """Find and interpret a config's files under ``data_dirs`` (one folder, or one per extracted archive).
+
+    ``found`` is what :func:`find_files` found under the same folders: that walk is used, not redone.
+    """
     cfg = config if isinstance(config, Config) else card.config(config)
     if cfg.layout is None:
         raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
@@ -947,7 +952,77 @@ def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str |
     if not roots:
         raise LayoutError(f"the layout root {cfg.layout.root!r} of {card.id}/{cfg.name} is not a folder under "
                           f"{', '.join(str(d) for d in data_dirs)}")
-    return Plan(card, cfg, roots).build()
+    walked = found.found if found is not None and found.layout is cfg.layout and found.roots == roots else None
+    return Plan(card, cfg, roots).build(walked)
+
+
+@dataclass(frozen=True)
+class FoundFiles:
+    """The files of a layout found under some roots (a walk), and the signature of their state."""
+
+    layout: Layout
+    roots: list[str]
+    found: Found
+
+    def signature(self) -> str:
+        """A cheap fingerprint of the data a plan reads, for cache keys: one ``stat`` per file.
+
+        It covers the relative path, size, mtime and ctime (ns) of every file a pattern matches (with
+        the MetaImage/Analyze companions that belong to it), every table, NPY array and split list the
+        card names, and the absence of the named ones. Files that no pattern matches, excluded files
+        and refused symbolic links are not read, so adding them leaves the signature alone. ctime is
+        set by the kernel on every write, so a file rewritten with its old size and mtime restored
+        (``cp -p``, ``touch -r``) still changes it; a change that keeps size, mtime and ctime (a
+        clock set back, a file system whose ctime is not a change time, as on Windows) is not seen.
+        """
+        import hashlib
+
+        from covidct.layout.walk import _COMPANIONS
+
+        stat = os.stat
+        lines: list[str] = []
+        extra: dict[tuple[int, str], None] = {}  # companions and named files: few, maybe matched already
+        index = {r: i for i, r in enumerate(self.roots)}
+        for matches in (*self.found.roles.values(), *self.found.tables.values()):
+            for m in matches:  # walk order, which is sorted and stable
+                i, rel = index[m.root], m.rel
+                try:
+                    st = stat(m.root + os.sep + rel)
+                    lines.append(f"{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
+                except (OSError, ValueError):
+                    lines.append(f"{i}\0{rel}\0-\n")
+                ext = rel[-4:].lower()
+                if ext in _COMPANIONS:
+                    extra.update(((i, rel[:-4] + c), None) for c in _COMPANIONS[ext])
+        for rel in named_paths(self.layout):
+            extra.update(((i, rel), None) for i in range(len(self.roots)))
+        for i, rel in extra:
+            try:
+                st = stat(os.path.join(self.roots[i], rel))
+                lines.append(f"+{i}\0{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n")
+            except (OSError, ValueError):
+                lines.append(f"+{i}\0{rel}\0-\n")  # absent (a companion or named file that is not there)
+        return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+def named_paths(layout: Layout) -> list[str]:
+    """The paths a layout names outright: tables without parts, NPY label arrays, split lists."""
+    rx = part_regexes(layout)
+    paths = [t.path for t in layout.tables.values() if not parse(t.path, rx).parts and "*" not in t.path]
+    paths += [a.path for a in layout.arrays.values()]
+    for files in (layout.splits.lists or {}).values() if layout.splits else ():
+        paths.extend(files)
+    return list(dict.fromkeys(paths))
+
+
+def find_files(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]]) -> FoundFiles:
+    """Walk ``data_dirs`` for a config's layout, as :func:`make_plan` would, without interpreting the files:
+    for a cache key (:meth:`FoundFiles.signature`), then handed to :func:`make_plan` (``found=``)."""
+    cfg = config if isinstance(config, Config) else card.config(config)
+    if cfg.layout is None:
+        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
+    roots = resolve_roots(list(data_dirs), cfg.layout)
+    return FoundFiles(cfg.layout, roots, Plan(card, cfg, roots).walker().find(roots))
 
 
 def examples(card: Card, config: Config | str | None, data_dirs: Iterable[str | os.PathLike[str]],
@@ -956,5 +1031,5 @@ def examples(card: Card, config: Config | str | None, data_dirs: Iterable[str | 
     return list(make_plan(card, config, data_dirs).records(split))
 
 
-__all__ = ["ArrayRef", "LayoutError", "LayoutWarning", "Plan", "Record", "compile_glob", "examples", "make_plan",
-           "raw_text"]
+__all__ = ["ArrayRef", "FoundFiles", "LayoutError", "LayoutWarning", "Plan", "Record", "compile_glob", "examples",
+           "find_files", "make_plan", "named_paths", "raw_text"]

@@ -31,6 +31,7 @@ __all__ = [
     "ReadError",
     "describe_path",
     "family",
+    "library",
     "read",
     "read_header",
     "slice_order",
@@ -56,6 +57,17 @@ _MODULES: dict[str, ModuleType] = {}
 def family(fmt: FileFormat | str) -> str | None:
     """The reader module name for a format (``None``: not an image format, e.g. csv)."""
     return _FAMILY.get(FileFormat(fmt))
+
+
+# the library each family reads (and the fixture synthesizer writes) its files with
+_FAMILY_LIBRARY = {"raster": "PIL", "tiff": "tifffile", "dicom": "pydicom", "nifti": "nibabel",
+                   "metaimage": "SimpleITK", "npy": "numpy"}
+
+
+def library(fmt: FileFormat | str) -> str | None:
+    """The top-level Python package that reads (and writes) ``fmt`` files, e.g. ``PIL`` for PNG."""
+    name = family(fmt)
+    return _FAMILY_LIBRARY[name] if name is not None else None
 
 
 def _module(fmt: FileFormat, src: Any) -> ModuleType:
