@@ -63,7 +63,7 @@ def _sizes(out: Path) -> list[tuple[int, int]]:
     return sizes
 
 
-@pytest.mark.parametrize("side", [16_000, 60_000, 10**30])
+@pytest.mark.parametrize("side", [16_000, 60_000, 100_000])  # 100,000: the most the model allows
 def test_huge_image_size_is_capped(tmp_path: Path, side: int) -> None:
     data = _card(image={"formats": ["png"], "intensity": "windowed-8bit", "size": {"min": [side, side]}})
     rc, out, folder = _fixture(tmp_path, data)
@@ -131,7 +131,8 @@ def test_many_mask_values(tmp_path: Path) -> None:
     assert len(list(folder.rglob("*_mask.png"))) == 4
 
 
-@pytest.mark.parametrize("rx", ["[0-9]{1000000}", "a{200}b{200}", "x{100000000}|y{100000000}"])
+# the largest counts RE2-checked part regexes allow (1,000 positions) still make names over 255 characters
+@pytest.mark.parametrize("rx", ["[0-9]{1000}", "a{200}b{200}", "x{500}|y{500}"])
 def test_part_values_longer_than_a_file_name_are_refused(tmp_path: Path, rx: str) -> None:
     data = _card(parts={"cls": {"regex": "a|b"}, "image": {"regex": rx}})
     rc, out, folder = _fixture(tmp_path, data)
@@ -165,10 +166,10 @@ def test_a_huge_class_value_in_a_multi_label_array_is_refused(tmp_path: Path) ->
 
 def test_a_huge_sheet_index_is_refused(tmp_path: Path) -> None:
     data = _card(tables={"meta": {"path": "meta.xlsx", "format": "xlsx", "column": "name", "key": "{_name}",
-                                  "sheet": 10**9}},
+                                  "sheet": 1000}},  # the most the model allows
                  fields={"note": {"table": "meta", "column": "note"}})
     rc, out, folder = _fixture(tmp_path, data)
-    assert rc == 1 and "sheet 1,000,000,000" in out, out
+    assert rc == 1 and "sheet 1,000 " in out, out
     assert not folder.exists()
 
 
@@ -201,7 +202,7 @@ def test_a_fixed_size_that_would_exceed_the_pixel_budget_is_refused(tmp_path: Pa
 
 def test_a_deep_volume_is_capped(tmp_path: Path) -> None:
     data = _card(files={"image": {"pattern": "{cls}/{image}.nii.gz", "format": "nifti"}},
-                 image={"formats": ["nifti"], "intensity": "hounsfield", "size": {"min": [64, 64, 10**9]}})
+                 image={"formats": ["nifti"], "intensity": "hounsfield", "size": {"min": [64, 64, 100_000]}})
     data["configs"][0]["dimensionality"] = "3D"
     data["configs"][0]["example"] = "scan"
     rc, out, folder = _fixture(tmp_path, data)
