@@ -20,6 +20,15 @@ REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "cards"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+try:  # no timing assertions: Hypothesis's per-example deadline fails tests on a busy 2-core CI machine
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("covidct", deadline=None)
+    _hypothesis_settings.load_profile("covidct")
+except ImportError:  # hypothesis is a test extra; tests that use it say so
+    pass
+
+
 def unavailable(reason: str) -> None:
     """Skip locally; fail in CI."""
     if IN_CI:
