@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
@@ -110,10 +111,11 @@ def installed(built: dict[str, Path]) -> Path:
     venv = built["tmp"] / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300, env=_clean_env())
     py = venv / "bin" / "python"
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
-    here = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
-    (Path(site) / "_covidct_test_deps.pth").write_text("".join(f"{p}\n" for p in here))
+    fresh_site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    # every site folder this environment reads (a venv with --system-site-packages reads two)
+    here = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
+    (Path(fresh_site) / "_covidct_test_deps.pth").write_text("".join(f"{p}\n" for p in here))
     proc = subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(built["wheel"])],
                           capture_output=True, text=True, timeout=300, env=_clean_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
