@@ -239,7 +239,11 @@ def stand_in(folder: Path, port: int = 0, manifest: Path = MANIFEST) -> http.ser
             self.end_headers()
             self.wfile.write(body)
 
-    return http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            pass  # a client that gave up mid-file: its fetch reports it
+
+    return Server(("127.0.0.1", port), Handler)
 
 
 def main(argv: list[str] | None = None) -> int:
