@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CARDS, REPO, unavailable
+from conftest import CARDS, REPO, need_executable, unavailable
 from covidct.cards_snapshot import card_files, snapshot
 
 pytestmark = pytest.mark.slow
@@ -179,3 +179,19 @@ def test_a_source_tree_reads_its_own_cards(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("COVIDCT_CARDS", raising=False)
     assert default_cards_dir() == CARDS
     assert not (REPO / "src" / "covidct" / "_cards").exists()
+
+
+def test_a_wheel_from_a_clean_clone_records_its_commit(tmp_path: Path) -> None:
+    """Built from a git checkout whose cards/ is unchanged, the snapshot also names the commit."""
+    _setuptools_ok()
+    git = need_executable("git")
+    if not (REPO / ".git").exists():
+        unavailable("the repository is not a git checkout (e.g. an unpacked sdist)")
+    clone = tmp_path / "clone"
+    subprocess.run([git, "clone", "-q", str(REPO), str(clone)], check=True, timeout=300)
+    head = subprocess.run([git, "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    wheel, _ = _backend("build_wheel", clone, tmp_path / "dist")
+    with zipfile.ZipFile(tmp_path / "dist" / wheel) as zf:
+        record = json.loads(zf.read("covidct/_cards/SNAPSHOT.json"))
+    assert record == {**snapshot(clone / "cards"), "commit": head}
