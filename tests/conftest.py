@@ -1,14 +1,16 @@
 """Shared test helpers.
 
-In CI (CI=true) a missing optional tool or the missing ../shared/samples folder is a failure, not a
-skip: CI installs everything, so a skip there would hide a test that silently stopped running.
+In CI (CI=true) a missing optional tool or missing real sample files are a failure, not a skip: CI
+installs everything and fetches the samples, so a skip there would hide a test that silently stopped running.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -16,8 +18,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "cards"
-SAMPLES = REPO.parent / "shared" / "samples"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+try:  # no timing assertions: Hypothesis's per-example deadline fails tests on a busy 2-core CI machine
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("covidct", deadline=None)
+    _hypothesis_settings.load_profile("covidct")
+except ImportError:  # hypothesis is a test extra; tests that use it say so
+    pass
 
 
 def unavailable(reason: str) -> None:
@@ -44,13 +53,27 @@ def need_executable(name: str) -> str:
     return path
 
 
+def _load_fetch_samples() -> ModuleType:
+    """tests/samples/fetch_samples.py, the one home of where the real samples are and how to get them."""
+    spec = importlib.util.spec_from_file_location("fetch_samples", REPO / "tests" / "samples" / "fetch_samples.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod
+
+
+fetch_samples = _load_fetch_samples()
+
+
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
-    if not SAMPLES.is_dir():
-        if os.environ.get("COVIDCT_SAMPLES_OPTIONAL") == "1":  # hosted CI: the samples are never in the repo
-            pytest.skip(f"real sample files are absent ({SAMPLES}); COVIDCT_SAMPLES_OPTIONAL=1")
-        unavailable(f"real sample files are absent ({SAMPLES})")
-    return SAMPLES
+    """The real sample files: ../shared/samples, else tests/samples/fetched (see tests/samples/README.md)."""
+    found = fetch_samples.find_samples()
+    if found is None:
+        unavailable(f"real sample files are absent: {fetch_samples.HOW_TO_GET}")
+    assert found is not None
+    return found
 
 
 @pytest.fixture(scope="session")

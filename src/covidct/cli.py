@@ -281,13 +281,28 @@ def cmd_build(ns: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------ main
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from covidct import __version__
+class _Version(argparse.Action):
+    """``--version``: covidct's version and the snapshot of cards it would use (``--cards`` given before it counts)."""
 
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from covidct import __version__
+        from covidct.cards_snapshot import describe
+
+        echo(f"covidct {__version__}\n{describe(_cards_dir(namespace))}")  # stdout, as argparse's version
+        parser.exit()
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
-    parser.add_argument("--version", action="version", version=f"covidct {__version__}")
-    parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS or the repository's cards/)")
+    parser.add_argument("--version", action=_Version, help="print the version and which cards are in use, then exit")
+    parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS, else the repository's cards/ "
+                                        "when run from a clone, else the snapshot packaged with covidct)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (fn, configure, help_text) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)

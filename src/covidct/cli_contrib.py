@@ -12,9 +12,18 @@ def _new_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="id of the new card (lower-case, dashes), e.g. covid-ct-md")
     p.add_argument("--from-folder", metavar="DIR",
                    help="a local copy of the data: fill in what its files show")
-    p.add_argument("--out", metavar="FILE", help="where to write (default: CARDS/ID.yaml)")
+    p.add_argument("--out", metavar="FILE",
+                   help="where to write (default: CARDS/ID.yaml; ./cards/ID.yaml when the cards are the packaged ones)")
     p.add_argument("--force", action="store_true", help="overwrite an existing file")
     p.add_argument("--stdout", action="store_true", help="print the card instead of writing it")
+
+
+def _new_card_folder(ns: argparse.Namespace) -> Path:
+    """The cards folder in use, except the snapshot packaged with covidct (inside site-packages): ./cards."""
+    from covidct.cards_snapshot import PACKAGED
+
+    folder = _cards_dir(ns)
+    return Path("cards") if folder.resolve() == PACKAGED else folder
 
 
 @command("new", "scaffold a new card from the model (optionally from a local copy of the data)")
@@ -26,7 +35,7 @@ def cmd_new(ns: argparse.Namespace) -> int:
         if ns.stdout:
             echo(scaffold_text(ns.id, ns.from_folder), end="")
             return 0
-        out = Path(ns.out) if ns.out else _cards_dir(ns) / f"{ns.id}.yaml"
+        out = Path(ns.out) if ns.out else _new_card_folder(ns) / f"{ns.id}.yaml"
         write_scaffold(ns.id, out, ns.from_folder, force=ns.force)
     except ScaffoldError as exc:
         raise UserFacingError(str(exc)) from None

@@ -15,6 +15,7 @@ from covidct.card.issues import Severity
 from covidct.card.model import Card
 from covidct.card.validate import FileResult, registry_checks, validate_file
 from covidct.card.vocab import CountLevel
+from covidct.cards_snapshot import PACKAGED, card_files
 
 if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
     import pandas as pd
@@ -36,14 +37,15 @@ class UnknownCard(KeyError):
 
 
 def default_cards_dir() -> Path:
-    """$COVIDCT_CARDS, else the repository's cards/ (editable install), else ./cards."""
+    """$COVIDCT_CARDS; else the repository's cards/ when covidct runs from its source tree (an editable
+    install, PYTHONPATH=src); else the snapshot of cards packaged with covidct (a wheel or sdist install)."""
     env = os.environ.get("COVIDCT_CARDS")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "cards"
-    if repo.is_dir():
-        return repo
-    return Path.cwd() / "cards"
+    repo = Path(__file__).resolve().parents[2]
+    if (repo / "cards").is_dir() and (repo / "pyproject.toml").is_file():
+        return repo / "cards"
+    return PACKAGED
 
 
 class Registry:
@@ -56,7 +58,7 @@ class Registry:
     def files(self) -> list[Path]:
         if not self.cards_dir.is_dir():
             raise CardError(f"no cards folder at {self.cards_dir} (set COVIDCT_CARDS to the folder of cards)")
-        return sorted(p for p in self.cards_dir.glob("*.yaml") if not p.name.startswith(("_", ".")))
+        return card_files(self.cards_dir)
 
     def results(self) -> list[FileResult]:
         results = [validate_file(p) for p in self.files()]

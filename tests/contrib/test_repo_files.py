@@ -49,8 +49,8 @@ def test_pull_request_workflow_does_what_contributing_promises() -> None:
     wf = _workflow()
     assert "pull_request" in wf["on"] and "pull_request_target" not in wf["on"]
     assert wf["permissions"] == {"contents": "read"}
-    (job,) = wf["jobs"].values()
-    steps = job["steps"]
+    assert set(wf["jobs"]) == {"check", "lowest"}
+    steps = wf["jobs"]["check"]["steps"]
     checkout = next(s for s in steps if str(s.get("uses", "")).startswith("actions/checkout@"))
     assert checkout["with"]["fetch-depth"] == 0 and checkout["with"]["persist-credentials"] is False
     runs = [s.get("run", "") for s in steps]
@@ -64,6 +64,29 @@ def test_pull_request_workflow_does_what_contributing_promises() -> None:
     assert upload["with"]["path"] == site_dir and upload["with"]["if-no-files-found"] == "error"
     # no expression is pasted into a shell script (a branch name or title could inject commands)
     assert not any("${{" in r for r in runs)
+
+
+def test_ci_tests_the_newest_and_the_lowest_versions_with_the_real_samples() -> None:
+    """Both the workflow and .ci/run: newest releases, then uv's lowest-direct resolution; the real
+    samples are fetched (no job skips the tests that need them)."""
+    wf = _workflow()
+    text = (REPO / ".github" / "workflows" / "pull-request.yml").read_text()
+    assert "COVIDCT_SAMPLES_OPTIONAL" not in text
+    for name, job in wf["jobs"].items():
+        runs = [s.get("run", "") for s in job["steps"]]
+        assert any(r.strip() == "python tests/samples/fetch_samples.py" for r in runs), name
+        assert any("python -m pytest -n 2 -q" in r for r in runs), name
+        assert not any("${{" in r for r in runs), name
+    check = " ".join(s.get("run", "") for s in wf["jobs"]["check"]["steps"])
+    assert "pip install -U --upgrade-strategy eager" in check
+    lowest = " ".join(s.get("run", "") for s in wf["jobs"]["lowest"]["steps"])
+    assert "--resolution lowest-direct" in lowest and '-e ".[test]"' in lowest
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "pip install -q -U --upgrade-strategy eager -e \".[test]\"" in ci
+    assert "--resolution lowest-direct" in ci and ".venv-lowest/bin/python -m pytest" in ci
+    assert "python tests/samples/fetch_samples.py" in ci and "../shared/samples" in ci
+    conftest = (REPO / "tests" / "conftest.py").read_text()
+    assert "COVIDCT_SAMPLES_OPTIONAL" not in conftest
 
 
 def test_pull_request_template_has_the_reviewer_checklist() -> None:

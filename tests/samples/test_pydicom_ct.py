@@ -54,5 +54,7 @@ def test_bundled_ct_decodes_to_hu(tmp_path: Path) -> None:
     want = dcm.pixel_array.astype(np.int32) * int(dcm.RescaleSlope) + int(dcm.RescaleIntercept)
     assert np.array_equal(ex["image"], want)
     assert "int16" in str(ds.features["image"])  # nested List: the card gives no fixed size
-    assert list(ex["spacing"]) == [float(v) for v in dcm.PixelSpacing]
+    # float32, compared as float32 (NumPy 1 would widen a Python float and see 0.661468 != float32(0.661468))
+    assert np.array_equal(np.asarray(ex["spacing"]), np.asarray(dcm.PixelSpacing, dtype=np.float32))
+    assert ex["spacing"].dtype == np.float32
     assert "Hounsfield" in ds.info.description

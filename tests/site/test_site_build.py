@@ -188,3 +188,20 @@ def test_home_page_is_hand_written_and_links_the_generated_pages(site: Path) -> 
     page = read(site, "index.html")
     assert 'href="datasets/"' in page
     assert 'href="reference/card/"' in page
+
+
+def test_relative_out_without_mkdocs_yml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`covidct build --out out` in a folder with no mkdocs.yml (an installed covidct): the site lands
+    in ./out/site, not in the fallback config's temporary folder."""
+    need("mkdocs")
+    need("material")
+    import shutil
+
+    from covidct.site.build import build_site
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cards").mkdir()
+    shutil.copyfile(sitebuild.CARDS / "cncb.yaml", tmp_path / "cards" / "cncb.yaml")
+    assert build_site(Path("cards"), Path("out") / "site") == 1
+    assert (tmp_path / "out" / "site" / "index.html").is_file()
+    assert (tmp_path / "out" / "site" / "datasets" / "cncb" / "index.html").is_file()

@@ -60,7 +60,8 @@ def build_site(cards_dir: Path, site_dir: Path, *, config_file: Path | None = No
             config_file.write_text(yaml.safe_dump(cfg_data, allow_unicode=True), encoding="utf-8")
         with atomic_dir(site_dir) as out:
             try:
-                cfg = load_config(config_file=str(config_file), site_dir=str(out), strict=strict)
+                # absolute: mkdocs reads a relative site_dir from the config's folder (a temporary one here)
+                cfg = load_config(config_file=str(config_file), site_dir=str(out.resolve()), strict=strict)
             except MkDocsException as exc:
                 raise UserFacingError(f"{config_file}: {exc}") from None
             plugin = cfg.plugins.get("covidct")
