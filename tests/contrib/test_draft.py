@@ -89,9 +89,9 @@ def test_todos_in_what_the_loader_reads_must_be_filled_first(scaffolded: tuple[P
 
 def test_a_draft_gets_the_same_safety_checks(scaffolded: tuple[Path, Path], tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    """The layout of a draft is checked as strictly as a card's: a nested repeat (C314) is refused."""
+    """The layout of a draft is checked as strictly as a card's: an atomic group (C314) is refused."""
     card, data = scaffolded
-    _edit(card, "regex: '[0-9]+'", "regex: '(?:[0-9]+)+x'")
+    _edit(card, "regex: '[0-9]+'", "regex: '(?>[0-9]+)+x'")
     assert _load(card, data, tmp_path) == 1
     err = capsys.readouterr().err
     assert "cannot be tried yet" in err and "C314" in err, err
