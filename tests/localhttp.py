@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import http.server
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ class LocalServer:
         self.root = root
         self.routes: dict[str, Answer | list[Answer]] = {}
         self.hits: Counter[str] = Counter()
+        self.methods: defaultdict[str, list[str]] = defaultdict(list)  # path → request methods, in order
         self.stop = threading.Event()
         server = self
 
@@ -78,14 +79,22 @@ class LocalServer:
                 pass
 
             def do_GET(self) -> None:
+                self._answer(super().do_GET)
+
+            def do_HEAD(self) -> None:  # scripted answers apply to HEAD too (their bodies go unread)
+                self._answer(super().do_HEAD)
+
+            def _answer(self, files: Callable[[], None]) -> None:
                 path = self.path.split("?", 1)[0]
                 server.hits[path] += 1
+                server.methods[path].append(self.command)
                 route = server.routes.get(path)
                 if isinstance(route, list):  # one answer per request, the last one repeated
                     route = route[min(server.hits[path], len(route)) - 1]
                 if route is None:
                     self.close_connection = True
-                    return super().do_GET()
+                    return files()
+                self.close_connection = True
                 route(self)
 
         class Server(http.server.ThreadingHTTPServer):

@@ -1,11 +1,12 @@
-"""``covidct check``: prove a config's layout against a dataset's real file names, without decoding pixels."""
+"""Keeping cards true to the real world: ``covidct check`` proves a layout on the real file names (without
+decoding pixels), ``covidct links`` asks every URL of the cards whether it still answers as the card says."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
-from covidct.cli import UserFacingError, args, command, echo
+from covidct.cli import UserFacingError, _cards_dir, args, command, echo
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:
@@ -43,3 +44,33 @@ def cmd_check(ns: argparse.Namespace) -> int:
     else:
         echo(format_report(report))
     return 0 if report.ok else 1
+
+
+def _links_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("ids", nargs="*", metavar="ID", help="cards to check (default: every card)")
+    p.add_argument("--download", action="store_true",
+                   help="also download each file that has a checksum and compare its sha256 with the card's")
+    p.add_argument("--timeout", type=float, help="seconds per connect or read (default: COVIDCT_DOWNLOAD_TIMEOUT "
+                   "or 30)")
+    p.add_argument("--format", choices=["text", "json", "markdown"], default="text")
+
+
+@command("links", "check every URL of the cards (status, redirects, size; --download: checksums); exit 1 when "
+         "one is broken, moved or changed")
+@args(_links_args)
+def cmd_links(ns: argparse.Namespace) -> int:
+    from covidct.links import OK, check_links, format_markdown, format_text
+    from covidct.registry import registry
+
+    reg = registry(_cards_dir(ns))
+    cards = [reg.get(i) for i in ns.ids] if ns.ids else list(reg.cards().values())
+    if ns.timeout is not None and not ns.timeout > 0:
+        raise UserFacingError("--timeout must be a number of seconds above 0")
+    results = check_links(cards, download=ns.download, timeout=ns.timeout)
+    if ns.format == "json":
+        echo(json.dumps([r.to_json() for r in results], indent=2, ensure_ascii=False), as_json=True)
+    elif ns.format == "markdown":
+        echo(format_markdown(results))
+    else:
+        echo(format_text(results))
+    return 0 if all(r.kind == OK for r in results) else 1

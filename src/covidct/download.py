@@ -36,7 +36,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
@@ -319,6 +319,91 @@ class _Attempt:
     progress: bool
 
 
+def _send(conn: http.client.HTTPConnection, method: str, target: str, url: str, host: str,
+          extra: dict[str, str] | None = None) -> http.client.HTTPResponse:
+    """One request on ``conn``; a network or protocol failure becomes a :class:`DownloadError`."""
+    headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity", "Accept": "*/*",
+               **getattr(conn, "_covidct_headers", {}), **(extra or {})}
+    try:
+        conn.request(method, target, headers=headers)
+        return conn.getresponse()
+    except DownloadError:
+        raise
+    except http.client.HTTPException as exc:
+        raise DownloadError(url, f"{host} sent a malformed HTTP response ({type(exc).__name__})",
+                            retry=True) from None
+    except OSError as exc:
+        why, retry = _describe_os_error(exc, host)
+        raise DownloadError(url, why, retry=retry) from None
+
+
+@dataclass
+class Probe:
+    """What a URL answers without its body: the final status, each redirect, the announced length."""
+
+    url: str
+    status: int | None = None
+    final_url: str | None = None
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, where it points)
+    length: int | None = None
+    error: str | None = None
+
+
+def probe(url: str, *, timeout: float | None = None) -> Probe:
+    """Ask for ``url`` without downloading it: HEAD, or a one-byte GET where HEAD is not allowed.
+
+    Redirects are followed (each hop meets the same URL and public-host checks as a download) and
+    recorded; failures that may pass are retried as for downloads. Never raises :class:`DownloadError`:
+    the failure is the result's ``error``.
+    """
+    wait = timeout if timeout is not None else _env_number(url, TIMEOUT_ENV, DEFAULT_TIMEOUT)
+    retries = _env_number(url, RETRIES_ENV, DEFAULT_RETRIES, int)
+    for n in range(retries + 1):
+        result = Probe(url)
+        try:
+            _probe_once(result, wait)
+            if result.status is not None and (result.status >= 500 or result.status in (408, 429)) and n < retries:
+                time.sleep(RETRY_DELAY * (2 ** n))
+                continue
+            return result
+        except DownloadError as exc:
+            result.error = exc.why
+            if not exc.retry or n == retries:
+                return result
+            time.sleep(RETRY_DELAY * (2 ** n))
+    raise AssertionError("unreachable")
+
+
+def _probe_once(result: Probe, timeout: float) -> None:
+    url = result.url
+    for _hop in range(MAX_REDIRECTS + 1):
+        parts = check_url(url)
+        host = parts.hostname or ""
+        resp = None
+        for method, extra in (("HEAD", None), ("GET", {"Range": "bytes=0-0"})):
+            conn, target = _connection(parts, url, timeout)
+            try:
+                resp = _send(conn, method, target, url, host, extra)
+                status, location = resp.status, resp.getheader("Location")
+                length = resp.getheader("Content-Length")
+                total = (resp.getheader("Content-Range") or "").rpartition("/")[2]
+            finally:
+                conn.close()
+            if status not in (403, 405, 501):  # servers that refuse HEAD answer a plain GET
+                break
+        assert resp is not None
+        if status in (301, 302, 303, 307, 308) and location:
+            nxt = urljoin(url, location.strip())
+            result.redirects.append((status, printable(nxt)))
+            url = nxt
+            continue
+        result.status, result.final_url = status, printable(url)
+        size = total if status == 206 else length
+        result.length = int(size) if size and size.strip().isdigit() else None
+        return
+    raise DownloadError(result.url, f"more than {MAX_REDIRECTS} redirects")
+
+
 def _once(a: _Attempt, verify: Callable[[Digests], None] | None) -> Digests:
     url = a.url
     for _hop in range(MAX_REDIRECTS + 1):
@@ -326,19 +411,7 @@ def _once(a: _Attempt, verify: Callable[[Digests], None] | None) -> Digests:
         host = parts.hostname or ""
         conn, target = _connection(parts, url, a.timeout)
         try:
-            headers = {"User-Agent": _user_agent(), "Accept-Encoding": "identity", "Accept": "*/*",
-                       **getattr(conn, "_covidct_headers", {})}
-            try:
-                conn.request("GET", target, headers=headers)
-                resp = conn.getresponse()
-            except DownloadError:
-                raise
-            except http.client.HTTPException as exc:
-                raise DownloadError(url, f"{host} sent a malformed HTTP response ({type(exc).__name__})",
-                                    retry=True) from None
-            except OSError as exc:
-                why, retry = _describe_os_error(exc, host)
-                raise DownloadError(url, why, retry=retry) from None
+            resp = _send(conn, "GET", target, url, host)
             if resp.status in (301, 302, 303, 307, 308):
                 location = resp.getheader("Location")
                 if not location:
@@ -442,8 +515,10 @@ __all__ = [
     "Digests",
     "DownloadError",
     "HostRefused",
+    "Probe",
     "allow_private_hosts",
     "check_url",
     "fetch",
     "non_public",
+    "probe",
 ]

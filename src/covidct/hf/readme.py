@@ -85,11 +85,9 @@ GATED_ACCESS = {AccessKind.REGISTRATION, AccessKind.REQUEST, AccessKind.COMPETIT
 
 def card_links(card: Card) -> list[str]:
     """The http(s) URLs the model validated: the only link targets card text may produce."""
-    urls = [card.homepage, card.license.url, card.access.url]
-    urls += [d.url for d in card.downloads] + [s.url for s in card.sources]
-    if card.citation and card.citation.doi:
-        urls.append("https://doi.org/" + card.citation.doi)
-    return list(dict.fromkeys(u for u in urls if u))
+    from covidct.links import card_urls
+
+    return [url for _where, url, _dl in card_urls(card)]
 
 
 def md_inline(text: object) -> str:
