@@ -15,6 +15,30 @@ Near pairs are found without comparing all pairs: multi-index hashing splits eac
 16 blocks of 16 bits; two hashes within ``K`` bits agree within ``K // 16`` bits on at least one block
 (pigeonhole), so only rows whose block is that close (one sorted array per block, ``searchsorted``)
 are compared in full. This is exact: every pair within ``K`` is found.
+
+JSON (``covidct overlaps --manifest A --manifest B --format json``, also ``covidct leakage``)::
+
+    {"near": 24, "bits": 256,
+     "manifests": [{"name": "cncb/classification", "file": "cncb.parquet", "card": "cncb",
+                    "config": "classification", "folder": null, "rows": 1200, "errors": 0,
+                    "complete": true, "splits": {"train": 900, "test": 300}}, ...],
+     "summaries": [{"scope": "manifests" | "splits",
+                    "a": {"manifest": "cncb/classification"[, "split": "test"]}, "b": {...},
+                    "file": 3, "pixels": 0, "near": 12, "uid": 0, "patient": 1,
+                    "shared_series": 0, "shared_studies": 0, "images_a": 14, "images_b": 15}, ...],
+     "pairs": [{"a": {"manifest": ..., "path": "covid/1.png", "frame": 0, "split": ..., "example": ...,
+                      "patient": ..., "patient_id": ..., "sop_uid": ...},
+                "b": {...}, "kind": "file" | "pixels" | "near" | "uid", "distance": 0..47 | null},
+               {"a": {"manifest": ..., "patient": "P002", "images": 133, "split": ...}, "b": {...},
+                "kind": "patient", "distance": null}, ...],
+     "pairs_total": 16, "truncated": false}
+
+``summaries`` has one entry per pair of manifests (all their splits together) and one per pair of
+splits inside each manifest; ``images_a``/``images_b`` count the images of each side with at least
+one image-level duplicate on the other. ``pairs`` lists at most ``--limit`` records (``truncated``
+says when there were more; the summaries always count them all). ``distance`` is the Hamming
+distance for ``near``, 0 for ``file`` and ``pixels``, null for ``uid`` and ``patient``. Fields that a
+manifest does not have (a folder has no splits or examples) are left out of ``a``/``b``.
 """
 
 from __future__ import annotations
@@ -155,10 +179,22 @@ def _variants(r: int) -> Any:
     return np.array(masks, np.uint16)
 
 
+def _popcount1(x: Any) -> Any:
+    import numpy as np
+
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(x)
+    return popcount(x.reshape(-1, 1))
+
+
 def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tuple[Any, Any, Any]:
     """All (query row, index row, distance) with Hamming distance <= ``k`` (multi-index hashing).
 
-    ``self_join``: ``ph_q`` is ``ph_i``; each unordered pair once, no row with itself.
+    ``self_join``: ``ph_q`` is ``ph_i``; each unordered pair once, no row with itself. Each of the 16
+    blocks of the index rows is bucketed by value (a counting sort: the rows holding a value are found
+    by two array lookups, no search); the candidates of a query are the rows in the buckets of its
+    blocks' values within ``k // 16`` bits. A candidate is first checked on one 64-bit word (its
+    distance there cannot exceed the whole distance), then on all four.
     """
     import numpy as np
 
@@ -167,22 +203,26 @@ def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tupl
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
     if len(ph_q) == 0 or len(ph_i) == 0:
         return empty
-    bq = np.ascontiguousarray(ph_q).view(">u2").astype(np.uint16)  # (n, 16)
-    bi = np.ascontiguousarray(ph_i).view(">u2").astype(np.uint16)
+    bq = np.ascontiguousarray(ph_q).view(">u2").astype(np.int64)  # (n, 16) block values
+    bi = np.ascontiguousarray(ph_i).view(">u2").astype(np.int64)
     wq, wi = _words(ph_q), _words(ph_i)
-    masks = _variants(k // BLOCKS)
-    orders = [np.argsort(bi[:, j], kind="stable") for j in range(BLOCKS)]
-    sorted_blocks = [bi[o, j] for j, o in enumerate(orders)]
-    out_q, out_i, out_d = [], [], []
+    w0q, w0i = np.ascontiguousarray(wq[:, 0]), np.ascontiguousarray(wi[:, 0])
+    masks = _variants(k // BLOCKS).astype(np.int64)
+    index = []
+    for j in range(BLOCKS):
+        order = np.argsort(bi[:, j], kind="stable")
+        starts = np.zeros(65537, np.int64)
+        np.cumsum(np.bincount(bi[:, j], minlength=65536), out=starts[1:])
+        index.append((order, starts))
+    out_q, out_i = [], []
     budget = MAX_CANDIDATES
     for start in range(0, len(bq), QUERY_CHUNK):
         q = np.arange(start, min(start + QUERY_CHUNK, len(bq)))
         found_q, found_i = [], []
-        for j in range(BLOCKS):
+        for j, (order, starts) in enumerate(index):
             keys = (bq[q, j][:, None] ^ masks[None, :]).ravel()
-            lo = np.searchsorted(sorted_blocks[j], keys, "left")
-            hi = np.searchsorted(sorted_blocks[j], keys, "right")
-            cnt = hi - lo
+            lo = starts[keys]
+            cnt = starts[keys + 1] - lo
             total = int(cnt.sum())
             if total == 0:
                 continue
@@ -192,27 +232,24 @@ def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tupl
                     f"more than {MAX_CANDIDATES:,} candidate pairs: a very large group of near-identical images "
                     f"(blank or uniform slices?); lower --near or drop such images from the manifests")
             qq = np.repeat(np.repeat(q, len(masks)), cnt)
-            pos = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt) + np.repeat(lo, cnt)
-            ii = orders[j][pos]
+            ii = order[np.arange(total) - np.repeat(np.cumsum(cnt) - cnt - lo, cnt)]
+            keep = _popcount1(w0q[qq] ^ w0i[ii]) <= k
             if self_join:
-                keep = qq < ii
-                qq, ii = qq[keep], ii[keep]
-            d = popcount(wq[qq] ^ wi[ii])
-            keep = d <= k
+                keep &= qq < ii
+            qq, ii = qq[keep], ii[keep]
+            keep = popcount(wq[qq] ^ wi[ii]) <= k
             found_q.append(qq[keep])
             found_i.append(ii[keep])
-        if not found_q:
-            continue
-        fq, fi = np.concatenate(found_q), np.concatenate(found_i)
-        if len(fq):
-            key = np.unique(fq.astype(np.int64) * len(bi) + fi)  # a pair may agree on several blocks
-            fq, fi = key // len(bi), key % len(bi)
-            out_q.append(fq)
-            out_i.append(fi)
-            out_d.append(popcount(wq[fq] ^ wi[fi]))
+        if found_q:
+            fq, fi = np.concatenate(found_q), np.concatenate(found_i)
+            if len(fq):
+                key = np.unique(fq * len(bi) + fi)  # a pair may agree on several blocks
+                out_q.append(key // len(bi))
+                out_i.append(key % len(bi))
     if not out_q:
         return empty
-    return np.concatenate(out_q), np.concatenate(out_i), np.concatenate(out_d)
+    fq, fi = np.concatenate(out_q), np.concatenate(out_i)
+    return fq, fi, popcount(wq[fq] ^ wi[fi])
 
 
 # ------------------------------------------------------------------------------------------ report
