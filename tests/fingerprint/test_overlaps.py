@@ -194,3 +194,36 @@ def test_hostile_manifest_rows_without_hashes_are_ignored(tmp_path: Path) -> Non
     pq.write_table(pa.concat_tables([t, extra]).replace_schema_metadata(t.schema.metadata), out)
     rep = find_overlaps([out, out])
     assert rep.rows.n == 2  # one usable row from each copy of the manifest
+
+
+def _synthetic_manifest(path: Path, phash: np.ndarray, name: str) -> Path:
+    import json as _json
+
+    import pyarrow as pa
+
+    from covidct.fingerprint.manifest import METADATA_KEY, ManifestInfo, schema
+
+    n = len(phash)
+    cols = {"path": [f"{name}/{i}.png" for i in range(n)], "sha256": [f"{name}f{i}" for i in range(n)],
+            "pixel_sha256": [f"{name}p{i}" for i in range(n)], "phash": [bytes(r) for r in phash]}
+    sch = schema()
+    arrays = {f.name: pa.array(cols[f.name], f.type) if f.name in cols else pa.nulls(n, f.type) for f in sch}
+    info = ManifestInfo(folder=name, complete=True, files=n, rows=n)
+    pq.write_table(pa.Table.from_pydict(arrays, schema=sch).replace_schema_metadata(
+        {METADATA_KEY: _json.dumps(info.to_json()).encode()}), path)
+    return path
+
+
+def test_thousands_of_identical_blank_slices_are_counted_not_listed(tmp_path: Path) -> None:
+    """Uniform slices (all air, padding) share one perceptual hash: 3,000 x 3,000 of them are 9 million near
+    pairs, which are counted per group instead of being searched and listed one by one."""
+    rng = np.random.default_rng(0)
+    blank = np.zeros((3000, 32), np.uint8)
+    a = np.vstack([blank, rng.integers(0, 256, (500, 32), dtype=np.uint8)])
+    b = np.vstack([blank, rng.integers(0, 256, (500, 32), dtype=np.uint8)])
+    ma = _synthetic_manifest(tmp_path / "a.parquet", a, "a")
+    mb = _synthetic_manifest(tmp_path / "b.parquet", b, "b")
+    rep = find_overlaps([ma, mb], limit=100)
+    (s,) = rep.summaries
+    assert s.counts["near"] == 9_000_000 and len(s.rows_a) == 3000 and len(s.rows_b) == 3000
+    assert len(rep.pairs) <= 100 and rep.truncated

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
@@ -375,6 +375,24 @@ class _Collector:
         if len(self.pairs) < self.limit:
             self.pairs.append(Pair(r.describe(i), r.describe(j), kind, distance))
 
+    def add_block(self, a: Any, b: Any, kind: str, distance: int, exclude: Any) -> None:
+        """All pairs of rows ``a`` x ``b`` (two sides, one hash each): counted, a few listed."""
+        r = self.rows
+        ca, cb = Counter(exclude[a].tolist()), Counter(exclude[b].tolist())
+        n = len(a) * len(b) - sum(k * cb[code] for code, k in ca.items() if code >= 0)
+        if n <= 0:
+            return
+        s, first = self.summary(int(r.side[a[0]]), int(r.side[b[0]]))
+        if not first:
+            a, b = b, a
+        s.counts[kind] += n
+        s.rows_a.update(a.tolist())
+        s.rows_b.update(b.tolist())
+        self.total += n
+        for i, j in zip(a[:3].tolist(), b[:3].tolist(), strict=False):
+            if len(self.pairs) < self.limit and (exclude[i] != exclude[j] or exclude[i] < 0):
+                self.pairs.append(Pair(r.describe(i), r.describe(j), kind, distance))
+
     def add_group(self, members: Any, kind: str, exclude: Any | None) -> None:
         """A large group of rows with one hash: pairs counted per pair of sides; a few listed."""
         import numpy as np
@@ -401,7 +419,7 @@ class _Collector:
                     self.pairs.append(Pair(r.describe(i), r.describe(j), kind, 0 if kind != "uid" else None))
 
 
-EXPLICIT_GROUP = 2000  # larger groups of identical hashes are counted per pair of sides, not pair by pair
+EXPLICIT_GROUP = 2000  # larger groups of pairs (identical hashes) are counted per pair of sides, not listed
 
 
 def _exact(c: _Collector, kind: str, col: Any, exclude: Any | None) -> None:
@@ -446,8 +464,7 @@ def find_overlaps(paths: Sequence[str | os.PathLike[str]], *, near: int = DEFAUL
         c.summary(si, sj)
     _exact(c, "file", sha, None)
     _exact(c, "pixels", pix, sha)
-    for i, j, d in _near_by_side(rows, near, pix):
-        c.add(i, j, "near", d)
+    _near(c, near, pix)
     _exact(c, "uid", sop, pix)
     _shared_ids(rows, c)
     for key_col, attr in (("series_uid", "series"), ("study_uid", "study")):
@@ -457,18 +474,39 @@ def find_overlaps(paths: Sequence[str | os.PathLike[str]], *, near: int = DEFAUL
     return Report(rows, near, order, c.pairs, limit, c.total)
 
 
-def _near_by_side(rows: Rows, k: int, pix: Any) -> Iterator[tuple[int, int, int]]:
+def _groups_of_equal(ph: Any) -> tuple[Any, list[Any]]:
+    """The distinct hashes of ``ph`` and, for each, the positions holding it (blank slices share one)."""
     import numpy as np
 
+    uniq, inverse = np.unique(ph, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(uniq)))]
+    return uniq, [order[bounds[x]:bounds[x + 1]] for x in range(len(uniq))]
+
+
+def _near(c: _Collector, k: int, pix: Any) -> None:
+    """Near pairs between every two sides; the search runs on distinct hashes, so a thousand identical
+    blank slices cost one comparison, and a large group of pairs is counted, not listed pair by pair."""
+    import numpy as np
+
+    rows = c.rows
     by_side = [np.nonzero(rows.side == s)[0] for s in range(len(rows.sides))]
+    distinct = [_groups_of_equal(rows.phash[idx]) if len(idx) else None for idx in by_side]
     for s, t in combinations(range(len(rows.sides)), 2):
-        a, b = by_side[s], by_side[t]
-        if len(a) == 0 or len(b) == 0:
+        ds, dt = distinct[s], distinct[t]
+        if ds is None or dt is None:
             continue
-        q, i, d = near_pairs(rows.phash[a], rows.phash[b], k)
-        qa, ib = a[q], b[i]
-        keep = (pix[qa] != pix[ib]) | (pix[qa] < 0)
-        yield from zip(qa[keep].tolist(), ib[keep].tolist(), d[keep].tolist(), strict=True)
+        q, i, d = near_pairs(ds[0], dt[0], k)
+        for x, y, dist in zip(q.tolist(), i.tolist(), d.tolist(), strict=True):
+            a, b = by_side[s][ds[1][x]], by_side[t][dt[1][y]]
+            if len(a) * len(b) > EXPLICIT_GROUP:
+                c.add_block(a, b, "near", dist, pix)
+                continue
+            for r1 in a.tolist():
+                for r2 in b.tolist():
+                    if pix[r1] != pix[r2] or pix[r1] < 0:
+                        c.add(r1, r2, "near", dist)
 
 
 def _shared_ids(rows: Rows, c: _Collector) -> None:
@@ -545,9 +583,13 @@ def duplicate_groups(rows: Rows, near: int = DEFAULT_NEAR) -> Any:
                     union(first[code], i)
                 else:
                     first[code] = i
-    q, i, _ = near_pairs(rows.phash, rows.phash, near, self_join=True)
+    uniq, members = _groups_of_equal(rows.phash)
+    for m in members:  # identical hashes: one group
+        for x in m[1:].tolist():
+            union(int(m[0]), x)
+    q, i, _ = near_pairs(uniq, uniq, near, self_join=True)
     for a, b in zip(q.tolist(), i.tolist(), strict=True):
-        union(a, b)
+        union(int(members[a][0]), int(members[b][0]))
     return np.array([find(x) for x in range(n)], np.int64)
 
 
