@@ -204,21 +204,24 @@ def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tupl
     if len(ph_q) == 0 or len(ph_i) == 0:
         return empty
     bq = np.ascontiguousarray(ph_q).view(">u2").astype(np.int64)  # (n, 16) block values
-    bi = np.ascontiguousarray(ph_i).view(">u2").astype(np.int64)
+    bi = np.ascontiguousarray(ph_i).view(">u2").astype(np.uint16)  # uint16: argsort is a radix sort
     wq, wi = _words(ph_q), _words(ph_i)
     w0q, w0i = np.ascontiguousarray(wq[:, 0]), np.ascontiguousarray(wi[:, 0])
     masks = _variants(k // BLOCKS).astype(np.int64)
     index = []
     for j in range(BLOCKS):
-        order = np.argsort(bi[:, j], kind="stable")
+        col = np.ascontiguousarray(bi[:, j])
+        order = np.argsort(col, kind="stable")
         starts = np.zeros(65537, np.int64)
-        np.cumsum(np.bincount(bi[:, j], minlength=65536), out=starts[1:])
+        np.cumsum(np.bincount(col, minlength=65536), out=starts[1:])
         index.append((order, starts))
     out_q, out_i = [], []
     budget = MAX_CANDIDATES
+    nm = len(masks)
     for start in range(0, len(bq), QUERY_CHUNK):
         q = np.arange(start, min(start + QUERY_CHUNK, len(bq)))
         found_q, found_i = [], []
+        w0_keys = np.repeat(w0q[q], nm)  # the query's first word, once per probed key
         for j, (order, starts) in enumerate(index):
             keys = (bq[q, j][:, None] ^ masks[None, :]).ravel()
             lo = starts[keys]
@@ -231,13 +234,17 @@ def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tupl
                 raise OverlapError(
                     f"more than {MAX_CANDIDATES:,} candidate pairs: a very large group of near-identical images "
                     f"(blank or uniform slices?); lower --near or drop such images from the manifests")
-            qq = np.repeat(np.repeat(q, len(masks)), cnt)
-            ii = order[np.arange(total) - np.repeat(np.cumsum(cnt) - cnt - lo, cnt)]
-            keep = _popcount1(w0q[qq] ^ w0i[ii]) <= k
+            ends = np.cumsum(cnt)
+            ii = order[np.arange(total) - np.repeat(ends - cnt - lo, cnt)]
+            # the one-word prefilter first, on every candidate; the query row only for the survivors
+            hit = np.flatnonzero(_popcount1(np.repeat(w0_keys, cnt) ^ w0i[ii]) <= k)
+            if len(hit) == 0:
+                continue
+            qq = q[np.searchsorted(ends, hit, "right") // nm]
+            ii = ii[hit]
+            keep = popcount(wq[qq] ^ wi[ii]) <= k
             if self_join:
                 keep &= qq < ii
-            qq, ii = qq[keep], ii[keep]
-            keep = popcount(wq[qq] ^ wi[ii]) <= k
             found_q.append(qq[keep])
             found_i.append(ii[keep])
         if found_q:
@@ -478,35 +485,42 @@ def _groups_of_equal(ph: Any) -> tuple[Any, list[Any]]:
     """The distinct hashes of ``ph`` and, for each, the positions holding it (blank slices share one)."""
     import numpy as np
 
-    uniq, inverse = np.unique(ph, axis=0, return_inverse=True)
+    flat = np.ascontiguousarray(ph).view("S32").ravel()  # fixed width: equal strings are equal hashes
+    keys, inverse = np.unique(flat, return_inverse=True)
     inverse = inverse.ravel()
+    uniq = keys.astype("S32").view(np.uint8).reshape(-1, 32)
     order = np.argsort(inverse, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(inverse, minlength=len(uniq)))]
     return uniq, [order[bounds[x]:bounds[x + 1]] for x in range(len(uniq))]
 
 
 def _near(c: _Collector, k: int, pix: Any) -> None:
-    """Near pairs between every two sides; the search runs on distinct hashes, so a thousand identical
-    blank slices cost one comparison, and a large group of pairs is counted, not listed pair by pair."""
+    """Near pairs between every two sides. Each side is searched once against the rows of all later sides
+    together, on distinct hashes only (a thousand identical blank slices cost one comparison); a large
+    group of pairs is counted, not listed pair by pair."""
     import numpy as np
 
     rows = c.rows
-    by_side = [np.nonzero(rows.side == s)[0] for s in range(len(rows.sides))]
-    distinct = [_groups_of_equal(rows.phash[idx]) if len(idx) else None for idx in by_side]
-    for s, t in combinations(range(len(rows.sides)), 2):
-        ds, dt = distinct[s], distinct[t]
-        if ds is None or dt is None:
+    side = rows.side
+    for s in range(len(rows.sides) - 1):
+        mine, later = np.flatnonzero(side == s), np.flatnonzero(side > s)
+        if len(mine) == 0 or len(later) == 0:
             continue
-        q, i, d = near_pairs(ds[0], dt[0], k)
+        qa, qmembers = _groups_of_equal(rows.phash[mine])
+        ib, imembers = _groups_of_equal(rows.phash[later])
+        q, i, d = near_pairs(qa, ib, k)
         for x, y, dist in zip(q.tolist(), i.tolist(), d.tolist(), strict=True):
-            a, b = by_side[s][ds[1][x]], by_side[t][dt[1][y]]
-            if len(a) * len(b) > EXPLICIT_GROUP:
-                c.add_block(a, b, "near", dist, pix)
-                continue
-            for r1 in a.tolist():
-                for r2 in b.tolist():
-                    if pix[r1] != pix[r2] or pix[r1] < 0:
-                        c.add(r1, r2, "near", dist)
+            a, b_all = mine[qmembers[x]], later[imembers[y]]
+            b_sides = side[b_all]
+            for t in np.unique(b_sides).tolist():
+                b = b_all[b_sides == t]
+                if len(a) * len(b) > EXPLICIT_GROUP:
+                    c.add_block(a, b, "near", dist, pix)
+                    continue
+                for r1 in a.tolist():
+                    for r2 in b.tolist():
+                        if pix[r1] != pix[r2] or pix[r1] < 0:
+                            c.add(r1, r2, "near", dist)
 
 
 def _shared_ids(rows: Rows, c: _Collector) -> None:
