@@ -197,6 +197,13 @@ def main() -> int:
         print(f"{v:>13} {n_copies[v]:>7} {found:>6} {n_copies[v] - found:>6} {fo:>11} {fsame:>15}")
         if v in REQUIRED and found / n_copies[v] < REQUIRED[v]:
             ok = False
+    real = {k for k, sc in enumerate(scans) if not sc.startswith("phantom")}
+    for v in ("cropped", "other-window"):
+        hit = {c for (o, c), d in best.items() if d <= k and truth[c] == (o, v)}
+        mine = [c for c, (o, vv) in truth.items() if vv == v]
+        r = sum(1 for c in mine if truth[c][0] in real and c in hit)
+        n_real = sum(1 for c in mine if truth[c][0] in real)
+        print(f"  {v}: real slices {r}/{n_real}, synthetic {len(hit) - r}/{len(mine) - n_real}")
     print("targets: recall >= 0.99 re-encoded, windowed, renamed; >= 0.95 resized, cropped; <= 1 false pair per "
           "10,000 distinct pairs" + ("" if ok else "  (RECALL TARGET MISSED)"))
     return 0
