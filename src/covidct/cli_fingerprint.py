@@ -130,6 +130,8 @@ def add_manifest_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--near", type=int, default=DEFAULT_NEAR,
                    help=f"near duplicates: perceptual hashes within this many of 256 bits (default {DEFAULT_NEAR})")
     p.add_argument("--limit", type=int, default=10_000, help="most duplicate records to list in JSON")
+    p.add_argument("--search-jobs", type=int, default=0, help="processes for the near-duplicate search (0: one per "
+                   "core)")
 
 
 def manifest_overlaps(ns: argparse.Namespace) -> int:
@@ -139,7 +141,7 @@ def manifest_overlaps(ns: argparse.Namespace) -> int:
     from covidct.fingerprint.overlaps import OverlapError, find_overlaps, format_report
 
     try:
-        rep = find_overlaps(ns.manifest, near=ns.near, limit=max(0, ns.limit))
+        rep = find_overlaps(ns.manifest, near=ns.near, limit=max(0, ns.limit), jobs=ns.search_jobs)
     except (ManifestError, OverlapError) as exc:
         raise UserFacingError(str(exc)) from None
     if ns.format == "json":
@@ -180,7 +182,7 @@ def cmd_leakage(ns: argparse.Namespace) -> int:
             path = Path(ns.out) if ns.out else Path(tmp) / "manifest.parquet"
             _run(ns, path, quiet=True)
         try:
-            rep = find_overlaps([path], near=ns.near, limit=max(0, ns.limit))
+            rep = find_overlaps([path], near=ns.near, limit=max(0, ns.limit), jobs=_jobs(ns.jobs))
         except (ManifestError, OverlapError) as exc:
             raise UserFacingError(str(exc)) from None
     splits = sorted({s for (_m, s) in rep.rows.sides if s is not None})

@@ -44,6 +44,20 @@ def test_near_search_finds_exactly_the_pairs_a_brute_force_scan_finds(k: int) ->
         (int(x), int(y)) for x, y in zip(*np.nonzero(np.triu(da <= k, 1)), strict=True)}
 
 
+def test_two_search_processes_find_the_same_pairs_as_one() -> None:
+    from covidct.fingerprint import overlaps
+
+    rng = np.random.default_rng(5)
+    n = overlaps.PARALLEL_MIN + 500
+    a = rng.integers(0, 256, (n, 32), dtype=np.uint8)
+    b = a.copy()
+    b[:, 0] ^= 1  # every row has a copy one bit away
+    one = near_pairs(a, b, 24, jobs=1)
+    two = near_pairs(a, b, 24, jobs=2)
+    key = lambda r: sorted(zip(r[0].tolist(), r[1].tolist(), r[2].tolist(), strict=True))  # noqa: E731
+    assert key(one) == key(two) and len(one[0]) >= n
+
+
 def test_near_out_of_range_is_refused() -> None:
     with pytest.raises(OverlapError, match="between 0 and"):
         near_pairs(np.zeros((1, 32), np.uint8), np.zeros((1, 32), np.uint8), MAX_NEAR + 1)

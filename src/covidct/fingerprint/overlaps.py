@@ -44,6 +44,7 @@ manifest does not have (a folder has no splits or examples) are left out of ``a`
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -129,17 +130,24 @@ def load_rows(paths: Sequence[str | os.PathLike[str]]) -> Rows:
         phash.append(buf.reshape(-1, 32))
     arrays = {k: (np.concatenate(v) if v else np.array([], object)) for k, v in cols.items()}
     man = np.concatenate(manifest) if manifest else np.array([], np.int32)
+    split_codes, split_names = _factorize(arrays["split"])  # -1: no split
+    combined = man.astype(np.int64) * (len(split_names) + 1) + split_codes + 1
+    side_codes, firsts = _factorize(combined)
+    side = side_codes.astype(np.int32)
     sides: list[tuple[int, str | None]] = []
-    side_of: dict[tuple[int, str | None], int] = {}
-    side = np.empty(len(man), np.int32)
-    for i, (m, s) in enumerate(zip(man.tolist(), arrays["split"].tolist(), strict=True)):
-        key = (m, s)
-        if key not in side_of:
-            side_of[key] = len(sides)
-            sides.append(key)
-        side[i] = side_of[key]
+    for value in firsts.tolist():
+        m, code = divmod(int(value), len(split_names) + 1)
+        sides.append((m, None if code == 0 else str(split_names[code - 1])))
     ph = np.concatenate(phash) if phash else np.zeros((0, 32), np.uint8)
     return Rows(names, man, side, sides, arrays, ph, errors, infos, [os.fspath(p) for p in paths])
+
+
+def _factorize(values: Any) -> tuple[Any, Any]:
+    """Codes in order of first appearance (-1 for missing values) and the distinct values."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=True)
+    return codes, uniques
 
 
 def _codes(values: Any) -> Any:
@@ -187,14 +195,19 @@ def _popcount1(x: Any) -> Any:
     return popcount(x.reshape(-1, 1))
 
 
-def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tuple[Any, Any, Any]:
+_CTX: dict[str, Any] = {}  # the arrays of the running search, inherited by forked workers
+PARALLEL_MIN = 20_000  # fewer query rows are searched in this process
+
+
+def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False, jobs: int = 1) -> tuple[Any, Any, Any]:
     """All (query row, index row, distance) with Hamming distance <= ``k`` (multi-index hashing).
 
     ``self_join``: ``ph_q`` is ``ph_i``; each unordered pair once, no row with itself. Each of the 16
     blocks of the index rows is bucketed by value (a counting sort: the rows holding a value are found
     by two array lookups, no search); the candidates of a query are the rows in the buckets of its
     blocks' values within ``k // 16`` bits. A candidate is first checked on one 64-bit word (its
-    distance there cannot exceed the whole distance), then on all four.
+    distance there cannot exceed the whole distance), then on all four. ``jobs`` > 1 splits the query
+    rows between that many forked processes (Linux), which share the index.
     """
     import numpy as np
 
@@ -203,11 +216,8 @@ def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tupl
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
     if len(ph_q) == 0 or len(ph_i) == 0:
         return empty
-    bq = np.ascontiguousarray(ph_q).view(">u2").astype(np.int64)  # (n, 16) block values
     bi = np.ascontiguousarray(ph_i).view(">u2").astype(np.uint16)  # uint16: argsort is a radix sort
     wq, wi = _words(ph_q), _words(ph_i)
-    w0q, w0i = np.ascontiguousarray(wq[:, 0]), np.ascontiguousarray(wi[:, 0])
-    masks = _variants(k // BLOCKS).astype(np.int64)
     index = []
     for j in range(BLOCKS):
         col = np.ascontiguousarray(bi[:, j])
@@ -215,11 +225,43 @@ def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tupl
         starts = np.zeros(65537, np.int64)
         np.cumsum(np.bincount(col, minlength=65536), out=starts[1:])
         index.append((order, starts))
+    _CTX.update(bq=np.ascontiguousarray(ph_q).view(">u2").astype(np.int64), wq=wq, wi=wi, n_i=len(bi),
+                w0q=np.ascontiguousarray(wq[:, 0]), w0i=np.ascontiguousarray(wi[:, 0]), index=index, k=k,
+                masks=_variants(k // BLOCKS).astype(np.int64), self_join=self_join)
+    n = len(ph_q)
+    try:
+        if jobs > 1 and n >= PARALLEL_MIN and sys.platform == "linux":
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            step = -(-n // (jobs * 4))
+            ranges = [(a, min(a + step, n)) for a in range(0, n, step)]
+            with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as ex:
+                parts = list(ex.map(_search_range, ranges))
+        else:
+            parts = [_search_range((0, n))]
+    finally:
+        _CTX.clear()
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return empty
+    fq = np.concatenate([p[0] for p in parts])
+    fi = np.concatenate([p[1] for p in parts])
+    return fq, fi, popcount(wq[fq] ^ wi[fi])
+
+
+def _search_range(bounds: tuple[int, int]) -> tuple[Any, Any]:
+    """The pairs of query rows ``start..end`` (see :func:`near_pairs`; arrays in :data:`_CTX`)."""
+    import numpy as np
+
+    c = _CTX
+    bq, wq, wi, w0q, w0i, index, k, masks = (c[x] for x in ("bq", "wq", "wi", "w0q", "w0i", "index", "k", "masks"))
     out_q, out_i = [], []
     budget = MAX_CANDIDATES
     nm = len(masks)
-    for start in range(0, len(bq), QUERY_CHUNK):
-        q = np.arange(start, min(start + QUERY_CHUNK, len(bq)))
+    first, last = bounds
+    for start in range(first, last, QUERY_CHUNK):
+        q = np.arange(start, min(start + QUERY_CHUNK, last))
         found_q, found_i = [], []
         w0_keys = np.repeat(w0q[q], nm)  # the query's first word, once per probed key
         for j, (order, starts) in enumerate(index):
@@ -243,20 +285,19 @@ def near_pairs(ph_q: Any, ph_i: Any, k: int, *, self_join: bool = False) -> tupl
             qq = q[np.searchsorted(ends, hit, "right") // nm]
             ii = ii[hit]
             keep = popcount(wq[qq] ^ wi[ii]) <= k
-            if self_join:
+            if c["self_join"]:
                 keep &= qq < ii
             found_q.append(qq[keep])
             found_i.append(ii[keep])
         if found_q:
             fq, fi = np.concatenate(found_q), np.concatenate(found_i)
             if len(fq):
-                key = np.unique(fq * len(bi) + fi)  # a pair may agree on several blocks
-                out_q.append(key // len(bi))
-                out_i.append(key % len(bi))
+                key = np.unique(fq * c["n_i"] + fi)  # a pair may agree on several blocks
+                out_q.append(key // c["n_i"])
+                out_i.append(key % c["n_i"])
     if not out_q:
-        return empty
-    fq, fi = np.concatenate(out_q), np.concatenate(out_i)
-    return fq, fi, popcount(wq[fq] ^ wi[fi])
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_q), np.concatenate(out_i)
 
 
 # ------------------------------------------------------------------------------------------ report
@@ -459,7 +500,8 @@ def _exact(c: _Collector, kind: str, col: Any, exclude: Any | None) -> None:
             c.add(p, q, kind, 0 if kind in ("file", "pixels") else None)
 
 
-def find_overlaps(paths: Sequence[str | os.PathLike[str]], *, near: int = DEFAULT_NEAR, limit: int = 10_000) -> Report:
+def find_overlaps(paths: Sequence[str | os.PathLike[str]], *, near: int = DEFAULT_NEAR, limit: int = 10_000,
+                  jobs: int = 0) -> Report:
     """Every duplicate between the manifests ``paths`` and across the splits of each (see the module docstring)."""
     rows = load_rows(paths)
     if not 0 <= near <= MAX_NEAR:
@@ -471,7 +513,7 @@ def find_overlaps(paths: Sequence[str | os.PathLike[str]], *, near: int = DEFAUL
         c.summary(si, sj)
     _exact(c, "file", sha, None)
     _exact(c, "pixels", pix, sha)
-    _near(c, near, pix)
+    _near(c, near, pix, jobs if jobs > 0 else (os.cpu_count() or 1))
     _exact(c, "uid", sop, pix)
     _shared_ids(rows, c)
     for key_col, attr in (("series_uid", "series"), ("study_uid", "study")):
@@ -494,7 +536,7 @@ def _groups_of_equal(ph: Any) -> tuple[Any, list[Any]]:
     return uniq, [order[bounds[x]:bounds[x + 1]] for x in range(len(uniq))]
 
 
-def _near(c: _Collector, k: int, pix: Any) -> None:
+def _near(c: _Collector, k: int, pix: Any, jobs: int = 1) -> None:
     """Near pairs between every two sides. Each side is searched once against the rows of all later sides
     together, on distinct hashes only (a thousand identical blank slices cost one comparison); a large
     group of pairs is counted, not listed pair by pair."""
@@ -508,7 +550,7 @@ def _near(c: _Collector, k: int, pix: Any) -> None:
             continue
         qa, qmembers = _groups_of_equal(rows.phash[mine])
         ib, imembers = _groups_of_equal(rows.phash[later])
-        q, i, d = near_pairs(qa, ib, k)
+        q, i, d = near_pairs(qa, ib, k, jobs=jobs)
         for x, y, dist in zip(q.tolist(), i.tolist(), d.tolist(), strict=True):
             a, b_all = mine[qmembers[x]], later[imembers[y]]
             b_sides = side[b_all]
@@ -526,14 +568,7 @@ def _near(c: _Collector, k: int, pix: Any) -> None:
 def _shared_ids(rows: Rows, c: _Collector) -> None:
     """One ``patient`` record per id found on two sides (card patient ids and DICOM PatientIDs apart)."""
     for colname in ("patient", "patient_id"):
-        where: dict[str, Counter[int]] = {}
-        for s, v in zip(rows.side.tolist(), rows.cols[colname].tolist(), strict=True):
-            if v is None or v == "":
-                continue
-            where.setdefault(v, Counter())[s] += 1
-        for pid, sides in where.items():
-            if len(sides) < 2:
-                continue
+        for pid, sides in _on_several_sides(rows, colname).items():
             for sa, sb in combinations(sorted(sides), 2):
                 s, first = c.summary(sa, sb)
                 if not first:
@@ -552,12 +587,24 @@ def _shared_ids(rows: Rows, c: _Collector) -> None:
                     c.pairs.append(Pair(one, two, "patient", None))
 
 
+def _on_several_sides(rows: Rows, colname: str) -> dict[str, Counter[int]]:
+    """The values of a column found on two sides or more, with their row count per side."""
+    import pandas as pd
+
+    df = pd.DataFrame({"v": rows.cols[colname], "s": rows.side})
+    df = df[df["v"].notna() & (df["v"] != "")]
+    if df.empty:
+        return {}
+    n_sides = df.groupby("v", sort=False)["s"].nunique()
+    several = df[df["v"].isin(n_sides.index[n_sides >= 2])]
+    out: dict[str, Counter[int]] = {}
+    for (value, side), n in several.groupby(["v", "s"], sort=True).size().items():
+        out.setdefault(value, Counter())[int(side)] = int(n)
+    return out
+
+
 def _shared_counts(rows: Rows, c: _Collector, colname: str, attr: str) -> None:
-    where: dict[str, set[int]] = {}
-    for s, v in zip(rows.side.tolist(), rows.cols[colname].tolist(), strict=True):
-        if v:
-            where.setdefault(v, set()).add(s)
-    for sides in where.values():
+    for sides in _on_several_sides(rows, colname).values():
         for sa, sb in combinations(sorted(sides), 2):
             s, _ = c.summary(sa, sb)
             setattr(s, attr, getattr(s, attr) + 1)
