@@ -457,6 +457,30 @@ class LayoutCheck(Strict):
     note: LongText | None = Field(None, description="What differs, or what the check could not see.")
 
 
+class FingerprintMatch(Strict):
+    """Duplicates measured between this config's manifest and another fingerprinted card's (`covidct overlaps`)."""
+
+    card: Slug = Field(description="Id of the other card.")
+    config: Slug | None = Field(None, description="The other card's config, when it has several.")
+    near: Annotated[int, Field(ge=0, le=256)] = Field(description="Near-duplicate threshold used (bits of 256).")
+    images: Annotated[int, Field(ge=0)] = Field(description="Images of this config with a duplicate in the other.")
+    files: Annotated[int, Field(ge=0)] = Field(0, description="Pairs of identical files.")
+    pixels: Annotated[int, Field(ge=0)] = Field(0, description="Pairs with the same decoded pixels.")
+    near_pairs: Annotated[int, Field(ge=0)] = Field(0, description="Pairs of near duplicates.")
+    patients: Annotated[int, Field(ge=0)] = Field(0, description="Patient ids found in both.")
+
+
+class Fingerprint(Strict):
+    """A published fingerprint manifest of this config (`covidct fingerprint`): hashes only, never pixels."""
+
+    url: Url = Field(description="Where the Parquet manifest can be downloaded.")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="SHA-256 of the manifest file.")
+    files: Annotated[int, Field(ge=0)] = Field(description="Image files fingerprinted.")
+    date: dt.date = Field(description="When the manifest was made.")
+    matches: list[FingerprintMatch] = Field(
+        default_factory=list, description="Duplicates measured against other fingerprinted cards.")
+
+
 class Config(Strict):
     name: Slug = Field(description="Config name, e.g. `lesion-seg`; `default` when there is only one.")
     description: LongText | None = None
@@ -470,6 +494,9 @@ class Config(Strict):
     verified: LayoutCheck | None = Field(
         None, description="What the layout was checked against with `covidct check` (a real file listing)."
     )
+    fingerprint: Fingerprint | None = Field(
+        None, description="A published manifest of the data's hashes (`covidct fingerprint`), to check any data "
+        "against this dataset with `covidct overlaps --manifest`.")
 
     @property
     def layout_status(self) -> str:
