@@ -419,16 +419,18 @@ class Layout(Strict):
     archives: list[str] = Field(
         default_factory=list, description="Names of `downloads` that hold these files (extracted in order)."
     )
-    parts: dict[str, PartSpec] = Field(default_factory=dict, description="Named parts used in patterns.")
+    parts: dict[str, PartSpec] = Field(default_factory=dict, max_length=50,
+                                       description="Named parts used in patterns.")
     files: dict[str, FileSpec] = Field(
-        description="File roles: `image` is the input; other roles name mask labels of the config."
+        max_length=50, description="File roles: `image` is the input; other roles name mask labels of the config."
     )
     exclude: list[str] = Field(
-        default_factory=list, description="Glob patterns of files to ignore (e.g. `**/.DS_Store`)."
+        default_factory=list, max_length=200,
+        description="Glob patterns of files to ignore (e.g. `**/.DS_Store`); at most 200, each compiled once."
     )
     group: GroupSpec | None = Field(None, description="How slices form one scan example.")
-    tables: dict[str, TableSpec] = Field(default_factory=dict, description="Label and metadata tables.")
-    arrays: dict[str, ArraySpec] = Field(default_factory=dict, description="NPY label arrays.")
+    tables: dict[str, TableSpec] = Field(default_factory=dict, max_length=50, description="Label and metadata tables.")
+    arrays: dict[str, ArraySpec] = Field(default_factory=dict, max_length=50, description="NPY label arrays.")
     labels: dict[str, ValueFrom] = Field(
         default_factory=dict, description="Label name → where its value comes from (masks come from files)."
     )
