@@ -465,11 +465,11 @@ class FingerprintMatch(Strict):
     card: Slug = Field(description="Id of the other card.")
     config: Slug | None = Field(None, description="The other card's config, when it has several.")
     near: Annotated[int, Field(ge=0, le=256)] = Field(description="Near-duplicate threshold used (bits of 256).")
-    images: Annotated[int, Field(ge=0)] = Field(description="Images of this config with a duplicate in the other.")
-    files: Annotated[int, Field(ge=0)] = Field(0, description="Pairs of identical files.")
-    pixels: Annotated[int, Field(ge=0)] = Field(0, description="Pairs with the same decoded pixels.")
-    near_pairs: Annotated[int, Field(ge=0)] = Field(0, description="Pairs of near duplicates.")
-    patients: Annotated[int, Field(ge=0)] = Field(0, description="Patient ids found in both.")
+    images: CountInt = Field(description="Images of this config with a duplicate in the other.")
+    files: CountInt = Field(0, description="Pairs of identical files.")
+    pixels: CountInt = Field(0, description="Pairs with the same decoded pixels.")
+    near_pairs: CountInt = Field(0, description="Pairs of near duplicates.")
+    patients: CountInt = Field(0, description="Patient ids found in both.")
 
 
 class Fingerprint(Strict):
@@ -477,8 +477,8 @@ class Fingerprint(Strict):
 
     url: Url = Field(description="Where the Parquet manifest can be downloaded.")
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="SHA-256 of the manifest file.")
-    files: Annotated[int, Field(ge=0)] = Field(description="Image files fingerprinted.")
-    date: dt.date = Field(description="When the manifest was made.")
+    files: CountInt = Field(description="Image files fingerprinted.")
+    date: CardDate = Field(description="When the manifest was made.")
     matches: list[FingerprintMatch] = Field(
         default_factory=list, description="Duplicates measured against other fingerprinted cards.")
 
