@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from covidct.card.issues import Severity
-from covidct.card.model import Card
+from covidct.card.model import ORG, Card
 from covidct.card.validate import FileResult, registry_checks, validate_file
 from covidct.card.vocab import CountLevel
 from covidct.cards_snapshot import PACKAGED, card_files
@@ -20,7 +20,6 @@ from covidct.cards_snapshot import PACKAGED, card_files
 if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
     import pandas as pd
 
-ORG = "covidct"
 
 
 class CardError(Exception):

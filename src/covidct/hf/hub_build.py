@@ -23,9 +23,7 @@ import warnings
 from pathlib import Path
 
 from covidct.build import step
-from covidct.card.model import Card
-
-ORG = "covidct"
+from covidct.card.model import ORG, Card
 
 
 def _data_dirs(env: str) -> dict[str, str]:
@@ -46,7 +44,7 @@ def _fixture_ids(env: str, cards: dict[str, Card]) -> list[str]:
     if not env:
         return []
     if env == "all":
-        return [i for i, c in cards.items() if any(cfg.layout for cfg in c.configs)]
+        return [i for i, c in cards.items() if c.loadable_configs]
     return [i.strip() for i in env.split(",") if i.strip()]
 
 
@@ -114,7 +112,7 @@ def build_hub(
                 notes.append(str(exc).split(".")[0])
             except LayoutError as exc:  # DataError too: the data folder does not match the card
                 notes.append(f"{card.id} not exported: {exc}")
-        if any(cfg.layout is not None for cfg in card.configs):
+        if card.loadable_configs:
             if write_script_folder(card, folder, force=card.id in data_dirs):
                 n_scripts += 1
             else:  # an earlier `covidct export` is kept: it is one of this build's Parquet folders

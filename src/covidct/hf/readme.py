@@ -19,12 +19,11 @@ from typing import Any, Literal
 
 import yaml
 
-from covidct.card.model import Card, Config
+from covidct.card.model import ORG, Card, Config
 from covidct.card.vocab import AccessKind, CountLevel, LabelKind, Redistribution, Unit
 from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
 
 Kind = Literal["scripts", "parquet", "card"]
-ORG = "covidct"
 
 # Licence ids the Hub accepts in `license:` (https://huggingface.co/docs/hub/repositories-licenses).
 HUB_LICENSES = frozenset(
@@ -321,10 +320,6 @@ class ReadmeContext:
     splits: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
 
-def _loadable(card: Card) -> list[Config]:
-    return [c for c in card.configs if c.layout is not None]
-
-
 def section_header(ctx: ReadmeContext) -> Section:
     card = ctx.card
     lines = [md_inline(card.summary), ""]
@@ -488,7 +483,7 @@ def section_images(ctx: ReadmeContext) -> Section:
 
 def section_load(ctx: ReadmeContext) -> Section:
     card = ctx.card
-    loadable = _loadable(card)
+    loadable = card.loadable_configs
     if not loadable:
         return Section(
             "How to load",

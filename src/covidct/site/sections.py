@@ -129,7 +129,7 @@ def intro(ctx: PageContext) -> str:
         n = c.headline_count(level)
         if n is not None:
             badges.append(_badge("count", f"{n:,} {level.value}"))
-    if any(cfg.layout for cfg in c.configs):
+    if c.loadable_configs:
         badges.append(_badge("loadable", "loadable", "The card describes its file layout: covidct can load it."))
     out = [f'<div class="covidct-badges">{"".join(badges)}</div>',
            f'<p class="covidct-summary">{esc(c.summary)}</p>',
@@ -460,7 +460,7 @@ def downloads(ctx: PageContext) -> str:
 
 def how_to_load(ctx: PageContext) -> str:
     c = ctx.card
-    loadable = [cfg for cfg in c.configs if cfg.layout is not None]
+    loadable = c.loadable_configs
     out = []
     meta = f'import covidct\n\ncard = covidct.load_card("covidct/{c.id}")   # the card as a Python object'
     if not loadable:
