@@ -30,6 +30,14 @@ class CardError(Exception):
         super().__init__(message + ("".join("\n  " + i for i in self.issues)))
 
 
+def valid_card(result: FileResult, shown: object) -> Card:
+    """The card of a validated file; :class:`CardError` listing every located error when it has one."""
+    errors = [i.format() for i in result.issues if i.severity is Severity.ERROR]
+    if errors or result.card is None:
+        raise CardError(f"{shown} is not a valid card", errors)
+    return result.card
+
+
 class UnknownCard(KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want plain text
         return str(self.args[0])
@@ -166,11 +174,7 @@ def load_card(ref: str, cards_dir: str | os.PathLike[str] | None = None) -> Card
     """``covidct.load_card("cncb")`` or ``load_card("covidct/cncb")``: the validated Card."""
     p = Path(ref)
     if ref.endswith(".yaml") and p.is_file():
-        r = validate_file(p)
-        errors = [i.format() for i in r.issues if i.severity is Severity.ERROR]
-        if errors or r.card is None:
-            raise CardError(f"{ref} is not a valid card", errors)
-        return r.card
+        return valid_card(validate_file(p), ref)
     return registry(cards_dir).get(ref)
 
 
