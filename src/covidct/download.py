@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
-ALLOW_PRIVATE_ENV = "COVIDCT_ALLOW_PRIVATE_HOSTS"
+from covidct.settings import ALLOW_PRIVATE_ENV, settings
+
 TIMEOUT_ENV = "COVIDCT_DOWNLOAD_TIMEOUT"
 RETRIES_ENV = "COVIDCT_DOWNLOAD_RETRIES"
 DEFAULT_TIMEOUT = 30.0
@@ -85,12 +86,8 @@ class Digests:
 # ------------------------------------------------------------------------------------------ settings
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def allow_private_hosts() -> bool:
-    return _env_flag(ALLOW_PRIVATE_ENV)
+    return settings().allow_private_hosts
 
 
 def _env_number(url: str, name: str, default: float, kind: type = float) -> Any:

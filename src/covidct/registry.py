@@ -16,6 +16,7 @@ from covidct.card.model import ORG, Card
 from covidct.card.validate import FileResult, registry_checks, validate_file
 from covidct.card.vocab import CountLevel
 from covidct.cards_snapshot import PACKAGED, card_files
+from covidct.settings import settings
 
 if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
     import pandas as pd
@@ -46,9 +47,9 @@ class UnknownCard(KeyError):
 def default_cards_dir() -> Path:
     """$COVIDCT_CARDS; else the repository's cards/ when covidct runs from its source tree (an editable
     install, PYTHONPATH=src); else the snapshot of cards packaged with covidct (a wheel or sdist install)."""
-    env = os.environ.get("COVIDCT_CARDS")
-    if env:
-        return Path(env)
+    env = settings().cards_dir
+    if env is not None:
+        return env
     repo = Path(__file__).resolve().parents[2]
     if (repo / "cards").is_dir() and (repo / "pyproject.toml").is_file():
         return repo / "cards"

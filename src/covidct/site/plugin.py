@@ -18,7 +18,6 @@ Pages that exist in ``docs_dir`` win over generated ones with the same path.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -69,7 +68,9 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
     # ------------------------------------------------------------------------------------ config
 
     def cards_path(self, config: Any) -> Path:
-        raw = self.config.cards_dir or os.environ.get("COVIDCT_CARDS", "")
+        from covidct.settings import settings
+
+        raw = self.config.cards_dir or settings().cards_dir
         if raw:
             p = Path(raw)
             if not p.is_absolute() and config.config_file_path:
