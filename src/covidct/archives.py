@@ -29,16 +29,16 @@ import io
 import lzma
 import os
 import re
-import shutil
 import stat
 import struct
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
+
+from covidct.fsutil import first_dir
 
 CHUNK = 1 << 18  # bytes asked of a decompressor or a member at a time
 RATIO = 200  # an archive may unpack to RATIO times its own size...
@@ -653,9 +653,7 @@ def extract(fh: IO[bytes], declared: str, dest: Path, name: str) -> Path:
         raise ArchiveError(f"{name}: the card declares `archive: {declared}`, but the file is {describe(fmt)}; "
                            "refused. Fix the card's `archive:` (or check that the right file was downloaded)")
     budget = _Budget(name, size)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
+    with first_dir(dest) as tmp:
         w = _Writer(tmp, budget)
         if fmt == ZIP:
             _extract_zip(fh, size, w)
@@ -670,16 +668,6 @@ def extract(fh: IO[bytes], declared: str, dest: Path, name: str) -> Path:
                 assert isinstance(stream, _Decompressed)
                 stream.budget = budget.limit  # a single file: the limit applies to the stream itself
                 w.file(single_name(name, fmt), stream.read)
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if not dest.is_dir():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first: keep its copy
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 
