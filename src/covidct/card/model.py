@@ -564,6 +564,11 @@ class Card(Strict):
         raise KeyError(f"{self.id} has no config {name!r}; it has {[c.name for c in self.configs]}")
 
     @property
+    def ref(self) -> str:
+        """``covidct/<id>``: how users and the Hub name the card."""
+        return f"{ORG}/{self.id}"
+
+    @property
     def loadable_configs(self) -> list[Config]:
         """The configs with a layout: the ones a builder, a loading script or a fixture can load."""
         return [c for c in self.configs if c.layout is not None]

@@ -774,12 +774,12 @@ def croissant_for(card: Card) -> dict[str, Any]:
         "conformsTo": CONFORMS_TO,
         "name": card.name,
         "description": _text(desc, 20_000),
-        "url": card.homepage or card.access.url or f"https://huggingface.co/datasets/covidct/{card.id}",
+        "url": card.homepage or card.access.url or f"https://huggingface.co/datasets/{card.ref}",
         "license": _license(card),
         "keywords": [*card.tags, *(m.value for m in card.modality), *card.anatomy],
         "isAccessibleForFree": card.access.kind.value == "open",
         "dateModified": card.last_reviewed.isoformat(),
-        "identifier": f"covidct/{card.id}",
+        "identifier": card.ref,
     }
     if card.aliases:
         meta["alternateName"] = list(card.aliases)

@@ -324,7 +324,7 @@ def section_header(ctx: ReadmeContext) -> Section:
     card = ctx.card
     lines = [md_inline(card.summary), ""]
     facts = [
-        f"**Id:** {md_code_inline(f'{ORG}/{card.id}')}",
+        f"**Id:** {md_code_inline(card.ref)}",
         f"**Modality:** {md_inline(', '.join(m.value for m in card.modality))}",
         f"**Anatomy:** {md_inline(', '.join(card.anatomy))}",
         f"**License:** {md_inline(card.license.name or card.license.id)}",
@@ -492,7 +492,7 @@ def section_load(ctx: ReadmeContext) -> Section:
         )
     in_folder = [c for c in loadable if c.name in ctx.splits]
     cfg = (in_folder or loadable)[0].name
-    rid, ref = py_str(f"{ORG}/{card.id}"), f"{ORG}/{card.id}"
+    rid, ref = py_str(card.ref), card.ref
     data = py_str(f"~/data/{card.id}")
     lines: list[str] = []
     if ctx.kind == "parquet":

@@ -115,7 +115,7 @@ def script_source(card: Card) -> str:
     if not re.fullmatch(r"[a-z0-9-]+", card.id):  # pragma: no cover - the model enforces slugs
         raise ValueError(f"card id {card.id!r} is not a slug")
     src = _TEMPLATE.format(
-        ref=f"{ORG}/{card.id}",
+        ref=card.ref,
         api=SCRIPT_API,
         sha=card_sha256(card),
         var=CARD_VAR,
