@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from covidct.fsutil import first_dir
+from covidct.settings import MAX_UNPACKED_ENV, settings
 
 CHUNK = 1 << 18  # bytes asked of a decompressor or a member at a time
 RATIO = 200  # an archive may unpack to RATIO times its own size...
@@ -51,7 +52,7 @@ MAX_PAX_HEADER = 1 << 20  # one pax extended header (path, times, xattrs); real 
 MAX_GLOBAL_PAX = 64 << 10  # all global pax headers together (they are copied into every member)
 MAX_LONG_NAME = 64 << 10  # a GNU long name or long link header
 MAX_DIGIT_COST = 4_000_000  # sum of squared digit-run lengths in one pax header (see _check_pax)
-LIMIT_ENV = "COVIDCT_MAX_UNPACKED_BYTES"
+LIMIT_ENV = MAX_UNPACKED_ENV
 
 ZIP, TAR = "zip", "tar"
 COMPRESSIONS = {"gz": b"\x1f\x8b\x08", "bz2": b"BZh", "xz": b"\xfd7zXZ\x00"}
@@ -85,16 +86,11 @@ class ArchiveError(Exception):
 
 def unpack_limit(archive_size: int) -> int:
     """Bytes an archive of ``archive_size`` bytes may unpack to (``COVIDCT_MAX_UNPACKED_BYTES`` overrides)."""
-    raw = os.environ.get(LIMIT_ENV, "").strip()
-    if raw:
-        try:
-            value = int(raw.replace("_", ""))
-        except ValueError:
-            value = -1
-        if value <= 0:
-            raise ArchiveError(f"{LIMIT_ENV}={raw!r} is not a positive number of bytes")
-        return value
-    return max(FLOOR, RATIO * archive_size)
+    try:
+        value = settings().max_unpacked_bytes
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
+    return value if value is not None else max(FLOOR, RATIO * archive_size)
 
 
 class _Budget:
@@ -114,7 +110,7 @@ class _Budget:
             self.refuse()
 
     def refuse(self) -> NoReturn:
-        override = os.environ.get(LIMIT_ENV)
+        override = settings().environ.get(LIMIT_ENV)
         why = f"{LIMIT_ENV}={override}" if override else f"{RATIO}x its size of {self.size:,} bytes, at least {FLOOR:,}"
         raise ArchiveError(
             f"{self.name}: unpacks to more than {self.limit:,} bytes ({why}; each file counts at least "
