@@ -242,7 +242,37 @@ def describe(fmt: str) -> str:
 # ------------------------------------------------------------------------------------------ streaming
 
 
-class _Decompressed:
+class _Forward:
+    """What the readers of a stream that only goes forward share: ``pos`` counts the bytes read,
+    :meth:`unread` puts a peeked head back, and a seek may skip ahead but never go back."""
+
+    name: str
+    pos: int
+    _buf: bytes  # bytes put back by unread, read again first
+
+    def unread(self, data: bytes) -> None:
+        self._buf = data + self._buf
+        self.pos -= len(data)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def _ahead(self, pos: int, whence: int) -> int:
+        """The absolute position a seek asks for; refused when it is behind the current one."""
+        if whence == 1:
+            pos += self.pos
+        if whence == 2 or pos < self.pos:
+            raise ArchiveError(f"{self.name}: the archive asks to be read backwards; refused")
+        return pos
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class _Decompressed(_Forward):
     """A forward-only stream of the decompressed bytes of a gzip, bzip2 or xz file.
 
     Concatenated streams of the same kind are read as one (``pigz``, ``pbzip2``, ``xz -T``); zero
@@ -339,31 +369,15 @@ class _Decompressed:
             raise ArchiveError(f"{self.name}: decompresses to more than {self.budget:,} bytes; refused")
         return out
 
-    def unread(self, data: bytes) -> None:
-        self._buf = data + self._buf
-        self.pos -= len(data)
-
-    def tell(self) -> int:
-        return self.pos
-
     def seek(self, pos: int, whence: int = 0) -> int:
-        if whence == 1:
-            pos += self.pos
-        if whence == 2 or pos < self.pos:
-            raise ArchiveError(f"{self.name}: the archive asks to be read backwards; refused")
+        pos = self._ahead(pos, whence)
         while self.pos < pos:
             if not self.read(min(CHUNK, pos - self.pos)):
                 break
         return self.pos
 
-    def readable(self) -> bool:
-        return True
 
-    def seekable(self) -> bool:
-        return False
-
-
-class _Plain:
+class _Plain(_Forward):
     """The same forward-only interface over an uncompressed file (a plain tar)."""
 
     def __init__(self, fh: IO[bytes], name: str, budget: int):
@@ -372,41 +386,25 @@ class _Plain:
         self.budget = budget
         self.pos = 0
         self.last = b""
-        self._back = b""
+        self._buf = b""
         fh.seek(0)
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
             raise io.UnsupportedOperation("unbounded read")
-        out, self._back = self._back[:n], self._back[n:]
+        out, self._buf = self._buf[:n], self._buf[n:]
         if len(out) < n:
             out += self.fh.read(n - len(out))
         self.pos += len(out)
         self.last = out[-_LAST:]
         return out
 
-    def unread(self, data: bytes) -> None:
-        self._back = data + self._back
-        self.pos -= len(data)
-
-    def tell(self) -> int:
-        return self.pos
-
     def seek(self, pos: int, whence: int = 0) -> int:
-        if whence == 1:
-            pos += self.pos
-        if whence == 2 or pos < self.pos:
-            raise ArchiveError(f"{self.name}: the archive asks to be read backwards; refused")
-        self._back = b""
+        pos = self._ahead(pos, whence)
+        self._buf = b""
         self.fh.seek(pos)
         self.pos = pos
         return pos
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
 
 
 # ------------------------------------------------------------------------------------------ writing
