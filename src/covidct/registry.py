@@ -145,7 +145,7 @@ def catalog_row(card: Card) -> dict[str, object]:
         "license": card.license.id,
         "redistribution": card.license.redistribution.value,
         "access": card.access.kind.value,
-        "has_layout": any(cfg.layout is not None for cfg in card.configs),
+        "has_layout": bool(card.loadable_configs),
         "layout": sorted({cfg.layout_status for cfg in card.configs}),  # verified, differs, unverified, no layout
         "homepage": card.homepage,
         "doi": card.citation.doi if card.citation else None,
