@@ -39,6 +39,8 @@ from covidct.card.vocab import (
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SPLIT_RE = r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$"  # Hugging Face split names: \w+ without dashes
+ORG = "covidct"  # the namespace of card refs (`covidct/<id>`) and the Hugging Face Hub organisation
+SCAN_UNITS = (Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT)  # examples that span the slices of a scan
 
 # Every number (and date) a card may give has its type here, bounded to what a real dataset can
 # have: a value outside is refused with a located error, never passed on to overflow a consumer
@@ -511,6 +513,12 @@ class Config(Strict):
         return "verified" if self.verified.result == CheckResult.MATCH else "differs"
 
     @property
+    def example_is_whole_scan(self) -> bool:
+        """Whether one example is a whole scan assembled from a group of files (its slices stacked),
+        rather than one example per matched file."""
+        return self.layout is not None and self.layout.group is not None and self.example in SCAN_UNITS
+
+    @property
     def class_names(self) -> set[str]:
         return {c.name for lab in self.labels for c in lab.classes}
 
@@ -583,6 +591,16 @@ class Card(Strict):
             if c.name == name:
                 return c
         raise KeyError(f"{self.id} has no config {name!r}; it has {[c.name for c in self.configs]}")
+
+    @property
+    def ref(self) -> str:
+        """``covidct/<id>``: how users and the Hub name the card."""
+        return f"{ORG}/{self.id}"
+
+    @property
+    def loadable_configs(self) -> list[Config]:
+        """The configs with a layout: the ones a builder, a loading script or a fixture can load."""
+        return [c for c in self.configs if c.layout is not None]
 
     def source_ids(self) -> set[str]:
         return {s.id for s in self.sources}

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ import datasets
 
 from covidct.card.model import Card, Config
 from covidct.card.vocab import ArchiveFormat
+from covidct.fsutil import first_dir
 from covidct.hf.features import Encoder, image_plan, info_for, per_member
 from covidct.layout.plan import FoundFiles, Plan, find_files, make_plan
 from covidct.layout.walk import LayoutError
@@ -424,21 +424,11 @@ def verify_download(path: str, d: Any) -> dict[str, Any]:
 
 def _stage_single(path: str, name: str, dest: Path) -> Path:
     """A non-archive download alone in ``dest`` under its card name (hard link, else copy), created whole."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
+    with first_dir(dest) as tmp:
         try:
             os.link(path, tmp / name, follow_symlinks=False)  # a link swapped in is staged as a link: refused
         except OSError:
             shutil.copyfile(path, tmp / name, follow_symlinks=False)
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if not dest.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 
@@ -482,7 +472,7 @@ def builder_for(
     if cfg.layout is None:
         raise DataError(
             f"{card.id}/{cfg.name} has no `layout` in its card, so covidct cannot load it; "
-            f"configs with a layout: {[c.name for c in card.configs if c.layout is not None] or 'none'}"
+            f"configs with a layout: {[c.name for c in card.loadable_configs] or 'none'}"
         )
     data = str(Path(os.path.expanduser(str(data_dir))).resolve()) if data_dir else None
     # the cache folder is <name>/<config>-<key>/<version>/<hash>: `key` names the card, config and options,

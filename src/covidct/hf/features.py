@@ -21,10 +21,9 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from covidct.card.model import Card, Config, LabelDef, ValueFrom
+from covidct.card.model import SCAN_UNITS, Card, Config, LabelDef, ValueFrom
 from covidct.card.vocab import Dimensionality, FileFormat, Intensity, LabelKind
 from covidct.fsutil import UnsafePath, open_regular
-from covidct.layout.plan import SCAN_UNITS
 from covidct.layout.values import RECORD_CLASS_FIELD
 from covidct.layout.walk import LayoutError
 
@@ -49,7 +48,7 @@ class ImagePlan:
 
 
 def per_member(cfg: Config) -> bool:
-    return not (cfg.layout is not None and cfg.layout.group is not None and cfg.example in SCAN_UNITS)
+    return not cfg.example_is_whole_scan
 
 
 def _fixed_inplane(cfg: Config) -> tuple[int, int] | None:

@@ -108,7 +108,7 @@ def load_card_file(path: Path) -> Any:
     from covidct.card.validate import decode, parse_card_text, read_card_bytes
     from covidct.card.yamlload import MAX_BYTES, YamlError
     from covidct.fsutil import UnsafePath, open_regular
-    from covidct.registry import CardError
+    from covidct.registry import CardError, valid_card
 
     if path.suffix == ".json":
         size = path.stat().st_size
@@ -134,10 +134,7 @@ def load_card_file(path: Path) -> Any:
         raise CardError(f"{path}:{exc.line}:{exc.col}: {exc.code} {exc.message}") from None
     except OSError as exc:
         raise CardError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    errors = [i.format() for i in res.issues if i.severity is Severity.ERROR]
-    if errors or res.card is None:
-        raise CardError(f"{path} is not a valid card", errors)
-    return res.card
+    return valid_card(res, path)
 
 
 __all__ = ["load_dataset", "prepare"]

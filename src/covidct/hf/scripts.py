@@ -25,14 +25,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from covidct.card.model import Card
+from covidct.card.model import ORG, Card
 
 if TYPE_CHECKING:  # datasets is imported only when a script runs
     import datasets
 
 SCRIPT_API = 1
 CARD_VAR = "_CARD_JSON"
-ORG = "covidct"
 
 
 class ScriptError(ValueError):
@@ -107,7 +106,7 @@ def card_sha256(card: Card) -> str:
 
 def script_source(card: Card) -> str:
     """The text of ``<id>.py`` for ``card``."""
-    if not any(c.layout is not None for c in card.configs):
+    if not card.loadable_configs:
         raise ValueError(f"{card.id} has no config with a layout: nothing for a loading script to load")
     doc = card_document(card)
     literal = repr(doc)
@@ -116,7 +115,7 @@ def script_source(card: Card) -> str:
     if not re.fullmatch(r"[a-z0-9-]+", card.id):  # pragma: no cover - the model enforces slugs
         raise ValueError(f"card id {card.id!r} is not a slug")
     src = _TEMPLATE.format(
-        ref=f"{ORG}/{card.id}",
+        ref=card.ref,
         api=SCRIPT_API,
         sha=card_sha256(card),
         var=CARD_VAR,
@@ -301,7 +300,7 @@ def write_scripts(cards: dict[str, Card], out: Path, *, force: bool = False) -> 
     """
     written, kept = [], []
     for card in cards.values():
-        if any(c.layout is not None for c in card.configs):
+        if card.loadable_configs:
             folder = out / ORG / card.id
             (written if write_script_folder(card, folder, force=force) else kept).append(folder)
     return written, kept

@@ -50,7 +50,6 @@ from covidct.layout.walk import (
     resolve_roots,
 )
 
-SCAN_UNITS = (Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT)
 DEFAULT_SPLIT = "train"
 _COUNT_LEVEL = {
     Unit.IMAGE: CountLevel.IMAGES, Unit.SLICE: CountLevel.SLICES, Unit.PATCH: CountLevel.PATCHES,
@@ -169,7 +168,7 @@ class Plan:
         self.layout: Layout = config.layout
         self.roots = roots
         self.grouped = self.layout.group is not None
-        self.per_member = not (self.grouped and config.example in SCAN_UNITS)
+        self.per_member = not config.example_is_whole_scan
         self.part_types = {n: p.type for n, p in self.layout.parts.items()}
         self.labels = {lab.name: lab for lab in config.labels}
         self.mappers = {

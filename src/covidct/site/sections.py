@@ -129,7 +129,7 @@ def intro(ctx: PageContext) -> str:
         n = c.headline_count(level)
         if n is not None:
             badges.append(_badge("count", f"{n:,} {level.value}"))
-    if any(cfg.layout for cfg in c.configs):
+    if c.loadable_configs:
         badges.append(_badge("loadable", "loadable", "The card describes its file layout: covidct can load it."))
     out = [f'<div class="covidct-badges">{"".join(badges)}</div>',
            f'<p class="covidct-summary">{esc(c.summary)}</p>',
@@ -143,7 +143,7 @@ def intro(ctx: PageContext) -> str:
 def overview(ctx: PageContext) -> str:
     c = ctx.card
     rows = [
-        ("Id", f"<code>covidct/{esc(c.id)}</code>"),
+        ("Id", f"<code>{esc(c.ref)}</code>"),
         ("Homepage", link(c.homepage, c.homepage or "") if c.homepage else ""),
         ("Modality", ", ".join(_vocab(m) for m in c.modality)),
         ("Anatomy", ", ".join(esc(a) for a in c.anatomy)),
@@ -501,9 +501,9 @@ def downloads(ctx: PageContext) -> str:
 
 def how_to_load(ctx: PageContext) -> str:
     c = ctx.card
-    loadable = [cfg for cfg in c.configs if cfg.layout is not None]
+    loadable = c.loadable_configs
     out = []
-    meta = f'import covidct\n\ncard = covidct.load_card("covidct/{c.id}")   # the card as a Python object'
+    meta = f'import covidct\n\ncard = covidct.load_card("{c.ref}")   # the card as a Python object'
     if not loadable:
         out.append('<p class="covidct-muted">No config of this card describes its file layout yet, so only the '
                    "card itself can be loaded:</p>")
@@ -513,16 +513,16 @@ def how_to_load(ctx: PageContext) -> str:
                "<code>DATA_DIR</code>:</p>")
     lines = ["import covidct", ""]
     for cfg in loadable:
-        lines.append(f'ds = covidct.load_dataset("covidct/{c.id}", "{cfg.name}", data_dir="DATA_DIR")')
+        lines.append(f'ds = covidct.load_dataset("{c.ref}", "{cfg.name}", data_dir="DATA_DIR")')
     out.append(_code_block("\n".join(lines)))
     if c.license.redistribution is Redistribution.ALLOWED:
         out.append(f"<p>With stock Hugging Face <code>datasets</code>, on the exported Hub folder "
-                   f"<code>covidct/{esc(c.id)}</code> (written by <code>covidct export {esc(c.id)} "
+                   f"<code>{esc(c.ref)}</code> (written by <code>covidct export {esc(c.id)} "
                    "--data-dir DATA_DIR --out build/hub</code>;"
                    " run from <code>build/hub</code>, where the local folder is found before the Hub):</p>")
         lines = ["from datasets import load_dataset", ""]
         for cfg in loadable:
-            lines.append(f'ds = load_dataset("covidct/{c.id}", "{cfg.name}")')
+            lines.append(f'ds = load_dataset("{c.ref}", "{cfg.name}")')
         out.append(_code_block("\n".join(lines)))
     elif c.license.redistribution is Redistribution.FORBIDDEN:
         out.append("<p>The license does not allow redistribution, so there is no Hub copy of the files: "
