@@ -143,3 +143,13 @@ def test_a_weekly_workflow_runs_links_and_files_an_issue() -> None:
     run = "\n".join(s.get("run", "") for s in steps)
     assert "covidct links --download" in run and "gh issue create" in run
     assert wf["permissions"] == {"contents": "read", "issues": "write"}
+
+
+@pytest.mark.parametrize("length", ["\u00b2", "9" * 5000, "-1", "12abc"])
+def test_a_hostile_content_length_is_unknown_not_a_crash(srv: LocalServer, length: str) -> None:
+    """Found by a hostile review: '²' passed isdigit() and int() raised; 5,000 digits hit int's limit."""
+    from localhttp import body
+
+    srv.routes["/page.html"] = body(b"x", headers={"Content-Length": length})
+    r = next(r for r in check_links([_card(srv.base)]) if r.where == "homepage")
+    assert r.length is None and r.kind in (OK, BROKEN)

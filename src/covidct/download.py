@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
+from covidct.numtext import int_text
 from covidct.settings import ALLOW_PRIVATE_ENV, RETRIES_ENV, TIMEOUT_ENV, settings
 
 RETRY_DELAY = 1.0  # seconds before the first retry, doubled each time
@@ -387,7 +388,7 @@ def _probe_once(result: Probe, timeout: float) -> None:
             continue
         result.status, result.final_url = status, printable(url)
         size = total if status == 206 else length
-        result.length = int(size) if size and size.strip().isdigit() else None
+        result.length = int_text(size) if size else None
         return
     raise DownloadError(result.url, f"more than {MAX_REDIRECTS} redirects")
 

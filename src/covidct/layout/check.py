@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from covidct.card.model import Card, Config
+from covidct.fsutil import UnsafePath, open_regular
 from covidct.layout.plan import CountCheck, LayoutWarning, Plan, gc_paused
 from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
 
@@ -28,6 +29,7 @@ _NOT_DATA_STEMS = ("readme", "license", "licence", "citation", "changelog", "not
 _NOT_DATA_SUFFIXES = (".md", ".pdf", ".html", ".htm", ".doc", ".docx", ".ipynb", ".py", ".rst")
 _NOT_DATA_FOLDERS = ("__macosx", ".git")
 MAX_EXAMPLES = 3  # file names shown per group of unmatched files
+MAX_LISTING_BYTES = 32 << 20  # 32 MiB of names: ~800,000 paths (CNCB, the largest set, is ~16 MiB)
 
 
 class CheckError(LayoutError):
@@ -102,9 +104,14 @@ def read_listing(path: str | os.PathLike[str]) -> list[str]:
     """
     p = Path(path)
     try:
-        raw = gzip.decompress(p.read_bytes()) if p.name.endswith(".gz") else p.read_bytes()
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        with open_regular(p) as fh:
+            stream: Any = gzip.GzipFile(fileobj=fh) if p.name.endswith(".gz") else fh
+            raw = stream.read(MAX_LISTING_BYTES + 1)  # read in bounded memory, also from a gzip bomb
+    except (OSError, EOFError, gzip.BadGzipFile, UnsafePath) as exc:
         raise CheckError(f"listing {p}: cannot read it ({exc})") from None
+    if len(raw) > MAX_LISTING_BYTES:
+        raise CheckError(f"listing {p}: more than {MAX_LISTING_BYTES >> 20} MiB of names (uncompressed), more than "
+                         "any dataset in the registry needs: split it by folder, or check a data folder")
     text = raw.decode("utf-8", errors="replace")
     names = []
     for n, line in enumerate(text.splitlines(), 1):

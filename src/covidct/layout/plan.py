@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import os
 import random
-import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -49,6 +48,7 @@ from covidct.layout.walk import (
     part_regexes,
     resolve_roots,
 )
+from covidct.numtext import int_text, natural_key
 
 DEFAULT_SPLIT = "train"
 _COUNT_LEVEL = {
@@ -294,10 +294,8 @@ class Plan:
 
     def _norm(self, part: str, value: str) -> Any:
         if self.part_types.get(part) == "int":
-            try:
-                return int(value)
-            except ValueError:
-                return value
+            number = int_text(value)
+            return value if number is None else number
         return value
 
     def _pair(self, found: Any) -> list[Member]:
@@ -795,7 +793,7 @@ class Plan:
                 try:
                     return (0, float(v), m.image.rel)
                 except ValueError:
-                    return (1, _natural(v), m.image.rel)
+                    return (1, natural_key(v), m.image.rel)
 
             ordered = sorted(g.members, key=k, reverse=spec.descending)
         else:
@@ -957,8 +955,7 @@ def _merge_keys(keys: list[str], example_ids: list[str], links: Iterable[tuple[s
     return [find(k) for k in keys]
 
 
-def _natural(s: str) -> tuple[Any, ...]:
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", s))
+
 
 
 def _diff(d: int) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from covidct.card.model import TableSpec
 from covidct.fsutil import UnsafePath, open_regular
 from covidct.layout.pattern import PatternError, fill_template, template_parts
 from covidct.layout.walk import LayoutError, Match
+from covidct.numtext import int_text
 
 MAX_TABLE_BYTES = 2_000_000_000
 
@@ -69,8 +69,10 @@ class Table:
 
 def normalize_key(value: str, int_key: bool) -> Any:
     v = value.strip()
-    if int_key and re.fullmatch(r"[+-]?\d+(?:\.0*)?", v):
-        return int(float(v)) if "." in v else int(v)
+    if int_key:
+        n = int_text(v)
+        if n is not None:
+            return n
     return v.replace("\\", "/")
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from covidct.card.model import SPLIT_RE, LabelDef, ValueFrom
 from covidct.card.vocab import LabelKind
 from covidct.layout.walk import LayoutError
+from covidct.numtext import int_text
 
 CLASS_KINDS = (LabelKind.CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_CLASS, LabelKind.SLICE_MULTI_LABEL)
 RECORD_KINDS = (LabelKind.BOXES, LabelKind.POINTS)
@@ -21,7 +22,6 @@ RECORD_KINDS = (LabelKind.BOXES, LabelKind.POINTS)
 RECORD_CLASS_FIELD = "label"
 MULTI_KINDS = (LabelKind.MULTI_LABEL, LabelKind.SLICE_MULTI_LABEL)
 SLICE_KINDS = (LabelKind.SLICE_CLASS, LabelKind.SLICE_MULTI_LABEL)
-_NUM_RE = re.compile(r"[+-]?\d+(?:\.0*)?")
 _SPLIT = re.compile(SPLIT_RE)
 
 
@@ -58,10 +58,9 @@ def apply_map(raw: str, vf: ValueFrom, what: str) -> str | int | None:
     assert vf.map is not None
     if raw in vf.map:
         return vf.map[raw]
-    if _NUM_RE.fullmatch(raw):
-        alt = str(int(float(raw)))
-        if alt in vf.map:
-            return vf.map[alt]
+    number = int_text(raw)
+    if number is not None and str(number) in vf.map:
+        return vf.map[str(number)]
     stripped = raw.strip()
     if stripped in vf.map:
         return vf.map[stripped]
@@ -101,8 +100,9 @@ class ClassMapper:
             raise LayoutError(f"{what}: map target {target!r} is not a class of label {self.label.name!r}")
         if target in self.by_name:
             return target
-        if _NUM_RE.fullmatch(target) and int(float(target)) in self.by_value:
-            return self.by_value[int(float(target))]
+        number = int_text(target)
+        if number is not None and number in self.by_value:
+            return self.by_value[number]
         names = ", ".join(repr(n) for n in list(self.by_name)[:12])
         src = describe_source(self.vf) if self.vf is not None else "the data"
         raise LayoutError(
