@@ -40,6 +40,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from covidct.errors import CovidctError
+
 CHUNK = 1 << 18  # bytes asked of a decompressor or a member at a time
 RATIO = 200  # an archive may unpack to RATIO times its own size...
 FLOOR = 64 << 20  # ...or to FLOOR bytes, whichever is larger
@@ -76,7 +78,7 @@ _MAX_COMMENT = 0xFFFF
 _LAST = 4 * 512  # bytes of the latest read a stream keeps (tarfile reads headers one 512-byte block at a time)
 
 
-class ArchiveError(Exception):
+class ArchiveError(CovidctError):
     """The archive is refused; the message names it, says why and what to do."""
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from covidct.card.issues import Severity, issues_to_json
-from covidct.registry import CardError, UnknownCard, default_cards_dir, registry
+from covidct.errors import CovidctError, UserFacingError
+from covidct.registry import default_cards_dir, registry
 
 Handler = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
@@ -337,30 +338,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return ns.handler(ns)
-    except (CardError, UnknownCard) as exc:
+    except CovidctError as exc:  # every expected failure: one line, its own exit status, no traceback
         echo(f"covidct: {exc}", err=True)
-        return 1
-    except ImportError as exc:
-        from covidct.extras import MissingExtra
-
-        if isinstance(exc, MissingExtra):
-            echo(f"covidct: {exc}", err=True)
-            return 3
-        raise
+        return exc.exit_code
     except KeyboardInterrupt:
         echo("covidct: interrupted", err=True)
         return 130
     except BrokenPipeError:  # `covidct list | head`
         return 0
-    except UserFacingError as exc:
-        echo(f"covidct: {exc}", err=True)
-        return exc.exit_code
-
-
-class UserFacingError(Exception):
-    """An expected failure whose message tells the user what to do; the CLI prints it without a traceback."""
-
-    exit_code = 1
 
 
 if __name__ == "__main__":  # pragma: no cover

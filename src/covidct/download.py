@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
+from covidct.errors import CovidctError
+
 ALLOW_PRIVATE_ENV = "COVIDCT_ALLOW_PRIVATE_HOSTS"
 TIMEOUT_ENV = "COVIDCT_DOWNLOAD_TIMEOUT"
 RETRIES_ENV = "COVIDCT_DOWNLOAD_RETRIES"
@@ -56,7 +58,7 @@ def printable(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-class DownloadError(Exception):
+class DownloadError(CovidctError):
     """A download failed; ``str()`` says which URL and why. ``retry`` tells whether trying again may help.
 
     ``url`` is printable (escaped where the server or a redirect put control characters in it).

@@ -26,6 +26,7 @@ from typing import Any
 
 from covidct.card.model import Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
+from covidct.errors import CovidctError
 from covidct.layout.cardregex import CardRegexError, part_matcher
 from covidct.layout.pattern import fill_template, parse, template_parts
 from covidct.layout.plan import SCAN_UNITS, builtins_of
@@ -37,7 +38,7 @@ else:  # pragma: no cover
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 
-class FixtureError(ValueError):
+class FixtureError(CovidctError, ValueError):
     """The card cannot be synthesized; the message says which part of the layout and why."""
 
 

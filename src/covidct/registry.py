@@ -16,6 +16,7 @@ from covidct.card.model import Card
 from covidct.card.validate import FileResult, registry_checks, validate_file
 from covidct.card.vocab import CountLevel
 from covidct.cards_snapshot import PACKAGED, card_files
+from covidct.errors import CovidctError
 
 if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
     import pandas as pd
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
 ORG = "covidct"
 
 
-class CardError(Exception):
+class CardError(CovidctError):
     """One or more cards are invalid; ``issues`` holds the located messages."""
 
     def __init__(self, message: str, issues: list[str] | None = None):
@@ -31,7 +32,7 @@ class CardError(Exception):
         super().__init__(message + ("".join("\n  " + i for i in self.issues)))
 
 
-class UnknownCard(KeyError):
+class UnknownCard(CovidctError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want plain text
         return str(self.args[0])
 

@@ -30,13 +30,14 @@ from typing import Any
 
 from covidct.card.model import Card
 from covidct.card.vocab import Redistribution
+from covidct.errors import CovidctError
 
 MANIFEST = ".covidct.json"
 ORG = "covidct"
 DEFAULT_MAX_SHARD_SIZE = "500MB"
 
 
-class ExportRefused(Exception):
+class ExportRefused(CovidctError):
     """The card's terms do not allow a Hub copy; the message says why and what to do instead."""
 
 

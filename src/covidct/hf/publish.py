@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from covidct.card.model import Card
 from covidct.card.vocab import AccessKind, Redistribution
+from covidct.errors import CovidctError
 from covidct.hf import HUB_LOGIN
 from covidct.hf.readme import gated
 
@@ -30,7 +31,7 @@ MANIFEST = ".covidct.json"
 ORG = "covidct"
 
 
-class PublishError(Exception):
+class PublishError(CovidctError):
     """A refusal or failure whose message says what to do."""
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from covidct.card.model import Card
+from covidct.errors import CovidctError
 
 if TYPE_CHECKING:  # datasets is imported only when a script runs
     import datasets
@@ -35,7 +36,7 @@ CARD_VAR = "_CARD_JSON"
 ORG = "covidct"
 
 
-class ScriptError(ValueError):
+class ScriptError(CovidctError, ValueError):
     """A file that is not a loading script written by covidct (or was edited)."""
 
 

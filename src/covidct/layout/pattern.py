@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
+from covidct.errors import CovidctError
 from covidct.layout.cardregex import MAX_PATTERN_SIZE, CardRegexError, LinearRegex, compile_linear, convert, escape
 
 if sys.version_info >= (3, 11):
@@ -30,7 +31,7 @@ _TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\*\*/?|\*|[{}]|[^{}*]+")
 BUILTIN_PARTS = ("_name", "_stem", "_path")
 
 
-class PatternError(ValueError):
+class PatternError(CovidctError, ValueError):
     """A pattern that does not parse or is unsafe; the message says what to change."""
 
 

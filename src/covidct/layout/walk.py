@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from covidct.card.model import Layout
+from covidct.errors import CovidctError
 from covidct.fsutil import OutsideFolder, UnsafePath, resolve_inside
 from covidct.layout.pattern import Pattern, compile_glob, fixed_depth, literal_chars, parse
 
 
-class LayoutError(Exception):
+class LayoutError(CovidctError):
     """The files do not fit the card's layout; the message says which file, which pattern, what to do."""
 
 

@@ -37,7 +37,7 @@ def find_config(cards_dir: Path) -> Path | None:
 def build_site(cards_dir: Path, site_dir: Path, *, config_file: Path | None = None,
                cards: dict[str, Card] | None = None, strict: bool = True) -> int:
     """Build the site from ``cards_dir`` into ``site_dir``; returns the number of dataset pages."""
-    from covidct.cli import UserFacingError
+    from covidct.errors import UserFacingError
     from covidct.extras import require
     from covidct.fsutil import atomic_dir
 
