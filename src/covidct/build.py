@@ -27,7 +27,7 @@ def step(name: str) -> Callable[[Step], Step]:
 
 
 def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: int = 0) -> int:
-    from covidct.cli import echo  # the CLI's printer: card text in reports is escaped for the terminal
+    from covidct.terminal import echo  # the CLI's printer: card text in reports is escaped for the terminal
 
     skip = skip or set()
     unknown = skip - {n for n, _ in STEPS}

@@ -243,7 +243,7 @@ def check_url(url: str) -> SplitResult:
 
 
 def _user_agent() -> str:
-    from covidct import __version__
+    from covidct.version import __version__
 
     return f"covidct/{__version__} (+https://github.com/covidct/covidct)"
 

@@ -107,7 +107,7 @@ def plan_publish(
     card: Card, root: Path, org: str = ORG, *, private: bool = False, allow_unknown_license: bool = False
 ) -> PublishPlan:
     """What publishing ``card`` from ``root/covidct/<id>`` would do. Raises PublishError when it must not."""
-    from covidct.hf.scripts import card_sha256
+    from covidct.hf.manifest import card_sha256
 
     folder = root / ORG / card.id
     if not folder.is_dir():
