@@ -103,9 +103,9 @@ def test_main_prints_every_expected_error_once_without_a_traceback(
 
 
 def test_builtin_bases_are_kept_for_callers_that_catch_them() -> None:
+    from covidct.card.pattern import PatternError
     from covidct.extras import MissingExtra
     from covidct.fixtures import FixtureError
-    from covidct.layout.pattern import PatternError
     from covidct.registry import UnknownCard
 
     assert issubclass(MissingExtra, ImportError) and issubclass(UnknownCard, KeyError)

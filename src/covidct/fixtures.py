@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from covidct.card.cardregex import CardRegexError, part_matcher
 from covidct.card.model import Card, Config, LabelDef, Layout, ValueFrom
+from covidct.card.pattern import fill_template, parse, template_parts
 from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
 from covidct.errors import CovidctError
-from covidct.layout.cardregex import CardRegexError, part_matcher
-from covidct.layout.pattern import fill_template, parse, template_parts
 from covidct.layout.plan import SCAN_UNITS, builtins_of
 from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
 
@@ -306,7 +306,7 @@ class Synthesizer:
         self.cfg = cfg
         self.lay: Layout = cfg.layout
         if self.lay.root:
-            from covidct.layout.pattern import PatternError, check_safe_path
+            from covidct.card.pattern import PatternError, check_safe_path
 
             try:
                 check_safe_path(self.lay.root, "layout root")

@@ -16,8 +16,7 @@ from covidct.card.finding import near as _near
 from covidct.card.licenses import check_license_id
 from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.partial import accepts
-from covidct.card.vocab import LabelKind
-from covidct.layout.pattern import (
+from covidct.card.pattern import (
     BUILTIN_PARTS,
     PatternError,
     check_safe_path,
@@ -26,6 +25,7 @@ from covidct.layout.pattern import (
     parse,
     template_parts,
 )
+from covidct.card.vocab import LabelKind
 
 
 def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bool = False) -> Iterator[Finding]:

@@ -139,7 +139,7 @@ SPACING_FORMATS = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, Fil
 GROUP_UNITS = {Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT}
 SPDX_URL = "https://spdx.org/licenses/{}.html"
 
-# One token of a path pattern (the same grammar as covidct.layout.pattern).
+# One token of a path pattern (the same grammar as covidct.card.pattern).
 _TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\*\*/?|\*|[{}]|[^{}*]+")
 _ANY_PATH = "(?:.*/)?"  # fullpath may carry the extraction folder in front of the layout root
 

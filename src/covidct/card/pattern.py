@@ -16,8 +16,8 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
+from covidct.card.cardregex import MAX_PATTERN_SIZE, CardRegexError, LinearRegex, compile_linear, convert, escape
 from covidct.errors import CovidctError
-from covidct.layout.cardregex import MAX_PATTERN_SIZE, CardRegexError, LinearRegex, compile_linear, convert, escape
 
 if sys.version_info >= (3, 11):
     import re._parser as _sre_parse  # type: ignore[import-not-found]
