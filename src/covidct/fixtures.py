@@ -1070,7 +1070,7 @@ class Synthesizer:
         planes = members * sum(depth if self._volume(role) else 1 for role in self.lay.files)
         total = planes * h * w
         if total > MAX_PIXELS:
-            from covidct.hf.features import image_plan
+            from covidct.imageplan import image_plan
 
             if image_plan(self.cfg).shape is not None and (h, w) == (card_h, card_w):
                 raise FixtureError(
