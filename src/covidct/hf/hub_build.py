@@ -22,8 +22,8 @@ import shutil
 import warnings
 from pathlib import Path
 
-from covidct.build import step
 from covidct.card.model import Card
+from covidct.steps import step
 
 ORG = "covidct"
 

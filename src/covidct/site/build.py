@@ -12,8 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from covidct.build import step
 from covidct.card.model import Card
+from covidct.steps import step
 
 FALLBACK_CONFIG = {
     "site_name": "covidct",
