@@ -35,12 +35,25 @@ def _imports(tree: ast.AST, module: str, is_pkg: bool, known: set[str]) -> Itera
     """(imported covidct module, line) for every import statement anywhere in ``tree``.
 
     ``from covidct.a import b`` names the module ``covidct.a.b`` when that is a module, else ``covidct.a``;
+    a string that is a module's name (``importlib.import_module("covidct.x")``, a list of plugin modules)
+    or an f-string that starts with a package's name (``f"covidct.readers.{name}"``) counts too;
     a package's parents are not counted (every module would depend on ``covidct/__init__``), nor a
     module that is not in the tree (an optional part guarded by ``except ImportError``).
     """
     package = module if is_pkg else module.rpartition(".")[0]
 
     for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value \
+                and node.value in known and node.value != module:
+            # a module named by a string (a list of plugin modules for importlib): a dependency all the same
+            yield node.value, node.lineno
+            continue
+        if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            # f"covidct.readers.{name}": any module under that prefix may be imported
+            prefix = str(node.values[0].value)
+            if prefix.startswith("covidct.") and prefix.endswith("."):
+                yield from ((m, node.lineno) for m in sorted(known) if m.startswith(prefix) and m != module)
+            continue
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -2,8 +2,9 @@
 
 Each subcommand is a small function; heavy modules (datasets, mkdocs) are imported only by the
 subcommands that need them, so ``covidct validate`` starts fast. Expected failures (invalid cards,
-unknown ids, missing extras, bad data folders) print one clear message and exit non-zero, never a
-traceback.
+unknown ids, missing extras, bad data folders: every ``covidct.errors.CovidctError``) print one clear
+message and exit with the error's status, never a traceback; ``main`` catches them in one place.
+Command modules register with ``covidct.cli_common`` and never import this module.
 """
 
 from __future__ import annotations
@@ -12,49 +13,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from covidct.card.issues import Severity, issues_to_json
+from covidct.cli_common import COMMANDS, _cards_dir, args, command, show_warning
 from covidct.errors import CovidctError, UserFacingError
-from covidct.registry import default_cards_dir, registry
+from covidct.registry import registry
 from covidct.terminal import echo, terminal_text
-
-Handler = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
-
-
-def command(name: str, help: str) -> Callable[[Handler], Handler]:
-    """Register ``fn`` as ``covidct <name>``; its ``configure`` attribute adds arguments."""
-
-    def deco(fn: Handler) -> Handler:
-        COMMANDS[name] = (fn, getattr(fn, "configure", lambda p: None), help)
-        return fn
-
-    return deco
-
-
-def args(configure: Callable[[argparse.ArgumentParser], None]) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        fn.configure = configure  # type: ignore[attr-defined]
-        return fn
-
-    return deco
-
-
-# ------------------------------------------------------------------------------------------ terminal output
-# Everything the CLI prints goes through echo() (covidct.terminal), and argparse's messages through _Parser.
-
-
-def show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
-                 line: str | None = None) -> None:
-    """``warnings.showwarning`` for commands: one line, no source location, escaped like all output.
-
-    A ``DataNotice`` (something covidct did on the user's behalf, e.g. extracting archives found in
-    data_dir) is said without "warning:"."""
-    notice = getattr(category, "__name__", "") == "DataNotice"
-    echo(f"covidct: {'' if notice else 'warning: '}{message}", err=True)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,10 +31,6 @@ class _Parser(argparse.ArgumentParser):
         if message:
             stream = file or sys.stderr
             stream.write(terminal_text(message))
-
-
-def _cards_dir(ns: argparse.Namespace) -> Path:
-    return Path(ns.cards) if getattr(ns, "cards", None) else default_cards_dir()
 
 
 # ------------------------------------------------------------------------------------------ validate
@@ -318,6 +281,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:  # `covidct list | head`
         return 0
+
+
+# the names command modules took from here before covidct.cli_common (new ones import from there)
+__all__ = ["COMMANDS", "UserFacingError", "args", "build_parser", "command", "echo", "main", "show_warning",
+           "terminal_text"]
 
 
 if __name__ == "__main__":  # pragma: no cover
