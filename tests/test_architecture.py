@@ -168,3 +168,8 @@ def test_the_graph_sees_circles_through_function_level_and_relative_imports(tmp_
     graph = import_graph(root)
     assert find_cycle(graph) is None
     assert find_cycle(package_graph(root, graph)) == ["covidct.c", "covidct.sub", "covidct.c"]
+
+    (root / "sub/e.py").write_text("import os\n")
+    (root / "a.py").write_text('import importlib\nPLUGINS = ["covidct.b"]\n')  # imported by name, later
+    (root / "b.py").write_text('def f(name):\n    return __import__(f"covidct.{name}")\n')  # may be covidct.a
+    assert find_cycle(import_graph(root)) == ["covidct.a", "covidct.b", "covidct.a"]
