@@ -247,21 +247,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_modules() -> list[str]:
+    """The modules that add subcommands: every ``covidct/cli_<topic>.py`` but cli_common, in name order.
+
+    A new command is a new such file whose functions register with ``covidct.cli_common.command``;
+    no list names them. They are imported on each run (their own heavy imports wait for the command).
+    """
+    import pkgutil
+
+    import covidct
+
+    names = sorted(m.name for m in pkgutil.iter_modules(covidct.__path__))
+    return [f"covidct.{n}" for n in names if n.startswith("cli_") and n != "cli_common"]
+
+
 def _load_plugins() -> None:
     """Import the modules that register further subcommands (they may need extras at run time only)."""
     import importlib
 
-    for mod in PLUGIN_MODULES:
+    for mod in command_modules():
         importlib.import_module(mod)
-
-
-PLUGIN_MODULES: list[str] = [
-    "covidct.cli_check",
-    "covidct.cli_combine",
-    "covidct.cli_contrib",
-    "covidct.cli_data",
-    "covidct.cli_hub",
-]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
