@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from covidct import fixtures
 from covidct.fixtures import FixtureError, sample_regex
 
 REGEXES = ["[^/]+", "[0-9]+", "P[0-9]{3}", "NCP|CP|Normal", "SR_[234]", "patient[0-9]+", r"[^/]+\.(?:png|jpg)",
@@ -17,8 +18,18 @@ REGEXES = ["[^/]+", "[0-9]+", "P[0-9]{3}", "NCP|CP|Normal", "SR_[234]", "patient
 
 @pytest.mark.parametrize("rx", REGEXES)
 @given(i=st.integers(min_value=0, max_value=10_000))
-def test_sampled_values_match(rx: str, i: int) -> None:
-    assert re.fullmatch(rx, sample_regex(rx, i))
+def test_the_generator_matches_at_the_first_attempt(rx: str, i: int) -> None:
+    """The generator itself, not sample_regex's check-and-retry (which makes any returned value match):
+    for the regexes cards use, the first value is right, so ``i`` picks distinct values, not retries."""
+    value = fixtures._gen(list(fixtures._sre_parse.parse(rx)), i, [fixtures.MAX_VALUE_CHARS])
+    assert re.fullmatch(rx, value)
+
+
+def test_a_value_that_does_not_match_is_never_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check in sample_regex holds when the generator is wrong (here: always a slash)."""
+    monkeypatch.setattr(fixtures, "_gen", lambda *_: "a/b")
+    with pytest.raises(FixtureError, match="cannot synthesize"):
+        sample_regex("[a-z]+", 0)
 
 
 @pytest.mark.parametrize("rx", ["[^/]+", "[0-9]+", "P[0-9]{3}", "patient[0-9]+"])

@@ -29,11 +29,9 @@ import io
 import lzma
 import os
 import re
-import shutil
 import stat
 import struct
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -41,6 +39,8 @@ from pathlib import Path
 from typing import IO, Any, NoReturn
 
 from covidct.errors import CovidctError
+from covidct.fsutil import first_dir
+from covidct.settings import MAX_UNPACKED_ENV, settings
 
 CHUNK = 1 << 18  # bytes asked of a decompressor or a member at a time
 RATIO = 200  # an archive may unpack to RATIO times its own size...
@@ -53,7 +53,7 @@ MAX_PAX_HEADER = 1 << 20  # one pax extended header (path, times, xattrs); real 
 MAX_GLOBAL_PAX = 64 << 10  # all global pax headers together (they are copied into every member)
 MAX_LONG_NAME = 64 << 10  # a GNU long name or long link header
 MAX_DIGIT_COST = 4_000_000  # sum of squared digit-run lengths in one pax header (see _check_pax)
-LIMIT_ENV = "COVIDCT_MAX_UNPACKED_BYTES"
+LIMIT_ENV = MAX_UNPACKED_ENV
 
 ZIP, TAR = "zip", "tar"
 COMPRESSIONS = {"gz": b"\x1f\x8b\x08", "bz2": b"BZh", "xz": b"\xfd7zXZ\x00"}
@@ -87,16 +87,11 @@ class ArchiveError(CovidctError):
 
 def unpack_limit(archive_size: int) -> int:
     """Bytes an archive of ``archive_size`` bytes may unpack to (``COVIDCT_MAX_UNPACKED_BYTES`` overrides)."""
-    raw = os.environ.get(LIMIT_ENV, "").strip()
-    if raw:
-        try:
-            value = int(raw.replace("_", ""))
-        except ValueError:
-            value = -1
-        if value <= 0:
-            raise ArchiveError(f"{LIMIT_ENV}={raw!r} is not a positive number of bytes")
-        return value
-    return max(FLOOR, RATIO * archive_size)
+    try:
+        value = settings().max_unpacked_bytes
+    except ValueError as exc:
+        raise ArchiveError(str(exc)) from None
+    return value if value is not None else max(FLOOR, RATIO * archive_size)
 
 
 class _Budget:
@@ -116,7 +111,7 @@ class _Budget:
             self.refuse()
 
     def refuse(self) -> NoReturn:
-        override = os.environ.get(LIMIT_ENV)
+        override = settings().environ.get(LIMIT_ENV)
         why = f"{LIMIT_ENV}={override}" if override else f"{RATIO}x its size of {self.size:,} bytes, at least {FLOOR:,}"
         raise ArchiveError(
             f"{self.name}: unpacks to more than {self.limit:,} bytes ({why}; each file counts at least "
@@ -248,7 +243,37 @@ def describe(fmt: str) -> str:
 # ------------------------------------------------------------------------------------------ streaming
 
 
-class _Decompressed:
+class _Forward:
+    """What the readers of a stream that only goes forward share: ``pos`` counts the bytes read,
+    :meth:`unread` puts a peeked head back, and a seek may skip ahead but never go back."""
+
+    name: str
+    pos: int
+    _buf: bytes  # bytes put back by unread, read again first
+
+    def unread(self, data: bytes) -> None:
+        self._buf = data + self._buf
+        self.pos -= len(data)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def _ahead(self, pos: int, whence: int) -> int:
+        """The absolute position a seek asks for; refused when it is behind the current one."""
+        if whence == 1:
+            pos += self.pos
+        if whence == 2 or pos < self.pos:
+            raise ArchiveError(f"{self.name}: the archive asks to be read backwards; refused")
+        return pos
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class _Decompressed(_Forward):
     """A forward-only stream of the decompressed bytes of a gzip, bzip2 or xz file.
 
     Concatenated streams of the same kind are read as one (``pigz``, ``pbzip2``, ``xz -T``); zero
@@ -345,31 +370,15 @@ class _Decompressed:
             raise ArchiveError(f"{self.name}: decompresses to more than {self.budget:,} bytes; refused")
         return out
 
-    def unread(self, data: bytes) -> None:
-        self._buf = data + self._buf
-        self.pos -= len(data)
-
-    def tell(self) -> int:
-        return self.pos
-
     def seek(self, pos: int, whence: int = 0) -> int:
-        if whence == 1:
-            pos += self.pos
-        if whence == 2 or pos < self.pos:
-            raise ArchiveError(f"{self.name}: the archive asks to be read backwards; refused")
+        pos = self._ahead(pos, whence)
         while self.pos < pos:
             if not self.read(min(CHUNK, pos - self.pos)):
                 break
         return self.pos
 
-    def readable(self) -> bool:
-        return True
 
-    def seekable(self) -> bool:
-        return False
-
-
-class _Plain:
+class _Plain(_Forward):
     """The same forward-only interface over an uncompressed file (a plain tar)."""
 
     def __init__(self, fh: IO[bytes], name: str, budget: int):
@@ -378,41 +387,25 @@ class _Plain:
         self.budget = budget
         self.pos = 0
         self.last = b""
-        self._back = b""
+        self._buf = b""
         fh.seek(0)
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
             raise io.UnsupportedOperation("unbounded read")
-        out, self._back = self._back[:n], self._back[n:]
+        out, self._buf = self._buf[:n], self._buf[n:]
         if len(out) < n:
             out += self.fh.read(n - len(out))
         self.pos += len(out)
         self.last = out[-_LAST:]
         return out
 
-    def unread(self, data: bytes) -> None:
-        self._back = data + self._back
-        self.pos -= len(data)
-
-    def tell(self) -> int:
-        return self.pos
-
     def seek(self, pos: int, whence: int = 0) -> int:
-        if whence == 1:
-            pos += self.pos
-        if whence == 2 or pos < self.pos:
-            raise ArchiveError(f"{self.name}: the archive asks to be read backwards; refused")
-        self._back = b""
+        pos = self._ahead(pos, whence)
+        self._buf = b""
         self.fh.seek(pos)
         self.pos = pos
         return pos
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
 
 
 # ------------------------------------------------------------------------------------------ writing
@@ -655,9 +648,7 @@ def extract(fh: IO[bytes], declared: str, dest: Path, name: str) -> Path:
         raise ArchiveError(f"{name}: the card declares `archive: {declared}`, but the file is {describe(fmt)}; "
                            "refused. Fix the card's `archive:` (or check that the right file was downloaded)")
     budget = _Budget(name, size)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
+    with first_dir(dest) as tmp:
         w = _Writer(tmp, budget)
         if fmt == ZIP:
             _extract_zip(fh, size, w)
@@ -672,16 +663,6 @@ def extract(fh: IO[bytes], declared: str, dest: Path, name: str) -> Path:
                 assert isinstance(stream, _Decompressed)
                 stream.budget = budget.limit  # a single file: the limit applies to the stream itself
                 w.file(single_name(name, fmt), stream.read)
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if not dest.is_dir():
-                raise
-            shutil.rmtree(tmp, ignore_errors=True)  # another process finished first: keep its copy
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return dest
 
 

@@ -38,7 +38,7 @@ def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: in
             echo(f"{name}: skipped")
             continue
         echo(f"{name}: {fn(cards_dir, out, cards)}")
-    n_layout = sum(1 for c in cards.values() if any(cfg.layout for cfg in c.configs))
+    n_layout = sum(1 for c in cards.values() if c.loadable_configs)
     echo(f"summary: {len(cards)} dataset(s), {n_layout} loadable from their layout")
     return 0
 

@@ -16,9 +16,14 @@ PACKAGED = Path(__file__).resolve().parent / "_cards"  # written into wheels by 
 RECORD = "SNAPSHOT.json"  # beside the packaged cards: what setup.py recorded at build time
 
 
+def is_card_file(path: Path) -> bool:
+    """Whether ``path`` is named like a card: ``*.yaml``, except names starting with ``_`` or ``.``."""
+    return path.suffix == ".yaml" and not path.name.startswith(("_", "."))
+
+
 def card_files(folder: Path) -> list[Path]:
-    """The card files of a folder: ``*.yaml``, except names starting with ``_`` or ``.``."""
-    return sorted(p for p in folder.glob("*.yaml") if not p.name.startswith(("_", ".")))
+    """The card files of a folder (see :func:`is_card_file`), in name order."""
+    return sorted(p for p in folder.glob("*.yaml") if is_card_file(p))
 
 
 def snapshot(folder: Path) -> dict[str, object]:

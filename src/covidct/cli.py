@@ -149,16 +149,26 @@ def cmd_show(ns: argparse.Namespace) -> int:
 
 
 def _overlaps_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("ids", nargs="+", metavar="ID", help="two or more card ids, names or aliases")
+    from covidct.cli_fingerprint import add_manifest_args
+
+    p.add_argument("ids", nargs="*", metavar="ID", help="two or more card ids, names or aliases (lineage)")
     p.add_argument("--max-hops", type=int, default=3, help="longest chain of lineage links to follow")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    add_manifest_args(p)
 
 
-@command("overlaps", "tell which of the given datasets share patients or images, and through which source")
+@command("overlaps", "which datasets share patients or images: from the cards' lineage (IDs), or measured in the "
+         "data (--manifest from `covidct fingerprint`)")
 @args(_overlaps_args)
 def cmd_overlaps(ns: argparse.Namespace) -> int:
     from covidct.lineage import overlaps
 
+    if ns.manifest:
+        if ns.ids:
+            raise UserFacingError("give card ids (lineage) or --manifest files (data), not both")
+        from covidct.cli_fingerprint import manifest_overlaps
+
+        return manifest_overlaps(ns)
     reg = registry(_cards_dir(ns))
     ids = [reg.get(ref).id for ref in ns.ids]
     if len(set(ids)) < 2:
@@ -167,12 +177,16 @@ def cmd_overlaps(ns: argparse.Namespace) -> int:
     if ns.format == "json":
         echo(json.dumps([o.to_dict() for o in found], ensure_ascii=False, indent=2), as_json=True)
         return 0
+    check = "to check the data itself: `covidct fingerprint ID --data-dir DIR --out ID.parquet` for each, then " \
+            "`covidct overlaps --manifest A.parquet --manifest B.parquet`"
     if not found:
         echo(f"no known overlap among {', '.join(ids)} (from the cards' lineage)")
+        echo(check, err=True)
         return 0
     for o in found:
         echo("\n".join(o.lines()))
     echo("combine with care: keep shared patients in one split, and deduplicate images", err=True)
+    echo(check, err=True)
     return 0
 
 

@@ -21,13 +21,13 @@ def _fixture_args(p: argparse.ArgumentParser) -> None:
 @command("fixture", "write a miniature copy of a dataset (real formats, same names), synthesized from its card")
 @args(_fixture_args)
 def cmd_fixture(ns: argparse.Namespace) -> int:
-    from covidct.fixtures import FixtureError, layout_configs, synthesize
+    from covidct.fixtures import FixtureError, synthesize
     from covidct.registry import load_card
 
     if ns.per_class is not None and ns.per_class < 1:
         raise UserFacingError(f"--per-class must be at least 1, not {ns.per_class}")
     card = load_card(ns.id, getattr(ns, "cards", None))
-    configs = [card.config(ns.config)] if ns.config else layout_configs(card)
+    configs = [card.config(ns.config)] if ns.config else card.loadable_configs
     if ns.config and configs[0].layout is None:
         raise UserFacingError(f"{card.id}/{ns.config} has no layout: nothing to synthesize")
     if not configs:

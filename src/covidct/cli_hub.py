@@ -38,7 +38,7 @@ def cmd_scripts(ns: argparse.Namespace) -> int:
     reg = _cards(ns)
     cards = {c.id: c for c in (reg.get(i) for i in ns.ids)} if ns.ids else reg.cards()
     if ns.ids:
-        no_layout = [i for i, c in cards.items() if not any(cfg.layout for cfg in c.configs)]
+        no_layout = [i for i, c in cards.items() if not c.loadable_configs]
         if no_layout:
             raise UserFacingError(
                 f"no config with a layout in {no_layout}: a loading script would have nothing "

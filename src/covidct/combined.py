@@ -105,7 +105,7 @@ def _choose(card: Card, tgt: Target, config: str | None, label: str | None
         except KeyError as exc:
             raise MappingError(str(exc.args[0])) from None
     else:
-        cands = [c for c in card.configs if c.layout is not None]
+        cands = card.loadable_configs
     found = []
     errors = []
     for cfg in cands:

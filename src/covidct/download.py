@@ -42,12 +42,8 @@ from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
 from covidct.errors import CovidctError
+from covidct.settings import ALLOW_PRIVATE_ENV, RETRIES_ENV, TIMEOUT_ENV, settings
 
-ALLOW_PRIVATE_ENV = "COVIDCT_ALLOW_PRIVATE_HOSTS"
-TIMEOUT_ENV = "COVIDCT_DOWNLOAD_TIMEOUT"
-RETRIES_ENV = "COVIDCT_DOWNLOAD_RETRIES"
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_RETRIES = 2
 RETRY_DELAY = 1.0  # seconds before the first retry, doubled each time
 MAX_REDIRECTS = 10
 CHUNK = 1 << 20
@@ -87,26 +83,18 @@ class Digests:
 # ------------------------------------------------------------------------------------------ settings
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def allow_private_hosts() -> bool:
-    return _env_flag(ALLOW_PRIVATE_ENV)
+    return settings().allow_private_hosts
 
 
-def _env_number(url: str, name: str, default: float, kind: type = float) -> Any:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return kind(default)
+def _timeout_and_retries(url: str, timeout: float | None = None) -> tuple[float, int]:
+    """The download settings (``timeout`` given: the environment's is not read); a bad value is a
+    :class:`DownloadError` for ``url``."""
     try:
-        value = kind(raw)
-    except ValueError:
-        value = -1
-    if value < 0 or (kind is float and value == 0):
-        what = "timeout in seconds" if kind is float else "count"
-        raise DownloadError(url, f"the setting {name}={raw!r} is not a valid {what}")
-    return value
+        env = settings()
+        return (timeout if timeout is not None else env.download_timeout), env.download_retries
+    except ValueError as exc:
+        raise DownloadError(url, str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------------ addresses
@@ -358,8 +346,7 @@ def probe(url: str, *, timeout: float | None = None) -> Probe:
     recorded; failures that may pass are retried as for downloads. Never raises :class:`DownloadError`:
     the failure is the result's ``error``.
     """
-    wait = timeout if timeout is not None else _env_number(url, TIMEOUT_ENV, DEFAULT_TIMEOUT)
-    retries = _env_number(url, RETRIES_ENV, DEFAULT_RETRIES, int)
+    wait, retries = _timeout_and_retries(url, timeout)
     for n in range(retries + 1):
         result = Probe(url)
         try:
@@ -497,8 +484,7 @@ def fetch(url: str, dest: Path, *, size: int | None = None, verify: Callable[[Di
     ``size`` (the card's ``size_bytes``) bounds the body; ``verify`` sees the size and digests before the
     rename and raises to refuse the file. Retries failures that may pass; raises :class:`DownloadError`.
     """
-    timeout = _env_number(url, TIMEOUT_ENV, DEFAULT_TIMEOUT)
-    retries = _env_number(url, RETRIES_ENV, DEFAULT_RETRIES, int)
+    timeout, retries = _timeout_and_retries(url)
     attempt = _Attempt(url, Path(dest), size, timeout, progress)
     for n in range(retries + 1):
         try:

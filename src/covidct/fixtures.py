@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from covidct.card.cardregex import CardRegexError, part_matcher
-from covidct.card.model import Card, Config, LabelDef, Layout, ValueFrom
+from covidct.card.model import SCAN_UNITS, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.pattern import fill_template, parse, template_parts
 from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
 from covidct.errors import CovidctError
-from covidct.layout.plan import SCAN_UNITS, builtins_of
+from covidct.layout.plan import builtins_of
 from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
 
 if sys.version_info >= (3, 11):
@@ -315,7 +315,7 @@ class Synthesizer:
         self.root = out / self.lay.root if self.lay.root else out
         self.out = out
         self.grouped = self.lay.group is not None
-        self.per_member = not (self.grouped and cfg.example in SCAN_UNITS)
+        self.per_member = not cfg.example_is_whole_scan
         self.n_slices = 3 if self.grouped else 1
         self.per_class = per_class or (1 if self.grouped else 2)
         self.labels = {lab.name: lab for lab in cfg.labels}
@@ -1256,9 +1256,5 @@ def synthesize(card: Card, config: Config | str | None, out: str | os.PathLike[s
     return Synthesizer(card, cfg, Path(out), per_class=per_class).run()
 
 
-def layout_configs(card: Card) -> list[Config]:
-    return [c for c in card.configs if c.layout is not None]
-
-
-__all__ = ["Expected", "FixtureError", "Manifest", "layout_configs", "sample_regex", "synthesize"]
+__all__ = ["Expected", "FixtureError", "Manifest", "sample_regex", "synthesize"]
 _ = Unit

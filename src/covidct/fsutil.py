@@ -184,3 +184,22 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     os.replace(tmp, path)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def first_dir(path: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; on success it becomes ``path`` (mode 0o755), unless
+    another process created ``path`` meanwhile: then that copy is kept and this one deleted. Unlike
+    :func:`atomic_dir` it never replaces a folder (a cache entry another process may be reading)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        os.chmod(tmp, 0o755)
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            if not path.is_dir():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)  # nothing left after a rename; the loser's copy otherwise

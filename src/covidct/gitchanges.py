@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from covidct.cards_snapshot import is_card_file
 from covidct.errors import CovidctError
 
 GIT_TIMEOUT = 60
@@ -66,10 +67,6 @@ def merge_base(ref: str, cwd: Path) -> str:
         raise GitError(f"{ref!r} and HEAD share no history (a shallow clone? fetch more)") from None
 
 
-def _is_card(p: Path) -> bool:
-    return p.suffix == ".yaml" and not p.name.startswith(("_", "."))
-
-
 def changed_cards(ref: str, paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """Card files under ``paths`` added or modified since the merge base of ``ref`` and HEAD.
 
@@ -101,7 +98,7 @@ def changed_cards(ref: str, paths: Sequence[str | os.PathLike[str]]) -> list[Pat
     out: list[Path] = []
     for name in sorted(names):
         abs_path = root / name
-        if not abs_path.is_file() or not _is_card(abs_path):
+        if not abs_path.is_file() or not is_card_file(abs_path):
             continue
         resolved = abs_path.resolve()
         # folders hold cards directly (as `covidct validate DIR` reads them), not in subfolders

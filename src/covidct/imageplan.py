@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from covidct.card.model import Config
+from covidct.card.model import SCAN_UNITS, Config
 from covidct.card.vocab import Dimensionality, FileFormat, Intensity
-from covidct.layout.plan import SCAN_UNITS
 
 RASTER = {FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP, FileFormat.TIFF}
 
@@ -26,7 +25,7 @@ class ImagePlan:
 
 
 def per_member(cfg: Config) -> bool:
-    return not (cfg.layout is not None and cfg.layout.group is not None and cfg.example in SCAN_UNITS)
+    return not cfg.example_is_whole_scan
 
 
 def _fixed_inplane(cfg: Config) -> tuple[int, int] | None:

@@ -9,6 +9,7 @@ another dataset is a possible one: both took data from it, perhaps not the same 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -97,26 +98,26 @@ def graph(cards: dict[str, Card]) -> dict[str, list[Edge]]:
     return adj
 
 
-def _shortest_path(adj: dict[str, list[Edge]], a: str, b: str, max_hops: int) -> list[Edge] | None:
-    prev: dict[str, Edge | None] = {a: None}
-    queue = deque([(a, 0)])
+def shortest_chains(adj: dict[str, list[Edge]], start: str, max_hops: int,
+                    follow: Callable[[Edge], bool] | None = None) -> dict[str, list[Edge]]:
+    """The shortest chain of edges from ``start`` to every card within ``max_hops`` edges, in the order
+    found (breadth-first; among equally short chains the one through the smaller card id, then relation).
+
+    ``follow`` says which edges may be taken (default: every one).
+    """
+    chains: dict[str, list[Edge]] = {start: []}
+    queue = deque([(start, 0)])
     while queue:
         node, hops = queue.popleft()
-        if node == b:
-            path: list[Edge] = []
-            while prev[node] is not None:
-                e = prev[node]
-                assert e is not None
-                path.append(e)
-                node = e.a
-            return path[::-1]
         if hops >= max_hops:
             continue
         for e in sorted(adj.get(node, []), key=lambda e: (e.b, e.relation)):
-            if e.b not in prev:
-                prev[e.b] = e
-                queue.append((e.b, hops + 1))
-    return None
+            if e.b in chains or (follow is not None and not follow(e)):
+                continue
+            chains[e.b] = [*chains[node], e]
+            queue.append((e.b, hops + 1))
+    del chains[start]
+    return chains
 
 
 def overlaps(cards: dict[str, Card], ids: list[str], max_hops: int = 3) -> list[Overlap]:
@@ -124,7 +125,7 @@ def overlaps(cards: dict[str, Card], ids: list[str], max_hops: int = 3) -> list[
     adj = graph(cards)
     found = []
     for a, b in combinations(dict.fromkeys(ids), 2):
-        path = _shortest_path(adj, a, b, max_hops)
+        path = shortest_chains(adj, a, max_hops).get(b)
         if path:
             found.append(Overlap(a, b, path))
     found.sort(key=lambda o: (len(o.path), o.a, o.b))

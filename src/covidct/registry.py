@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from covidct.card.issues import Severity
-from covidct.card.model import Card
+from covidct.card.model import ORG, Card
 from covidct.card.validate import FileResult, registry_checks, validate_file
 from covidct.card.vocab import CountLevel
 from covidct.cards_snapshot import PACKAGED, card_files
 from covidct.errors import CovidctError
+from covidct.settings import settings
 
 if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
     import pandas as pd
 
-ORG = "covidct"
 
 
 class CardError(CovidctError):
@@ -32,6 +32,14 @@ class CardError(CovidctError):
         super().__init__(message + ("".join("\n  " + i for i in self.issues)))
 
 
+def valid_card(result: FileResult, shown: object) -> Card:
+    """The card of a validated file; :class:`CardError` listing every located error when it has one."""
+    errors = [i.format() for i in result.issues if i.severity is Severity.ERROR]
+    if errors or result.card is None:
+        raise CardError(f"{shown} is not a valid card", errors)
+    return result.card
+
+
 class UnknownCard(CovidctError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want plain text
         return str(self.args[0])
@@ -40,9 +48,9 @@ class UnknownCard(CovidctError, KeyError):
 def default_cards_dir() -> Path:
     """$COVIDCT_CARDS; else the repository's cards/ when covidct runs from its source tree (an editable
     install, PYTHONPATH=src); else the snapshot of cards packaged with covidct (a wheel or sdist install)."""
-    env = os.environ.get("COVIDCT_CARDS")
-    if env:
-        return Path(env)
+    env = settings().cards_dir
+    if env is not None:
+        return env
     repo = Path(__file__).resolve().parents[2]
     if (repo / "cards").is_dir() and (repo / "pyproject.toml").is_file():
         return repo / "cards"
@@ -138,7 +146,7 @@ def catalog_row(card: Card) -> dict[str, object]:
         "license": card.license.id,
         "redistribution": card.license.redistribution.value,
         "access": card.access.kind.value,
-        "has_layout": any(cfg.layout is not None for cfg in card.configs),
+        "has_layout": bool(card.loadable_configs),
         "layout": sorted({cfg.layout_status for cfg in card.configs}),  # verified, differs, unverified, no layout
         "homepage": card.homepage,
         "doi": card.citation.doi if card.citation else None,
@@ -168,11 +176,7 @@ def load_card(ref: str, cards_dir: str | os.PathLike[str] | None = None) -> Card
     """``covidct.load_card("cncb")`` or ``load_card("covidct/cncb")``: the validated Card."""
     p = Path(ref)
     if ref.endswith(".yaml") and p.is_file():
-        r = validate_file(p)
-        errors = [i.format() for i in r.issues if i.severity is Severity.ERROR]
-        if errors or r.card is None:
-            raise CardError(f"{ref} is not a valid card", errors)
-        return r.card
+        return valid_card(validate_file(p), ref)
     return registry(cards_dir).get(ref)
 
 

@@ -27,6 +27,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from covidct.card.model import SLUG_RE, Code, ShortText, Slug, Strict
 from covidct.card.vocab import Assertion, Match, Modality
+from covidct.cards_snapshot import card_files
 from covidct.errors import CovidctError
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def targets_dir(cards_dir: str | os.PathLike[str] | None = None) -> Path:
 
 def list_targets(cards_dir: str | os.PathLike[str] | None = None) -> list[str]:
     d = targets_dir(cards_dir)
-    return sorted(p.stem for p in d.glob("*.yaml") if not p.name.startswith(("_", "."))) if d.is_dir() else []
+    return sorted(p.stem for p in card_files(d)) if d.is_dir() else []  # named like cards
 
 
 def load_target(ref: str | os.PathLike[str], cards_dir: str | os.PathLike[str] | None = None) -> Target:

@@ -162,3 +162,33 @@ def test_an_unknown_license_refuses_the_export_before_loading(tmp_path: Path,
     err = capsys.readouterr().err
     assert status == 1 and "covid-ctset" in err and "--allow-unknown-license" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_fingerprint_manifests_keep_duplicate_images_in_one_split(dirs: dict[str, Path], tmp_path: Path) -> None:
+    """A copy of one COVID-CT image under another name (COVID-CT has no patient ids, so each example is
+    split alone): with the fingerprint manifest the two always share a split; without it, some seed parts them."""
+    data = tmp_path / "covid-ct"
+    shutil.copytree(dirs["covid-ct"], data)
+    first = sorted(p for p in data.rglob("*") if p.suffix.lower() in (".png", ".jpg"))[0]
+    copy = first.with_name("zz_copy_of_" + first.name)
+    shutil.copyfile(first, copy)
+    cls = "NonCOVID" if "NonCOVID" in first.parent.name else "COVID"
+    with open(data / "Data-split" / cls / f"trainCT_{cls}.txt", "a") as fh:  # listed, so it is an example
+        fh.write(f"\n{copy.name}\n")
+    manifest = tmp_path / "covid-ct.parquet"
+    assert main(["fingerprint", "covid-ct", "default", "--data-dir", str(data), "--out", str(manifest),
+                 "--jobs", "1"]) == 0
+    pair = {str(first.relative_to(data)), str(copy.relative_to(data))}
+
+    def splits_of_pair(seed: int, manifests: list[Path] | None) -> set[str]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = combine(["covid-ct", "cncb"], "covid-pneumonia-ct", {"covid-ct": data, "cncb": dirs["cncb"]},
+                         split_by="patient", test_size=0.5, seed=seed, manifests=manifests,
+                         cache_dir=tmp_path / f"cache-{seed}-{bool(manifests)}")
+        return {s for s, split in ds.items() for r in split.select_columns(["source", "path"]).to_list()
+                if r["source"] == "covid-ct" and r["path"] in pair}
+
+    apart = [seed for seed in range(8) if len(splits_of_pair(seed, None)) == 2]
+    assert apart, "no seed split the two copies without manifests: the test would prove nothing"
+    assert all(len(splits_of_pair(seed, [manifest])) == 1 for seed in apart[:2])

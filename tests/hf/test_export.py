@@ -11,13 +11,12 @@ from _hubtools import base_card, card_with, check_hub_metadata, fixtures, front_
 from ds36_probe import digest
 
 from covidct.cli import main
-from covidct.fixtures import layout_configs
 from covidct.hf.export import ExportRefused, export, read_manifest
 from covidct.registry import registry
 
 pq = pytest.importorskip("pyarrow.parquet")
 
-LOADABLE = [(cid, cfg.name) for cid, card in sorted(registry().cards().items()) for cfg in layout_configs(card)]
+LOADABLE = [(cid, cfg.name) for cid, card in sorted(registry().cards().items()) for cfg in card.loadable_configs]
 
 
 @pytest.fixture(scope="module")

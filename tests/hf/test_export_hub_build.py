@@ -11,7 +11,7 @@ from _hubtools import base_card, card_with, fixtures, front_matter
 from covidct.build import STEPS
 from covidct.cli import main
 from covidct.hf.export import read_manifest
-from covidct.hf.hub_build import _data_dirs, build_hub
+from covidct.hf.hub_build import build_hub
 from covidct.registry import registry
 
 
@@ -59,12 +59,6 @@ def test_refused_export_falls_back_to_the_script(tmp_path: Path) -> None:
     summary = build_hub(tmp_path, {"cncb": card}, data_dirs={"cncb": str(tmp_path)})
     assert "forbids redistribution" in summary
     assert (tmp_path / "hub" / "covidct" / "cncb" / "cncb.py").is_file()
-
-
-def test_data_dirs_syntax() -> None:
-    assert _data_dirs("cncb=/d/cncb:covid-ct=/d/ct") == {"cncb": "/d/cncb", "covid-ct": "/d/ct"}
-    with pytest.raises(ValueError, match="ID=DIR"):
-        _data_dirs("cncb")
 
 
 def test_a_kept_export_counts_as_a_parquet_folder(tmp_path: Path) -> None:

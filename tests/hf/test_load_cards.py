@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from covidct.fixtures import layout_configs, synthesize
+from covidct.fixtures import synthesize
 from covidct.registry import registry
 
 datasets = pytest.importorskip("datasets")
@@ -19,7 +19,7 @@ from covidct.hf.builder import builder_for  # noqa: E402
 from covidct.hf.features import features_for, image_plan  # noqa: E402
 from covidct.hf.load import prepare  # noqa: E402
 
-CASES = [(cid, cfg.name) for cid, card in sorted(registry().cards().items()) for cfg in layout_configs(card)]
+CASES = [(cid, cfg.name) for cid, card in sorted(registry().cards().items()) for cfg in card.loadable_configs]
 
 
 def _decode(feature: Any, value: Any) -> Any:

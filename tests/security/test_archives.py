@@ -334,3 +334,24 @@ def test_identify_names_each_format(tmp_path: Path) -> None:
     for fmt, data in samples.items():
         assert identify(io.BytesIO(data), len(data), "f") == fmt
     assert set(samples) == set(archives.FORMATS)
+
+
+@pytest.mark.parametrize("kind", ["plain", "gz"])
+def test_streams_go_forward_only(kind: str) -> None:
+    """tarfile may skip ahead in a stream, never back (a member read twice would be unpacked twice)."""
+    import gzip
+
+    data = bytes(range(256)) * 4
+    if kind == "plain":
+        stream: archives._Forward = archives._Plain(io.BytesIO(data), "x.tar", budget=10_000)
+    else:
+        stream = archives._Decompressed(io.BytesIO(gzip.compress(data)), "gz", "x.tar.gz", 10_000)
+    assert stream.read(10) == data[:10]
+    stream.unread(b"\x05\x06")
+    assert stream.tell() == 8 and stream.read(2) == b"\x05\x06"
+    assert stream.seek(100) == 100 and stream.read(1) == data[100:101]
+    assert stream.seek(10, 1) == 111
+    for pos, whence in ((5, 0), (-1, 1), (0, 2)):
+        with pytest.raises(archives.ArchiveError, match="read backwards"):
+            stream.seek(pos, whence)
+    assert not stream.seekable() and stream.readable()

@@ -39,6 +39,8 @@ from covidct.card.vocab import (
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SPLIT_RE = r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$"  # Hugging Face split names: \w+ without dashes
+ORG = "covidct"  # the namespace of card refs (`covidct/<id>`) and the Hugging Face Hub organisation
+SCAN_UNITS = (Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT)  # examples that span the slices of a scan
 
 # Every number (and date) a card may give has its type here, bounded to what a real dataset can
 # have: a value outside is refused with a located error, never passed on to overflow a consumer
@@ -419,16 +421,18 @@ class Layout(Strict):
     archives: list[str] = Field(
         default_factory=list, description="Names of `downloads` that hold these files (extracted in order)."
     )
-    parts: dict[str, PartSpec] = Field(default_factory=dict, description="Named parts used in patterns.")
+    parts: dict[str, PartSpec] = Field(default_factory=dict, max_length=50,
+                                       description="Named parts used in patterns.")
     files: dict[str, FileSpec] = Field(
-        description="File roles: `image` is the input; other roles name mask labels of the config."
+        max_length=50, description="File roles: `image` is the input; other roles name mask labels of the config."
     )
     exclude: list[str] = Field(
-        default_factory=list, description="Glob patterns of files to ignore (e.g. `**/.DS_Store`)."
+        default_factory=list, max_length=200,
+        description="Glob patterns of files to ignore (e.g. `**/.DS_Store`); at most 200, each compiled once."
     )
     group: GroupSpec | None = Field(None, description="How slices form one scan example.")
-    tables: dict[str, TableSpec] = Field(default_factory=dict, description="Label and metadata tables.")
-    arrays: dict[str, ArraySpec] = Field(default_factory=dict, description="NPY label arrays.")
+    tables: dict[str, TableSpec] = Field(default_factory=dict, max_length=50, description="Label and metadata tables.")
+    arrays: dict[str, ArraySpec] = Field(default_factory=dict, max_length=50, description="NPY label arrays.")
     labels: dict[str, ValueFrom] = Field(
         default_factory=dict, description="Label name → where its value comes from (masks come from files)."
     )
@@ -457,6 +461,30 @@ class LayoutCheck(Strict):
     note: LongText | None = Field(None, description="What differs, or what the check could not see.")
 
 
+class FingerprintMatch(Strict):
+    """Duplicates measured between this config's manifest and another fingerprinted card's (`covidct overlaps`)."""
+
+    card: Slug = Field(description="Id of the other card.")
+    config: Slug | None = Field(None, description="The other card's config, when it has several.")
+    near: Annotated[int, Field(ge=0, le=256)] = Field(description="Near-duplicate threshold used (bits of 256).")
+    images: CountInt = Field(description="Images of this config with a duplicate in the other.")
+    files: CountInt = Field(0, description="Pairs of identical files.")
+    pixels: CountInt = Field(0, description="Pairs with the same decoded pixels.")
+    near_pairs: CountInt = Field(0, description="Pairs of near duplicates.")
+    patients: CountInt = Field(0, description="Patient ids found in both.")
+
+
+class Fingerprint(Strict):
+    """A published fingerprint manifest of this config (`covidct fingerprint`): hashes only, never pixels."""
+
+    url: Url = Field(description="Where the Parquet manifest can be downloaded.")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="SHA-256 of the manifest file.")
+    files: CountInt = Field(description="Image files fingerprinted.")
+    date: CardDate = Field(description="When the manifest was made.")
+    matches: list[FingerprintMatch] = Field(
+        default_factory=list, description="Duplicates measured against other fingerprinted cards.")
+
+
 class Config(Strict):
     name: Slug = Field(description="Config name, e.g. `lesion-seg`; `default` when there is only one.")
     description: LongText | None = None
@@ -470,6 +498,9 @@ class Config(Strict):
     verified: LayoutCheck | None = Field(
         None, description="What the layout was checked against with `covidct check` (a real file listing)."
     )
+    fingerprint: Fingerprint | None = Field(
+        None, description="A published manifest of the data's hashes (`covidct fingerprint`), to check any data "
+        "against this dataset with `covidct overlaps --manifest`.")
 
     @property
     def layout_status(self) -> str:
@@ -480,6 +511,12 @@ class Config(Strict):
         if self.verified is None:
             return "unverified"
         return "verified" if self.verified.result == CheckResult.MATCH else "differs"
+
+    @property
+    def example_is_whole_scan(self) -> bool:
+        """Whether one example is a whole scan assembled from a group of files (its slices stacked),
+        rather than one example per matched file."""
+        return self.layout is not None and self.layout.group is not None and self.example in SCAN_UNITS
 
     @property
     def class_names(self) -> set[str]:
@@ -554,6 +591,16 @@ class Card(Strict):
             if c.name == name:
                 return c
         raise KeyError(f"{self.id} has no config {name!r}; it has {[c.name for c in self.configs]}")
+
+    @property
+    def ref(self) -> str:
+        """``covidct/<id>``: how users and the Hub name the card."""
+        return f"{ORG}/{self.id}"
+
+    @property
+    def loadable_configs(self) -> list[Config]:
+        """The configs with a layout: the ones a builder, a loading script or a fixture can load."""
+        return [c for c in self.configs if c.layout is not None]
 
     def source_ids(self) -> set[str]:
         return {s.id for s in self.sources}

@@ -29,6 +29,9 @@ MAX_PATH_CHARS = 4096
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\*\*/?|\*|[{}]|[^{}*]+")
 BUILTIN_PARTS = ("_name", "_stem", "_path")
+# What each wildcard matches, as a regex (the same text in RE2 and in Python's ``re``): used by
+# :func:`parse`, :func:`compile_glob` and the Croissant export.
+WILDCARD_REGEX = {"*": "[^/]*", "**/": "(?:[^/]+/)*", "**": ".*"}
 
 
 class PatternError(CovidctError, ValueError):
@@ -68,22 +71,8 @@ class Pattern:
 
     def format(self, values: dict[str, object]) -> str:
         """Fill the parts in (used by the fixture synthesizer); ``*`` becomes ``x``."""
-        out: list[str] = []
-        for tok in _TOKEN_RE.finditer(self.text):
-            t = tok.group(0)
-            if tok.group(1) is not None:
-                out.append(str(values[tok.group(1)]))
-            elif t == "{{":
-                out.append("{")
-            elif t == "}}":
-                out.append("}")
-            elif t.startswith("**"):
-                out.append("")
-            elif t == "*":
-                out.append("x")
-            else:
-                out.append(t)
-        return "".join(out)
+        wild = {"star": "x", "dstar": ""}
+        return "".join(str(values[v]) if k == "part" else wild.get(k, v) for k, v in tokens(self.text))
 
 
 def check_safe_path(text: str, what: str = "pattern") -> None:
@@ -141,11 +130,8 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
                 prefix.append(t[0])
         elif t in ("{", "}"):
             raise PatternError(f"unbalanced brace in {text!r}; write `{{{{` or `}}}}` for a literal brace")
-        elif t.startswith("**"):
-            out.append("(?:[^/]+/)*" if t.endswith("/") else ".*")
-            prefix_done = True
-        elif t == "*":
-            out.append("[^/]*")
+        elif t.startswith("*"):
+            out.append(WILDCARD_REGEX[t])
             prefix_done = True
         else:
             out.append(escape(t))
@@ -165,6 +151,28 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
                    lead=literal)
 
 
+def tokens(text: str) -> list[tuple[str, str]]:
+    """The tokens of a pattern or join template, as (kind, value): ``('part', name)``, ``('lit', text)``
+    (``{{``/``}}`` already turned into one brace), ``('star', '*')`` or ``('dstar', '**' or '**/')``.
+
+    A lone brace is kept as a literal here; :func:`parse` and :func:`template_parts` refuse it.
+    """
+    out: list[tuple[str, str]] = []
+    for m in _TOKEN_RE.finditer(text):
+        t = m.group(0)
+        if m.group(1) is not None:
+            out.append(("part", m.group(1)))
+        elif t in ("{{", "}}"):
+            out.append(("lit", t[0]))
+        elif t.startswith("**"):
+            out.append(("dstar", t))
+        elif t == "*":
+            out.append(("star", t))
+        else:
+            out.append(("lit", t))
+    return out
+
+
 def template_parts(template: str) -> list[str]:
     """Part names used by a join template such as ``{patient}`` or ``{_stem}.dcm``."""
     names = []
@@ -178,18 +186,7 @@ def template_parts(template: str) -> list[str]:
 
 def fill_template(template: str, values: dict[str, object]) -> str:
     """Fill a join template; a missing part raises KeyError."""
-    out: list[str] = []
-    for tok in _TOKEN_RE.finditer(template):
-        t = tok.group(0)
-        if tok.group(1) is not None:
-            out.append(str(values[tok.group(1)]))
-        elif t == "{{":
-            out.append("{")
-        elif t == "}}":
-            out.append("}")
-        else:
-            out.append(t)
-    return "".join(out)
+    return "".join(str(values[v]) if k == "part" else v for k, v in tokens(template))
 
 
 # ------------------------------------------------------------------------------------ walking helpers
@@ -208,13 +205,13 @@ def compile_glob(text: str) -> LinearRegex:
     i = 0
     while i < len(text):
         if text.startswith("**/", i):
-            out.append("(?:[^/]+/)*")
+            out.append(WILDCARD_REGEX["**/"])
             i += 3
         elif text.startswith("**", i):
-            out.append(".*")
+            out.append(WILDCARD_REGEX["**"])
             i += 2
         elif text[i] == "*":
-            out.append("[^/]*")
+            out.append(WILDCARD_REGEX["*"])
             i += 1
         elif text[i] == "?":
             out.append("[^/]")

@@ -24,6 +24,7 @@ from covidct.card.model import Card
 from covidct.card.partial import best_effort, data_path, is_cascade
 from covidct.card.vocab import Vocab
 from covidct.card.yamlload import MAX_BYTES, Located, YamlError, decode, load
+from covidct.cards_snapshot import card_files
 
 CARD_SUFFIX = ".yaml"
 
@@ -267,16 +268,12 @@ def _near_hint(word: str, allowed: list[str]) -> str | None:
 # ------------------------------------------------------------------------------------ many files
 
 
-def _cards_in(folder: Path) -> list[Path]:
-    return sorted(x for x in folder.glob("*" + CARD_SUFFIX) if not x.name.startswith(("_", ".")))
-
-
 def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            out.extend(_cards_in(path))
+            out.extend(card_files(path))
         else:
             out.append(path)
     return out
@@ -337,7 +334,7 @@ def context_summaries(files: Sequence[Path], registry_dir: Path | None,
     folders = dict.fromkeys(([registry_dir] if registry_dir is not None else []) + [folder_of(f) for f in files])
     out: list[tuple[Summary, str]] = []
     for folder in folders:
-        for p in _cards_in(folder):
+        for p in card_files(folder):
             if (folder, p.name) in checked:
                 continue
             checked.add((folder, p.name))

@@ -36,7 +36,8 @@ from typing import Any
 
 from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
-from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind, Unit
+from covidct.card.pattern import WILDCARD_REGEX, tokens
+from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 
@@ -136,11 +137,8 @@ ARRAY_KINDS = {
     LabelKind.POINTS,
 }
 SPACING_FORMATS = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, FileFormat.NRRD}
-GROUP_UNITS = {Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT}
 SPDX_URL = "https://spdx.org/licenses/{}.html"
 
-# One token of a path pattern (the same grammar as covidct.card.pattern).
-_TOKEN_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|\*\*/?|\*|[{}]|[^{}*]+")
 _ANY_PATH = "(?:.*/)?"  # fullpath may carry the extraction folder in front of the layout root
 
 
@@ -151,30 +149,10 @@ def _ref(kind: str, id_: str) -> dict[str, Any]:
     return {kind: {"@id": id_}}
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    """(kind, value) tokens: ('part', name) | ('lit', text) | ('star', '*') | ('dstar', '**' or '**/')."""
-    out: list[tuple[str, str]] = []
-    for m in _TOKEN_RE.finditer(text):
-        t = m.group(0)
-        if m.group(1) is not None:
-            out.append(("part", m.group(1)))
-        elif t == "{{":
-            out.append(("lit", "{"))
-        elif t == "}}":
-            out.append(("lit", "}"))
-        elif t.startswith("**"):
-            out.append(("dstar", t))
-        elif t == "*":
-            out.append(("star", t))
-        else:
-            out.append(("lit", t))
-    return out
-
-
 def _glob(layout: Layout, pattern: str) -> str:
     """The pattern as a glob relative to the data folder: parts become ``*``."""
     out = []
-    for kind, val in _tokens(_rooted(layout, pattern)):
+    for kind, val in tokens(_rooted(layout, pattern)):
         if kind == "lit":
             out.append(re.sub(r"([\[\]?*])", r"[\1]", val))
         elif kind == "part" or kind == "star":
@@ -195,14 +173,12 @@ def _tok_regex(kind: str, val: str, layout: Layout) -> str:
     if kind == "part":
         spec = layout.parts.get(val)
         return f"(?:{spec.regex if spec else '[^/]+'})"
-    if kind == "star":
-        return "[^/]*"
-    return "(?:[^/]+/)*" if val.endswith("/") else ".*"
+    return WILDCARD_REGEX[val]  # star, dstar
 
 
 def _regex(layout: Layout, pattern: str, capture: tuple[int, int] | None) -> str:
     """A regex over the file's full path with ONE capture group around tokens [start, end)."""
-    toks = _tokens(pattern)
+    toks = tokens(pattern)
     body = []
     for i, (kind, val) in enumerate(toks):
         if capture and i == capture[0]:
@@ -237,8 +213,8 @@ def _shared_span(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> tuple[tu
 
 def _template_capture(layout: Layout, pattern: str, template: str) -> str | None:
     """A one-group regex over the image path whose capture equals ``template``, or None."""
-    toks = _tokens(pattern)
-    ttoks = _tokens(template)
+    toks = tokens(pattern)
+    ttoks = tokens(template)
     root = layout.root.strip("/")
     if len(ttoks) == 1 and ttoks[0][0] == "part":
         name = ttoks[0][1]
@@ -262,7 +238,7 @@ def _template_capture(layout: Layout, pattern: str, template: str) -> str | None
 def _value_from_regex(layout: Layout, image_pattern: str, vf: ValueFrom) -> str | None:
     if vf.part is None:
         return None
-    span = _part_span(_tokens(image_pattern), vf.part)
+    span = _part_span(tokens(image_pattern), vf.part)
     return _regex(layout, image_pattern, span) if span else None
 
 
@@ -419,14 +395,14 @@ class _Doc:
                 fields += self.value_field(ctx, rs_id, name, vf, None, None, auxes)
             elif layout.group is not None:
                 self.notes.append(f"`{name}` (the parts that group the files)")
-        per_member = layout.group is None or cfg.example not in GROUP_UNITS
+        per_member = not cfg.example_is_whole_scan
         if layout.group is not None and per_member:
             self.notes.append("`slice_index` (position of the slice in its scan)")
         if image.format in SPACING_FORMATS:
             self.notes.append("`spacing` (mm, read from the image headers)")
         for name, vf in layout.fields.items():
             fields += self.value_field(ctx, rs_id, name, vf, None, None, auxes)
-        toks = _tokens(image.pattern)
+        toks = tokens(image.pattern)
         fields.append(
             _field(
                 rs_id,
@@ -518,7 +494,7 @@ class _Doc:
         cfg, layout = ctx.cfg, ctx.layout
         desc = _text(lab.description) if lab and lab.description else f"The `{role}` file of the example."
         dtype = "sc:ImageObject" if spec.format in IMAGE_FORMATS else "sc:Text"
-        shared = _shared_span(_tokens(ctx.image.pattern), _tokens(spec.pattern))
+        shared = _shared_span(tokens(ctx.image.pattern), tokens(spec.pattern))
         if shared is None:
             self.notes.append(
                 f"`{role}` ({spec.format.value} files `{spec.pattern}`, paired with the image by the named parts)"
@@ -561,7 +537,7 @@ class _Doc:
                 ],
             }
         )
-        toks = _tokens(ctx.image.pattern)
+        toks = tokens(ctx.image.pattern)
         template = tuple(toks[shared[0][0] : shared[0][1]])
         aux = _Aux(
             name=role,
@@ -640,7 +616,7 @@ class _Doc:
             )
             aux = _Aux(
                 name=aux_name,
-                template=tuple(_tokens(table.key)),
+                template=tuple(tokens(table.key)),
                 template_text=table.key,
                 key_ref={**_ref("fileSet", fs), "extract": {"column": table.column}},
                 image_regex=rx,
@@ -798,12 +774,12 @@ def croissant_for(card: Card) -> dict[str, Any]:
         "conformsTo": CONFORMS_TO,
         "name": card.name,
         "description": _text(desc, 20_000),
-        "url": card.homepage or card.access.url or f"https://huggingface.co/datasets/covidct/{card.id}",
+        "url": card.homepage or card.access.url or f"https://huggingface.co/datasets/{card.ref}",
         "license": _license(card),
         "keywords": [*card.tags, *(m.value for m in card.modality), *card.anatomy],
         "isAccessibleForFree": card.access.kind.value == "open",
         "dateModified": card.last_reviewed.isoformat(),
-        "identifier": f"covidct/{card.id}",
+        "identifier": card.ref,
     }
     if card.aliases:
         meta["alternateName"] = list(card.aliases)

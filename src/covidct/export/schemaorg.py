@@ -55,13 +55,13 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
     if card.description.strip():
         desc += "\n\n" + card.description.strip()
     if len(desc) < 50:  # Google asks for 50..5000 characters
-        desc = (desc + " " + f"Dataset card covidct/{card.id} in the covidct registry.").strip()
+        desc = (desc + " " + f"Dataset card {card.ref} in the covidct registry.").strip()
     d: dict[str, Any] = {
         "@context": "https://schema.org/",
         "@type": "Dataset",
         "name": card.name,
         "description": desc[:5000],
-        "identifier": [f"covidct/{card.id}"],
+        "identifier": [card.ref],
         "keywords": list(dict.fromkeys([*(m.value for m in card.modality), *card.anatomy, *card.tags,
                                          *(t.value for cfg in card.configs for t in cfg.tasks)])),
         "measurementTechnique": [m.value for m in card.modality],

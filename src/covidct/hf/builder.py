@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ import datasets
 
 from covidct.card.model import Card, Config
 from covidct.card.vocab import ArchiveFormat
+from covidct.fsutil import first_dir
 from covidct.hf.features import Encoder, image_plan, info_for, per_member
 from covidct.layout.plan import FoundFiles, Plan, find_files, make_plan
 from covidct.layout.walk import LayoutError
@@ -79,9 +79,10 @@ class CardBuilderConfig(datasets.BuilderConfig):
     """A card config plus the options that change the examples (patient-level split)."""
 
     def __init__(self, card: Card | None = None, split_by: str | None = None, test_size: float = 0.2,
-                 seed: int = 0, embed: bool = False, **kwargs: Any):
+                 seed: int = 0, embed: bool = False, manifests: list[str] | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.card = card
+        self.manifests = list(manifests or [])
         self.embed = embed
         self.split_by = split_by
         self.test_size = test_size
@@ -310,7 +311,16 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
 
                 warnings.warn(f"{self.card.id}/{self.config.name} has official splits {plan.splits}; "
                               f"split_by={self.config.split_by!r} replaces them", LayoutWarning, stacklevel=2)
-            plan.resplit(self.config.split_by, self.config.test_size, self.config.seed)
+            links: list[tuple[str, str]] = []
+            if self.config.manifests:
+                from covidct.fingerprint.manifest import ManifestError
+                from covidct.fingerprint.split import SplitLinkError, example_links
+
+                try:
+                    links = example_links(self.config.manifests, self.card.id, self.config.name)
+                except (ManifestError, SplitLinkError) as exc:
+                    raise DataError(str(exc)) from None
+            plan.resplit(self.config.split_by, self.config.test_size, self.config.seed, links)
         return plan
 
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
@@ -414,21 +424,11 @@ def verify_download(path: str, d: Any) -> dict[str, Any]:
 
 def _stage_single(path: str, name: str, dest: Path) -> Path:
     """A non-archive download alone in ``dest`` under its card name (hard link, else copy), created whole."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
-    try:
+    with first_dir(dest) as tmp:
         try:
             os.link(path, tmp / name, follow_symlinks=False)  # a link swapped in is staged as a link: refused
         except OSError:
             shutil.copyfile(path, tmp / name, follow_symlinks=False)
-        os.chmod(tmp, 0o755)
-        try:
-            os.rename(tmp, dest)
-        except OSError:
-            if not dest.is_dir():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 
@@ -453,6 +453,7 @@ def builder_for(
     cards_dir: str | os.PathLike[str] | None = None,
     writer_batch_size: int | None = None,
     embed: bool = False,
+    manifests: list[str | os.PathLike[str]] | None = None,
     **kwargs: Any,
 ) -> CardBuilder:
     """The builder of one card config. ``card`` is a :class:`Card` or a reference (``covidct/cncb``).
@@ -471,13 +472,22 @@ def builder_for(
     if cfg.layout is None:
         raise DataError(
             f"{card.id}/{cfg.name} has no `layout` in its card, so covidct cannot load it; "
-            f"configs with a layout: {[c.name for c in card.configs if c.layout is not None] or 'none'}"
+            f"configs with a layout: {[c.name for c in card.loadable_configs] or 'none'}"
         )
     data = str(Path(os.path.expanduser(str(data_dir))).resolve()) if data_dir else None
     # the cache folder is <name>/<config>-<key>/<version>/<hash>: `key` names the card, config and options,
     # `hash` adds the state of the data folder (FoundFiles.signature), so each state of the data has its own
+    paths = [str(Path(os.path.expanduser(str(m))).resolve()) for m in manifests or []]
+    if paths and not split_by:
+        raise DataError("manifests= keeps duplicates together in a new split: it goes with split_by= "
+                        "('patient', 'scan' or 'example')")
+    for m in paths:
+        if not Path(m).is_file():
+            raise DataError(f"manifest {m} does not exist; make it with `covidct fingerprint {card.id} {cfg.name} "
+                            f"--data-dir DIR --out FILE.parquet`")
+    extra = {"manifests": [hashlib.sha256(Path(m).read_bytes()).hexdigest() for m in paths]} if paths else {}
     key = card_hash(card, cfg, data_dir=data, split_by=split_by, test_size=test_size if split_by else None,
-                    seed=seed if split_by else None, embed=embed)
+                    seed=seed if split_by else None, embed=embed, **extra)
     walked, signature = _walk_data(card, cfg, data) if data else (None, None)
     h = key if signature is None else hashlib.sha256(f"{key}\0{signature}".encode()).hexdigest()[:16]
 
@@ -494,6 +504,7 @@ def builder_for(
             test_size=test_size,
             seed=seed,
             embed=embed,
+            manifests=paths,
             writer_batch_size=writer_batch_size or _writer_batch_size(cfg),
             **kwargs,
         )

@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from covidct.card.model import Card
+from covidct.card.model import ORG, Card
 from covidct.card.vocab import Redistribution
 from covidct.errors import CovidctError
 from covidct.hf.manifest import MANIFEST, read_manifest, write_manifest  # noqa: F401 (importable from here too)
 
-ORG = "covidct"
 DEFAULT_MAX_SHARD_SIZE = "500MB"
 
 
@@ -116,7 +115,7 @@ def export(
 
     if not synthetic:
         check_redistribution(card, allow_unknown_license=allow_unknown_license)
-    loadable = [c for c in card.configs if c.layout is not None]
+    loadable = card.loadable_configs
     if configs:
         unknown = sorted(set(configs) - {c.name for c in card.configs})
         if unknown:
@@ -208,7 +207,7 @@ def export_fixture(
     """Synthesize a fixture of every (or the named) loadable config and export it, marked synthetic."""
     from covidct.fixtures import synthesize
 
-    loadable = [c for c in card.configs if c.layout is not None and (not configs or c.name in configs)]
+    loadable = [c for c in card.loadable_configs if not configs or c.name in configs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".covidct-fixture-", dir=out) as work, warnings.catch_warnings():

@@ -17,37 +17,13 @@ Folders of cards that no longer exist are removed (only folders that covidct wro
 
 from __future__ import annotations
 
-import os
 import shutil
 import warnings
 from pathlib import Path
 
-from covidct.card.model import Card
+from covidct.card.model import ORG, Card
+from covidct.settings import HUB_DATA_ENV, HUB_FIXTURES_ENV, settings
 from covidct.steps import step
-
-ORG = "covidct"
-
-
-def _data_dirs(env: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for entry in env.split(os.pathsep):
-        entry = entry.strip()
-        if not entry:
-            continue
-        card_id, sep, path = entry.partition("=")
-        if not sep or not card_id.strip() or not path.strip():
-            raise ValueError(f"COVIDCT_HUB_DATA entry {entry!r} is not ID=DIR")
-        out[card_id.strip()] = path.strip()
-    return out
-
-
-def _fixture_ids(env: str, cards: dict[str, Card]) -> list[str]:
-    env = env.strip()
-    if not env:
-        return []
-    if env == "all":
-        return [i for i, c in cards.items() if any(cfg.layout for cfg in c.configs)]
-    return [i.strip() for i in env.split(",") if i.strip()]
 
 
 def _remove_stale(root: Path, cards: dict[str, Card]) -> int:
@@ -92,7 +68,7 @@ def build_hub(
     data_dirs = data_dirs or {}
     unknown = sorted(set(data_dirs) - set(cards))
     if unknown:
-        raise ValueError(f"COVIDCT_HUB_DATA names unknown card(s) {unknown}")
+        raise ValueError(f"{HUB_DATA_ENV} names unknown card(s) {unknown}")
     n_scripts = n_readme = n_parquet = 0
     notes: list[str] = []
     kept: list[str] = []
@@ -113,7 +89,7 @@ def build_hub(
                 notes.append(str(exc).split(".")[0])
             except LayoutError as exc:  # DataError too: the data folder does not match the card
                 notes.append(f"{card.id} not exported: {exc}")
-        if any(cfg.layout is not None for cfg in card.configs):
+        if card.loadable_configs:
             if write_script_folder(card, folder, force=card.id in data_dirs):
                 n_scripts += 1
             else:  # an earlier `covidct export` is kept: it is one of this build's Parquet folders
@@ -137,7 +113,7 @@ def build_hub(
         froot = out / "hub-fixtures"
         for card_id in fixtures:
             if card_id not in cards:
-                raise ValueError(f"COVIDCT_HUB_FIXTURES names unknown card {card_id!r}")
+                raise ValueError(f"{HUB_FIXTURES_ENV} names unknown card {card_id!r}")
             export_fixture(cards[card_id], froot)
         summary += f"; {len(fixtures)} fixture export(s) in {froot / ORG}"
     if notes:
@@ -148,8 +124,11 @@ def build_hub(
 @step("hub")
 def hub_step(cards_dir: Path, out: Path, cards: dict[str, Card]) -> str:
     del cards_dir
-    data_dirs = _data_dirs(os.environ.get("COVIDCT_HUB_DATA", ""))
-    fixtures = _fixture_ids(os.environ.get("COVIDCT_HUB_FIXTURES", ""), cards)
+    env = settings()
+    fixtures = env.hub_fixtures
+    if fixtures == "all":
+        fixtures = [i for i, c in cards.items() if c.loadable_configs]
+    data_dirs = env.hub_data
     return build_hub(out, cards, data_dirs=data_dirs, fixtures=fixtures)
 
 

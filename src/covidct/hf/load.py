@@ -27,6 +27,7 @@ def load_dataset(
     split_by: str | None = None,
     test_size: float = 0.2,
     seed: int = 0,
+    manifests: list[str | os.PathLike[str]] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     streaming: bool = False,
     download_mode: str | None = None,
@@ -44,8 +45,11 @@ def load_dataset(
 
     ``split_by`` (``"patient"``, ``"scan"`` or ``"example"``) makes a random train/test split for configs
     without official splits, never putting one patient (scan, example) in both; ``test_size`` is the
-    fraction of patients in ``test``. Returns a ``DatasetDict`` (or one ``Dataset`` with ``split``;
-    ``IterableDatasetDict`` with ``streaming=True``).
+    fraction of patients in ``test``. ``manifests`` (with ``split_by``): fingerprint manifests, one of
+    them made from this config (``covidct fingerprint ID CONFIG``), others from any data: images that
+    are copies or near duplicates of each other (also through another manifest's images) then stay on
+    one side too, so no duplicate group crosses the split. Returns a ``DatasetDict`` (or one
+    ``Dataset`` with ``split``; ``IterableDatasetDict`` with ``streaming=True``).
     """
     folder = Path(os.path.expanduser(str(ref))) if not isinstance(ref, Card) else None
     if folder is not None and folder.is_dir():
@@ -54,7 +58,7 @@ def load_dataset(
             return _load_exported(folder, config, split=split, cache_dir=cache_dir, streaming=streaming, **kwargs)
         ref = load_card_file(card_file)
     builder = builder_for(ref if not isinstance(ref, os.PathLike) else str(ref), config, data_dir=data_dir,
-                          cache_dir=cache_dir, split_by=split_by,
+                          cache_dir=cache_dir, split_by=split_by, manifests=manifests,
                           test_size=test_size, seed=seed, cards_dir=cards_dir, **kwargs)
     return prepare(builder, split=split, streaming=streaming, download_mode=download_mode,
                    verification_mode=verification_mode, num_proc=num_proc)
@@ -104,7 +108,7 @@ def load_card_file(path: Path) -> Any:
     from covidct.card.validate import decode, parse_card_text, read_card_bytes
     from covidct.card.yamlload import MAX_BYTES, YamlError
     from covidct.fsutil import UnsafePath, open_regular
-    from covidct.registry import CardError
+    from covidct.registry import CardError, valid_card
 
     if path.suffix == ".json":
         size = path.stat().st_size
@@ -130,10 +134,7 @@ def load_card_file(path: Path) -> Any:
         raise CardError(f"{path}:{exc.line}:{exc.col}: {exc.code} {exc.message}") from None
     except OSError as exc:
         raise CardError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    errors = [i.format() for i in res.issues if i.severity is Severity.ERROR]
-    if errors or res.card is None:
-        raise CardError(f"{path} is not a valid card", errors)
-    return res.card
+    return valid_card(res, path)
 
 
 __all__ = ["load_dataset", "prepare"]

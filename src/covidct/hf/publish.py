@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from covidct.card.model import Card
+from covidct.card.model import ORG, Card
 from covidct.card.vocab import AccessKind, Redistribution
 from covidct.errors import CovidctError
 from covidct.hf import HUB_LOGIN
 from covidct.hf.readme import gated
 
 MANIFEST = ".covidct.json"
-ORG = "covidct"
 
 
 class PublishError(CovidctError):

@@ -19,12 +19,11 @@ from typing import Any, Literal
 
 import yaml
 
-from covidct.card.model import Card, Config
+from covidct.card.model import ORG, Card, Config
 from covidct.card.vocab import AccessKind, CountLevel, LabelKind, Redistribution, Unit
 from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
 
 Kind = Literal["scripts", "parquet", "card"]
-ORG = "covidct"
 
 # Licence ids the Hub accepts in `license:` (https://huggingface.co/docs/hub/repositories-licenses).
 HUB_LICENSES = frozenset(
@@ -321,15 +320,11 @@ class ReadmeContext:
     splits: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
 
-def _loadable(card: Card) -> list[Config]:
-    return [c for c in card.configs if c.layout is not None]
-
-
 def section_header(ctx: ReadmeContext) -> Section:
     card = ctx.card
     lines = [md_inline(card.summary), ""]
     facts = [
-        f"**Id:** {md_code_inline(f'{ORG}/{card.id}')}",
+        f"**Id:** {md_code_inline(card.ref)}",
         f"**Modality:** {md_inline(', '.join(m.value for m in card.modality))}",
         f"**Anatomy:** {md_inline(', '.join(card.anatomy))}",
         f"**License:** {md_inline(card.license.name or card.license.id)}",
@@ -488,7 +483,7 @@ def section_images(ctx: ReadmeContext) -> Section:
 
 def section_load(ctx: ReadmeContext) -> Section:
     card = ctx.card
-    loadable = _loadable(card)
+    loadable = card.loadable_configs
     if not loadable:
         return Section(
             "How to load",
@@ -497,7 +492,7 @@ def section_load(ctx: ReadmeContext) -> Section:
         )
     in_folder = [c for c in loadable if c.name in ctx.splits]
     cfg = (in_folder or loadable)[0].name
-    rid, ref = py_str(f"{ORG}/{card.id}"), f"{ORG}/{card.id}"
+    rid, ref = py_str(card.ref), card.ref
     data = py_str(f"~/data/{card.id}")
     lines: list[str] = []
     if ctx.kind == "parquet":

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from covidct.card.model import Card
+from covidct.card.model import ORG, Card
 from covidct.errors import CovidctError
 from covidct.hf.manifest import card_document, card_sha256, read_manifest, write_manifest
 
@@ -33,7 +33,6 @@ if TYPE_CHECKING:  # datasets is imported only when a script runs
 
 SCRIPT_API = 1
 CARD_VAR = "_CARD_JSON"
-ORG = "covidct"
 
 
 class ScriptError(CovidctError, ValueError):
@@ -97,7 +96,7 @@ def class_name(card_id: str) -> str:
 
 def script_source(card: Card) -> str:
     """The text of ``<id>.py`` for ``card``."""
-    if not any(c.layout is not None for c in card.configs):
+    if not card.loadable_configs:
         raise ValueError(f"{card.id} has no config with a layout: nothing for a loading script to load")
     doc = card_document(card)
     literal = repr(doc)
@@ -106,7 +105,7 @@ def script_source(card: Card) -> str:
     if not re.fullmatch(r"[a-z0-9-]+", card.id):  # pragma: no cover - the model enforces slugs
         raise ValueError(f"card id {card.id!r} is not a slug")
     src = _TEMPLATE.format(
-        ref=f"{ORG}/{card.id}",
+        ref=card.ref,
         api=SCRIPT_API,
         sha=card_sha256(card),
         var=CARD_VAR,
@@ -290,7 +289,7 @@ def write_scripts(cards: dict[str, Card], out: Path, *, force: bool = False) -> 
     """
     written, kept = [], []
     for card in cards.values():
-        if any(c.layout is not None for c in card.configs):
+        if card.loadable_configs:
             folder = out / ORG / card.id
             (written if write_script_folder(card, folder, force=force) else kept).append(folder)
     return written, kept

@@ -50,7 +50,6 @@ from covidct.layout.walk import (
     resolve_roots,
 )
 
-SCAN_UNITS = (Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT)
 DEFAULT_SPLIT = "train"
 _COUNT_LEVEL = {
     Unit.IMAGE: CountLevel.IMAGES, Unit.SLICE: CountLevel.SLICES, Unit.PATCH: CountLevel.PATCHES,
@@ -169,7 +168,7 @@ class Plan:
         self.layout: Layout = config.layout
         self.roots = roots
         self.grouped = self.layout.group is not None
-        self.per_member = not (self.grouped and config.example in SCAN_UNITS)
+        self.per_member = not config.example_is_whole_scan
         self.part_types = {n: p.type for n, p in self.layout.parts.items()}
         self.labels = {lab.name: lab for lab in config.labels}
         self.mappers = {
@@ -644,8 +643,12 @@ class Plan:
         usual = ["train", "validation", "valid", "val", "test"]
         return (1, usual.index(name) if name in usual else len(usual), name)
 
-    def resplit(self, by: str, test_size: float, seed: int) -> None:
-        """Replace the splits by a random ``train``/``test`` split that keeps each ``by`` value on one side."""
+    def resplit(self, by: str, test_size: float, seed: int, links: Iterable[tuple[str, str]] = ()) -> None:
+        """Replace the splits by a random ``train``/``test`` split that keeps each ``by`` value on one side.
+
+        ``links``: pairs of example ids (``Record.key``) that must also share a side, e.g. duplicate
+        images found by :func:`covidct.fingerprint.split.example_links`; their ``by`` values are merged.
+        """
         if by not in ("patient", "scan", "example"):
             raise LayoutError(f"split_by must be 'patient', 'scan' or 'example', not {by!r}")
         if not 0 < test_size < 1:
@@ -666,6 +669,8 @@ class Plan:
                         f"`patient:` to the layout"
                     )
             keys.append(k)
+        if links:
+            keys = _merge_keys(keys, [m.image.rel if m is not None else g.key for _v, g, m in items], links)
         uniq = sorted(set(keys))
         rng = random.Random(seed)
         rng.shuffle(uniq)
@@ -929,6 +934,27 @@ def _plain(raw: Any) -> Any:
             return raw.item()
         return raw
     return raw
+
+
+def _merge_keys(keys: list[str], example_ids: list[str], links: Iterable[tuple[str, str]]) -> list[str]:
+    """``keys`` with the keys of linked examples merged: each becomes the smallest key of its linked set."""
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        root = k
+        while parent.get(root, root) != root:
+            root = parent[root]
+        while parent.get(k, k) != root:
+            parent[k], k = root, parent[k]
+        return root
+
+    key_of = dict(zip(example_ids, keys, strict=True))
+    for a, b in links:
+        if a in key_of and b in key_of:
+            ra, rb = find(key_of[a]), find(key_of[b])
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+    return [find(k) for k in keys]
 
 
 def _natural(s: str) -> tuple[Any, ...]:

@@ -133,7 +133,7 @@ def config_lines(cfg: Config) -> list[str]:
 
 
 def card_text(card: Card) -> str:
-    lines = [f"{_line(card.name)}  (covidct/{card.id})", _line(card.summary), ""]
+    lines = [f"{_line(card.name)}  ({card.ref})", _line(card.summary), ""]
     if card.aliases:
         lines.append("aliases:    " + _join(card.aliases))
     lines.append("modality:   " + _join(card.modality))

@@ -18,8 +18,6 @@ Pages that exist in ``docs_dir`` win over generated ones with the same path.
 from __future__ import annotations
 
 import logging
-import os
-from collections import deque
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -70,7 +68,9 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
     # ------------------------------------------------------------------------------------ config
 
     def cards_path(self, config: Any) -> Path:
-        raw = self.config.cards_dir or os.environ.get("COVIDCT_CARDS", "")
+        from covidct.settings import settings
+
+        raw = self.config.cards_dir or settings().cards_dir
         if raw:
             p = Path(raw)
             if not p.is_absolute() and config.config_file_path:
@@ -230,30 +230,13 @@ class CovidctPlugin(BasePlugin[CovidctConfig]):
 
     def _overlaps(self, cid: str, max_hops: int = 3) -> list[Any]:
         """Cards linked to ``cid`` by lineage within ``max_hops`` edges (breadth-first, shortest first)."""
+        from covidct.lineage import shortest_chains
         from covidct.site.sections import OVERLAP_RELATIONS, Overlap
 
         overlapping = {r.value for r in OVERLAP_RELATIONS} | {"source of", "superset of", "subset of",
                                                                "same source as"}
-        prev: dict[str, Any] = {cid: None}
-        queue = deque([(cid, 0)])
-        found = []
-        while queue:
-            node, hops = queue.popleft()
-            if hops >= max_hops:
-                continue
-            for e in sorted(self._graph.get(node, []), key=lambda e: (e.b, e.relation)):
-                if e.b in prev or e.relation not in overlapping:
-                    continue
-                prev[e.b] = e
-                queue.append((e.b, hops + 1))
-                path = []
-                n = e.b
-                while prev[n] is not None:
-                    path.append(prev[n])
-                    n = prev[n].a
-                path.reverse()
-                found.append(Overlap(e.b, [p.text() for p in path], len(path) == 1))
-        return found
+        chains = shortest_chains(self._graph, cid, max_hops, follow=lambda e: e.relation in overlapping)
+        return [Overlap(other, [e.text() for e in path], len(path) == 1) for other, path in chains.items()]
 
     @event_priority(-50)
     def on_post_page(self, output: str, page: Any, config: Any) -> str:

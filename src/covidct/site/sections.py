@@ -129,7 +129,7 @@ def intro(ctx: PageContext) -> str:
         n = c.headline_count(level)
         if n is not None:
             badges.append(_badge("count", f"{n:,} {level.value}"))
-    if any(cfg.layout for cfg in c.configs):
+    if c.loadable_configs:
         badges.append(_badge("loadable", "loadable", "The card describes its file layout: covidct can load it."))
     out = [f'<div class="covidct-badges">{"".join(badges)}</div>',
            f'<p class="covidct-summary">{esc(c.summary)}</p>',
@@ -143,7 +143,7 @@ def intro(ctx: PageContext) -> str:
 def overview(ctx: PageContext) -> str:
     c = ctx.card
     rows = [
-        ("Id", f"<code>covidct/{esc(c.id)}</code>"),
+        ("Id", f"<code>{esc(c.ref)}</code>"),
         ("Homepage", link(c.homepage, c.homepage or "") if c.homepage else ""),
         ("Modality", ", ".join(_vocab(m) for m in c.modality)),
         ("Anatomy", ", ".join(esc(a) for a in c.anatomy)),
@@ -390,12 +390,53 @@ def layout(ctx: PageContext, cfg: Config) -> str:
     return "".join(out)
 
 
+def fingerprint(ctx: PageContext, cfg: Config) -> str:
+    """The published manifest of this config, and the duplicates measured against other fingerprinted cards
+    (recorded on this card, or on the other card pointing here)."""
+    fp = cfg.fingerprint
+    rows: list[tuple[str, str, int, int, int, int, int, int]] = []  # card, config, near, images, files, ...
+    if fp is not None:
+        rows += [(m.card, m.config or "", m.near, m.images, m.files, m.pixels, m.near_pairs, m.patients)
+                 for m in fp.matches]
+    for other in ctx.cards.values():
+        for ocfg in other.configs if other.id != ctx.card.id else ():
+            for m in ocfg.fingerprint.matches if ocfg.fingerprint else ():
+                if m.card == ctx.card.id and m.config in (None, cfg.name):
+                    rows.append((other.id, ocfg.name, m.near, -1, m.files, m.pixels, m.near_pairs, m.patients))
+    if fp is None and not rows:
+        return ""
+    out = []
+    if fp is not None:
+        out.append(f"<p>Published manifest of this config's hashes (no pixels): {link(fp.url, fp.url)}, "
+                   f"SHA-256 <code>{esc(fp.sha256)}</code>, {_n(fp.files)} image files, made "
+                   f"{esc(fp.date.isoformat())}. Check your own images against it:</p>")
+        out.append(_code_block(f"covidct fingerprint --folder MY_IMAGES --out mine.parquet\n"
+                               f"covidct overlaps --manifest mine.parquet --manifest {fp.url.rsplit('/', 1)[-1]}",
+                               "bash"))
+    if rows:
+        body = []
+        for card_id, config, near, images, files, pixels, near_pairs, patients in sorted(rows):
+            url = ctx.page_url(card_id)
+            name = f'<a href="{esc(url)}">{esc(card_id)}</a>' if url else esc(card_id)
+            body.append(f"<tr><td>{name}{' / ' + esc(config) if config else ''}</td>"
+                        f'<td class="covidct-num">{"" if images < 0 else _n(images)}</td>'
+                        f'<td class="covidct-num">{_n(files)}</td><td class="covidct-num">{_n(pixels)}</td>'
+                        f'<td class="covidct-num">{_n(near_pairs)} (&le; {near} bits)</td>'
+                        f'<td class="covidct-num">{_n(patients)}</td></tr>')
+        out.append('<p>Duplicates measured with <code>covidct overlaps --manifest</code>:</p>'
+                   '<div class="covidct-fingerprints"><table><thead><tr><th>Other dataset</th><th>Images here '
+                   "with a duplicate</th><th>Identical files</th><th>Same pixels</th><th>Near duplicates</th>"
+                   "<th>Shared patient ids</th></tr></thead><tbody>" + "".join(body) + "</tbody></table></div>")
+    return "".join(out)
+
+
 CONFIG_SECTIONS: list[Section] = [
     Section("about", None, config_intro, per_config=True),
     Section("counts", "Counts", counts, per_config=True),
     Section("labels", "Labels", labels, per_config=True),
     Section("image", "Image properties", image, per_config=True),
     Section("layout", "File layout", layout, per_config=True),
+    Section("fingerprint", "Data fingerprint", fingerprint, per_config=True),
 ]
 
 
@@ -460,9 +501,9 @@ def downloads(ctx: PageContext) -> str:
 
 def how_to_load(ctx: PageContext) -> str:
     c = ctx.card
-    loadable = [cfg for cfg in c.configs if cfg.layout is not None]
+    loadable = c.loadable_configs
     out = []
-    meta = f'import covidct\n\ncard = covidct.load_card("covidct/{c.id}")   # the card as a Python object'
+    meta = f'import covidct\n\ncard = covidct.load_card("{c.ref}")   # the card as a Python object'
     if not loadable:
         out.append('<p class="covidct-muted">No config of this card describes its file layout yet, so only the '
                    "card itself can be loaded:</p>")
@@ -472,16 +513,16 @@ def how_to_load(ctx: PageContext) -> str:
                "<code>DATA_DIR</code>:</p>")
     lines = ["import covidct", ""]
     for cfg in loadable:
-        lines.append(f'ds = covidct.load_dataset("covidct/{c.id}", "{cfg.name}", data_dir="DATA_DIR")')
+        lines.append(f'ds = covidct.load_dataset("{c.ref}", "{cfg.name}", data_dir="DATA_DIR")')
     out.append(_code_block("\n".join(lines)))
     if c.license.redistribution is Redistribution.ALLOWED:
         out.append(f"<p>With stock Hugging Face <code>datasets</code>, on the exported Hub folder "
-                   f"<code>covidct/{esc(c.id)}</code> (written by <code>covidct export {esc(c.id)} "
+                   f"<code>{esc(c.ref)}</code> (written by <code>covidct export {esc(c.id)} "
                    "--data-dir DATA_DIR --out build/hub</code>;"
                    " run from <code>build/hub</code>, where the local folder is found before the Hub):</p>")
         lines = ["from datasets import load_dataset", ""]
         for cfg in loadable:
-            lines.append(f'ds = load_dataset("covidct/{c.id}", "{cfg.name}")')
+            lines.append(f'ds = load_dataset("{c.ref}", "{cfg.name}")')
         out.append(_code_block("\n".join(lines)))
     elif c.license.redistribution is Redistribution.FORBIDDEN:
         out.append("<p>The license does not allow redistribution, so there is no Hub copy of the files: "

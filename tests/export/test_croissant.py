@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _hubtools import HOSTILE, card_with, hostile_card
 
+from cardtools import HOSTILE, card_with, hostile_card
 from conftest import need
 from covidct.cli import main
 from covidct.export.croissant import CONTEXT, croissant_for, croissant_json, validate
