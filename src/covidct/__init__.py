@@ -12,8 +12,8 @@ from typing import Any
 
 from covidct.card.model import Card
 from covidct.registry import CardError, Registry, UnknownCard, catalog, load_card
+from covidct.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["Card", "CardError", "Registry", "UnknownCard", "__version__", "catalog", "combine", "load_card",
            "load_dataset"]
 

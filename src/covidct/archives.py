@@ -38,6 +38,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
+from covidct.errors import CovidctError
 from covidct.fsutil import first_dir
 from covidct.settings import MAX_UNPACKED_ENV, settings
 
@@ -77,7 +78,7 @@ _MAX_COMMENT = 0xFFFF
 _LAST = 4 * 512  # bytes of the latest read a stream keeps (tarfile reads headers one 512-byte block at a time)
 
 
-class ArchiveError(Exception):
+class ArchiveError(CovidctError):
     """The archive is refused; the message names it, says why and what to do."""
 
 

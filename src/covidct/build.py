@@ -7,27 +7,15 @@ that needs an extra which is not installed fails with the extra's name.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 from covidct.card.issues import Severity
-from covidct.card.model import Card
 from covidct.card.validate import count, validate_paths
-
-Step = Callable[[Path, Path, dict[str, Card]], str]
-STEPS: list[tuple[str, Step]] = []
-
-
-def step(name: str) -> Callable[[Step], Step]:
-    def deco(fn: Step) -> Step:
-        STEPS.append((name, fn))
-        return fn
-
-    return deco
+from covidct.steps import STEPS, step
 
 
 def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: int = 0) -> int:
-    from covidct.cli import echo  # the CLI's printer: card text in reports is escaped for the terminal
+    from covidct.terminal import echo  # the CLI's printer: card text in reports is escaped for the terminal
 
     skip = skip or set()
     unknown = skip - {n for n, _ in STEPS}

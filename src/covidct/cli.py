@@ -2,8 +2,9 @@
 
 Each subcommand is a small function; heavy modules (datasets, mkdocs) are imported only by the
 subcommands that need them, so ``covidct validate`` starts fast. Expected failures (invalid cards,
-unknown ids, missing extras, bad data folders) print one clear message and exit non-zero, never a
-traceback.
+unknown ids, missing extras, bad data folders: every ``covidct.errors.CovidctError``) print one clear
+message and exit with the error's status, never a traceback; ``main`` catches them in one place.
+Command modules register with ``covidct.cli_common`` and never import this module.
 """
 
 from __future__ import annotations
@@ -12,76 +13,15 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from covidct.card.issues import Severity, issues_to_json
-from covidct.registry import CardError, UnknownCard, default_cards_dir, registry
-
-Handler = Callable[[argparse.Namespace], int]
-COMMANDS: dict[str, tuple[Handler, Callable[[argparse.ArgumentParser], None], str]] = {}
-
-
-def command(name: str, help: str) -> Callable[[Handler], Handler]:
-    """Register ``fn`` as ``covidct <name>``; its ``configure`` attribute adds arguments."""
-
-    def deco(fn: Handler) -> Handler:
-        COMMANDS[name] = (fn, getattr(fn, "configure", lambda p: None), help)
-        return fn
-
-    return deco
-
-
-def args(configure: Callable[[argparse.ArgumentParser], None]) -> Callable[[Handler], Handler]:
-    def deco(fn: Handler) -> Handler:
-        fn.configure = configure  # type: ignore[attr-defined]
-        return fn
-
-    return deco
-
-
-# ------------------------------------------------------------------------------------------ terminal output
-# Card text is untrusted and reaches the terminal through show, list, validate, overlaps, errors and
-# reports. Everything the CLI prints goes through echo() (and the error printer in main(), and
-# argparse's messages), which makes what a terminal would obey visible instead: C0/C1 controls
-# (ESC starts colour, title, screen-clear and OSC 8 hyperlink sequences), DEL, a CR that is not part
-# of CRLF (it overwrites the line), backspace, and the Unicode bidi embeddings, overrides and isolates
-# and line/paragraph separators (they reorder or hide text). Newlines and tabs stay: they are layout.
-_TERMINAL_UNSAFE = [
-    *range(0x00, 0x09), 0x0B, 0x0C, 0x0D, *range(0x0E, 0x20), *range(0x7F, 0xA0),  # C0 but tab/LF, DEL, C1
-    0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A),  # bidi marks, embeddings, isolates
-    0x2028, 0x2029,  # line and paragraph separators
-]
-_AS_TEXT = {c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}" for c in _TERMINAL_UNSAFE}
-_AS_JSON = {c: f"\\u{c:04x}" for c in _TERMINAL_UNSAFE}
-
-
-def terminal_text(text: str, *, as_json: bool = False) -> str:
-    """``text`` with every control or bidi character shown as an escape (``\\x1b``, ``\\u202e``).
-
-    CR stays only as part of CRLF. With ``as_json``, the escape is JSON's ``\\u001b``: those characters
-    can only stand inside JSON strings there, so the output stays valid JSON holding the same data.
-    """
-    table = _AS_JSON if as_json else _AS_TEXT
-    if "\r\n" in text:
-        return "\r\n".join(part.translate(table) for part in text.split("\r\n"))
-    return text.translate(table)
-
-
-def echo(text: object = "", *, err: bool = False, end: str = "\n", as_json: bool = False) -> None:
-    """Print to stdout (or stderr) through :func:`terminal_text`: the CLI's one way to print."""
-    (sys.stderr if err else sys.stdout).write(terminal_text(f"{text}{end}", as_json=as_json))
-
-
-def show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
-                 line: str | None = None) -> None:
-    """``warnings.showwarning`` for commands: one line, no source location, escaped like all output.
-
-    A ``DataNotice`` (something covidct did on the user's behalf, e.g. extracting archives found in
-    data_dir) is said without "warning:"."""
-    notice = getattr(category, "__name__", "") == "DataNotice"
-    echo(f"covidct: {'' if notice else 'warning: '}{message}", err=True)
+from covidct.cli_common import COMMANDS, _cards_dir, args, command, show_warning
+from covidct.errors import CovidctError, UserFacingError
+from covidct.registry import registry
+from covidct.terminal import echo, terminal_text
 
 
 class _Parser(argparse.ArgumentParser):
@@ -91,10 +31,6 @@ class _Parser(argparse.ArgumentParser):
         if message:
             stream = file or sys.stderr
             stream.write(terminal_text(message))
-
-
-def _cards_dir(ns: argparse.Namespace) -> Path:
-    return Path(ns.cards) if getattr(ns, "cards", None) else default_cards_dir()
 
 
 # ------------------------------------------------------------------------------------------ validate
@@ -304,8 +240,8 @@ class _Version(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
-        from covidct import __version__
         from covidct.cards_snapshot import describe
+        from covidct.version import __version__
 
         echo(f"covidct {__version__}\n{describe(_cards_dir(namespace))}")  # stdout, as argparse's version
         parser.exit()
@@ -325,22 +261,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_modules() -> list[str]:
+    """The modules that add subcommands: every ``covidct/cli_<topic>.py`` but cli_common, in name order.
+
+    A new command is a new such file whose functions register with ``covidct.cli_common.command``;
+    no list names them. They are imported on each run (their own heavy imports wait for the command).
+    """
+    import pkgutil
+
+    import covidct
+
+    names = sorted(m.name for m in pkgutil.iter_modules(covidct.__path__))
+    return [f"covidct.{n}" for n in names if n.startswith("cli_") and n != "cli_common"]
+
+
 def _load_plugins() -> None:
     """Import the modules that register further subcommands (they may need extras at run time only)."""
     import importlib
 
-    for mod in PLUGIN_MODULES:
+    for mod in command_modules():
         importlib.import_module(mod)
-
-
-PLUGIN_MODULES: list[str] = [
-    "covidct.cli_check",
-    "covidct.cli_combine",
-    "covidct.cli_contrib",
-    "covidct.cli_data",
-    "covidct.cli_fingerprint",
-    "covidct.cli_hub",
-]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -352,30 +292,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return ns.handler(ns)
-    except (CardError, UnknownCard) as exc:
+    except CovidctError as exc:  # every expected failure: one line, its own exit status, no traceback
         echo(f"covidct: {exc}", err=True)
-        return 1
-    except ImportError as exc:
-        from covidct.extras import MissingExtra
-
-        if isinstance(exc, MissingExtra):
-            echo(f"covidct: {exc}", err=True)
-            return 3
-        raise
+        return exc.exit_code
     except KeyboardInterrupt:
         echo("covidct: interrupted", err=True)
         return 130
     except BrokenPipeError:  # `covidct list | head`
         return 0
-    except UserFacingError as exc:
-        echo(f"covidct: {exc}", err=True)
-        return exc.exit_code
 
 
-class UserFacingError(Exception):
-    """An expected failure whose message tells the user what to do; the CLI prints it without a traceback."""
-
-    exit_code = 1
+# the names command modules took from here before covidct.cli_common (new ones import from there)
+__all__ = ["COMMANDS", "UserFacingError", "args", "build_parser", "command", "echo", "main", "show_warning",
+           "terminal_text"]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from covidct.cli import UserFacingError, _cards_dir, args, command, echo
+from covidct.cli_common import UserFacingError, _cards_dir, args, command, echo
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:
@@ -24,7 +24,6 @@ def _check_args(p: argparse.ArgumentParser) -> None:
 @args(_check_args)
 def cmd_check(ns: argparse.Namespace) -> int:
     from covidct.layout.check import check, format_report
-    from covidct.layout.walk import LayoutError
     from covidct.registry import load_card
 
     if not ns.listing and not ns.data_dir:
@@ -35,10 +34,7 @@ def cmd_check(ns: argparse.Namespace) -> int:
         cfg = card.config(ns.config)
     except KeyError as exc:
         raise UserFacingError(str(exc.args[0])) from None
-    try:
-        report = check(card, cfg, listing=ns.listing, data_dir=ns.data_dir, release=ns.release)
-    except LayoutError as exc:
-        raise UserFacingError(str(exc)) from None
+    report = check(card, cfg, listing=ns.listing, data_dir=ns.data_dir, release=ns.release)
     if ns.format == "json":
         echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False), as_json=True)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from covidct.cli import UserFacingError, args, command, echo, show_warning
+from covidct.cli_common import UserFacingError, args, command, echo, show_warning
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
@@ -40,41 +40,29 @@ def _combine_args(p: argparse.ArgumentParser) -> None:
 @args(_combine_args)
 def cmd_combine(ns: argparse.Namespace) -> int:
     from covidct.combined import check_export, combine, export_combined, plan
-    from covidct.targets import MappingError
 
     configs, labels = _pairs(ns.config, "--config"), _pairs(ns.label, "--label")
-    try:
-        combo = plan(ns.ids, ns.target, configs=configs, labels=labels, cards_dir=getattr(ns, "cards", None))
-    except MappingError as exc:
-        raise UserFacingError(str(exc)) from None
+    combo = plan(ns.ids, ns.target, configs=configs, labels=labels, cards_dir=getattr(ns, "cards", None))
     echo(combo.report())
     if ns.plan:
         return 0
     from covidct.extras import require
 
     require("datasets", "hf")
-    from covidct.hf.export import ExportRefused
-    from covidct.layout.walk import LayoutError
 
     if ns.out:  # refuse before reading any data
-        try:
-            check_export(combo, allow_unknown_license=ns.allow_unknown_license)
-        except ExportRefused as exc:
-            raise UserFacingError(str(exc)) from None
+        check_export(combo, allow_unknown_license=ns.allow_unknown_license)
 
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", module="datasets")
         warnings.filterwarnings("ignore", message=".*card counts.*")
-        try:
-            ds = combine(ns.ids, combo.target, _pairs(ns.data_dir, "--data-dir"), split_by=ns.split_by,
-                         test_size=ns.test_size, seed=ns.seed, configs=configs, labels=labels,
-                         manifests=ns.manifest, cache_dir=ns.cache_dir, cards_dir=getattr(ns, "cards", None))
-            echo(ds)
-            if ns.out:
-                folder = export_combined(ds, combo, ns.out, allow_unknown_license=ns.allow_unknown_license)
-                echo(f"wrote {folder}")
-        except (MappingError, LayoutError, ExportRefused) as exc:
-            raise UserFacingError(str(exc)) from None
+        ds = combine(ns.ids, combo.target, _pairs(ns.data_dir, "--data-dir"), split_by=ns.split_by,
+                     test_size=ns.test_size, seed=ns.seed, configs=configs, labels=labels,
+                     manifests=ns.manifest, cache_dir=ns.cache_dir, cards_dir=getattr(ns, "cards", None))
+        echo(ds)
+        if ns.out:
+            folder = export_combined(ds, combo, ns.out, allow_unknown_license=ns.allow_unknown_license)
+            echo(f"wrote {folder}")
     return 0

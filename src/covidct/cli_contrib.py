@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from covidct.cli import UserFacingError, _cards_dir, args, command, echo
+from covidct.cli_common import UserFacingError, _cards_dir, args, command, echo
 
 
 def _new_args(p: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def _new_card_folder(ns: argparse.Namespace) -> Path:
 @command("new", "scaffold a new card from the model (optionally from a local copy of the data)")
 @args(_new_args)
 def cmd_new(ns: argparse.Namespace) -> int:
-    from covidct.scaffold import ScaffoldError, scaffold_text, write_scaffold
+    from covidct.scaffold import scaffold_text, write_scaffold
 
     try:
         if ns.stdout:
@@ -37,8 +37,6 @@ def cmd_new(ns: argparse.Namespace) -> int:
             return 0
         out = Path(ns.out) if ns.out else _new_card_folder(ns) / f"{ns.id}.yaml"
         write_scaffold(ns.id, out, ns.from_folder, force=ns.force)
-    except ScaffoldError as exc:
-        raise UserFacingError(str(exc)) from None
     except OSError as exc:
         raise UserFacingError(f"cannot write the card: {exc}") from None
     echo(f"wrote {out}")

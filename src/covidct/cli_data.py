@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from covidct.cli import UserFacingError, args, command, echo, show_warning
+from covidct.cli_common import UserFacingError, args, command, echo, show_warning
 
 
 def _fixture_args(p: argparse.ArgumentParser) -> None:
@@ -91,7 +91,6 @@ def cmd_load(ns: argparse.Namespace) -> int:
     require("datasets", "hf")
     from covidct.download import ALLOW_PRIVATE_ENV
     from covidct.hf.load import load_dataset
-    from covidct.layout.walk import LayoutError
 
     if getattr(ns, "allow_private_hosts", False):
         os.environ[ALLOW_PRIVATE_ENV] = "1"
@@ -103,13 +102,9 @@ def cmd_load(ns: argparse.Namespace) -> int:
         warnings.showwarning = show_warning
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", module="datasets")
-        try:
-            ds = load_dataset(ref, ns.config, data_dir=ns.data_dir, cache_dir=ns.cache_dir, split_by=ns.split_by,
-                              test_size=ns.test_size, seed=ns.seed,
-                              download_mode="force_redownload" if ns.force else None,
-                              cards_dir=getattr(ns, "cards", None))
-        except LayoutError as exc:
-            raise UserFacingError(str(exc)) from None
+        ds = load_dataset(ref, ns.config, data_dir=ns.data_dir, cache_dir=ns.cache_dir, split_by=ns.split_by,
+                          test_size=ns.test_size, seed=ns.seed, download_mode="force_redownload" if ns.force else None,
+                          cards_dir=getattr(ns, "cards", None))
     echo(ds)
     first = next(iter(ds.values()), None) if hasattr(ds, "values") else ds
     if first is not None:

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from covidct.cli import UserFacingError, args, command, echo, show_warning
+from covidct.cli_common import UserFacingError, args, command, echo, show_warning
 
 
 def _need_extra() -> None:

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from covidct.cli import UserFacingError, args, command, echo, show_warning
+from covidct.cli_common import UserFacingError, args, command, echo, show_warning
 
 
 def _cards(ns: argparse.Namespace) -> Any:
@@ -91,7 +91,6 @@ def cmd_export(ns: argparse.Namespace) -> int:
     require("datasets", "hf")
     from covidct.download import ALLOW_PRIVATE_ENV
     from covidct.hf.export import ExportRefused, export, export_fixture
-    from covidct.layout.walk import LayoutError
 
     if ns.allow_private_hosts:
         os.environ[ALLOW_PRIVATE_ENV] = "1"
@@ -112,8 +111,6 @@ def cmd_export(ns: argparse.Namespace) -> int:
             )
     except ExportRefused as exc:
         raise UserFacingError(f"export refused: {exc}") from None
-    except LayoutError as exc:
-        raise UserFacingError(str(exc)) from None
     echo(f"exported {res.summary()}")
     for cfg, why in res.skipped.items():
         echo(f"  skipped {cfg}: {why}", err=True)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit
 
+from covidct.errors import CovidctError
 from covidct.numtext import int_text
 from covidct.settings import ALLOW_PRIVATE_ENV, RETRIES_ENV, TIMEOUT_ENV, settings
 
@@ -54,7 +55,7 @@ def printable(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-class DownloadError(Exception):
+class DownloadError(CovidctError):
     """A download failed; ``str()`` says which URL and why. ``retry`` tells whether trying again may help.
 
     ``url`` is printable (escaped where the server or a redirect put control characters in it).
@@ -231,7 +232,7 @@ def check_url(url: str) -> SplitResult:
 
 
 def _user_agent() -> str:
-    from covidct import __version__
+    from covidct.version import __version__
 
     return f"covidct/{__version__} (+https://github.com/covidct/covidct)"
 

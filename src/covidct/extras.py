@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 
+from covidct.errors import CovidctError
 
-class MissingExtra(ImportError):
-    pass
+
+class MissingExtra(CovidctError, ImportError):
+    """An optional dependency is missing; the message names the extra to install (exit status 3)."""
+
+    exit_code = 3
 
 
 def require(module: str, extra: str) -> None:

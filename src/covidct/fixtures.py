@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from covidct.card.cardregex import CardRegexError, part_matcher
 from covidct.card.model import SCAN_UNITS, Card, Config, LabelDef, Layout, ValueFrom
+from covidct.card.pattern import fill_template, parse, template_parts
 from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
-from covidct.layout.cardregex import CardRegexError, part_matcher
-from covidct.layout.pattern import fill_template, parse, template_parts
+from covidct.errors import CovidctError
 from covidct.layout.plan import builtins_of
 from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
 
@@ -37,7 +38,7 @@ else:  # pragma: no cover
     import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 
-class FixtureError(ValueError):
+class FixtureError(CovidctError, ValueError):
     """The card cannot be synthesized; the message says which part of the layout and why."""
 
 
@@ -305,7 +306,7 @@ class Synthesizer:
         self.cfg = cfg
         self.lay: Layout = cfg.layout
         if self.lay.root:
-            from covidct.layout.pattern import PatternError, check_safe_path
+            from covidct.card.pattern import PatternError, check_safe_path
 
             try:
                 check_safe_path(self.lay.root, "layout root")
@@ -1069,7 +1070,7 @@ class Synthesizer:
         planes = members * sum(depth if self._volume(role) else 1 for role in self.lay.files)
         total = planes * h * w
         if total > MAX_PIXELS:
-            from covidct.hf.features import image_plan
+            from covidct.imageplan import image_plan
 
             if image_plan(self.cfg).shape is not None and (h, w) == (card_h, card_w):
                 raise FixtureError(

@@ -26,8 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from covidct.errors import CovidctError
 
-class UnsafePath(ValueError):
+
+class UnsafePath(CovidctError, ValueError):
     """A path covidct refuses to read: it resolves outside its folder, or it is not a regular file.
 
     The message is ``<what> <path> <problem>``: what the file is for, which file, what is wrong and

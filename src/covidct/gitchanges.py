@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from covidct.cards_snapshot import is_card_file
-from covidct.cli import UserFacingError
+from covidct.errors import CovidctError
 
 GIT_TIMEOUT = 60
 _REF_OK = re.compile(r"^[A-Za-z0-9._/@{}~^:+-]+$")
 
 
-class GitError(UserFacingError):
+class GitError(CovidctError):
     """git is missing, the folder is not in a repository, or the ref is unknown."""
 
 

@@ -16,6 +16,7 @@ from covidct.card.model import ORG, Card
 from covidct.card.validate import FileResult, registry_checks, validate_file
 from covidct.card.vocab import CountLevel
 from covidct.cards_snapshot import PACKAGED, card_files
+from covidct.errors import CovidctError
 from covidct.settings import settings
 
 if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
@@ -23,7 +24,7 @@ if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
 
 
 
-class CardError(Exception):
+class CardError(CovidctError):
     """One or more cards are invalid; ``issues`` holds the located messages."""
 
     def __init__(self, message: str, issues: list[str] | None = None):
@@ -39,7 +40,7 @@ def valid_card(result: FileResult, shown: object) -> Card:
     return result.card
 
 
-class UnknownCard(KeyError):
+class UnknownCard(CovidctError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want plain text
         return str(self.args[0])
 

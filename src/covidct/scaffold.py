@@ -34,6 +34,7 @@ import yaml
 
 from covidct.card import model as M
 from covidct.card.vocab import Vocab
+from covidct.errors import CovidctError
 from covidct.fsutil import UnsafePath, kind_of, open_regular
 
 TODO = "TODO"
@@ -248,7 +249,7 @@ MASK_SAMPLE = 16
 HASH_LIMIT = 4 << 30
 
 
-class ScaffoldError(Exception):
+class ScaffoldError(CovidctError):
     """An expected problem (bad id, existing card, unreadable folder); the message says what to do."""
 
 

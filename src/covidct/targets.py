@@ -28,6 +28,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 from covidct.card.model import SLUG_RE, Code, ShortText, Slug, Strict
 from covidct.card.vocab import Assertion, Match, Modality
 from covidct.cards_snapshot import card_files
+from covidct.errors import CovidctError
 
 if TYPE_CHECKING:
     from covidct.card.model import Card, ClassDef, Config, LabelDef
@@ -36,7 +37,7 @@ TARGETS_DIR = "targets"
 MOVES_DATA = (Match.EXACT, Match.NARROWER, Match.BROADER)  # related never moves an example into a class
 
 
-class MappingError(ValueError):
+class MappingError(CovidctError, ValueError):
     """A target or a mapping is wrong, or refuses a class; the message says where and what to do."""
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from cardkit import CLASS_LABEL, make_card, png
 
+from covidct.card.pattern import compile_glob, regex_can_match_slash
 from covidct.layout import LayoutError, LayoutWarning, make_plan
-from covidct.layout.pattern import compile_glob, regex_can_match_slash
 
 
 @pytest.fixture

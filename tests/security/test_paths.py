@@ -91,7 +91,7 @@ def _load(data: dict[str, Any], data_dir: Path, tmp_path: Path) -> Any:
 
 
 def _refused(data: dict[str, Any], data_dir: Path, tmp_path: Path, *words: str) -> str:
-    from covidct.layout.pattern import PatternError
+    from covidct.card.pattern import PatternError
     from covidct.layout.walk import LayoutError
 
     with pytest.raises((LayoutError, PatternError, ValueError)) as info:
@@ -233,9 +233,9 @@ def test_loader_refuses_label_arrays_outside(tmp_path: Path, how: str) -> None:
                         "symlinked-folder": f"ext/{src.name}"}[how]
     if how == "symlinked-folder":
         (data_dir / "ext").symlink_to(outside, target_is_directory=True)
+    from covidct.card.pattern import PatternError
     from covidct.hf.builder import builder_for
     from covidct.hf.load import prepare
-    from covidct.layout.pattern import PatternError
     from covidct.layout.walk import LayoutError
 
     hostile = Card.model_validate(data)

@@ -2,7 +2,7 @@
 
 The review's attack: ``(?>(?:[0-9]+)+x)`` (an atomic group, which a deny-list walk did not enter)
 validated, and loading a folder with a 28-digit file name ran 31 s. Now every card regex is parsed by
-Python's parser, checked against an allow-list, and matched by RE2 (covidct.layout.cardregex):
+Python's parser, checked against an allow-list, and matched by RE2 (covidct.card.cardregex):
 
 - constructs RE2 lacks or reads differently are refused by the validator (C314, located) and again
   by the loader (a card may arrive without validation);
@@ -26,9 +26,9 @@ import pytest
 import yaml
 
 from conftest import need
+from covidct.card.cardregex import MAX_PATTERN_SIZE, MAX_SIZE, CardRegexError, part_matcher, to_re2
+from covidct.card.pattern import PatternError, compile_glob, parse
 from covidct.card.validate import validate_file
-from covidct.layout.cardregex import MAX_PATTERN_SIZE, MAX_SIZE, CardRegexError, part_matcher, to_re2
-from covidct.layout.pattern import PatternError, compile_glob, parse
 
 HANG_GUARD_S = 60
 ATOMIC = "(?>(?:[0-9]+)+x)"  # the review's card
@@ -160,8 +160,8 @@ def test_each_accepted_regex_matches_a_10000_character_text_in_linear_time(tmp_p
     with a hang guard: a regression to a backtracking engine fails instead of hanging the run."""
     script = textwrap.dedent(f"""
         import time
-        from covidct.layout.cardregex import part_matcher
-        from covidct.layout.pattern import compile_glob, parse
+        from covidct.card.cardregex import part_matcher
+        from covidct.card.pattern import compile_glob, parse
         texts = {TEXTS!r}
         for case, rx in sorted({ACCEPTED!r}.items()):
             part, path = part_matcher(rx), parse("{{cls}}/{{image}}.png", (("cls", "a|b"), ("image", rx))).regex
@@ -273,7 +273,7 @@ def test_size_limits_are_ours_not_re2s() -> None:
 def test_the_binding_fast_path_and_its_public_api_agree() -> None:
     """LinearRegex calls RE2's match directly when the binding has that call; its public API (used
     otherwise) must give the same groups, so behaviour never depends on the binding's release."""
-    from covidct.layout.cardregex import LinearRegex
+    from covidct.card.cardregex import LinearRegex
 
     for rx in REGEXES:
         source = f"(?:x)?({to_re2(rx)})(z)?"  # groups that take part and groups that do not

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from covidct.card.codes import check_codes
+from covidct.card.finding import Finding, Path
+from covidct.card.finding import near as _near
 from covidct.card.licenses import check_license_id
 from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.partial import accepts
-from covidct.card.vocab import LabelKind
-from covidct.layout.pattern import (
+from covidct.card.pattern import (
     BUILTIN_PARTS,
     PatternError,
     check_safe_path,
@@ -25,17 +25,7 @@ from covidct.layout.pattern import (
     parse,
     template_parts,
 )
-
-Path = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: Path
-    code: str
-    message: str
-    hint: str | None = None
-    key: bool = False  # point at the key rather than the value
+from covidct.card.vocab import LabelKind
 
 
 def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bool = False) -> Iterator[Finding]:
@@ -356,10 +346,3 @@ def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Pat
             yield Finding((*path, "table"), "S205", f"the records of label {label.name!r} come from table "
                           f"{vf.table!r}, which has one row per example", hint=f"set `rows: many` on table "
                           f"{vf.table!r}: one row per box or point")
-
-
-def _near(word: str, choices: set[str]) -> str | None:
-    import difflib
-
-    best = difflib.get_close_matches(word, sorted(choices), n=1, cutoff=0.6)
-    return f"did you mean {best[0]!r}?" if best else None

@@ -14,15 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from covidct.card.finding import Finding, Path, near
 from covidct.card.model import Card, ClassDef, Code, Config, LabelDef, MaskValue
 from covidct.card.vocab import Assertion, CodeSystem, LabelSource, Match
-
-if TYPE_CHECKING:
-    from covidct.card.checks import Finding
-
-Path = tuple[str | int, ...]
 
 # Verhoeff's dihedral-group tables (Verhoeff 1969), as SNOMED CT uses them for its check digit
 _D = [
@@ -113,8 +108,6 @@ def coded_items(card: Card) -> Iterator[CodedItem]:
 
 def check_codes(card: Card) -> Iterator[Finding]:
     """Findings about the classes' codes (imported by the card checks; see the module doc)."""
-    from covidct.card.checks import Finding, _near
-
     ids = card.source_ids()
     meanings: dict[tuple[int, int, str], dict[tuple[str, str, str], str]] = {}
     for ci in coded_items(card):
@@ -126,7 +119,7 @@ def check_codes(card: Card) -> Iterator[Finding]:
                           "`unmapped: <why>`; see CONTRIBUTING.md, Coding a class")
         for j, ref in enumerate(item.source):
             if ref not in ids:
-                yield Finding((*path, "source", j), "C310", f"source {ref!r} is not in `sources`", hint=_near(ref, ids))
+                yield Finding((*path, "source", j), "C310", f"source {ref!r} is not in `sources`", hint=near(ref, ids))
         if item.codes and not item.source and not any(c.source for c in item.codes):
             yield Finding((*path, "codes"), "W401", f"the codes of {what} {item.name!r} cite no source",
                           hint="cite the terminology page or value set where each code was checked")
@@ -139,7 +132,7 @@ def check_codes(card: Card) -> Iterator[Finding]:
             for j, ref in enumerate(code.source):
                 if ref not in ids:
                     yield Finding((*cp, "source", j), "C310", f"source {ref!r} is not in `sources`",
-                                  hint=_near(ref, ids))
+                                  hint=near(ref, ids))
             if code.match is not Match.EXACT:
                 continue  # siblings may share a broader concept (adenocarcinoma, small cell: both lung cancer)
             meaning = (code.system.value, code.code, (item.assertion or Assertion.OTHER).value)

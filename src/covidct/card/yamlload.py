@@ -27,6 +27,8 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from covidct.errors import CovidctError
+
 try:  # the C parser is several times faster; fall back to pure Python where libyaml is missing
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - depends on the PyYAML build
@@ -64,7 +66,7 @@ _ALLOWED_TAGS = {
 }
 
 
-class YamlError(Exception):
+class YamlError(CovidctError):
     """A located problem with the YAML itself (code from :mod:`covidct.card.issues`)."""
 
     def __init__(self, code: str, message: str, line: int = 1, col: int = 1, hint: str | None = None):

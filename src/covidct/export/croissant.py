@@ -36,8 +36,8 @@ from typing import Any
 
 from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
+from covidct.card.pattern import WILDCARD_REGEX, tokens
 from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
-from covidct.layout.pattern import WILDCARD_REGEX, tokens
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 

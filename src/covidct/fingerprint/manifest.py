@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from covidct.errors import CovidctError
 from covidct.fingerprint import hashing
 
 MANIFEST_VERSION = "covidct-manifest/1"
@@ -47,7 +48,7 @@ MIN_SIDE = 8  # in a folder, arrays with a side shorter than this are data, not 
 RASTER_EXTS = (".gif", ".webp", ".jp2", ".j2k", ".ppm", ".pgm", ".pbm", ".tga", ".ico")
 
 
-class ManifestError(Exception):
+class ManifestError(CovidctError):
     """A manifest cannot be used (not Parquet, not a covidct manifest, another hash spec)."""
 
 
@@ -373,7 +374,7 @@ def _unchanged(task: Task, rows: list[dict[str, Any]]) -> bool:
 def fingerprint(source: Source, out: str | os.PathLike[str], *, jobs: int = 0, resume: bool = True,
                 progress: bool | None = None, on_error: Callable[[str, str], None] | None = None) -> Outcome:
     """Fingerprint ``source`` into the Parquet manifest ``out`` (see the module docstring)."""
-    from covidct import __version__
+    from covidct.version import __version__
 
     out = Path(out)
     jobs = jobs if jobs > 0 else (os.cpu_count() or 1)

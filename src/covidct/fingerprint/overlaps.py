@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+from covidct.errors import CovidctError
 from covidct.fingerprint.hashing import PHASH_BITS
 
 KINDS = ("file", "pixels", "near", "uid", "patient")
@@ -61,7 +62,7 @@ QUERY_CHUNK = 4096
 MAX_CANDIDATES = 400_000_000  # stop a pathological cluster (thousands of near-identical blank slices)
 
 
-class OverlapError(Exception):
+class OverlapError(CovidctError):
     pass
 
 

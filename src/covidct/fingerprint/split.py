@@ -11,10 +11,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
+from covidct.errors import CovidctError
 from covidct.fingerprint.overlaps import DEFAULT_NEAR, duplicate_groups, load_rows
 
 
-class SplitLinkError(ValueError):
+class SplitLinkError(CovidctError, ValueError):
     pass
 
 

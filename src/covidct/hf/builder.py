@@ -65,7 +65,7 @@ class DataNotice(UserWarning):
 
 def card_hash(card: Card, cfg: Config, **options: Any) -> str:
     """Hash of the card text as parsed, the config, the options and the layout interpreter version."""
-    from covidct import __version__
+    from covidct.version import __version__
 
     h = hashlib.sha256()
     h.update(card.model_dump_json().encode())

@@ -30,12 +30,13 @@ from typing import Any
 
 from covidct.card.model import ORG, Card
 from covidct.card.vocab import Redistribution
+from covidct.errors import CovidctError
+from covidct.hf.manifest import MANIFEST, read_manifest, write_manifest  # noqa: F401 (importable from here too)
 
-MANIFEST = ".covidct.json"
 DEFAULT_MAX_SHARD_SIZE = "500MB"
 
 
-class ExportRefused(Exception):
+class ExportRefused(CovidctError):
     """The card's terms do not allow a Hub copy; the message says why and what to do instead."""
 
 
@@ -67,34 +68,6 @@ def check_redistribution(card: Card, *, allow_unknown_license: bool = False) -> 
             f"{card.id}: the card does not say whether the license ({name}) allows redistribution. Export only "
             f"with the distributor's permission, and then pass --allow-unknown-license."
         )
-
-
-def write_manifest(
-    folder: Path, card: Card, kind: str, *, synthetic: bool = False, extra: dict[str, Any] | None = None
-) -> Path:
-    from covidct import __version__
-    from covidct.fsutil import atomic_write_text
-    from covidct.hf.scripts import card_sha256
-
-    data = {
-        "card": card.id,
-        "card_sha256": card_sha256(card),
-        "kind": kind,
-        "synthetic": synthetic,
-        "covidct": __version__,
-        **(extra or {}),
-    }
-    path = folder / MANIFEST
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-    return path
-
-
-def read_manifest(folder: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _shards(cache_dir: str, dataset_name: str, split: str) -> list[Path]:

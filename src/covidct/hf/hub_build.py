@@ -21,13 +21,13 @@ import shutil
 import warnings
 from pathlib import Path
 
-from covidct.build import step
 from covidct.card.model import ORG, Card
 from covidct.settings import HUB_DATA_ENV, HUB_FIXTURES_ENV, settings
+from covidct.steps import step
 
 
 def _remove_stale(root: Path, cards: dict[str, Card]) -> int:
-    from covidct.hf.export import read_manifest
+    from covidct.hf.manifest import read_manifest
 
     removed = 0
     base = root / ORG
@@ -42,8 +42,7 @@ def _remove_stale(root: Path, cards: dict[str, Card]) -> int:
 
 def _exported_from(folder: Path, card: Card) -> bool:
     """Whether the export in ``folder`` was made from this very card (its manifest holds the card's hash)."""
-    from covidct.hf.export import read_manifest
-    from covidct.hf.scripts import card_sha256
+    from covidct.hf.manifest import card_sha256, read_manifest
 
     man = read_manifest(folder) or {}
     return man.get("card_sha256") == card_sha256(card)
@@ -52,7 +51,7 @@ def _exported_from(folder: Path, card: Card) -> bool:
 def write_card_folder(card: Card, folder: Path) -> None:
     """README-only folder for a card whose files are not described."""
     from covidct.fsutil import atomic_dir, atomic_write_text
-    from covidct.hf.export import write_manifest
+    from covidct.hf.manifest import write_manifest
     from covidct.hf.readme import render_readme
 
     with atomic_dir(folder) as tmp:

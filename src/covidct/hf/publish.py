@@ -23,13 +23,14 @@ from typing import Any, Protocol
 
 from covidct.card.model import ORG, Card
 from covidct.card.vocab import AccessKind, Redistribution
+from covidct.errors import CovidctError
 from covidct.hf import HUB_LOGIN
 from covidct.hf.readme import gated
 
 MANIFEST = ".covidct.json"
 
 
-class PublishError(Exception):
+class PublishError(CovidctError):
     """A refusal or failure whose message says what to do."""
 
 
@@ -105,7 +106,7 @@ def plan_publish(
     card: Card, root: Path, org: str = ORG, *, private: bool = False, allow_unknown_license: bool = False
 ) -> PublishPlan:
     """What publishing ``card`` from ``root/covidct/<id>`` would do. Raises PublishError when it must not."""
-    from covidct.hf.scripts import card_sha256
+    from covidct.hf.manifest import card_sha256
 
     folder = root / ORG / card.id
     if not folder.is_dir():

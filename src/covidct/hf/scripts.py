@@ -18,7 +18,6 @@ without executing it (``ast``), so ``covidct.load_dataset("path/to/covidct/cncb"
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import keyword
 import re
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from covidct.card.model import ORG, Card
+from covidct.errors import CovidctError
+from covidct.hf.manifest import card_document, card_sha256, read_manifest, write_manifest
 
 if TYPE_CHECKING:  # datasets is imported only when a script runs
     import datasets
@@ -34,7 +35,7 @@ SCRIPT_API = 1
 CARD_VAR = "_CARD_JSON"
 
 
-class ScriptError(ValueError):
+class ScriptError(CovidctError, ValueError):
     """A file that is not a loading script written by covidct (or was edited)."""
 
 
@@ -93,17 +94,6 @@ def class_name(card_id: str) -> str:
     return name
 
 
-def card_document(card: Card) -> str:
-    """The card as canonical JSON text (the data embedded in the script)."""
-    return json.dumps(
-        card.model_dump(mode="json", exclude_none=True), ensure_ascii=True, sort_keys=True, separators=(",", ":")
-    )
-
-
-def card_sha256(card: Card) -> str:
-    return hashlib.sha256(card_document(card).encode("ascii")).hexdigest()
-
-
 def script_source(card: Card) -> str:
     """The text of ``<id>.py`` for ``card``."""
     if not card.loadable_configs:
@@ -134,7 +124,6 @@ def write_script_folder(card: Card, folder: Path, *, force: bool = False) -> boo
     refuse the folder.
     """
     from covidct.fsutil import atomic_dir, atomic_write_text
-    from covidct.hf.export import read_manifest, write_manifest
     from covidct.hf.readme import render_readme
 
     man = read_manifest(folder)

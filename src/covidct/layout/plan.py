@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covidct.card.model import Card, Config, Layout, ValueFrom
+from covidct.card.pattern import BUILTIN_PARTS, compile_glob, parse, template_parts
 from covidct.card.vocab import CountLevel, LabelKind, SortKey, Unit
 from covidct.fsutil import open_regular, require_regular
 from covidct.layout import tables as tbl
-from covidct.layout.pattern import BUILTIN_PARTS, compile_glob, parse, template_parts
 from covidct.layout.values import (
     CLASS_KINDS,
     RECORD_CLASS_FIELD,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from covidct.card.model import TableSpec
+from covidct.card.pattern import PatternError, fill_template, template_parts
 from covidct.fsutil import UnsafePath, open_regular
-from covidct.layout.pattern import PatternError, fill_template, template_parts
 from covidct.layout.walk import LayoutError, Match
 from covidct.numtext import int_text
 

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from covidct.card.model import Layout
+from covidct.card.pattern import Pattern, compile_glob, fixed_depth, literal_chars, parse
+from covidct.errors import CovidctError
 from covidct.fsutil import OutsideFolder, UnsafePath, resolve_inside
-from covidct.layout.pattern import Pattern, compile_glob, fixed_depth, literal_chars, parse
 
 
-class LayoutError(Exception):
+class LayoutError(CovidctError):
     """The files do not fit the card's layout; the message says which file, which pattern, what to do."""
 
 
@@ -88,7 +89,7 @@ def files_under(roots: Iterable[str], rel: str, what: str) -> list[str]:
     resolve inside its root and be a regular file (:func:`covidct.fsutil.resolve_inside`): a
     symbolic link out of the root anywhere on the way, or a FIFO, is refused with a LayoutError.
     """
-    from covidct.layout.pattern import PatternError, check_safe_path
+    from covidct.card.pattern import PatternError, check_safe_path
 
     try:
         check_safe_path(rel, what)

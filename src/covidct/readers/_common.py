@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from covidct.card.vocab import Intensity
+from covidct.errors import CovidctError
 
 if TYPE_CHECKING:
     import numpy
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 INSTALL_HINT = "pip install 'covidct[readers]'"
 
 
-class ReadError(Exception):
+class ReadError(CovidctError):
     """A file could not be read. The message names the file and says what to install or do.
 
     ``path`` holds the file (as given); ``hint`` the action, when there is one (e.g. a pip command).

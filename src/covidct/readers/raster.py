@@ -18,13 +18,12 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from covidct.readers._common import Decoded, ReadError, intensity_of
+from covidct.readers._pillow import pillow_array
 
 _REAL_FORMAT = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "BMP": "bmp", "DIB": "bmp", "TIFF": "tiff"}
-_TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
 
 
 def _open(src: Any) -> Image.Image:
@@ -85,53 +84,8 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
             orientation = im.getexif().get(0x0112)
             if orientation not in (None, 1):
                 meta["exif_orientation"] = int(orientation)  # not applied: the pixels are as stored
-        arr = _to_array(im, mask, meta)
+        arr = pillow_array(im, mask, meta)
     return Decoded(array=arr, spacing=None, intensity=intensity_of(arr.dtype, mask=mask), meta=meta)
-
-
-def _to_array(im: Image.Image, mask: bool, meta: dict[str, object]) -> np.ndarray:
-    mode = im.mode
-    if mode == "1":  # Pillow unpacks bits to bytes 0/255: a mask gets 0/1, an image 0/255
-        width, height = im.size
-        grey = np.frombuffer(im.tobytes("raw", "L"), np.uint8).reshape(height, width)
-        return (grey > 0).view(np.uint8) if mask else grey
-    if mode in ("P", "PA"):
-        return _palette(im, mask, meta)
-    if mode in _TO_RGB:
-        if mask:
-            return np.asarray(im)
-        meta["converted_from"] = mode
-        return np.asarray(im.convert("RGB"))
-    arr = np.asarray(im)
-    if not arr.dtype.isnative:  # I;16B
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    if mask:
-        return arr
-    if mode in ("RGBA", "RGBa", "LA", "La"):
-        alpha = arr[..., -1]
-        meta["alpha_dropped"] = True
-        meta["alpha_opaque"] = bool((alpha == 255).all())
-        return arr[..., 0] if mode in ("LA", "La") else np.ascontiguousarray(arr[..., :3])
-    if mode == "RGBX":
-        return np.ascontiguousarray(arr[..., :3])
-    return arr
-
-
-def _palette(im: Image.Image, mask: bool, meta: dict[str, object]) -> np.ndarray:
-    raw = np.asarray(im)
-    idx = raw[..., 0] if im.mode == "PA" else raw
-    pal = im.getpalette() or []
-    colours = np.asarray(pal, dtype=np.uint8).reshape(-1, 3)
-    if mask:
-        meta["palette"] = colours.tolist()
-        return raw
-    if len(colours) < 256:  # indices past the palette's end show as black
-        colours = np.vstack([colours, np.zeros((256 - len(colours), 3), np.uint8)])
-    if im.mode == "PA" or "transparency" in im.info:
-        meta["alpha_dropped"] = True
-    grey = bool((colours[:, 0] == colours[:, 1]).all() and (colours[:, 1] == colours[:, 2]).all())
-    meta["palette_applied"] = "L" if grey else "RGB"
-    return colours[:, 0][idx] if grey else colours[idx]
 
 
 def read_header(src: Any) -> dict[str, object]:

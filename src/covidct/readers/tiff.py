@@ -125,7 +125,7 @@ def _spacing(tf: Any, page: Any, spatial_ndim: int) -> tuple[float, ...] | None:
 def _pillow_fallback(src: Any, compression: str, mask: bool) -> Decoded:
     from PIL import Image
 
-    from covidct.readers.raster import _to_array
+    from covidct.readers._pillow import pillow_array
 
     hint = "install imagecodecs (pip install imagecodecs)"
     if hasattr(src, "seek"):
@@ -139,7 +139,7 @@ def _pillow_fallback(src: Any, compression: str, mask: bool) -> Decoded:
                 "mode": im.mode,
                 "decoded_by": "pillow",
             }
-            arr = _to_array(im, mask, meta)
+            arr = pillow_array(im, mask, meta)
     except Exception as exc:
         raise MissingLibrary(src, f"{compression}-compressed TIFF needs imagecodecs ({exc})", hint) from None
     return Decoded(arr, None, intensity_of(arr.dtype, mask=mask), meta)

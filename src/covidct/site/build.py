@@ -12,8 +12,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from covidct.build import step
 from covidct.card.model import Card
+from covidct.steps import step
 
 FALLBACK_CONFIG = {
     "site_name": "covidct",
@@ -37,7 +37,7 @@ def find_config(cards_dir: Path) -> Path | None:
 def build_site(cards_dir: Path, site_dir: Path, *, config_file: Path | None = None,
                cards: dict[str, Card] | None = None, strict: bool = True) -> int:
     """Build the site from ``cards_dir`` into ``site_dir``; returns the number of dataset pages."""
-    from covidct.cli import UserFacingError
+    from covidct.errors import UserFacingError
     from covidct.extras import require
     from covidct.fsutil import atomic_dir
 

@@ -32,6 +32,8 @@ from functools import lru_cache
 
 import re2
 
+from covidct.errors import CovidctError
+
 if sys.version_info >= (3, 11):
     import re._constants as _sre_c  # type: ignore[import-not-found]
     import re._parser as _sre_parse  # type: ignore[import-not-found]
@@ -50,7 +52,7 @@ _BOUNDS = {(0, _MAXREPEAT): "*", (1, _MAXREPEAT): "+", (0, 1): "?"}
 _ALLOWED_FLAGS = re.UNICODE | re.VERBOSE  # Python's default for text patterns; (?x) changes only the parsing
 
 
-class CardRegexError(ValueError):
+class CardRegexError(CovidctError, ValueError):
     """A card regex that is refused; the message says which construct and what to write instead."""
 
 

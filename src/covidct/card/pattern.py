@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
-from covidct.layout.cardregex import MAX_PATTERN_SIZE, CardRegexError, LinearRegex, compile_linear, convert, escape
+from covidct.card.cardregex import MAX_PATTERN_SIZE, CardRegexError, LinearRegex, compile_linear, convert, escape
+from covidct.errors import CovidctError
 
 if sys.version_info >= (3, 11):
     import re._parser as _sre_parse  # type: ignore[import-not-found]
@@ -33,7 +34,7 @@ BUILTIN_PARTS = ("_name", "_stem", "_path")
 WILDCARD_REGEX = {"*": "[^/]*", "**/": "(?:[^/]+/)*", "**": ".*"}
 
 
-class PatternError(ValueError):
+class PatternError(CovidctError, ValueError):
     """A pattern that does not parse or is unsafe; the message says what to change."""
 
 
