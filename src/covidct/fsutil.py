@@ -203,3 +203,24 @@ def first_dir(path: Path) -> Iterator[Path]:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # nothing left after a rename; the loser's copy otherwise
+
+
+def walk_entries(folder: str, *, skip_hidden: bool = False) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """(relative path, entry) for everything below ``folder``, depth first in name order; links are
+    yielded, never followed. The caller decides what a link or a special file means to it; an
+    unreadable folder raises OSError (with the folder in ``filename``) for the caller to word."""
+    stack = [("", folder)]
+    while stack:
+        rel_dir, path = stack.pop()
+        with os.scandir(path) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        subdirs = []
+        for e in entries:
+            if skip_hidden and e.name.startswith("."):
+                continue
+            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
+            if e.is_dir(follow_symlinks=False):
+                subdirs.append((rel, e.path))
+            yield rel, e
+        stack.extend(reversed(subdirs))
+

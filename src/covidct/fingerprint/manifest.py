@@ -33,6 +33,7 @@ from typing import Any
 
 from covidct.errors import CovidctError
 from covidct.fingerprint import hashing
+from covidct.fsutil import walk_entries
 
 MANIFEST_VERSION = "covidct-manifest/1"
 METADATA_KEY = b"covidct"
@@ -229,28 +230,16 @@ def folder_sources(folder: str | os.PathLike[str]) -> Source:
         raise ManifestError(f"{root} is not a folder")
     real = os.path.realpath(root)
     tasks, links, special = [], [], 0
-    stack = [("", real)]
-    while stack:
-        rel_dir, path = stack.pop()
-        try:
-            with os.scandir(path) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            raise ManifestError(f"cannot list {path}: {exc.strerror or exc}") from None
-        subdirs = []
-        for e in entries:
-            if e.name.startswith("."):
-                continue
-            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
+    try:
+        for rel, e in walk_entries(real, skip_hidden=True):
             if e.is_symlink():
                 links.append(rel)
-            elif e.is_dir(follow_symlinks=False):
-                subdirs.append((rel, e.path))
             elif e.is_file(follow_symlinks=False):
                 tasks.append(Task(e.path, rel, folder_mode=True))
-            else:
+            elif not e.is_dir(follow_symlinks=False):
                 special += 1
-        stack.extend(reversed(subdirs))
+    except OSError as exc:
+        raise ManifestError(f"cannot list {exc.filename or real}: {exc.strerror or exc}") from None
     notes = []
     if links:
         notes.append(f"{len(links)} symbolic link(s) not followed: {', '.join(links[:3])}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from covidct.card.model import Card, Config
-from covidct.fsutil import UnsafePath, open_regular
+from covidct.fsutil import UnsafePath, open_regular, walk_entries
 from covidct.layout.plan import CountCheck, LayoutWarning, Plan, gc_paused
 from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
 
@@ -130,22 +130,12 @@ def read_listing(path: str | os.PathLike[str]) -> list[str]:
 
 def folder_names(folder: str) -> Iterator[str]:
     """Relative names of the regular files under ``folder``; links are not followed."""
-    stack = [("", folder)]
-    while stack:
-        rel_dir, path = stack.pop()
-        try:
-            with os.scandir(path) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError as exc:
-            raise CheckError(f"cannot list {path}: {exc.strerror or exc}") from None
-        subdirs = []
-        for e in entries:
-            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
-            if e.is_dir(follow_symlinks=False):
-                subdirs.append((rel, e.path))
-            elif e.is_file(follow_symlinks=False):
+    try:
+        for rel, e in walk_entries(folder):
+            if e.is_file(follow_symlinks=False):
                 yield rel
-        stack.extend(reversed(subdirs))
+    except OSError as exc:
+        raise CheckError(f"cannot list {exc.filename or folder}: {exc.strerror or exc}") from None
 
 
 def _under_root(names: Iterable[str], root: str | None) -> list[str]:
