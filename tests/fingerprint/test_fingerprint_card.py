@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from covidct.card.model import Card
+from covidct.card.model import Card, Fingerprint
 from covidct.registry import load_card
 from covidct.site.sections import PageContext, dataset_markdown, fingerprint
 
@@ -49,3 +49,16 @@ def test_page_shows_the_manifest_and_duplicates_both_ways() -> None:
     # a card without fingerprints, and nobody pointing at it, gets no section
     plain = load_card("cncb")
     assert fingerprint(PageContext(card=plain, cards={"cncb": plain}, page_url=lambda i: None), plain.configs[0]) == ""
+
+
+def test_a_fingerprint_match_must_name_a_known_card() -> None:
+    """Duplicates measured against another card are shown on both pages: an unknown id is C305."""
+    from covidct.card.checks import check_card
+    from covidct.registry import registry
+
+    card = registry().get("cncb").model_copy(deep=True)
+    card.configs[0].fingerprint = Fingerprint.model_validate(
+        {"url": "https://example.org/m.parquet", "sha256": "0" * 64, "files": 1, "date": "2026-12-01",
+         "matches": [{"card": "no-such-card", "near": 24, "images": 1}]})
+    found = [f for f in check_card(card, known_ids=set(registry().cards())) if f.code == "C305"]
+    assert [f.path[-2:] for f in found] == [(0, "card")]

@@ -48,6 +48,11 @@ def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bo
         elif known_ids is not None and lin.card not in known_ids:
             yield Finding(("lineage", i, "card"), "C305", f"no card with id {lin.card!r} in the registry",
                           hint="add that card first, or fix the id")
+    for i, cfg in enumerate(card.configs):  # duplicates measured against another card name that card
+        for j, match in enumerate(cfg.fingerprint.matches if cfg.fingerprint else ()):
+            if known_ids is not None and match.card not in known_ids and match.card != card.id:
+                yield Finding(("configs", i, "fingerprint", "matches", j, "card"), "C305",
+                              f"no card with id {match.card!r} in the registry", hint="fix the id")
 
 
 def check_todos(data: object, path: Path = (), text: str | None = None) -> Iterator[Finding]:
