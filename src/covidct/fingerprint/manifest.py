@@ -479,6 +479,53 @@ REQUIRED = {"path": "string", "frame": "int32", "sha256": "string", "pixel_sha25
             "phash": f"fixed_size_binary[{hashing.PHASH_BYTES}]"}
 
 
+# A manifest's footer states how many rows it holds and how large its column data is once decompressed;
+# both are checked against the file's size before a row is read, because dictionary and run-length
+# encoding let a small file declare millions of rows (a 1.5 MB file with 20 M rows took 22 GB to read).
+# A real row carries a 32-byte perceptual hash and a 64-hex pixel hash, which do not compress: ~70 bytes
+# a row, down to ~8 when most frames of a volume are blank (identical frames share their hashes); 4 bytes
+# a row leaves room for that. Real column data decompresses to 0.5-2.5 times the file.
+MIN_BYTES_PER_ROW = 4
+MAX_EXPANSION = 64
+_SMALL = 1 << 16  # the footer and page headers of a small manifest outweigh its rows: always this much room
+
+
+def _check_size(p: Path, md: Any) -> None:
+    """Refuses a manifest whose footer declares more rows or more data than its size can hold."""
+    size = max(p.stat().st_size, _SMALL)
+    rows = md.num_rows
+    if rows > size // MIN_BYTES_PER_ROW:
+        raise ManifestError(f"{p} declares {rows:,} rows in {p.stat().st_size:,} bytes: a covidct manifest needs "
+                            f"at least {MIN_BYTES_PER_ROW} bytes a row (its hashes do not compress), so this file "
+                            f"is damaged or built to exhaust memory; make it again with `covidct fingerprint`")
+    data = 0
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        data += max(rg.total_byte_size, sum(rg.column(j).total_uncompressed_size for j in range(rg.num_columns)))
+    if data > size * MAX_EXPANSION:
+        raise ManifestError(f"{p} declares {data:,} bytes of column data in {p.stat().st_size:,} bytes: more "
+                            f"than {MAX_EXPANSION} times its size, which no covidct manifest needs, so this file "
+                            f"is damaged or built to exhaust memory; make it again with `covidct fingerprint`")
+
+
+def _info(p: Path, raw: bytes) -> ManifestInfo:
+    """The ``covidct`` metadata: a JSON object whose known fields make a :class:`ManifestInfo`."""
+    try:
+        fields = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+        raise ManifestError(f"{p}: unreadable covidct metadata ({reason}); make it again with "
+                            f"`covidct fingerprint`") from None
+    if not isinstance(fields, dict):
+        raise ManifestError(f"{p}: the covidct metadata is a JSON {type(fields).__name__}, expected an object; "
+                            f"make it again with `covidct fingerprint`")
+    known = {k: v for k, v in fields.items() if k in ManifestInfo.__dataclass_fields__}
+    try:
+        return ManifestInfo(**known)
+    except TypeError as exc:
+        raise ManifestError(f"{p}: unreadable covidct metadata ({exc})") from None
+
+
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Any, ManifestInfo]:
     """A manifest as a ``pyarrow.Table`` (every column of :func:`schema`) and its :class:`ManifestInfo`.
 
@@ -500,12 +547,7 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Any, ManifestInfo]:
     if raw is None:
         raise ManifestError(f"{p} is not a covidct manifest (no `covidct` metadata); make one with "
                             f"`covidct fingerprint`")
-    try:
-        fields = json.loads(raw)
-        known = {k: v for k, v in fields.items() if k in ManifestInfo.__dataclass_fields__}
-        info = ManifestInfo(**known)
-    except (ValueError, TypeError) as exc:
-        raise ManifestError(f"{p}: unreadable covidct metadata ({exc})") from None
+    info = _info(p, raw)
     if info.version != MANIFEST_VERSION:
         raise ManifestError(f"{p} is a {info.version} manifest; this covidct reads {MANIFEST_VERSION}: "
                             f"make it again with this version's `covidct fingerprint`")
@@ -520,6 +562,7 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Any, ManifestInfo]:
             raise ManifestError(f"{p} has no column {name!r}")
         if str(arrow.field(name).type) != typ:
             raise ManifestError(f"{p}: column {name!r} is {arrow.field(name).type}, expected {typ}")
+    _check_size(p, pf.metadata)
     try:
         table = pf.read()
     except (pa.ArrowException, OSError) as exc:
