@@ -481,13 +481,16 @@ REQUIRED = {"path": "string", "frame": "int32", "sha256": "string", "pixel_sha25
 
 # A manifest's footer states how many rows it holds and how large its column data is once decompressed;
 # both are checked against the file's size before a row is read, because dictionary and run-length
-# encoding let a small file declare millions of rows (a 1.5 MB file with 20 M rows took 22 GB to read).
-# A real row carries a 32-byte perceptual hash and a 64-hex pixel hash, which do not compress: ~70 bytes
-# a row, down to ~8 when most frames of a volume are blank (identical frames share their hashes); 4 bytes
-# a row leaves room for that. Real column data decompresses to 0.5-2.5 times the file.
-MIN_BYTES_PER_ROW = 4
+# encoding let a small file declare millions of rows (a 1.5 MB file with 20 M rows took 22 GB to read),
+# and what reads a manifest holds ~2.5 kB of memory a row. A frame of a volume costs ~70 bytes on disk
+# (its 32-byte perceptual hash and 64-hex pixel hash; the file's SHA-256 is shared), a 2-D image ~115;
+# identical frames (blank slices) share their hashes and cost almost nothing: 30 % blank gives ~50 bytes
+# a row, 75 % ~19, all blank ~1. So 16 bytes a row admits volumes up to ~3/4 blank while a hostile file
+# costs at most a few times an honest one of its size; below _SMALL the footer dominates and any file
+# may hold _SMALL // 16 = 16,384 rows. Real column data decompresses to 0.5-3 times the file.
+MIN_BYTES_PER_ROW = 16
 MAX_EXPANSION = 64
-_SMALL = 1 << 16  # the footer and page headers of a small manifest outweigh its rows: always this much room
+_SMALL = 1 << 18
 
 
 def _check_size(p: Path, md: Any) -> None:
@@ -495,9 +498,9 @@ def _check_size(p: Path, md: Any) -> None:
     size = max(p.stat().st_size, _SMALL)
     rows = md.num_rows
     if rows > size // MIN_BYTES_PER_ROW:
-        raise ManifestError(f"{p} declares {rows:,} rows in {p.stat().st_size:,} bytes: a covidct manifest needs "
-                            f"at least {MIN_BYTES_PER_ROW} bytes a row (its hashes do not compress), so this file "
-                            f"is damaged or built to exhaust memory; make it again with `covidct fingerprint`")
+        raise ManifestError(f"{p} declares {rows:,} rows in {p.stat().st_size:,} bytes: a covidct manifest "
+                            f"row holds hashes that do not compress (at least {MIN_BYTES_PER_ROW} bytes a row), so "
+                            f"this file is damaged or built to exhaust memory; rebuild it with `covidct fingerprint`")
     data = 0
     for i in range(md.num_row_groups):
         rg = md.row_group(i)
