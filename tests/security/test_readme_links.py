@@ -63,6 +63,11 @@ ATTACKS: dict[str, str] = {
     "bare-with-backticks": "https://evil.com/`x`y ```https://evil.com``` x``https://evil.com",
     "bare-validated-lookalike": "https://example.org/ok.evil.com https://example.org/ok@evil.com https://example.org/okx",
     "bare-in-list-and-quote": "- https://evil.com\n- www.evil.com\n\n> a@evil.com\n\n1. https://evil.com/1",
+    # long words a backtracking scan would take quadratic time over (20,000 characters: seconds each)
+    "bare-long-words": "x " + "a" * 19_000 + " https://evil.com",
+    "bare-long-scheme": "b" * 19_000 + "://evil.com",
+    "bare-long-punctuation": "https://evil.com" + "." * 19_000 + "x",
+    "bare-long-local-part": "a." * 9_000 + "@evil.com www." * 100,
 }
 SHORT_FIELDS = 300  # ShortText
 

@@ -28,10 +28,25 @@ _URL_UNSAFE = re.compile(r"[()<>\[\]\\\"'|\s]")
 # What GFM's autolink extension (which the Hub renders) or a linkify renderer turns into a link when it
 # stands bare in text: ``scheme://``, ``//host``, ``www.``, ``mailto:``/``xmpp:`` and e-mail-like ``x@y.z``,
 # in any case. Character escapes do not stop it; a code span does (code is never autolinked). Wider than
-# GFM on purpose: a word matched here for nothing costs only a code span around it.
-_BARE_LINK = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|//[^\s/]|www\.|(?:mailto|xmpp):|[\w.+-]*@[\w-]+\.[\w-]",
-                        re.IGNORECASE)
-_TRAILING = re.compile(r"[.,:;!?'\"`*_~)\]}>]+$")  # punctuation GFM leaves outside a link: kept as text
+# GFM on purpose: a word matched here for nothing costs only a code span around it. The pattern has no
+# leading repetition (a scheme or an e-mail's local part is found by walking back from the match), and
+# trailing punctuation is cut with rstrip, so a long word costs linear time.
+_BARE_LINK = re.compile(r"://|//[^\s/]|www\.|(?:mailto|xmpp):|[\w.+-]@[\w-]+\.[\w-]", re.IGNORECASE)
+_SCHEME_CHARS = re.compile(r"[A-Za-z0-9+.-]")
+_LOCAL_CHARS = re.compile(r"[\w.+-]")
+_TRAILING = ".,:;!?'\"`*_~)]}>"  # punctuation GFM leaves outside a link: kept as text
+
+
+def _link_start(word: str) -> int | None:
+    """Where the first would-be link in ``word`` (no whitespace) begins, or None."""
+    hit = _BARE_LINK.search(word)
+    if hit is None:
+        return None
+    start = hit.start()
+    back = _SCHEME_CHARS if hit.group(0) == "://" else _LOCAL_CHARS if "@" in hit.group(0) else None
+    while back is not None and start > 0 and back.match(word[start - 1]):
+        start -= 1
+    return start
 
 
 def _escape_plain(text: str, line_start: bool) -> str:
@@ -60,11 +75,11 @@ def escape_text(text: str, *, line_start: bool = False, links: Collection[str] =
     out: list[str] = []
     pos = 0
     for m in re.finditer(r"\S+", text):
-        hit = _BARE_LINK.search(m.group(0))
-        if hit is None:
+        at = _link_start(m.group(0))
+        if at is None:
             continue
-        start = m.start() + hit.start()
-        end = m.start() + len(_TRAILING.sub("", m.group(0)))
+        start = m.start() + at
+        end = m.start() + len(m.group(0).rstrip(_TRAILING))
         if end <= start:  # e.g. a lone "www." at a sentence's end: still code, trailing dot included
             end = m.end()
         out.append(_escape_plain(text[pos:start], line_start and pos == 0))
