@@ -80,14 +80,14 @@ def test_escaping_helpers() -> None:
     assert md_code_inline("a`b") == "``a`b``"
     assert md_link("x", "javascript:alert(1)") == "x (javascript:alert(1))"
     assert md_link("x", "https://e.org/a(b)<c>") == "[x](https://e.org/a%28b%29%3Cc%3E)"
-    assert md_link("x", "https://e.org/a b") == "x (https://e.org/a b)"  # not a URL: shown as text
+    assert md_link("x", "https://e.org/a b") == "x (`https://e.org/a` b)"  # not a URL: text, never autolinked
     assert md_fence("```\nx") == "````\n```\nx\n````"
     assert md_prose("a <b>c</b> `<kept>` ![i](https://e.org/p.png)") == (
-        "a &lt;b&gt;c&lt;/b&gt; `<kept>` i (https://e.org/p.png)"  # no image: its text and where it was
+        "a &lt;b&gt;c&lt;/b&gt; `<kept>` i (`https://e.org/p.png`)"  # no image: its text and where it was
     )
     # a link survives only to a URL the card validated; any other is text, and javascript: never parses
     assert md_prose("[x](https://e.org) [y](https://f.org) [z](javascript:alert(1))", ["https://e.org"]) == (
-        "[x](https://e.org) y (https://f.org) \\[z\\](javascript:alert(1))"
+        "[x](https://e.org) y (`https://f.org`) \\[z\\](javascript:alert(1))"
     )
     assert md_prose("```\nopen").endswith("\n```")
     assert md_prose("# Title\n\n1. one\n2. *two*") == "### Title\n\n1. one\n2. *two*"  # under the ## sections

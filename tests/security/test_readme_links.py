@@ -51,6 +51,23 @@ ATTACKS: dict[str, str] = {
     "code-span-pipe-in-table": f"| a |\n|---|\n| `x|[y]({JS})|` |\n| ``x`|[z]({JS})|`` |",
     "code-span-pipe-in-download-name": f"x`|[y]({JS})|`",
     "markup-flood": f"[x][r] ![y]({JS}) " * 400 + f"\n\n[r]: {JS}",  # past the parse budget: plain text
+    # bare URLs: GFM's autolink extension (the Hub renders it) links them, escapes or not
+    "bare-url": "see https://evil.example/x and www.evil.com and HTTPS://EVIL.COM/Y and hTtP://evil.com",
+    "bare-www-punctuation": "(www.evil.com). www.evil.com, *www.evil.com* _www.evil.com_ ~www.evil.com~ www.evil.com!",
+    "bare-email": "write to a.b+c@evil.com or x_y@evil.co.uk, mailto:z@evil.com xmpp:q@evil.com",
+    "bare-other-schemes": "ftp://evil.com/f //evil.com/p javascript://evil.com%0Aalert(1) foo.bar://evil.com",
+    "bare-escaped": "https\\://evil.com www\\.evil.com a\\@evil.com https&#58;//evil.com",
+    "bare-in-table": "| a | b |\n|---|---|\n| https://evil.com/x | www.evil.com. |\n| a@evil.com | `x` ftp://evil.com|",
+    "bare-in-heading": "# https://evil.com/h\n\n## see www.evil.com\n\nSetext https://evil.com\n---",
+    "bare-in-link-text": "[https://evil.com](https://example.org/ok) [www.evil.com](https://evil.com)",
+    "bare-with-backticks": "https://evil.com/`x`y ```https://evil.com``` x``https://evil.com",
+    "bare-validated-lookalike": "https://example.org/ok.evil.com https://example.org/ok@evil.com https://example.org/okx",
+    "bare-in-list-and-quote": "- https://evil.com\n- www.evil.com\n\n> a@evil.com\n\n1. https://evil.com/1",
+    # long words a backtracking scan would take quadratic time over (20,000 characters: seconds each)
+    "bare-long-words": "x " + "a" * 19_000 + " https://evil.com",
+    "bare-long-scheme": "b" * 19_000 + "://evil.com",
+    "bare-long-punctuation": "https://evil.com" + "." * 19_000 + "x",
+    "bare-long-local-part": "a." * 9_000 + "@evil.com www." * 100,
 }
 SHORT_FIELDS = 300  # ShortText
 
@@ -96,11 +113,20 @@ def attack_card(text: str) -> Card:
 
 
 def _renderer() -> Any:
-    """CommonMark as a careless renderer does it: raw HTML on, no link validation, plus GFM tables."""
+    """CommonMark as a careless renderer does it: raw HTML on, no link validation, plus GFM tables and
+    linkify (bare ``scheme://``, ``//`` and e-mail; ``www.`` is left to the GFM_AUTOLINK check below)."""
     markdown_it = need("markdown_it")
-    md = markdown_it.MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+    need("linkify_it")
+    md = markdown_it.MarkdownIt("commonmark", {"html": True, "linkify": True}).enable(
+        ["table", "strikethrough", "linkify"])
+    md.linkify.set({"fuzzy_link": False})  # bare domains ("os.system"): GFM leaves them as text
     md.validateLink = lambda url: True
     return md
+
+
+# what a GFM renderer autolinks in text (its extended autolinks), case-insensitive: checked on the text
+# the renderer leaves outside code, so the check does not depend on linkify-it's list of TLDs
+GFM_AUTOLINK = re.compile(r"(?:https?|ftp)://\S|www\.[\w-]|(?:mailto|xmpp):\S|[\w.+-]@[\w-]+\.[\w-]", re.I)
 
 
 def _walk(tokens: list[Any]) -> list[Any]:
@@ -121,6 +147,11 @@ def check_markdown(md: Any, text: str, allowed: set[str]) -> str:
             href = t.attrGet("href") or ""
             assert re.match(r"^https?://", href), href
             assert unquote(href) in allowed, href
+    in_link = 0
+    for t in tokens:  # no bare URL left in text outside a link: GFM would autolink it
+        in_link += {"link_open": 1, "link_close": -1}.get(t.type, 0)
+        if t.type == "text" and not in_link:
+            assert not GFM_AUTOLINK.search(t.content), t.content
     return " ".join(t.content for t in tokens if t.type in ("text", "code_inline", "code_block", "fence"))
 
 
@@ -141,7 +172,7 @@ def test_readme_links_only_to_validated_urls(name: str) -> None:
         fm, body = _split(render_readme(card, kind, configs=configs,  # type: ignore[arg-type]
                                         splits={"classification": {"train": (4, 100)}}))
         shown = check_markdown(md, body, allowed)
-        assert "alert(" in shown or "evil.example" in shown, "the attack text must stay visible"
+        assert "alert(" in shown or "evil.example" in shown or "evil.com" in shown, "the attack text must stay visible"
         check_markdown(md, fm["extra_gated_prompt"], allowed)  # Markdown on the Hub's access form
 
 
@@ -177,7 +208,44 @@ def test_registry_prose_renders_exactly_as_written() -> None:
         texts = [card.description, card.access.instructions, card.license.summary,
                  *(c.text for c in card.caveats), *(cfg.description for cfg in card.configs)]
         for text in filter(None, texts):
-            assert md.render(inert_markdown(text, _urls(card))) == md.render(text), card.id
+            assert _unlinked(md.render(inert_markdown(text, _urls(card)))) == _unlinked(md.render(text)), card.id
+
+
+def _unlinked(html: str) -> str:
+    """HTML with the only change the rebuild makes to ordinary prose undone: a bare URL shows in code
+    (or, when validated, as a link to itself) where the card had plain text."""
+    html = re.sub(r'<a href="([^"]*)">([^<]*)</a>',
+                  lambda m: m.group(2) if GFM_AUTOLINK.match(m.group(2)) else m.group(0), html)
+    # any scheme: the rebuild puts gs://, s3:// and the like in code too (wider than GFM, on purpose)
+    return re.sub(r"<code>([^<`]*)</code>",
+                  lambda m: m.group(1) if re.search(r"://|www\.|@", m.group(1), re.I) else m.group(0), html)
+
+
+def test_bare_urls_become_code_or_validated_links() -> None:
+    """The text branch's output, read as text: what GFM would autolink is in a code span or is a link to a
+    validated URL (the renderer-independent half of the check above)."""
+    from covidct.hf.prose import inert_markdown
+
+    good = "https://good.example/data"
+    text = ("see https://evil.example/x and www.evil.example, HTTPS://A.B/c. a.b+c@evil.example "
+            f"({good}) {good}. [{good}]({good}) https://good.example/data2\n\n"
+            "| a | b |\n|---|---|\n| https://evil.example/t | www.evil.example. |\n\n# head https://evil.example/h")
+    out = inert_markdown(text, [good])
+    assert "`https://evil.example/x`" in out and "`www.evil.example`," in out and "`HTTPS://A.B/c`." in out
+    assert "`a.b+c@evil.example`" in out and "`https://good.example/data2`" in out
+    assert f"([{good}]({good}))" in out and f"[{good}]({good})." in out
+    assert "| `https://evil.example/t` | `www.evil.example`. |" in out and "head `https://evil.example/h`" in out
+    outside_code = re.sub(r"`[^`]*`|\[[^\]]*\]\([^)]*\)", "", out)
+    assert not GFM_AUTOLINK.search(outside_code.replace("\\", "")), outside_code
+
+
+def test_card_fields_outside_prose_hold_no_bare_url() -> None:
+    """Names, titles and other one-line fields are escaped by the same function: no bare URL there either."""
+    from covidct.hf.prose import inert_text
+    from covidct.hf.readme import md_inline
+
+    for out in (md_inline("Data from https://evil.com and www.evil.com"), inert_text("mail a@evil.com\n\nhttps://x.y")):
+        assert not GFM_AUTOLINK.search(re.sub(r"`[^`]*`", "", out)), out
 
 
 def test_prose_past_the_markup_budget_is_plain_escaped_text() -> None:

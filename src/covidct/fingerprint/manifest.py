@@ -469,6 +469,56 @@ REQUIRED = {"path": "string", "frame": "int32", "sha256": "string", "pixel_sha25
             "phash": f"fixed_size_binary[{hashing.PHASH_BYTES}]"}
 
 
+# A manifest's footer states how many rows it holds and how large its column data is once decompressed;
+# both are checked against the file's size before a row is read, because dictionary and run-length
+# encoding let a small file declare millions of rows (a 1.5 MB file with 20 M rows took 22 GB to read),
+# and what reads a manifest holds ~2.5 kB of memory a row. A frame of a volume costs ~70 bytes on disk
+# (its 32-byte perceptual hash and 64-hex pixel hash; the file's SHA-256 is shared), a 2-D image ~115;
+# identical frames (blank slices) share their hashes and cost almost nothing: 30 % blank gives ~50 bytes
+# a row, 75 % ~19, all blank ~1. So 16 bytes a row admits volumes up to ~3/4 blank while a hostile file
+# costs at most a few times an honest one of its size; below _SMALL the footer dominates and any file
+# may hold _SMALL // 16 = 16,384 rows. Real column data decompresses to 0.5-3 times the file.
+MIN_BYTES_PER_ROW = 16
+MAX_EXPANSION = 64
+_SMALL = 1 << 18
+
+
+def _check_size(p: Path, md: Any) -> None:
+    """Refuses a manifest whose footer declares more rows or more data than its size can hold."""
+    size = max(p.stat().st_size, _SMALL)
+    rows = md.num_rows
+    if rows > size // MIN_BYTES_PER_ROW:
+        raise ManifestError(f"{p} declares {rows:,} rows in {p.stat().st_size:,} bytes: a covidct manifest "
+                            f"row holds hashes that do not compress (at least {MIN_BYTES_PER_ROW} bytes a row), so "
+                            f"this file is damaged or built to exhaust memory; rebuild it with `covidct fingerprint`")
+    data = 0
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        data += max(rg.total_byte_size, sum(rg.column(j).total_uncompressed_size for j in range(rg.num_columns)))
+    if data > size * MAX_EXPANSION:
+        raise ManifestError(f"{p} declares {data:,} bytes of column data in {p.stat().st_size:,} bytes: more "
+                            f"than {MAX_EXPANSION} times its size, which no covidct manifest needs, so this file "
+                            f"is damaged or built to exhaust memory; make it again with `covidct fingerprint`")
+
+
+def _info(p: Path, raw: bytes) -> ManifestInfo:
+    """The ``covidct`` metadata: a JSON object whose known fields make a :class:`ManifestInfo`."""
+    try:
+        fields = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+        raise ManifestError(f"{p}: unreadable covidct metadata ({reason}); make it again with "
+                            f"`covidct fingerprint`") from None
+    if not isinstance(fields, dict):
+        raise ManifestError(f"{p}: the covidct metadata is a JSON {type(fields).__name__}, expected an object; "
+                            f"make it again with `covidct fingerprint`")
+    known = {k: v for k, v in fields.items() if k in ManifestInfo.__dataclass_fields__}
+    try:
+        return ManifestInfo(**known)
+    except TypeError as exc:
+        raise ManifestError(f"{p}: unreadable covidct metadata ({exc})") from None
+
+
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Any, ManifestInfo]:
     """A manifest as a ``pyarrow.Table`` (every column of :func:`schema`) and its :class:`ManifestInfo`.
 
@@ -490,12 +540,7 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Any, ManifestInfo]:
     if raw is None:
         raise ManifestError(f"{p} is not a covidct manifest (no `covidct` metadata); make one with "
                             f"`covidct fingerprint`")
-    try:
-        fields = json.loads(raw)
-        known = {k: v for k, v in fields.items() if k in ManifestInfo.__dataclass_fields__}
-        info = ManifestInfo(**known)
-    except (ValueError, TypeError) as exc:
-        raise ManifestError(f"{p}: unreadable covidct metadata ({exc})") from None
+    info = _info(p, raw)
     if info.version != MANIFEST_VERSION:
         raise ManifestError(f"{p} is a {info.version} manifest; this covidct reads {MANIFEST_VERSION}: "
                             f"make it again with this version's `covidct fingerprint`")
@@ -510,6 +555,7 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Any, ManifestInfo]:
             raise ManifestError(f"{p} has no column {name!r}")
         if str(arrow.field(name).type) != typ:
             raise ManifestError(f"{p}: column {name!r} is {arrow.field(name).type}, expected {typ}")
+    _check_size(p, pf.metadata)
     try:
         table = pf.read()
     except (pa.ArrowException, OSError) as exc:

@@ -25,13 +25,69 @@ _LANG = re.compile(r"[A-Za-z0-9_+-]{1,30}")
 _URL_UNSAFE = re.compile(r"[()<>\[\]\\\"'|\s]")
 
 
-def escape_text(text: str, *, line_start: bool = False) -> str:
-    """Literal text as Markdown that renders to exactly that text and starts no construct."""
-    s = text.replace("\n", " ").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+# What GFM's autolink extension (which the Hub renders) or a linkify renderer turns into a link when it
+# stands bare in text: ``scheme://``, ``//host``, ``www.``, ``mailto:``/``xmpp:`` and e-mail-like ``x@y.z``,
+# in any case. Character escapes do not stop it; a code span does (code is never autolinked). Wider than
+# GFM on purpose: a word matched here for nothing costs only a code span around it. The pattern has no
+# leading repetition (a scheme or an e-mail's local part is found by walking back from the match), and
+# trailing punctuation is cut with rstrip, so a long word costs linear time.
+_BARE_LINK = re.compile(r"://|//[^\s/]|www\.|(?:mailto|xmpp):|[\w.+-]@[\w-]+\.[\w-]", re.IGNORECASE)
+_SCHEME_CHARS = re.compile(r"[A-Za-z0-9+.-]")
+_LOCAL_CHARS = re.compile(r"[\w.+-]")
+_TRAILING = ".,:;!?'\"`*_~)]}>"  # punctuation GFM leaves outside a link: kept as text
+
+
+def _link_start(word: str) -> int | None:
+    """Where the first would-be link in ``word`` (no whitespace) begins, or None."""
+    hit = _BARE_LINK.search(word)
+    if hit is None:
+        return None
+    start = hit.start()
+    back = _SCHEME_CHARS if hit.group(0) == "://" else _LOCAL_CHARS if "@" in hit.group(0) else None
+    while back is not None and start > 0 and back.match(word[start - 1]):
+        start -= 1
+    return start
+
+
+def _escape_plain(text: str, line_start: bool) -> str:
+    s = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     s = _TEXT_SPECIAL.sub(r"\\\1", s)
     if line_start:
         s = _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", s)
     return s
+
+
+def _inert_link_text(run: str) -> str:
+    """A would-be link as code spans: backtick-free pieces, so no span needs a fence-like delimiter."""
+    return "\\`".join(code_span(piece) if piece else "" for piece in run.split("`"))
+
+
+def escape_text(text: str, *, line_start: bool = False, links: Collection[str] = (), in_link: bool = False) -> str:
+    """Literal text as Markdown that renders to exactly that text and starts no construct, no link either.
+
+    A word a renderer would autolink (see ``_BARE_LINK``) shows in a code span, except one that is exactly
+    one of ``links`` (URLs already validated), which becomes a link to itself. ``in_link``: the text is
+    the text of a link (to a validated URL), where nothing is autolinked, so it is only escaped.
+    """
+    text = text.replace("\n", " ")
+    if in_link:
+        return _escape_plain(text, line_start)
+    out: list[str] = []
+    pos = 0
+    for m in re.finditer(r"\S+", text):
+        at = _link_start(m.group(0))
+        if at is None:
+            continue
+        start = m.start() + at
+        end = m.start() + len(m.group(0).rstrip(_TRAILING))
+        if end <= start:  # e.g. a lone "www." at a sentence's end: still code, trailing dot included
+            end = m.end()
+        out.append(_escape_plain(text[pos:start], line_start and pos == 0))
+        run = text[start:end]
+        out.append(f"[{_escape_plain(run, False)}]({link_target(run)})" if run in links else _inert_link_text(run))
+        pos = end
+    out.append(_escape_plain(text[pos:], line_start and pos == 0))
+    return "".join(out)
 
 
 def link_target(url: str) -> str:
@@ -114,6 +170,7 @@ class _Writer:
         self.shift = shift_headings
         # the card's validated URLs, as the parser normalises a link's href, mapped back to the URL itself
         self.links = {md.normalizeLink(u): u for u in links if re.match(r"^https?://\S+$", u)}
+        self.urls = set(self.links.values())
 
     # ---------------------------------------------------------------------------------------- blocks
 
@@ -196,13 +253,13 @@ class _Writer:
         children = [c for n in nodes for c in _tree(n.token.children or [])]
         return "".join(self._inline_parts(children, line_start=True)).split("\n")
 
-    def _inline_parts(self, nodes: list[_Node], *, line_start: bool) -> Iterator[str]:
-        """Markdown for inline nodes; ``line_start``: the first of them begins a line."""
+    def _inline_parts(self, nodes: list[_Node], *, line_start: bool, in_link: bool = False) -> Iterator[str]:
+        """Markdown for inline nodes; ``line_start``: the first of them begins a line; ``in_link``: link text."""
         for node in nodes:
             tok = node.token
             kind = tok.type
             if kind in ("text", "text_special"):
-                yield escape_text(tok.content, line_start=line_start)
+                yield escape_text(tok.content, line_start=line_start, links=self.urls, in_link=in_link)
             elif kind == "code_inline":
                 yield code_span(tok.content)
             elif kind == "softbreak":
@@ -211,7 +268,7 @@ class _Writer:
                 yield "\\\n"
             elif kind in ("em_open", "strong_open", "s_open"):
                 mark = {"em_open": "*", "strong_open": "**", "s_open": "~~"}[kind]
-                yield mark + "".join(self._inline_parts(node.children, line_start=False)) + mark
+                yield mark + "".join(self._inline_parts(node.children, line_start=False, in_link=in_link)) + mark
             elif kind == "link_open":
                 yield self._link(node, line_start=line_start)
             elif kind == "image":  # no image from card text: its description, and where it was
@@ -226,7 +283,7 @@ class _Writer:
         href = node.token.attrGet("href") or ""
         url = self.links.get(href)
         if url is not None:
-            inner = "".join(self._inline_parts(node.children, line_start=False))
+            inner = "".join(self._inline_parts(node.children, line_start=False, in_link=True))
             return f"[{inner}]({link_target(url)})"
         inner = "".join(self._inline_parts(node.children, line_start=line_start))
         shown = self.md.normalizeLinkText(href)

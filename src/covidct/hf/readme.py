@@ -109,9 +109,9 @@ def md_plain(text: str) -> str:
 
 def md_link(text: str, url: str | None) -> str:
     """``[text](url)`` for http(s) URLs only; anything else is shown as escaped text."""
-    label = md_inline(text)
     if not url or not re.match(r"^https?://[^\s]+$", url):
-        return label + (f" ({md_inline(url)})" if url else "")
+        return md_inline(text) + (f" ({md_inline(url)})" if url else "")
+    label = escape_text(" ".join(str(text).split()), in_link=True)  # nothing is autolinked in a link's text
     return f"[{label}]({link_target(url)})"
 
 
