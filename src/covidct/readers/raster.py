@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from covidct.readers._common import Decoded, ReadError, intensity_of
+from covidct.readers._common import Decoded, ReadError, check_decoded_size, intensity_of
 
 _REAL_FORMAT = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "BMP": "bmp", "DIB": "bmp", "TIFF": "tiff"}
 _TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
@@ -43,6 +43,21 @@ def _open(src: Any) -> Image.Image:
         raise ReadError(src, f"refused: {exc}") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ReadError(src, f"cannot open the image ({exc})") from None
+
+
+_BAND_BYTES = {"I": 4, "F": 4, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def check_pillow_size(src: Any, im: Image.Image) -> None:
+    """Refuse an image whose declared width x height x bands exceeds the decoded-size limit.
+
+    Pillow's own ``MAX_IMAGE_PIXELS`` check only warns up to twice its value and any code in the
+    process may set it to None; this check does not depend on it. A palette image counts as RGB
+    (what :func:`read` makes of it).
+    """
+    width, height = im.size
+    bands = 3 if im.mode in ("P", "PA") else len(im.getbands())
+    check_decoded_size(src, f"{im.format or 'image'} header", (height, width, bands), _BAND_BYTES.get(im.mode, 1))
 
 
 def _real_format(im: Image.Image) -> str:
@@ -68,6 +83,7 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
             return tiff.read(src, mask=mask)
         meta: dict[str, object] = {"real_format": _real_format(im), "mode": im.mode}
         reduced = _reduced_16bit_colour(im)
+        check_pillow_size(src, im)
         try:
             im.load()
         except Image.DecompressionBombError as exc:
