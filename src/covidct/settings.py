@@ -26,6 +26,7 @@ ALLOW_PRIVATE_ENV = "COVIDCT_ALLOW_PRIVATE_HOSTS"
 TIMEOUT_ENV = "COVIDCT_DOWNLOAD_TIMEOUT"
 RETRIES_ENV = "COVIDCT_DOWNLOAD_RETRIES"
 MAX_UNPACKED_ENV = "COVIDCT_MAX_UNPACKED_BYTES"
+MAX_DECODED_ENV = "COVIDCT_MAX_DECODED_BYTES"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
 
@@ -87,7 +88,16 @@ class Settings:
     def max_unpacked_bytes(self) -> int | None:
         """``COVIDCT_MAX_UNPACKED_BYTES``: what any archive may unpack to (None: the default limit);
         ``_`` may group digits."""
-        raw = self._get(MAX_UNPACKED_ENV)
+        return self._bytes(MAX_UNPACKED_ENV)
+
+    @property
+    def max_decoded_bytes(self) -> int | None:
+        """``COVIDCT_MAX_DECODED_BYTES``: what one image file may decode to (None: the readers' default
+        limit); ``_`` may group digits."""
+        return self._bytes(MAX_DECODED_ENV)
+
+    def _bytes(self, name: str) -> int | None:
+        raw = self._get(name)
         if not raw:
             return None
         try:
@@ -95,7 +105,7 @@ class Settings:
         except ValueError:
             value = -1
         if value <= 0:
-            raise ValueError(f"{MAX_UNPACKED_ENV}={raw!r} is not a positive number of bytes")
+            raise ValueError(f"{name}={raw!r} is not a positive number of bytes")
         return value
 
     def _number(self, name: str, default: float, kind: type) -> Any:
@@ -117,5 +127,5 @@ def settings() -> Settings:
     return Settings()
 
 
-__all__ = ["ALLOW_PRIVATE_ENV", "CARDS_ENV", "HUB_DATA_ENV", "HUB_FIXTURES_ENV", "MAX_UNPACKED_ENV", "RETRIES_ENV",
-           "TIMEOUT_ENV", "Settings", "settings"]
+__all__ = ["ALLOW_PRIVATE_ENV", "CARDS_ENV", "HUB_DATA_ENV", "HUB_FIXTURES_ENV", "MAX_DECODED_ENV", "MAX_UNPACKED_ENV",
+           "RETRIES_ENV", "TIMEOUT_ENV", "Settings", "settings"]

@@ -43,8 +43,10 @@ def file_sha256(data: bytes) -> str:
 
 def stream_sha256(path: str) -> str:
     """SHA-256 of a file read in 1 MiB pieces (bounded memory for large volumes)."""
+    from covidct.fsutil import open_regular
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # a FIFO in place of the file must not block
         while chunk := fh.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()

@@ -33,7 +33,7 @@ from typing import Any
 
 from covidct.errors import CovidctError
 from covidct.fingerprint import hashing
-from covidct.fsutil import walk_entries
+from covidct.fsutil import UnsafePath, open_regular, walk_entries
 
 MANIFEST_VERSION = "covidct-manifest/1"
 METADATA_KEY = b"covidct"
@@ -149,6 +149,13 @@ def _content_format(head: bytes, task: Task, data: bytes | None) -> tuple[Any, s
     return fmt, None
 
 
+def _unreadable(res: FileResult, exc: OSError | UnsafePath) -> FileResult:
+    """The error row of a file that could not be opened (gone, unreadable, or no longer a regular file)."""
+    res.error = exc.problem if isinstance(exc, UnsafePath) else f"cannot read ({exc.strerror or exc})"
+    res.rows = [{"path": res.rel, "error": res.error}]
+    return res
+
+
 def fingerprint_file(task: Task) -> FileResult:
     """Hash one file: a row per 2-D image in it; an error row when it cannot be read."""
     import io
@@ -160,21 +167,22 @@ def fingerprint_file(task: Task) -> FileResult:
     try:
         st = os.stat(task.path)
         base: dict[str, Any] = {"path": task.rel, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-        with open(task.path, "rb") as fh:
+        with open_regular(task.path) as fh:  # a FIFO swapped in after the scan must not block
             if st.st_size <= WHOLE_FILE_LIMIT:
                 data: bytes | None = fh.read()
                 head = data[:512]
             else:
                 data, head = None, fh.read(512)
-    except OSError as exc:
-        res.error = f"cannot read ({exc.strerror or exc})"
-        res.rows = [{"path": task.rel, "error": res.error}]
-        return res
+    except (OSError, UnsafePath) as exc:
+        return _unreadable(res, exc)
     fmt, skipped = _content_format(head, task, data)
     if fmt is None:
         res.skipped = skipped
         return res
-    base["sha256"] = hashing.file_sha256(data) if data is not None else hashing.stream_sha256(task.path)
+    try:
+        base["sha256"] = hashing.file_sha256(data) if data is not None else hashing.stream_sha256(task.path)
+    except (OSError, UnsafePath) as exc:
+        return _unreadable(res, exc)
     fam = family(fmt) or "raster"
     try:
         src: Any = io.BytesIO(data) if data is not None and fam in ("raster", "tiff", "dicom", "npy") else task.path

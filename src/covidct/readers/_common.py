@@ -7,6 +7,7 @@ Kept free of heavy imports: numpy is imported inside the functions that need it,
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,46 @@ def check_regular(src: Any) -> None:
         raise ReadError(src, exc.problem) from None
     except OSError as exc:
         raise ReadError(src, f"cannot open ({exc.strerror or exc})") from None
+
+
+MAX_DECODED_DEFAULT = 1 << 30  # 1 GiB: ~4x the largest real image in the registry (512x512x~1000 int16 CT)
+
+
+def max_decoded_bytes(src: object = None) -> int:
+    """The most bytes one file may decode to: ``COVIDCT_MAX_DECODED_BYTES``, else 1 GiB."""
+    from covidct.settings import settings
+
+    try:
+        value = settings().max_decoded_bytes
+    except ValueError as exc:
+        raise ReadError(src, str(exc)) from None
+    return MAX_DECODED_DEFAULT if value is None else value
+
+
+def check_decoded_size(src: object, what: str, shape: Sequence[Any], itemsize: int) -> int:
+    """Refuse a file whose header declares more decoded bytes than the limit, BEFORE anything decodes it.
+
+    ``shape`` and ``itemsize`` come from the header (the declared size, never the file's size: a few
+    kilobytes of compressed zeros can declare gigabytes). Returns the declared byte count.
+    """
+    dims = [int(n) for n in shape]
+    if any(n < 0 for n in dims) or int(itemsize) < 0:
+        raise ReadError(src, f"its {what} declares a negative size {tuple(dims)}; the header is damaged")
+    total = int(itemsize)
+    for n in dims:
+        total *= n
+    limit = max_decoded_bytes(src)
+    if total > limit:
+        from covidct.settings import MAX_DECODED_ENV
+
+        size = "x".join(str(n) for n in dims) or "1"
+        raise ReadError(
+            src,
+            f"its {what} declares {size} x {int(itemsize)} bytes = {total:,} bytes decoded, "
+            f"more than the limit of {limit:,} bytes; refused before decoding",
+            f"if the file is genuine, raise the limit with {MAX_DECODED_ENV}=<bytes>",
+        )
+    return total
 
 
 def companion(path: str, name: str, what: str) -> str:

@@ -7,10 +7,29 @@ converted or dropped (``converted_from``, ``alpha_dropped``, ``palette_applied``
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PIL import Image
 
+from covidct.readers._common import check_decoded_size
+
 _TO_RGB = {"CMYK", "YCbCr", "LAB", "HSV"}
+
+
+_BAND_BYTES = {"I": 4, "F": 4, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def check_pillow_size(src: Any, im: Image.Image) -> None:
+    """Refuse an image whose declared width x height x bands exceeds the decoded-size limit.
+
+    Pillow's own ``MAX_IMAGE_PIXELS`` check only warns up to twice its value and any code in the
+    process may set it to None; this check does not depend on it. A palette image counts as RGB
+    (what :func:`read` makes of it).
+    """
+    width, height = im.size
+    bands = 3 if im.mode in ("P", "PA") else len(im.getbands())
+    check_decoded_size(src, f"{im.format or 'image'} header", (height, width, bands), _BAND_BYTES.get(im.mode, 1))
 
 
 def pillow_array(im: Image.Image, mask: bool, meta: dict[str, object]) -> np.ndarray:

@@ -24,6 +24,7 @@ from covidct.readers._common import (
     Decoded,
     MissingLibrary,
     ReadError,
+    check_decoded_size,
     damaged,
     intensity_of,
     plain,
@@ -247,10 +248,34 @@ def _pixels(ds: Any, src: Any, meta: dict[str, object]) -> np.ndarray:
     package = _missing_decoder(ts) if ts else None
     if package is not None:
         raise MissingLibrary(src, f"{name} DICOM needs {package}", f"install it: {INSTALL_HINT}")
+    check_decoded_size(src, "DICOM header", _declared_shape(meta), _bytes_per_sample(ds, meta))
     try:
         return ds.pixel_array
     except Exception as exc:
         raise damaged(src, f"decode the {name} pixel data", exc) from None
+
+
+def _int(value: object, default: int) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return default
+
+
+def _declared_shape(meta: dict[str, object]) -> tuple[int, ...]:
+    """(frames, rows, columns, samples) as the header declares them (pydicom decodes this many)."""
+    names = ("NumberOfFrames", "Rows", "Columns", "SamplesPerPixel")
+    return tuple(max(_int(meta.get(n), 1), 1) if n in ("NumberOfFrames", "SamplesPerPixel") else _int(meta.get(n), 0)
+                 for n in names)
+
+
+def _bytes_per_sample(ds: Any, meta: dict[str, object]) -> int:
+    if "DoubleFloatPixelData" in ds:
+        return 8
+    if "FloatPixelData" in ds:
+        return 4
+    bits = _int(meta.get("BitsAllocated"), 8)
+    return 8 if bits > 32 else 4 if bits > 16 else 2 if bits > 8 else 1  # the numpy dtype pydicom decodes to
 
 
 def _rescale_params(ds: Any, meta: dict[str, object]) -> list[tuple[float, float]] | None:

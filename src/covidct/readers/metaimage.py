@@ -16,7 +16,7 @@ import os
 from typing import Any
 
 from covidct.fsutil import UnsafePath, open_regular
-from covidct.readers._common import Decoded, ReadError, companion, intensity_of
+from covidct.readers._common import Decoded, ReadError, check_decoded_size, companion, intensity_of
 
 _FORMAT_BY_IO = {"MetaImageIO": "metaimage", "NrrdImageIO": "nrrd"}
 
@@ -161,7 +161,25 @@ def _read_literal(path: str, name: str) -> Any:
             fh.write(re.sub(r"(?m)^(\s*ElementDataFile\s*=).*$", lambda m: f"{m.group(1)} {safe}", text))
         reader = sitk.ImageFileReader()
         reader.SetFileName(header)
+        _check_size(path, reader)
         return reader, reader.Execute()
+
+
+def _check_size(src: Any, reader: Any) -> None:
+    """DimSize x components x element size from the header, against the decoded-size limit (before Execute)."""
+    import re
+
+    import SimpleITK as sitk
+
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise ReadError(src, f"cannot read the header ({_itk_problem(exc)})") from None
+    kind = sitk.GetPixelIDValueAsString(reader.GetPixelID())  # "16-bit signed integer", "vector of 32-bit float"
+    bits = re.search(r"(\d+)-bit", kind)
+    size = (int(bits.group(1)) // 8 if bits else 8) * (2 if "complex" in kind else 1)
+    shape = [*reader.GetSize(), max(int(reader.GetNumberOfComponents()), 1)]
+    check_decoded_size(src, "MetaImage/NRRD header", shape, size)
 
 
 def _reader(src: Any) -> Any:
@@ -206,6 +224,7 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
         if literal is not None:
             reader, image = _read_literal(reader.GetFileName(), literal)
         else:
+            _check_size(src, reader)
             image = reader.Execute()
         arr = sitk.GetArrayFromImage(image)
     except RuntimeError as exc:

@@ -18,7 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from covidct.readers._common import Decoded, ReadError, companion, damaged, intensity_of, plain, rescale
+from covidct.readers._common import (
+    Decoded,
+    ReadError,
+    check_decoded_size,
+    companion,
+    damaged,
+    intensity_of,
+    plain,
+    rescale,
+)
 
 _TO_MM = {"mm": 1.0, "micron": 1e-3, "meter": 1000.0}
 
@@ -28,11 +37,7 @@ def _load(src: Any) -> Any:
 
     try:
         if hasattr(src, "read"):
-            data = src.read()
-            if data[:2] == b"\x1f\x8b":
-                data = gzip.decompress(data)
-            cls = nib.Nifti2Image if data[4:8] in (b"n+2\x00", b"ni2\x00") else nib.Nifti1Image
-            return cls.from_bytes(data)
+            return _from_stream(src)
         _check_pair(src)
         return nib.load(src, mmap=False)
     except ReadError:
@@ -41,6 +46,32 @@ def _load(src: Any) -> Any:
         raise ReadError(src, "no such file") from None
     except Exception as exc:
         raise damaged(src, "open as NIfTI", exc) from None
+
+
+def _from_stream(src: Any) -> Any:
+    """A NIfTI image from a file object, decompressing no more than its header declares.
+
+    The header comes first (348 or 540 bytes); its shape and dtype are checked against the decoded-size
+    limit before the voxel data are read, and then only ``vox_offset + declared bytes`` are read.
+    """
+    import io
+
+    import nibabel as nib
+
+    head = src.read(2)
+    src.seek(src.tell() - len(head))
+    fh: Any = gzip.GzipFile(fileobj=src, mode="rb") if head == b"\x1f\x8b" else src
+    first = fh.read(540)  # NIfTI-2 header size; a NIfTI-1 header is 348 bytes
+    v2 = first[4:8] in (b"n+2\x00", b"ni2\x00")
+    header_cls, image_cls = (nib.Nifti2Header, nib.Nifti2Image) if v2 else (nib.Nifti1Header, nib.Nifti1Image)
+    hdr = header_cls.from_fileobj(io.BytesIO(first))
+    shape, dtype = hdr.get_data_shape(), hdr.get_data_dtype()
+    check_decoded_size(src, "NIfTI header", shape, dtype.itemsize)
+    count = int(dtype.itemsize)
+    for n in shape:
+        count *= int(n)
+    rest = fh.read(max(int(hdr.get_data_offset()) + count - len(first), 0))
+    return image_cls.from_bytes(first + rest)
 
 
 _PAIR = {".hdr": ".img", ".img": ".hdr"}
@@ -114,6 +145,7 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
     img = _load(src)
     meta = _header_meta(img)
     proxy = img.dataobj
+    check_decoded_size(src, "NIfTI header", img.shape, img.header.get_data_dtype().itemsize)
     try:
         raw = np.asarray(proxy.get_unscaled()) if hasattr(proxy, "get_unscaled") else np.asarray(proxy)
     except Exception as exc:

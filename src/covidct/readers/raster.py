@@ -21,7 +21,7 @@ from typing import Any
 from PIL import Image, UnidentifiedImageError
 
 from covidct.readers._common import Decoded, ReadError, intensity_of
-from covidct.readers._pillow import pillow_array
+from covidct.readers._pillow import check_pillow_size, pillow_array
 
 _REAL_FORMAT = {"JPEG": "jpeg", "MPO": "jpeg", "PNG": "png", "BMP": "bmp", "DIB": "bmp", "TIFF": "tiff"}
 
@@ -67,6 +67,7 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
             return tiff.read(src, mask=mask)
         meta: dict[str, object] = {"real_format": _real_format(im), "mode": im.mode}
         reduced = _reduced_16bit_colour(im)
+        check_pillow_size(src, im)
         try:
             im.load()
         except Image.DecompressionBombError as exc:

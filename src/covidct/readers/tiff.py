@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from covidct.readers._common import Decoded, MissingLibrary, ReadError, damaged, intensity_of
+from covidct.readers._common import Decoded, MissingLibrary, ReadError, check_decoded_size, damaged, intensity_of
 
 _UNIT_MM = {"mm": 1.0, "millimeter": 1.0, "cm": 10.0, "micron": 1e-3, "um": 1e-3, "µm": 1e-3}
 
@@ -56,6 +56,7 @@ def read(src: Any, *, mask: bool = False) -> Decoded:
                 "compression": _enum_name(page.compression),
                 "bits_per_sample": int(page.bitspersample),
             }
+            check_decoded_size(src, "TIFF header", series.shape, series.dtype.itemsize)
             try:
                 arr = series.asarray()
             except (KeyError, ValueError) as exc:  # "<COMPRESSION.LZW: 5> requires the 'imagecodecs' package"
@@ -125,13 +126,14 @@ def _spacing(tf: Any, page: Any, spatial_ndim: int) -> tuple[float, ...] | None:
 def _pillow_fallback(src: Any, compression: str, mask: bool) -> Decoded:
     from PIL import Image
 
-    from covidct.readers._pillow import pillow_array
+    from covidct.readers._pillow import check_pillow_size, pillow_array
 
     hint = "install imagecodecs (pip install imagecodecs)"
     if hasattr(src, "seek"):
         src.seek(0)
     try:
         with Image.open(src) as im:
+            check_pillow_size(src, im)
             im.load()
             meta: dict[str, object] = {
                 "real_format": "tiff",
@@ -140,6 +142,8 @@ def _pillow_fallback(src: Any, compression: str, mask: bool) -> Decoded:
                 "decoded_by": "pillow",
             }
             arr = pillow_array(im, mask, meta)
+    except ReadError:
+        raise
     except Exception as exc:
         raise MissingLibrary(src, f"{compression}-compressed TIFF needs imagecodecs ({exc})", hint) from None
     return Decoded(arr, None, intensity_of(arr.dtype, mask=mask), meta)
