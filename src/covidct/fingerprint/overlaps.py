@@ -426,12 +426,27 @@ class _Collector:
 
     def add_block(self, a: Any, b: Any, kind: str, distance: int, exclude: Any) -> None:
         """All pairs of rows ``a`` x ``b`` (two sides, one hash each): counted, a few listed."""
-        r = self.rows
-        ca, cb = Counter(exclude[a].tolist()), Counter(exclude[b].tolist())
-        n = len(a) * len(b) - sum(k * cb[code] for code, k in ca.items() if code >= 0)
+        self._add_pairs(a, b, int(self.rows.side[a[0]]), int(self.rows.side[b[0]]), kind, distance, exclude)
+
+    def add_group(self, members: Any, kind: str, exclude: Any | None) -> None:
+        """A large group of rows with one hash: pairs counted per pair of sides; a few listed."""
+        import numpy as np
+
+        side = self.rows.side[members]
+        for sa, sb in combinations(np.unique(side).tolist(), 2):
+            self._add_pairs(members[side == sa], members[side == sb], sa, sb, kind,
+                            0 if kind != "uid" else None, exclude)
+
+    def _add_pairs(self, a: Any, b: Any, sa: int, sb: int, kind: str, distance: int | None,
+                   exclude: Any | None) -> None:
+        """Count the pairs ``a`` x ``b`` of sides ``sa``, ``sb`` (less those ``exclude`` puts in one group)."""
+        n = len(a) * len(b)
+        if exclude is not None:
+            ca, cb = Counter(exclude[a].tolist()), Counter(exclude[b].tolist())
+            n -= sum(k * cb[code] for code, k in ca.items() if code >= 0)
         if n <= 0:
             return
-        s, first = self.summary(int(r.side[a[0]]), int(r.side[b[0]]))
+        s, first = self.summary(sa, sb)
         if not first:
             a, b = b, a
         s.counts[kind] += n
@@ -439,33 +454,8 @@ class _Collector:
         s.rows_b.update(b.tolist())
         self.total += n
         for i, j in zip(a[:3].tolist(), b[:3].tolist(), strict=False):
-            if len(self.pairs) < self.limit and (exclude[i] != exclude[j] or exclude[i] < 0):
-                self.pairs.append(Pair(r.describe(i), r.describe(j), kind, distance))
-
-    def add_group(self, members: Any, kind: str, exclude: Any | None) -> None:
-        """A large group of rows with one hash: pairs counted per pair of sides; a few listed."""
-        import numpy as np
-
-        r = self.rows
-        side = r.side[members]
-        for sa, sb in combinations(np.unique(side).tolist(), 2):
-            a, b = members[side == sa], members[side == sb]
-            n = len(a) * len(b)
-            if exclude is not None:
-                ca, cb = Counter(exclude[a].tolist()), Counter(exclude[b].tolist())
-                n -= sum(k * cb[code] for code, k in ca.items() if code >= 0)
-            if n <= 0:
-                continue
-            s, first = self.summary(sa, sb)
-            if not first:
-                a, b = b, a
-            s.counts[kind] += n
-            s.rows_a.update(a.tolist())
-            s.rows_b.update(b.tolist())
-            self.total += n
-            for i, j in zip(a[:3].tolist(), b[:3].tolist(), strict=False):
-                if len(self.pairs) < self.limit and (exclude is None or exclude[i] != exclude[j]):
-                    self.pairs.append(Pair(r.describe(i), r.describe(j), kind, 0 if kind != "uid" else None))
+            if len(self.pairs) < self.limit and (exclude is None or exclude[i] != exclude[j] or exclude[i] < 0):
+                self.pairs.append(Pair(self.rows.describe(i), self.rows.describe(j), kind, distance))
 
 
 EXPLICIT_GROUP = 2000  # larger groups of pairs (identical hashes) are counted per pair of sides, not listed
