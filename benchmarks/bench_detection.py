@@ -67,7 +67,8 @@ def window(hu: np.ndarray, centre: float = -600, width: float = 1500) -> np.ndar
     return np.clip((hu.astype(np.float32) - lo) * (255.0 / width), 0, 255).round().astype(np.uint8)
 
 
-def build(work: Path, n_phantoms: int, seed: int = 7) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
+def build(work: Path, n_phantoms: int, seed: int = 7,
+          samples: Path = SAMPLES) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
     """Write the originals and copies; returns original names, their scan ids, and copy name → (original, variant).
     A folder built before for the same number of phantoms is reused (truth.json)."""
     import json
@@ -77,12 +78,13 @@ def build(work: Path, n_phantoms: int, seed: int = 7) -> tuple[list[str], list[s
         t = json.loads(saved.read_text())
         if t["phantoms"] == n_phantoms:
             return t["names"], t["scans"], {k: tuple(v) for k, v in t["truth"].items()}
-    names, scans, truth = _build(work, n_phantoms, seed)
+    names, scans, truth = _build(work, n_phantoms, seed, samples)
     saved.write_text(json.dumps({"phantoms": n_phantoms, "names": names, "scans": scans, "truth": truth}))
     return names, scans, truth
 
 
-def _build(work: Path, n_phantoms: int, seed: int) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
+def _build(work: Path, n_phantoms: int, seed: int,
+           samples: Path = SAMPLES) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
     from PIL import Image
 
     from covidct.readers import read
@@ -92,7 +94,7 @@ def _build(work: Path, n_phantoms: int, seed: int) -> tuple[list[str], list[str]
     copies.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     images: list[tuple[np.ndarray, str]] = []
-    for f in sorted(SAMPLES.glob("*/*/*.dcm")):
+    for f in sorted(samples.glob("*/*/*.dcm")):
         images.append((read(f).array, f.parent.name))
     for i in range(n_phantoms):
         images.append((slice_hu(10_000 + i), f"phantom{i}"))
@@ -128,6 +130,7 @@ def main() -> int:
     ap.add_argument("--phantoms", type=int, default=500)
     ap.add_argument("--work", help="keep the images and manifests here (default: a temporary folder)")
     ap.add_argument("--jobs", type=int, default=0)
+    ap.add_argument("--samples", default=str(SAMPLES), help="the COVID-CT-MD sample folder (default: %(default)s)")
     ap.add_argument("--near", type=int, help="the threshold to judge (default: covidct's default)")
     a = ap.parse_args()
     from covidct.fingerprint.manifest import fingerprint, folder_sources
@@ -136,7 +139,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(a.work) if a.work else Path(tmp)
         t0 = time.perf_counter()
-        names, scans, truth = build(work, a.phantoms)
+        names, scans, truth = build(work, a.phantoms, samples=Path(a.samples))
         t1 = time.perf_counter()
         for folder in ("originals", "copies"):
             fingerprint(folder_sources(work / folder), work / f"{folder}.parquet", jobs=a.jobs, progress=False,

@@ -26,13 +26,14 @@ if TYPE_CHECKING:
     import numpy as np
 
 PIXELS_SPEC = "covidct-pixels/1"
-PHASH_SPEC = "covidct-phash256/1"  # lung window -600/1500 HU, anchored 64x64 square, imagehash.phash(16)
+PHASH_SPEC = "covidct-phash256/2"  # lung window -600/1500 HU, anchored on the body, imagehash.phash(16)
 PHASH_BITS = 256
 PHASH_BYTES = PHASH_BITS // 8
 LUNG_WINDOW = (-600.0, 1500.0)  # centre, width in HU: the window most 8-bit CT exports use
 WORK_SIZE = 128  # the longer side of the image the anchor is searched in
 HASH_IMAGE = 64  # imagehash.phash(hash_size=16) takes the DCT of a 64x64 image
 ANCHOR_RADIUS = 1.5  # the hashed square spans the anchor's centroid +- 1.5 standard deviations
+BODY_SHARE = 0.25  # bright regions of at least a quarter of the largest one are the body (not the table)
 HOLES_SHARE = 0.05  # enclosed dark regions anchor the hash when they are 5% of the filled foreground
 CHUNK = 1 << 20
 
@@ -177,8 +178,9 @@ def _otsu(g: np.ndarray) -> int:
 def _anchor(g: np.ndarray) -> tuple[float, float, float] | None:
     """(centre y, centre x, radius) of the square to hash, in ``g``'s pixels, or None (hash it whole).
 
-    The foreground is what is brighter than Otsu's threshold; the dark regions it encloses (lungs, in
-    a chest CT slice) lie inside the image even when a crop cuts the body at the border, so they are
+    The foreground is what is brighter than Otsu's threshold; the dark regions that its large parts
+    (the body: :data:`BODY_SHARE`) enclose (lungs, in a chest CT slice; not the air between the body and
+    the table under it, which a crop of the table's edge opens) lie inside the image even when a crop cuts the body at the border, so they are
     the anchor when they are at least :data:`HOLES_SHARE` of the filled foreground (a share of the
     foreground, not of the image, so that cropping background does not flip the choice); else the
     filled foreground is. The square is kept small (:data:`ANCHOR_RADIUS`) so that it stays inside
@@ -188,7 +190,13 @@ def _anchor(g: np.ndarray) -> tuple[float, float, float] | None:
     from scipy import ndimage
 
     bright = g > _otsu(g)
-    filled = ndimage.binary_fill_holes(bright)
+    body = bright
+    labels, n = ndimage.label(bright)
+    if n > 1:  # what the body encloses, not what the body and the table under it enclose together
+        sizes = np.bincount(labels.ravel())
+        sizes[0] = 0
+        body = (sizes >= BODY_SHARE * sizes.max())[labels]
+    filled = ndimage.binary_fill_holes(body)
     holes = filled & ~bright
     mask = holes if holes.sum() > HOLES_SHARE * max(1, int(filled.sum())) else filled
     ys, xs = np.nonzero(mask)
