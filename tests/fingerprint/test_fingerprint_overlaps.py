@@ -44,6 +44,37 @@ def test_near_search_finds_exactly_the_pairs_a_brute_force_scan_finds(k: int) ->
         (int(x), int(y)) for x, y in zip(*np.nonzero(np.triu(da <= k, 1)), strict=True)}
 
 
+@pytest.mark.parametrize("k", [0, 1, 15, 16, 17, 24, 31, 32, 33, 47])
+def test_near_search_finds_copies_whose_changes_are_spread_to_dodge_the_blocks(k: int) -> None:
+    """The worst case of the pigeonhole: every block holds r + 1 changed bits (just too many to be probed)
+    until the k changes run out, from the first block on or from the last; such a copy must be found,
+    and one more change (k + 1 bits) must not be."""
+    from covidct.fingerprint.overlaps import BLOCKS
+
+    rng = np.random.default_rng(100 + k)
+    r = k // BLOCKS
+    originals = rng.integers(0, 256, (2 * BLOCKS, 32), dtype=np.uint8)
+    copies, want = [], set()
+    for n, orig in enumerate(originals):
+        blocks = list(range(BLOCKS)) if n % 2 == 0 else list(range(BLOCKS))[::-1]
+        blocks = blocks[n // 2:] + blocks[:n // 2]  # every rotation: each block is the spared one once
+        budget = k if n < BLOCKS else k + 1
+        bits = np.unpackbits(orig)
+        for b in blocks:
+            take = min(r + 1, budget)
+            bits[b * 16 + rng.choice(16, take, replace=False)] ^= 1
+            budget -= take
+        assert budget == 0  # k + 1 <= 16 (r + 1) for every k
+        copies.append(np.packbits(bits))
+        if n < BLOCKS:
+            want.add(n)
+    b = np.array(copies)
+    q, i, d = near_pairs(originals, b, k)
+    got = {int(x) for x, y in zip(q, i, strict=True) if x == y}
+    assert got == want
+    assert (d <= k).all()
+
+
 def test_two_search_processes_find_the_same_pairs_as_one() -> None:
     from covidct.fingerprint import overlaps
 

@@ -178,13 +178,14 @@ def _otsu(g: np.ndarray) -> int:
 def _anchor(g: np.ndarray) -> tuple[float, float, float] | None:
     """(centre y, centre x, radius) of the square to hash, in ``g``'s pixels, or None (hash it whole).
 
-    The foreground is what is brighter than Otsu's threshold; the dark regions that its large parts
-    (the body: :data:`BODY_SHARE`) enclose (lungs, in a chest CT slice; not the air between the body and
-    the table under it, which a crop of the table's edge opens) lie inside the image even when a crop cuts the body at the border, so they are
-    the anchor when they are at least :data:`HOLES_SHARE` of the filled foreground (a share of the
-    foreground, not of the image, so that cropping background does not flip the choice); else the
-    filled foreground is. The square is kept small (:data:`ANCHOR_RADIUS`) so that it stays inside
-    what a small crop leaves: padding where a copy has none changes the hash a lot.
+    The foreground is what is brighter than Otsu's threshold. The dark regions that its large parts
+    (the body: :data:`BODY_SHARE`) enclose (lungs, in a chest CT slice; not the air between the body
+    and the table under it, which a crop of the table's edge opens) lie inside the image even when a
+    crop cuts the body at the border, so they are the anchor when they are at least
+    :data:`HOLES_SHARE` of the filled foreground (a share of the foreground, not of the image, so that
+    cropping background does not flip the choice); else the filled foreground is. The square is kept
+    small (:data:`ANCHOR_RADIUS`) so that it stays inside what a small crop leaves: padding where a
+    copy has none changes the hash a lot.
     """
     import numpy as np
     from scipy import ndimage
