@@ -36,7 +36,7 @@ from typing import Any
 
 from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
-from covidct.card.pattern import WILDCARD_REGEX, tokens
+from covidct.card.pattern import regex_text, tokens
 from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
 from covidct.readers.formats import format_of, mime_for_name
 
@@ -137,28 +137,16 @@ def _rooted(layout: Layout, path: str) -> str:
     return f"{root}/{path}" if root else path
 
 
-def _tok_regex(kind: str, val: str, layout: Layout) -> str:
-    if kind == "lit":
-        return re.escape(val)
-    if kind == "part":
-        spec = layout.parts.get(val)
-        return f"(?:{spec.regex if spec else '[^/]+'})"
-    return WILDCARD_REGEX[val]  # star, dstar
-
-
 def _regex(layout: Layout, pattern: str, capture: tuple[int, int] | None) -> str:
     """A regex over the file's full path with ONE capture group around tokens [start, end)."""
-    toks = tokens(pattern)
-    body = []
-    for i, (kind, val) in enumerate(toks):
-        if capture and i == capture[0]:
-            body.append("(")
-        body.append(_tok_regex(kind, val, layout))
-        if capture and i == capture[1] - 1:
-            body.append(")")
+
+    def part(name: str) -> str:
+        spec = layout.parts.get(name)
+        return spec.regex if spec else "[^/]+"
+
     root = layout.root.strip("/")
     prefix = re.escape(root + "/") if root else ""
-    return "^" + _ANY_PATH + prefix + "".join(body) + "$"
+    return "^" + _ANY_PATH + prefix + regex_text(pattern, part, capture) + "$"
 
 
 def _part_span(toks: list[tuple[str, str]], part: str) -> tuple[int, int] | None:
