@@ -72,3 +72,21 @@ def test_a_bad_download_setting_is_a_download_error_naming_the_url(monkeypatch: 
     with pytest.raises(DownloadError, match=r"COVIDCT_DOWNLOAD_RETRIES='many' is not a valid count") as exc:
         fetch("http://127.0.0.1:9/x", tmp_path / "x")
     assert "http://127.0.0.1:9/x" in str(exc.value)
+
+
+@pytest.mark.parametrize("value", ["nonsense", "no-such-card=/tmp"])
+def test_a_bad_hub_data_value_is_one_message_not_a_traceback(
+    value: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from covidct.cli import main
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    src = Path(__file__).parent.parent / "cards" / "covid-ct-md.yaml"
+    (cards / src.name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("COVIDCT_HUB_DATA", value)
+    argv = ["--cards", str(cards), "build", "--out", str(tmp_path / "out"), "--skip", "site", "--skip", "croissant"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("covidct: ") and "COVIDCT_HUB_DATA" in err, err

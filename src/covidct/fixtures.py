@@ -31,6 +31,8 @@ from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
 from covidct.errors import CovidctError
 from covidct.layout.plan import builtins_of
 from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
+from covidct.readers.formats import SliceFacts, WriteSpec, format_of
+from covidct.readers.formats.npy import npy_bytes
 
 if sys.version_info >= (3, 11):
     import re._parser as _sre_parse  # type: ignore[import-not-found]
@@ -794,7 +796,7 @@ class Synthesizer:
             out[vf.array] = rows
             keys = list(rows)
             arr = np.stack([np.asarray(rows[k]) for k in keys]) if keys else np.zeros((0,))
-            self._write_bytes(spec.path, _npy_bytes(arr))
+            self._write_bytes(spec.path, npy_bytes(arr))
             self._array_keys = getattr(self, "_array_keys", {})
             self._array_keys[spec.row_table] = keys
         return out
@@ -1085,10 +1087,9 @@ class Synthesizer:
 
     def _volume(self, role: str) -> bool:
         """Whether the files of ``role`` are volumes (else one 2D image per file)."""
-        fmt = self.lay.files[role].format
-        volume = not self.per_member or (fmt not in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP, FileFormat.TIFF,
-                                                     FileFormat.DICOM) and self.cfg.example in SCAN_UNITS)
-        if self.grouped and fmt != FileFormat.NIFTI and fmt not in (FileFormat.METAIMAGE, FileFormat.NRRD):
+        info = format_of(self.lay.files[role].format)
+        volume = not self.per_member or (not info.slice_per_file and self.cfg.example in SCAN_UNITS)
+        if self.grouped and not info.volume:
             volume = False  # one file per slice
         if self.grouped and not self.per_member and role != "image" and \
                 set(self.patterns[role].parts) <= set(self.lay.group.by if self.lay.group else []):
@@ -1119,8 +1120,7 @@ class Synthesizer:
         base = (yy * 7 + xx * 3 + (s.index * 31 + m.pos * 11)) % 4000
         if volume:
             base = np.stack([base + 5 * z for z in range(shape[0])])
-        volume_format = self.lay.files[role].format not in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP,
-                                                             FileFormat.TIFF)
+        volume_format = not format_of(self.lay.files[role].format).raster
         if it in (Intensity.HOUNSFIELD, Intensity.STORED_WITH_RESCALE) or (it == Intensity.UNKNOWN and volume_format):
             hu = ((base % 1500) - 1024).astype(np.int16)
             hu[..., 0, 0] = -1024  # air: every slice has negative Hounsfield units
@@ -1133,120 +1133,28 @@ class Synthesizer:
         return (base % 256).astype(np.uint8)
 
     def _write_file(self, rel: str, fmt: FileFormat, role: str, s: _Slot, m: _Member) -> None:
-        import numpy as np
-
         volume = self._volume(role)
         arr = self._pixels(role, s, m, volume)
-        if fmt in (FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP):
-            from PIL import Image
-
-            channels = self.cfg.image.channels or 1
-            if fmt in (FileFormat.JPEG, FileFormat.BMP) and arr.dtype != np.uint8:
-                arr = (arr % 256).astype(np.uint8)
-            if channels >= 3 and arr.dtype == np.uint8 and role == "image":
-                arr = np.stack([arr, (arr // 2).astype(np.uint8), (255 - arr).astype(np.uint8)], axis=-1)
-            im = Image.fromarray(arr)
-            buf = io.BytesIO()
-            im.save(buf, format={"jpeg": "JPEG", "png": "PNG", "bmp": "BMP"}[fmt.value],
-                    **({"quality": 95} if fmt == FileFormat.JPEG else {}))
-            self._write_bytes(rel, buf.getvalue())
-        elif fmt == FileFormat.TIFF:
-            import tifffile
-
-            buf = io.BytesIO()
-            tifffile.imwrite(buf, arr)
-            self._write_bytes(rel, buf.getvalue())
-        elif fmt == FileFormat.DICOM:
-            self._write_bytes(rel, _dicom_bytes(arr, s, m, self.n_slices, self.lay.group, role != "image"))
-        elif fmt == FileFormat.NIFTI:
-            import nibabel as nib
-
-            data = np.ascontiguousarray(arr.T)  # (z, y, x) → (x, y, z)
-            img = nib.Nifti1Image(data, np.diag([0.7, 0.7, 2.0, 1.0]))
-            buf = io.BytesIO()
-            fh = nib.FileHolder(fileobj=buf)
-            if rel.endswith(".gz"):
-                import gzip
-
-                raw = io.BytesIO()
-                img.to_file_map({"image": nib.FileHolder(fileobj=raw), "header": nib.FileHolder(fileobj=raw)})
-                self._write_bytes(rel, gzip.compress(raw.getvalue(), mtime=0))
-            else:
-                img.to_file_map({"image": fh, "header": fh})
-                self._write_bytes(rel, buf.getvalue())
-        elif fmt in (FileFormat.METAIMAGE, FileFormat.NRRD):
-            import SimpleITK as sitk
-
-            img = sitk.GetImageFromArray(arr)
-            img.SetSpacing((0.7, 0.7, 2.0)[: arr.ndim])
-            path = self._target(rel)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sitk.WriteImage(img, str(path))
-            self.manifest.files.append(rel)
-        elif fmt == FileFormat.NPY:
-            self._write_bytes(rel, _npy_bytes(arr))
-        else:
+        info = format_of(fmt)
+        if info.writer is None:
             raise FixtureError(f"file role {role!r}: format {fmt.value!r} cannot be synthesized")
+        spec = WriteSpec(name=rel.rsplit("/", 1)[-1], mask=role != "image", channels=self.cfg.image.channels or 1,
+                         slice=_slice_facts(s, m, self.n_slices, self.lay.group))
+        info.write(arr, self._target(rel), spec)
+        self.manifest.files.append(rel)
 
 
-def _npy_bytes(arr: Any) -> bytes:
-    import numpy as np
-
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
-
-
-def _dicom_bytes(arr: Any, s: _Slot, m: _Member, n: int, group: Any, mask: bool) -> bytes:
-    """An uncompressed CT slice; SliceLocation/ImagePositionPatient/InstanceNumber follow the slice order."""
-    import numpy as np
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-
+def _slice_facts(s: _Slot, m: _Member, n: int, group: Any) -> SliceFacts:
+    """Where slice ``m`` sits: SliceLocation/ImagePositionPatient/InstanceNumber follow the slice order."""
     desc = bool(group.descending) if group is not None else False
     tag = group.order_by if group is not None else None
     pos = m.pos
     # ascending tag values give the order when not descending, and the reverse when descending
     rank = (n - 1 - pos) if desc else pos
     z = -100.0 + 2.0 * rank
-    inst = rank + 1
     if tag == SortKey.INSTANCE_NUMBER:
         z = 0.0 + 2.0 * ((pos * 7) % n)  # positions that disagree, so ordering by the tag is what counts
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[str(s.index), str(pos), str(mask)])
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = CTImageStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=[str(s.index), "study"])
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[str(s.index), "series"])
-    ds.Modality = "CT"
-    ds.PatientID = s.patient or f"patient{s.index}"
-    ds.InstanceNumber = inst
-    ds.SliceLocation = f"{z:.1f}"
-    ds.ImagePositionPatient = ["-150.0", "-150.0", f"{z:.1f}"]
-    ds.ImageOrientationPatient = ["1", "0", "0", "0", "1", "0"]
-    ds.PixelSpacing = ["0.7", "0.7"]
-    ds.SliceThickness = "2.0"
-    ds.Rows, ds.Columns = arr.shape[-2], arr.shape[-1]
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = 16
-    ds.BitsStored = 16 if mask else 12
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = 0
-    if mask:
-        stored = arr.astype(np.uint16)
-    else:
-        ds.RescaleIntercept = "-1024"
-        ds.RescaleSlope = "1"
-        stored = (arr.astype(np.int32) + 1024).clip(0, 4095).astype(np.uint16)
-    ds.PixelData = stored.tobytes()
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    return SliceFacts(scan=s.index, position=pos, z=z, instance=rank + 1, patient=s.patient or f"patient{s.index}")
 
 
 def synthesize(card: Card, config: Config | str | None, out: str | os.PathLike[str],

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from covidct.card.model import SCAN_UNITS, Config
 from covidct.card.vocab import Dimensionality, FileFormat, Intensity
+from covidct.readers.formats import all_formats
 
-RASTER = {FileFormat.JPEG, FileFormat.PNG, FileFormat.BMP, FileFormat.TIFF}
+RASTER = frozenset(f.fmt for f in all_formats() if f.raster)  # encoded 2-D pictures (Pillow, tifffile)
 
 
 @dataclass(frozen=True)

@@ -172,11 +172,15 @@ def registry(cards_dir: str | os.PathLike[str] | None = None) -> Registry:
     return _registry(str(cards_dir or default_cards_dir()))
 
 
+def card_from_file(path: str | os.PathLike[str], *, id_from_name: bool = True) -> Card:
+    """The validated card of one YAML file; :class:`CardError` listing every located error otherwise."""
+    return valid_card(validate_file(path, id_from_name=id_from_name), path)
+
+
 def load_card(ref: str, cards_dir: str | os.PathLike[str] | None = None) -> Card:
     """``covidct.load_card("cncb")`` or ``load_card("covidct/cncb")``: the validated Card."""
-    p = Path(ref)
-    if ref.endswith(".yaml") and p.is_file():
-        return valid_card(validate_file(p), ref)
+    if ref.endswith(".yaml") and Path(ref).is_file():
+        return card_from_file(ref)
     return registry(cards_dir).get(ref)
 
 

@@ -33,9 +33,12 @@ from typing import Any
 import yaml
 
 from covidct.card import model as M
-from covidct.card.vocab import Vocab
+from covidct.card.vocab import FileFormat, Vocab
 from covidct.errors import CovidctError
 from covidct.fsutil import UnsafePath, kind_of, open_regular
+from covidct.readers import ReadError
+from covidct.readers import sniff as readers_sniff
+from covidct.readers.formats import all_formats, format_of, suffix_guess
 
 TODO = "TODO"
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/card.schema.json"
@@ -214,28 +217,15 @@ def _is_list(model: type[M.BaseModel], name: str) -> bool:
 
 # --------------------------------------------------------------------------------------------- survey
 
-MAGIC: list[tuple[int, bytes, str]] = [
-    (0, b"\x89PNG\r\n\x1a\n", "png"),
-    (0, b"\xff\xd8\xff", "jpeg"),
-    (0, b"II*\x00", "tiff"),
-    (0, b"MM\x00*", "tiff"),
-    (0, b"II+\x00", "tiff"),
-    (128, b"DICM", "dicom"),
-    (344, b"n+1\x00", "nifti"),
-    (344, b"ni1\x00", "nifti"),
-    (0, b"\x93NUMPY", "npy"),
-    (0, b"\x89HDF\r\n\x1a\n", "hdf5"),
-    (0, b"NRRD", "nrrd"),
-    (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
+# archives are not file formats of the registry: covidct new lists them under `downloads`
+ARCHIVE_MAGIC: list[tuple[int, bytes, str]] = [
     (0, b"7z\xbc\xaf\x27\x1c", "archive:7z"),
     (0, b"Rar!\x1a\x07", "archive:rar"),
     (257, b"ustar", "archive:tar"),
 ]
-IMAGE_FORMATS = {"png", "jpeg", "bmp", "tiff", "dicom", "nifti", "metaimage", "nrrd"}
-VOLUME_FORMATS = {"nifti", "metaimage", "nrrd"}
-TABLE_FORMATS = {"csv", "tsv", "xls", "xlsx", "txt", "json"}
-EXT_FALLBACK = {".dcm": "dicom", ".dicom": "dicom", ".csv": "csv", ".tsv": "tsv", ".txt": "txt",
-                ".json": "json", ".xml": "xml", ".mhd": "metaimage", ".mha": "metaimage", ".raw": "raw"}
+IMAGE_FORMATS = {f.value for f in all_formats() if f.image}
+VOLUME_FORMATS = {f.value for f in all_formats() if f.volume}
+TABLE_FORMATS = {f.value for f in all_formats() if f.table}
 SPLIT_WORDS = {"train", "training", "val", "valid", "validation", "test", "testing", "dev", "eval"}
 MASK_WORDS = {"mask", "masks", "seg", "segs", "segmentation", "segmentations", "gt", "groundtruth",
               "ground_truth", "annotation", "annotations", "infection", "lesion", "lesions", "label",
@@ -254,17 +244,22 @@ class ScaffoldError(CovidctError):
 
 
 def sniff(path: Path) -> str:
-    """File format from the first bytes; the extension decides only for text and headerless DICOM."""
+    """File format from the first bytes, as the loader's reader sniffs it (covidct.readers.formats); else an
+    archive kind; the extension decides only for text and headerless DICOM or MetaImage headers."""
     try:
         with open_regular(path) as fh:
             head = fh.read(512)
     except (OSError, UnsafePath):
         return "unreadable"
-    for off, magic, fmt in MAGIC:
+    for off, magic, kind in ARCHIVE_MAGIC:
         if head[off: off + len(magic)] == magic:
-            return fmt
-    if head[:2] == b"BM" and len(head) >= 26:
-        return "bmp"
+            return kind
+    try:
+        fmt = readers_sniff(path)
+    except ReadError:
+        return "unreadable"
+    if fmt is not FileFormat.OTHER:
+        return fmt.value
     name = path.name.lower()
     if head[:4] == b"PK\x03\x04":
         import zipfile
@@ -274,23 +269,13 @@ def sniff(path: Path) -> str:
                 names = set(zf.namelist()[:2000])
         except (zipfile.BadZipFile, OSError, UnsafePath):
             return "archive:zip"
-        return "xlsx" if "xl/workbook.xml" in names else "archive:zip"
+        return FileFormat.XLSX.value if "xl/workbook.xml" in names else "archive:zip"
     if head[:2] == b"\x1f\x8b":
-        if name.endswith(".nii.gz"):
-            import gzip
-
-            try:
-                with open_regular(path) as raw, gzip.GzipFile(fileobj=raw) as gz:
-                    inner = gz.read(352)
-                if inner[344:348] in (b"n+1\x00", b"ni1\x00"):
-                    return "nifti"
-            except (OSError, EOFError, UnsafePath):
-                pass
         return "archive:tar.gz" if name.endswith((".tar.gz", ".tgz")) else "archive:gz"
-    if head.startswith((b"ObjectType", b"NDims")):
-        return "metaimage"
-    ext = _ext(path.name)
-    return EXT_FALLBACK.get(ext, "other")
+    guess = suffix_guess(path.name)
+    if guess is not None:
+        return guess.value
+    return "raw" if name.endswith(".raw") else "other"
 
 
 def _ext(name: str) -> str:
@@ -321,8 +306,8 @@ def image_info(path: Path, fmt: str) -> ImageInfo | None:
             return _dicom_info(path)
         if fmt == "nifti":
             return _nifti_info(path)
-        if fmt == "metaimage":
-            return _mhd_info(path)
+        if fmt in ("metaimage", "nrrd"):
+            return _itk_info(path, fmt)
     except ImportError:
         return None
     except Exception:  # a broken or exotic file: its facts stay TODO
@@ -370,25 +355,15 @@ def _nifti_info(path: Path) -> ImageInfo:
                      intensity="float" if dtype.kind == "f" else None)
 
 
-_MET_BITS = {"MET_UCHAR": 8, "MET_CHAR": 8, "MET_USHORT": 16, "MET_SHORT": 16, "MET_UINT": 32, "MET_INT": 32,
-             "MET_FLOAT": 32, "MET_DOUBLE": 64}
-
-
-def _mhd_info(path: Path) -> ImageInfo | None:
-    with open_regular(path) as fh:
-        head = fh.read(4096).decode("latin-1")
-    kv = {}
-    for line in head.splitlines():
-        if "=" in line:
-            k, v = line.split("=", 1)
-            kv[k.strip()] = v.strip()
-        if line.startswith("ElementDataFile"):
-            break
-    dims = tuple(int(x) for x in kv.get("DimSize", "").split()) or None
+def _itk_info(path: Path, fmt: str) -> ImageInfo | None:
+    """MetaImage or NRRD: the header as the loader's reader reads it (SimpleITK, data file checked)."""
+    meta = format_of(fmt).read_header(path)
+    dims = tuple(int(x) for x in meta["size_xyz"]) or None  # type: ignore[attr-defined]
     if not dims:
         return None
-    sp = tuple(float(x) for x in kv.get("ElementSpacing", "").split()) or None
-    return ImageInfo(size=dims, bits=_MET_BITS.get(kv.get("ElementType", "")), spacing=sp[:2] if sp else None,
+    sp = tuple(float(x) for x in meta["spacing_xyz"]) or None  # type: ignore[attr-defined]
+    bits = re.match(r"(\d+)-bit", str(meta.get("pixel_type", "")))
+    return ImageInfo(size=dims, bits=int(bits.group(1)) if bits else None, spacing=sp[:2] if sp else None,
                      thickness=sp[2] if sp and len(sp) > 2 else None)
 
 

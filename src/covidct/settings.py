@@ -7,8 +7,9 @@
 run time). Each value is parsed when it is asked for, so a bad ``COVIDCT_HUB_DATA`` stops the build
 step that uses it, not ``covidct list``.
 
-A value that cannot be used raises ValueError with a message that names the variable; covidct.download
-and covidct.archives pass it on in their own errors, which also name the URL or archive.
+A value that cannot be used raises :class:`SettingError` (a ValueError and a CovidctError, so the command
+line prints its one-line message, not a traceback) naming the variable and what to write instead;
+covidct.download and covidct.archives pass it on in their own errors, which also name the URL or archive.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from covidct.errors import CovidctError
 
 CARDS_ENV = "COVIDCT_CARDS"
 HUB_DATA_ENV = "COVIDCT_HUB_DATA"
@@ -29,6 +32,10 @@ MAX_UNPACKED_ENV = "COVIDCT_MAX_UNPACKED_BYTES"
 MAX_DECODED_ENV = "COVIDCT_MAX_DECODED_BYTES"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
+
+
+class SettingError(CovidctError, ValueError):
+    """An environment variable whose value cannot be used; the message names it and says what to write."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +64,8 @@ class Settings:
                 continue
             card_id, sep, path = entry.partition("=")
             if not sep or not card_id.strip() or not path.strip():
-                raise ValueError(f"{HUB_DATA_ENV} entry {entry!r} is not ID=DIR")
+                raise SettingError(f"{HUB_DATA_ENV} entry {entry!r} is not ID=DIR: write card-id=folder entries "
+                                   f"separated by {os.pathsep!r}, e.g. covid-ct-md=/data/covid-ct-md")
             out[card_id.strip()] = path.strip()
         return out
 
@@ -105,7 +113,7 @@ class Settings:
         except ValueError:
             value = -1
         if value <= 0:
-            raise ValueError(f"{name}={raw!r} is not a positive number of bytes")
+            raise SettingError(f"{name}={raw!r} is not a positive number of bytes (e.g. 2_000_000_000), or unset it")
         return value
 
     def _number(self, name: str, default: float, kind: type) -> Any:
@@ -118,7 +126,7 @@ class Settings:
             value = -1
         if value < 0 or (kind is float and value == 0):
             what = "timeout in seconds" if kind is float else "count"
-            raise ValueError(f"the setting {name}={raw!r} is not a valid {what}")
+            raise SettingError(f"the setting {name}={raw!r} is not a valid {what}")
         return value
 
 
@@ -128,4 +136,4 @@ def settings() -> Settings:
 
 
 __all__ = ["ALLOW_PRIVATE_ENV", "CARDS_ENV", "HUB_DATA_ENV", "HUB_FIXTURES_ENV", "MAX_DECODED_ENV", "MAX_UNPACKED_ENV",
-           "RETRIES_ENV", "TIMEOUT_ENV", "Settings", "settings"]
+           "RETRIES_ENV", "TIMEOUT_ENV", "SettingError", "Settings", "settings"]

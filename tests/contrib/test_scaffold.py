@@ -270,3 +270,43 @@ def test_the_guessed_layout_loads_the_folder(request: pytest.FixtureRequest, tmp
     if cfg.labels[0].kind.value == "class":
         names = ds[next(iter(ds))].features["label"].names
         assert names == [c.name for c in cfg.labels[0].classes]
+
+
+def test_scaffold_sniffs_as_the_readers_do(tmp_path: Path) -> None:
+    """`covidct new` and the loader ask the same format registry: a DICOM whose preamble holds a TIFF
+    header is DICOM (not tiff), a NIfTI-2 file is NIfTI (not other), gzipped too."""
+    need("nibabel")
+    import gzip
+
+    import nibabel as nib
+
+    from covidct.readers import sniff as readers_sniff
+
+    body = (b"\x08\x00\x16\x00UI\x04\x001.2\x00") * 8
+    (tmp_path / "tiffy.dcm").write_bytes(b"II*\x00" + b"\0" * 124 + b"DICM" + body)
+    (tmp_path / "tiffy.tif").write_bytes(b"MM\x00*" + b"\0" * 124 + b"DICM" + body)  # the suffix lies too
+    img = nib.Nifti2Image(np.zeros((4, 4, 2), np.int16), np.eye(4))
+    nib.save(img, tmp_path / "vol2.nii")
+    (tmp_path / "vol2.nii.gz").write_bytes(gzip.compress((tmp_path / "vol2.nii").read_bytes()))
+    got = {p.name: sniff(p) for p in sorted(tmp_path.iterdir())}
+    assert got == {"tiffy.dcm": "dicom", "tiffy.tif": "dicom", "vol2.nii": "nifti", "vol2.nii.gz": "nifti"}
+    assert got == {p.name: readers_sniff(p).value for p in sorted(tmp_path.iterdir())}
+
+
+def test_every_writable_format_is_sniffed_alike_by_scaffold_and_readers(tmp_path: Path) -> None:
+    """The class of the disagreement: each format's own writer makes a file, and both sniffers name that format."""
+    from covidct.readers import sniff as readers_sniff
+    from covidct.readers.formats import SliceFacts, WriteSpec, all_formats
+
+    writable = [f for f in all_formats() if f.writer is not None]
+    assert {f.value for f in writable} >= {"jpeg", "png", "bmp", "tiff", "dicom", "nifti", "metaimage", "nrrd", "npy"}
+    for f in writable:
+        if f.library:
+            need(f.library)
+        arr = np.arange(2 * 8 * 8, dtype=np.uint8).reshape(2, 8, 8)
+        if f.slice_per_file:
+            arr = arr[0]
+        target = tmp_path / f"x-{f.value}{f.suffixes[0]}"
+        f.write(arr, target, WriteSpec(name=target.name, slice=SliceFacts(0, 0, 0.0, 1, "p")))
+        assert sniff(target) == f.value, target
+        assert readers_sniff(target).value == f.value, target

@@ -111,7 +111,8 @@ def test_missing_library_says_what_to_install(tmp_path, monkeypatch):
 
     path = write(tmp_path / "v.nii", b"\x00" * 400)
     monkeypatch.setitem(sys.modules, "nibabel", None)  # import nibabel now fails
-    monkeypatch.setattr(readers, "_MODULES", {})
+    monkeypatch.delitem(sys.modules, "covidct.readers.nifti", raising=False)  # so the reader is imported again
+    monkeypatch.delattr(readers, "nifti", raising=False)
     with pytest.raises(MissingLibrary) as info:
         read(path, FileFormat.NIFTI)
     assert isinstance(info.value, ReadError) and str(path) in str(info.value)

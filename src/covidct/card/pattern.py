@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -171,6 +172,25 @@ def tokens(text: str) -> list[tuple[str, str]]:
         else:
             out.append(("lit", t))
     return out
+
+
+def regex_text(text: str, part_regex: Callable[[str], str], capture: tuple[int, int] | None = None) -> str:
+    """A pattern as plain regex text for other tools (the Croissant export), with no anchors: parts as
+    ``(?:<their regex>)``, wildcards as :data:`WILDCARD_REGEX`; with ``capture=(start, end)``, ONE group
+    around tokens ``[start, end)`` of :func:`tokens`. (:func:`parse` builds the RE2 matcher covidct uses.)"""
+    body = []
+    for i, (kind, val) in enumerate(tokens(text)):
+        if capture and i == capture[0]:
+            body.append("(")
+        if kind == "lit":
+            body.append(re.escape(val))
+        elif kind == "part":
+            body.append(f"(?:{part_regex(val)})")
+        else:
+            body.append(WILDCARD_REGEX[val])
+        if capture and i == capture[1] - 1:
+            body.append(")")
+    return "".join(body)
 
 
 def template_parts(template: str) -> list[str]:

@@ -82,7 +82,9 @@ def parse_card_text(text: str, display: str, expected_id: str | None = None, *,
 
 
 def validate_file(path: str | os.PathLike[str], display: str | None = None, *,
-                  in_registry: bool = False) -> FileResult:
+                  in_registry: bool = False, id_from_name: bool = True) -> FileResult:
+    """Validate one card file. ``id_from_name``: its id must equal the file's name (``<id>.yaml``); an
+    exported Hub folder's ``card.yaml`` has no such name."""
     p = Path(path)
     shown = display or str(path)
     if p.suffix != CARD_SUFFIX:
@@ -95,7 +97,8 @@ def validate_file(path: str | os.PathLike[str], display: str | None = None, *,
         return FileResult(shown, None, [Issue(shown, exc.line, exc.col, exc.code, exc.message, exc.hint)])
     except OSError as exc:
         return FileResult(shown, None, [Issue(shown, 1, 1, "Y110", f"cannot read: {exc.strerror or exc}")])
-    return parse_card_text(text, shown, p.name[: -len(CARD_SUFFIX)], in_registry=in_registry)
+    expected = p.name[: -len(CARD_SUFFIX)] if id_from_name else None
+    return parse_card_text(text, shown, expected, in_registry=in_registry)
 
 
 def _validate_located(located: Located, display: str, expected_id: str | None, text: str | None = None,

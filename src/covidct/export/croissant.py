@@ -36,8 +36,9 @@ from typing import Any
 
 from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
-from covidct.card.pattern import WILDCARD_REGEX, tokens
+from covidct.card.pattern import regex_text, tokens
 from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
+from covidct.readers.formats import format_of, mime_for_name
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 
@@ -86,26 +87,6 @@ CONTEXT: dict[str, Any] = {
     "transform": "cr:transform",
 }
 
-MIME: dict[FileFormat, str] = {
-    FileFormat.JPEG: "image/jpeg",
-    FileFormat.PNG: "image/png",
-    FileFormat.BMP: "image/bmp",
-    FileFormat.TIFF: "image/tiff",
-    FileFormat.DICOM: "application/dicom",
-    FileFormat.NIFTI: "application/x-nifti",
-    FileFormat.METAIMAGE: "application/x-metaimage",
-    FileFormat.NRRD: "application/x-nrrd",
-    FileFormat.NPY: "application/x-npy",
-    FileFormat.HDF5: "application/x-hdf5",
-    FileFormat.CSV: "text/csv",
-    FileFormat.TSV: "text/tab-separated-values",
-    FileFormat.XLS: "application/vnd.ms-excel",
-    FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    FileFormat.TXT: "text/plain",
-    FileFormat.JSON: "application/json",
-    FileFormat.XML: "application/xml",
-    FileFormat.OTHER: "application/octet-stream",
-}
 ARCHIVE_MIME: dict[ArchiveFormat, str] = {
     ArchiveFormat.ZIP: "application/zip",
     ArchiveFormat.TAR: "application/x-tar",
@@ -119,16 +100,6 @@ ARCHIVE_MIME: dict[ArchiveFormat, str] = {
     ArchiveFormat.RAR: "application/vnd.rar",
     ArchiveFormat.NONE: "application/octet-stream",
 }
-IMAGE_FORMATS = {
-    FileFormat.JPEG,
-    FileFormat.PNG,
-    FileFormat.BMP,
-    FileFormat.TIFF,
-    FileFormat.DICOM,
-    FileFormat.NIFTI,
-    FileFormat.METAIMAGE,
-    FileFormat.NRRD,
-}
 ARRAY_KINDS = {
     LabelKind.SLICE_CLASS,
     LabelKind.SLICE_MULTI_LABEL,
@@ -136,7 +107,6 @@ ARRAY_KINDS = {
     LabelKind.BOXES,
     LabelKind.POINTS,
 }
-SPACING_FORMATS = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, FileFormat.NRRD}
 SPDX_URL = "https://spdx.org/licenses/{}.html"
 
 _ANY_PATH = "(?:.*/)?"  # fullpath may carry the extraction folder in front of the layout root
@@ -167,28 +137,16 @@ def _rooted(layout: Layout, path: str) -> str:
     return f"{root}/{path}" if root else path
 
 
-def _tok_regex(kind: str, val: str, layout: Layout) -> str:
-    if kind == "lit":
-        return re.escape(val)
-    if kind == "part":
-        spec = layout.parts.get(val)
-        return f"(?:{spec.regex if spec else '[^/]+'})"
-    return WILDCARD_REGEX[val]  # star, dstar
-
-
 def _regex(layout: Layout, pattern: str, capture: tuple[int, int] | None) -> str:
     """A regex over the file's full path with ONE capture group around tokens [start, end)."""
-    toks = tokens(pattern)
-    body = []
-    for i, (kind, val) in enumerate(toks):
-        if capture and i == capture[0]:
-            body.append("(")
-        body.append(_tok_regex(kind, val, layout))
-        if capture and i == capture[1] - 1:
-            body.append(")")
+
+    def part(name: str) -> str:
+        spec = layout.parts.get(name)
+        return spec.regex if spec else "[^/]+"
+
     root = layout.root.strip("/")
     prefix = re.escape(root + "/") if root else ""
-    return "^" + _ANY_PATH + prefix + "".join(body) + "$"
+    return "^" + _ANY_PATH + prefix + regex_text(pattern, part, capture) + "$"
 
 
 def _part_span(toks: list[tuple[str, str]], part: str) -> tuple[int, int] | None:
@@ -301,7 +259,7 @@ class _Doc:
             "@id": self.uid(f"{cfg.name}.{role}"),
             "name": f"{cfg.name}.{role}",
             "description": what,
-            "encodingFormat": MIME[fmt],
+            "encodingFormat": format_of(fmt).mime,
             "includes": includes,
         }
         contained = [self.archives[a] for a in cfg.layout.archives if a in self.archives]
@@ -398,7 +356,7 @@ class _Doc:
         per_member = not cfg.example_is_whole_scan
         if layout.group is not None and per_member:
             self.notes.append("`slice_index` (position of the slice in its scan)")
-        if image.format in SPACING_FORMATS:
+        if format_of(image.format).spacing:
             self.notes.append("`spacing` (mm, read from the image headers)")
         for name, vf in layout.fields.items():
             fields += self.value_field(ctx, rs_id, name, vf, None, None, auxes)
@@ -493,7 +451,7 @@ class _Doc:
     def aux_file(self, ctx: _Ctx, role: str, spec: FileSpec, lab: LabelDef | None, auxes: dict[str, _Aux]) -> None:
         cfg, layout = ctx.cfg, ctx.layout
         desc = _text(lab.description) if lab and lab.description else f"The `{role}` file of the example."
-        dtype = "sc:ImageObject" if spec.format in IMAGE_FORMATS else "sc:Text"
+        dtype = "sc:ImageObject" if format_of(spec.format).image else "sc:Text"
         shared = _shared_span(tokens(ctx.image.pattern), tokens(spec.pattern))
         if shared is None:
             self.notes.append(
@@ -705,27 +663,9 @@ def _value_type(name: str, lab: LabelDef | None, vf: ValueFrom | None) -> tuple[
 
 def _mime_for_name(name: str) -> str:
     low = name.lower()
-    for ext, fmt in (
-        (".csv", FileFormat.CSV),
-        (".tsv", FileFormat.TSV),
-        (".xlsx", FileFormat.XLSX),
-        (".xls", FileFormat.XLS),
-        (".txt", FileFormat.TXT),
-        (".json", FileFormat.JSON),
-        (".npy", FileFormat.NPY),
-        (".nii", FileFormat.NIFTI),
-        (".nii.gz", FileFormat.NIFTI),
-        (".dcm", FileFormat.DICOM),
-        (".png", FileFormat.PNG),
-        (".jpg", FileFormat.JPEG),
-        (".jpeg", FileFormat.JPEG),
-        (".tif", FileFormat.TIFF),
-        (".tiff", FileFormat.TIFF),
-        (".mhd", FileFormat.METAIMAGE),
-        (".h5", FileFormat.HDF5),
-    ):
-        if low.endswith(ext):
-            return MIME[fmt]
+    mime = mime_for_name(low)
+    if mime is not None:
+        return mime
     for ext, arch in (
         (".zip", ArchiveFormat.ZIP),
         (".tar.gz", ArchiveFormat.TAR_GZ),
@@ -738,7 +678,7 @@ def _mime_for_name(name: str) -> str:
     ):
         if low.endswith(ext):
             return ARCHIVE_MIME[arch]
-    return MIME[FileFormat.OTHER]
+    return format_of(FileFormat.OTHER).mime
 
 
 def _license(card: Card) -> str:

@@ -26,12 +26,12 @@ from covidct.fsutil import UnsafePath, open_regular
 from covidct.imageplan import ImagePlan, image_plan, per_member
 from covidct.layout.values import RECORD_CLASS_FIELD
 from covidct.layout.walk import LayoutError
+from covidct.readers.formats import format_of
 
 if TYPE_CHECKING:
     import datasets
     import numpy
 
-WITH_SPACING = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, FileFormat.NRRD}
 RESERVED = ("image", "path", "patient_id", "scan_id", "slice_index", "spacing")
 _PIL_LOSSLESS = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F", "CMYK", "YCbCr"}
 
@@ -108,7 +108,7 @@ def features_for(card: Card, cfg: Config) -> datasets.Features:
     if grouped and member:
         feats["slice_index"] = Value("int32")
     fmt = lay.files["image"].format
-    if fmt in WITH_SPACING:
+    if format_of(fmt).spacing:
         feats["spacing"] = List(Value("float32"))
     for name in lay.fields:
         if name in feats or name in RESERVED:

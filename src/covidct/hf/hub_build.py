@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 
 from covidct.card.model import ORG, Card
-from covidct.settings import HUB_DATA_ENV, HUB_FIXTURES_ENV, settings
+from covidct.settings import HUB_DATA_ENV, HUB_FIXTURES_ENV, SettingError, settings
 from covidct.steps import step
 
 
@@ -68,7 +68,7 @@ def build_hub(
     data_dirs = data_dirs or {}
     unknown = sorted(set(data_dirs) - set(cards))
     if unknown:
-        raise ValueError(f"{HUB_DATA_ENV} names unknown card(s) {unknown}")
+        raise SettingError(f"{HUB_DATA_ENV} names unknown card(s) {unknown}: use ids of cards in the cards folder")
     n_scripts = n_readme = n_parquet = 0
     notes: list[str] = []
     kept: list[str] = []

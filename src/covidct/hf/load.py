@@ -105,10 +105,9 @@ def load_card_file(path: Path) -> Any:
     from covidct.card.checks import check_card
     from covidct.card.issues import KINDS, Severity
     from covidct.card.model import Card
-    from covidct.card.validate import decode, parse_card_text, read_card_bytes
-    from covidct.card.yamlload import MAX_BYTES, YamlError
+    from covidct.card.yamlload import MAX_BYTES
     from covidct.fsutil import UnsafePath, open_regular
-    from covidct.registry import CardError, valid_card
+    from covidct.registry import CardError, card_from_file
 
     if path.suffix == ".json":
         size = path.stat().st_size
@@ -128,13 +127,7 @@ def load_card_file(path: Path) -> Any:
         if errors:
             raise CardError(f"{path} is not a valid card", errors)
         return card
-    try:
-        res = parse_card_text(decode(read_card_bytes(path)), str(path), expected_id=None)
-    except YamlError as exc:
-        raise CardError(f"{path}:{exc.line}:{exc.col}: {exc.code} {exc.message}") from None
-    except OSError as exc:
-        raise CardError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return valid_card(res, path)
+    return card_from_file(path, id_from_name=False)
 
 
 __all__ = ["load_dataset", "prepare"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from covidct.card.model import Card
+from covidct.errors import CovidctError
 
 MANIFEST = ".covidct.json"
 
@@ -46,6 +47,27 @@ def write_manifest(
     path = folder / MANIFEST
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
+
+
+class ManifestError(CovidctError):
+    """A Hub folder without a readable manifest: it was not written by covidct, or was damaged."""
+
+
+def require_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of ``folder``; :class:`ManifestError` saying how to write one when it is missing or unreadable."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise ManifestError(
+            f"{folder} has no {MANIFEST}: it was not written by covidct. Run `covidct export ID --data-dir DIR` "
+            f"(Parquet) or `covidct scripts` (loading script) first."
+        )
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"{path}: unreadable manifest ({exc}); re-run the export") from None
+    if not isinstance(data, dict):
+        raise ManifestError(f"{path}: unreadable manifest; re-run the export")
+    return data
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

@@ -16,7 +16,6 @@ with automatic approval; when access is by request or competition, with manual a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,9 +24,8 @@ from covidct.card.model import ORG, Card
 from covidct.card.vocab import AccessKind, Redistribution
 from covidct.errors import CovidctError
 from covidct.hf import HUB_LOGIN
+from covidct.hf.manifest import ManifestError, require_manifest
 from covidct.hf.readme import gated
-
-MANIFEST = ".covidct.json"
 
 
 class PublishError(CovidctError):
@@ -81,19 +79,11 @@ def _human(n: int) -> str:
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
-    path = folder / MANIFEST
-    if not path.is_file():
-        raise PublishError(
-            f"{folder} has no {MANIFEST}: it was not written by covidct. Run `covidct export ID --data-dir DIR` "
-            f"(Parquet) or `covidct scripts` (loading script) first."
-        )
+    """The folder's manifest (see covidct.hf.manifest), or a PublishError saying how to write one."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise PublishError(f"{path}: unreadable manifest ({exc}); re-run the export") from None
-    if not isinstance(data, dict):
-        raise PublishError(f"{path}: unreadable manifest; re-run the export")
-    return data
+        return require_manifest(folder)
+    except ManifestError as exc:
+        raise PublishError(str(exc)) from None
 
 
 def gate_mode(card: Card) -> str | bool:

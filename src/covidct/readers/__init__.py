@@ -5,6 +5,9 @@
 >>> dec.array.dtype, dec.intensity, dec.spacing  # int16 Hounsfield units, (0.7, 0.7)
 >>> key = sort_key(read_header("IM0001.dcm", FileFormat.DICOM), SortKey.SLICE_LOCATION)
 
+Every fact about a format (its sniffing, reader, MIME type, writer for fixtures) is its entry in
+:mod:`covidct.readers.formats`.
+
 Families: ``raster`` (JPEG, PNG, BMP and anything else Pillow opens), ``tiff`` (tifffile),
 ``dicom`` (pydicom + pylibjpeg), ``nifti`` (nibabel), ``metaimage`` (SimpleITK: .mhd/.raw/.zraw,
 .mha, NRRD), ``npy``. Each module has ``read(src, *, mask) -> Decoded`` and ``read_header(src) -> dict``.
@@ -16,14 +19,13 @@ and every channel; what a reader changes (alpha dropped, palette expanded, colou
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
-from types import ModuleType
 from typing import Any
 
 from covidct.card.vocab import FileFormat, SortKey
 from covidct.readers._common import INSTALL_HINT, Decoded, MissingLibrary, ReadError, check_regular, describe_path
 from covidct.readers._magic import sniff
+from covidct.readers.formats import format_of
 
 __all__ = [
     "Decoded",
@@ -39,45 +41,14 @@ __all__ = [
     "sort_key",
 ]
 
-_FAMILY: dict[FileFormat, str] = {
-    FileFormat.JPEG: "raster",
-    FileFormat.PNG: "raster",
-    FileFormat.BMP: "raster",
-    FileFormat.OTHER: "raster",  # last resort: whatever Pillow can identify (GIF, WebP, ...)
-    FileFormat.TIFF: "tiff",
-    FileFormat.DICOM: "dicom",
-    FileFormat.NIFTI: "nifti",
-    FileFormat.METAIMAGE: "metaimage",
-    FileFormat.NRRD: "metaimage",
-    FileFormat.NPY: "npy",
-}
-_MODULES: dict[str, ModuleType] = {}
-
-
 def family(fmt: FileFormat | str) -> str | None:
     """The reader module name for a format (``None``: not an image format, e.g. csv)."""
-    return _FAMILY.get(FileFormat(fmt))
-
-
-# the library each family reads (and the fixture synthesizer writes) its files with
-_FAMILY_LIBRARY = {"raster": "PIL", "tiff": "tifffile", "dicom": "pydicom", "nifti": "nibabel",
-                   "metaimage": "SimpleITK", "npy": "numpy"}
+    return format_of(fmt).family
 
 
 def library(fmt: FileFormat | str) -> str | None:
     """The top-level Python package that reads (and writes) ``fmt`` files, e.g. ``PIL`` for PNG."""
-    name = family(fmt)
-    return _FAMILY_LIBRARY[name] if name is not None else None
-
-
-def _module(fmt: FileFormat, src: Any) -> ModuleType:
-    name = _FAMILY.get(fmt)
-    if name is None:
-        raise ReadError(src, f"{fmt.value} files hold no image; there is no image reader for them")
-    mod = _MODULES.get(name)
-    if mod is None:
-        mod = _MODULES[name] = importlib.import_module(f"covidct.readers.{name}")
-    return mod
+    return format_of(fmt).library
 
 
 # top-level package → pip name, for the message when a reader's library is missing
@@ -91,7 +62,7 @@ _LIBRARIES = {
 def _call(fmt: FileFormat, src: Any, op: str, **kwargs: Any) -> Any:
     """``covidct.readers.<family>.<op>(src, **kwargs)``; a missing library becomes a :class:`ReadError`."""
     try:
-        return getattr(_module(fmt, src), op)(src, **kwargs)
+        return getattr(format_of(fmt), op)(src, **kwargs)
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top not in _LIBRARIES:
@@ -113,7 +84,7 @@ def _as_format(fmt: FileFormat | str | None, src: Any) -> FileFormat | None:
 
 def _other_family(real: FileFormat, declared: FileFormat) -> bool:
     """Whether the content is a known image format read by another reader than the declared one."""
-    return real is not FileFormat.OTHER and _FAMILY.get(real) not in (None, _FAMILY.get(declared))
+    return real is not FileFormat.OTHER and family(real) not in (None, family(declared))
 
 
 def _read_as_content(

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from covidct.cli_common import UserFacingError, args, command, echo, show_warning
+from covidct.cli._common import UserFacingError, args, command, echo, show_warning
 
 
 def _need_extra() -> None:
@@ -115,7 +115,7 @@ def cmd_fingerprint(ns: argparse.Namespace) -> int:
 
 
 def add_manifest_args(p: argparse.ArgumentParser) -> None:
-    """The data-check options of ``covidct overlaps`` (the command itself lives in :mod:`covidct.cli`)."""
+    """The data-check options of ``covidct overlaps`` (the command itself lives in :mod:`covidct.cli.cards`)."""
     from covidct.fingerprint.overlaps import DEFAULT_NEAR
 
     p.add_argument("--manifest", "-m", action="append", default=[], metavar="FILE",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from covidct.cli_common import UserFacingError, _cards_dir, args, command, echo
+from covidct.cli._common import UserFacingError, _cards_dir, args, command, echo
 
 
 def _check_args(p: argparse.ArgumentParser) -> None:

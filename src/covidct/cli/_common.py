@@ -2,8 +2,8 @@
 printing, warnings and the CLI's own errors.
 
 Below ``covidct.cli`` (which builds the parser from :data:`COMMANDS` and runs ``main``) and below the
-command modules (``cli_check``, ``cli_data``...), so a command module never imports the CLI that
-imports it. Everything printed goes through :func:`echo` (covidct.terminal).
+command modules (``covidct.cli.check``, ``covidct.cli.data``...), so a command module never imports the
+CLI that imports it. Everything printed goes through :func:`echo` (covidct.terminal).
 """
 
 from __future__ import annotations

@@ -1,37 +1,17 @@
-"""The ``covidct`` command.
-
-Each subcommand is a small function; heavy modules (datasets, mkdocs) are imported only by the
-subcommands that need them, so ``covidct validate`` starts fast. Expected failures (invalid cards,
-unknown ids, missing extras, bad data folders: every ``covidct.errors.CovidctError``) print one clear
-message and exit with the error's status, never a traceback; ``main`` catches them in one place.
-Command modules register with ``covidct.cli_common`` and never import this module.
-"""
+"""The commands about the cards themselves: validate, list, show, overlaps, schema, build."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from covidct.card.issues import Severity, issues_to_json
-from covidct.cli_common import COMMANDS, _cards_dir, args, command, show_warning
-from covidct.errors import CovidctError, UserFacingError
+from covidct.cli._common import _cards_dir, args, command
+from covidct.errors import UserFacingError
 from covidct.registry import registry
-from covidct.terminal import echo, terminal_text
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse whose usage, help and error messages (which quote the arguments) are escaped too."""
-
-    def _print_message(self, message: str, file: Any = None) -> None:
-        if message:
-            stream = file or sys.stderr
-            stream.write(terminal_text(message))
-
+from covidct.terminal import echo
 
 # ------------------------------------------------------------------------------------------ validate
 
@@ -149,7 +129,7 @@ def cmd_show(ns: argparse.Namespace) -> int:
 
 
 def _overlaps_args(p: argparse.ArgumentParser) -> None:
-    from covidct.cli_fingerprint import add_manifest_args
+    from covidct.cli.fingerprint import add_manifest_args
 
     p.add_argument("ids", nargs="*", metavar="ID", help="two or more card ids, names or aliases (lineage)")
     p.add_argument("--max-hops", type=int, default=3, help="longest chain of lineage links to follow")
@@ -166,7 +146,7 @@ def cmd_overlaps(ns: argparse.Namespace) -> int:
     if ns.manifest:
         if ns.ids:
             raise UserFacingError("give card ids (lineage) or --manifest files (data), not both")
-        from covidct.cli_fingerprint import manifest_overlaps
+        from covidct.cli.fingerprint import manifest_overlaps
 
         return manifest_overlaps(ns)
     reg = registry(_cards_dir(ns))
@@ -228,87 +208,3 @@ def cmd_build(ns: argparse.Namespace) -> int:
     return run_build(_cards_dir(ns), Path(ns.out), skip=set(ns.skip), jobs=ns.jobs)
 
 
-# ------------------------------------------------------------------------------------------ main
-
-
-class _Version(argparse.Action):
-    """``--version``: covidct's version and the snapshot of cards it would use (``--cards`` given before it counts)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
-                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
-        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        from covidct.cards_snapshot import describe
-        from covidct.version import __version__
-
-        echo(f"covidct {__version__}\n{describe(_cards_dir(namespace))}")  # stdout, as argparse's version
-        parser.exit()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
-    parser.add_argument("--version", action=_Version, help="print the version and which cards are in use, then exit")
-    parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS, else the repository's cards/ "
-                                        "when run from a clone, else the snapshot packaged with covidct)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (fn, configure, help_text) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
-        configure(sp)
-        sp.set_defaults(handler=fn)
-    return parser
-
-
-def command_modules() -> list[str]:
-    """The modules that add subcommands: every ``covidct/cli_<topic>.py`` but cli_common, in name order.
-
-    A new command is a new such file whose functions register with ``covidct.cli_common.command``;
-    no list names them. They are imported on each run (their own heavy imports wait for the command).
-    """
-    import pkgutil
-
-    import covidct
-
-    names = sorted(m.name for m in pkgutil.iter_modules(covidct.__path__))
-    return [f"covidct.{n}" for n in names if n.startswith("cli_") and n != "cli_common"]
-
-
-def _load_plugins() -> None:
-    """Import the modules that register further subcommands (they may need extras at run time only)."""
-    import importlib
-
-    for mod in command_modules():
-        importlib.import_module(mod)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    _load_plugins()
-    parser = build_parser()
-    ns = parser.parse_args(argv)
-    if not getattr(ns, "handler", None):
-        parser.print_help()
-        return 2
-    try:
-        return ns.handler(ns)
-    except CovidctError as exc:  # every expected failure: one line, its own exit status, no traceback
-        echo(f"covidct: {exc}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        echo("covidct: interrupted", err=True)
-        return 130
-    except BrokenPipeError:  # `covidct list | head`
-        return 0
-
-
-# the names command modules took from here before covidct.cli_common (new ones import from there)
-__all__ = ["COMMANDS", "UserFacingError", "args", "build_parser", "command", "echo", "main", "show_warning",
-           "terminal_text"]
-
-
-if __name__ == "__main__":  # pragma: no cover
-    # `python -m covidct.cli`: run the imported module's main, where the plugin commands register
-    from covidct.cli import main as _main
-
-    sys.exit(_main())

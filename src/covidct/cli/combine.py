@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from covidct.cli_common import UserFacingError, args, command, echo, show_warning
+from covidct.cli._common import UserFacingError, args, command, echo, show_warning
 
 
 def _pairs(values: list[str] | None, what: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from covidct.cli_common import UserFacingError, args, command, echo, show_warning
+from covidct.cli._common import UserFacingError, args, command, echo, show_warning
 
 
 def _fixture_args(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from covidct.cli_common import UserFacingError, _cards_dir, args, command, echo
+from covidct.cli._common import UserFacingError, _cards_dir, args, command, echo
 
 
 def _new_args(p: argparse.ArgumentParser) -> None:
