@@ -34,10 +34,11 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
 from covidct.card.pattern import WILDCARD_REGEX, tokens
 from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
+from covidct.export.mime import ARCHIVE_MIME, MIME, mime_for_name
+from covidct.render.facts import CardFacts, card_facts
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 
@@ -86,39 +87,6 @@ CONTEXT: dict[str, Any] = {
     "transform": "cr:transform",
 }
 
-MIME: dict[FileFormat, str] = {
-    FileFormat.JPEG: "image/jpeg",
-    FileFormat.PNG: "image/png",
-    FileFormat.BMP: "image/bmp",
-    FileFormat.TIFF: "image/tiff",
-    FileFormat.DICOM: "application/dicom",
-    FileFormat.NIFTI: "application/x-nifti",
-    FileFormat.METAIMAGE: "application/x-metaimage",
-    FileFormat.NRRD: "application/x-nrrd",
-    FileFormat.NPY: "application/x-npy",
-    FileFormat.HDF5: "application/x-hdf5",
-    FileFormat.CSV: "text/csv",
-    FileFormat.TSV: "text/tab-separated-values",
-    FileFormat.XLS: "application/vnd.ms-excel",
-    FileFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    FileFormat.TXT: "text/plain",
-    FileFormat.JSON: "application/json",
-    FileFormat.XML: "application/xml",
-    FileFormat.OTHER: "application/octet-stream",
-}
-ARCHIVE_MIME: dict[ArchiveFormat, str] = {
-    ArchiveFormat.ZIP: "application/zip",
-    ArchiveFormat.TAR: "application/x-tar",
-    ArchiveFormat.TAR_GZ: "application/x-gzip",
-    ArchiveFormat.TAR_BZ2: "application/x-bzip2",
-    ArchiveFormat.TAR_XZ: "application/x-xz",
-    ArchiveFormat.GZ: "application/gzip",
-    ArchiveFormat.BZ2: "application/x-bzip2",
-    ArchiveFormat.XZ: "application/x-xz",
-    ArchiveFormat.SEVEN_Z: "application/x-7z-compressed",
-    ArchiveFormat.RAR: "application/vnd.rar",
-    ArchiveFormat.NONE: "application/octet-stream",
-}
 IMAGE_FORMATS = {
     FileFormat.JPEG,
     FileFormat.PNG,
@@ -137,7 +105,6 @@ ARRAY_KINDS = {
     LabelKind.POINTS,
 }
 SPACING_FORMATS = {FileFormat.DICOM, FileFormat.NIFTI, FileFormat.METAIMAGE, FileFormat.NRRD}
-SPDX_URL = "https://spdx.org/licenses/{}.html"
 
 _ANY_PATH = "(?:.*/)?"  # fullpath may carry the extraction folder in front of the layout root
 
@@ -281,7 +248,7 @@ class _Doc:
                 "contentUrl": d.url or d.name,
                 "encodingFormat": ARCHIVE_MIME[d.archive]
                 if d.archive is not ArchiveFormat.NONE
-                else _mime_for_name(d.name),
+                else mime_for_name(d.name),
             }
             if d.description:
                 fo["description"] = d.description
@@ -703,51 +670,9 @@ def _value_type(name: str, lab: LabelDef | None, vf: ValueFrom | None) -> tuple[
     return "sc:Text", desc
 
 
-def _mime_for_name(name: str) -> str:
-    low = name.lower()
-    for ext, fmt in (
-        (".csv", FileFormat.CSV),
-        (".tsv", FileFormat.TSV),
-        (".xlsx", FileFormat.XLSX),
-        (".xls", FileFormat.XLS),
-        (".txt", FileFormat.TXT),
-        (".json", FileFormat.JSON),
-        (".npy", FileFormat.NPY),
-        (".nii", FileFormat.NIFTI),
-        (".nii.gz", FileFormat.NIFTI),
-        (".dcm", FileFormat.DICOM),
-        (".png", FileFormat.PNG),
-        (".jpg", FileFormat.JPEG),
-        (".jpeg", FileFormat.JPEG),
-        (".tif", FileFormat.TIFF),
-        (".tiff", FileFormat.TIFF),
-        (".mhd", FileFormat.METAIMAGE),
-        (".h5", FileFormat.HDF5),
-    ):
-        if low.endswith(ext):
-            return MIME[fmt]
-    for ext, arch in (
-        (".zip", ArchiveFormat.ZIP),
-        (".tar.gz", ArchiveFormat.TAR_GZ),
-        (".tgz", ArchiveFormat.TAR_GZ),
-        (".tar", ArchiveFormat.TAR),
-        (".tar.bz2", ArchiveFormat.TAR_BZ2),
-        (".tar.xz", ArchiveFormat.TAR_XZ),
-        (".7z", ArchiveFormat.SEVEN_Z),
-        (".rar", ArchiveFormat.RAR),
-    ):
-        if low.endswith(ext):
-            return ARCHIVE_MIME[arch]
-    return MIME[FileFormat.OTHER]
-
-
-def _license(card: Card) -> str:
-    lic = card.license
-    if lic.url:
-        return lic.url
-    if is_plain_spdx_id(lic.id):  # an expression or a LicenseRef has no SPDX page
-        return SPDX_URL.format(lic.id)
-    return lic.name or lic.id
+def _license(card: Card, facts: CardFacts) -> str:
+    """The license URL, else its name or id (Croissant requires a license)."""
+    return facts.license_url or card.license.name or card.license.id
 
 
 def _cite_as(card: Card) -> str | None:
@@ -758,11 +683,12 @@ def _cite_as(card: Card) -> str | None:
         return c.bibtex.strip()
     if c.text:
         return c.text.strip()
-    return f"https://doi.org/{c.doi}" if c.doi else None
+    return card_facts(card).doi_url
 
 
 def croissant_for(card: Card) -> dict[str, Any]:
     """Croissant 1.1 JSON-LD (as a dict) describing ``card``."""
+    facts = card_facts(card)
     doc = _Doc(card)
     doc.downloads()
     for cfg in card.configs:
@@ -775,9 +701,9 @@ def croissant_for(card: Card) -> dict[str, Any]:
         "name": card.name,
         "description": _text(desc, 20_000),
         "url": card.homepage or card.access.url or f"https://huggingface.co/datasets/{card.ref}",
-        "license": _license(card),
+        "license": _license(card, facts),
         "keywords": [*card.tags, *(m.value for m in card.modality), *card.anatomy],
-        "isAccessibleForFree": card.access.kind.value == "open",
+        "isAccessibleForFree": facts.is_free,
         "dateModified": card.last_reviewed.isoformat(),
         "identifier": card.ref,
     }
@@ -786,8 +712,8 @@ def croissant_for(card: Card) -> dict[str, Any]:
     cite = _cite_as(card)
     if cite:
         meta["citeAs"] = cite
-    if card.citation and card.citation.doi:
-        meta["sameAs"] = f"https://doi.org/{card.citation.doi}"
+    if facts.doi_url:
+        meta["sameAs"] = facts.doi_url
     if card.provenance and card.provenance.institutions:
         meta["creator"] = [{"@type": "sc:Organization", "name": n} for n in card.provenance.institutions]
     if card.provenance and card.provenance.countries:

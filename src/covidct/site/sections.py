@@ -24,7 +24,7 @@ from covidct.card.vocab import (
     Relation,
     Vocab,
 )
-from covidct.export.schemaorg import license_url
+from covidct.render.facts import license_url
 from covidct.site.html import colour, esc, link, markdown_html, text_html
 from covidct.site.svg import Group, chart, mask_colours
 
