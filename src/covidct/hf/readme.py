@@ -22,7 +22,7 @@ import yaml
 from covidct.card.model import ORG, Card, Config
 from covidct.card.vocab import LabelKind, Redistribution
 from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
-from covidct.render.facts import card_facts, expected_examples, release_note
+from covidct.render.facts import card_facts, release_note
 
 Kind = Literal["scripts", "parquet", "card"]
 
@@ -217,7 +217,7 @@ def front_matter(
     names = {c["config_name"] for c in configs or []}
     shown = [c for c in card.configs if c.name in names] or card.configs  # the configs in this folder
     if num_examples is None:
-        counts = [n for n in (expected_examples(c) for c in card.configs) if n is not None]
+        counts = [c.expected_examples for c in card_facts(card).configs if c.expected_examples is not None]
         num_examples = max(counts) if counts else None
     tags = list(dict.fromkeys([*card.tags, *(_slug(m.value) for m in card.modality), "medical", ORG]))
     if synthetic:

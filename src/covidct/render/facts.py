@@ -99,9 +99,6 @@ class CardFacts:
     def loadable_configs(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.configs if c.loadable)
 
-    def config(self, name: str) -> ConfigFacts:
-        return next(c for c in self.configs if c.name == name)
-
 
 def card_facts(card: Card) -> CardFacts:
     """The facts of ``card`` (cheap: a few passes over its fields)."""
