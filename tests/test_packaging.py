@@ -105,6 +105,15 @@ def test_sdist_and_wheel_carry_the_cards_they_were_built_from(built: dict[str, P
     assert not [n for n in zipfile.ZipFile(built["wheel"]).namelist() if n.startswith(("tests/", "cards/"))]
 
 
+def test_wheel_carries_the_site_templates_and_assets(built: dict[str, Path]) -> None:
+    site = REPO / "src" / "covidct" / "site"
+    data = sorted(p.relative_to(REPO / "src").as_posix() for d in ("templates", "assets")
+                  for p in (site / d).rglob("*") if p.is_file())
+    assert any(n.endswith(".html") for n in data)
+    with zipfile.ZipFile(built["wheel"]) as zf:
+        assert set(data) <= set(zf.namelist()), sorted(set(data) - set(zf.namelist()))
+
+
 @pytest.fixture(scope="module")
 def installed(built: dict[str, Path]) -> Path:
     """A fresh virtual environment holding the wheel; it sees this environment's dependencies."""

@@ -75,7 +75,7 @@ def test_every_registry_license_is_on_the_list() -> None:
 
 
 def test_only_a_single_listed_id_gets_an_spdx_page() -> None:
-    from covidct.export.schemaorg import license_url
+    from covidct.render.facts import license_url
 
     data = yaml.safe_load(_card({"id": "MIT OR Apache-2.0"}))
     card = Card.model_validate(data)

@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card, Config, FileSpec, LabelDef, Layout, ValueFrom
 from covidct.card.pattern import regex_text, tokens
 from covidct.card.vocab import ArchiveFormat, FileFormat, LabelKind
-from covidct.readers.formats import format_of, mime_for_name
+from covidct.export.mime import ARCHIVE_MIME, mime_for_name
+from covidct.readers.formats import format_of
+from covidct.render.facts import CardFacts, card_facts
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
 
@@ -87,19 +88,6 @@ CONTEXT: dict[str, Any] = {
     "transform": "cr:transform",
 }
 
-ARCHIVE_MIME: dict[ArchiveFormat, str] = {
-    ArchiveFormat.ZIP: "application/zip",
-    ArchiveFormat.TAR: "application/x-tar",
-    ArchiveFormat.TAR_GZ: "application/x-gzip",
-    ArchiveFormat.TAR_BZ2: "application/x-bzip2",
-    ArchiveFormat.TAR_XZ: "application/x-xz",
-    ArchiveFormat.GZ: "application/gzip",
-    ArchiveFormat.BZ2: "application/x-bzip2",
-    ArchiveFormat.XZ: "application/x-xz",
-    ArchiveFormat.SEVEN_Z: "application/x-7z-compressed",
-    ArchiveFormat.RAR: "application/vnd.rar",
-    ArchiveFormat.NONE: "application/octet-stream",
-}
 ARRAY_KINDS = {
     LabelKind.SLICE_CLASS,
     LabelKind.SLICE_MULTI_LABEL,
@@ -107,7 +95,6 @@ ARRAY_KINDS = {
     LabelKind.BOXES,
     LabelKind.POINTS,
 }
-SPDX_URL = "https://spdx.org/licenses/{}.html"
 
 _ANY_PATH = "(?:.*/)?"  # fullpath may carry the extraction folder in front of the layout root
 
@@ -239,7 +226,7 @@ class _Doc:
                 "contentUrl": d.url or d.name,
                 "encodingFormat": ARCHIVE_MIME[d.archive]
                 if d.archive is not ArchiveFormat.NONE
-                else _mime_for_name(d.name),
+                else mime_for_name(d.name),
             }
             if d.description:
                 fo["description"] = d.description
@@ -661,33 +648,9 @@ def _value_type(name: str, lab: LabelDef | None, vf: ValueFrom | None) -> tuple[
     return "sc:Text", desc
 
 
-def _mime_for_name(name: str) -> str:
-    low = name.lower()
-    mime = mime_for_name(low)
-    if mime is not None:
-        return mime
-    for ext, arch in (
-        (".zip", ArchiveFormat.ZIP),
-        (".tar.gz", ArchiveFormat.TAR_GZ),
-        (".tgz", ArchiveFormat.TAR_GZ),
-        (".tar", ArchiveFormat.TAR),
-        (".tar.bz2", ArchiveFormat.TAR_BZ2),
-        (".tar.xz", ArchiveFormat.TAR_XZ),
-        (".7z", ArchiveFormat.SEVEN_Z),
-        (".rar", ArchiveFormat.RAR),
-    ):
-        if low.endswith(ext):
-            return ARCHIVE_MIME[arch]
-    return format_of(FileFormat.OTHER).mime
-
-
-def _license(card: Card) -> str:
-    lic = card.license
-    if lic.url:
-        return lic.url
-    if is_plain_spdx_id(lic.id):  # an expression or a LicenseRef has no SPDX page
-        return SPDX_URL.format(lic.id)
-    return lic.name or lic.id
+def _license(card: Card, facts: CardFacts) -> str:
+    """The license URL, else its name or id (Croissant requires a license)."""
+    return facts.license_url or card.license.name or card.license.id
 
 
 def _cite_as(card: Card) -> str | None:
@@ -698,11 +661,12 @@ def _cite_as(card: Card) -> str | None:
         return c.bibtex.strip()
     if c.text:
         return c.text.strip()
-    return f"https://doi.org/{c.doi}" if c.doi else None
+    return card_facts(card).doi_url
 
 
 def croissant_for(card: Card) -> dict[str, Any]:
     """Croissant 1.1 JSON-LD (as a dict) describing ``card``."""
+    facts = card_facts(card)
     doc = _Doc(card)
     doc.downloads()
     for cfg in card.configs:
@@ -715,9 +679,9 @@ def croissant_for(card: Card) -> dict[str, Any]:
         "name": card.name,
         "description": _text(desc, 20_000),
         "url": card.homepage or card.access.url or f"https://huggingface.co/datasets/{card.ref}",
-        "license": _license(card),
+        "license": _license(card, facts),
         "keywords": [*card.tags, *(m.value for m in card.modality), *card.anatomy],
-        "isAccessibleForFree": card.access.kind.value == "open",
+        "isAccessibleForFree": facts.is_free,
         "dateModified": card.last_reviewed.isoformat(),
         "identifier": card.ref,
     }
@@ -726,8 +690,8 @@ def croissant_for(card: Card) -> dict[str, Any]:
     cite = _cite_as(card)
     if cite:
         meta["citeAs"] = cite
-    if card.citation and card.citation.doi:
-        meta["sameAs"] = f"https://doi.org/{card.citation.doi}"
+    if facts.doi_url:
+        meta["sameAs"] = facts.doi_url
     if card.provenance and card.provenance.institutions:
         meta["creator"] = [{"@type": "sc:Organization", "name": n} for n in card.provenance.institutions]
     if card.provenance and card.provenance.countries:

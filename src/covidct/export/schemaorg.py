@@ -12,11 +12,11 @@ import json
 import re
 from typing import Any
 
-from covidct.card.licenses import is_plain_spdx_id
 from covidct.card.model import Card
-from covidct.card.vocab import AccessKind, CountLevel, Relation
+from covidct.card.vocab import ArchiveFormat, Relation
+from covidct.export.mime import ARCHIVE_MIME
+from covidct.render.facts import card_facts
 
-SPDX_URL = "https://spdx.org/licenses/{}.html"
 _PERIOD = re.compile(r"^\s*(\d{4}(?:-\d{2}){0,2})\s*(?:to|/|–|—|-{1,2}(?=\s))\s*(\d{4}(?:-\d{2}){0,2})\s*$")
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
@@ -24,15 +24,6 @@ _ESCAPE_RE = re.compile("[<>&\u2028\u2029]")
 
 def _http(url: str | None) -> str | None:
     return url if url and url.lower().startswith(("http://", "https://")) else None
-
-
-def license_url(card: Card) -> str | None:
-    lic = card.license
-    if _http(lic.url):
-        return lic.url
-    if is_plain_spdx_id(lic.id):  # an expression or a LicenseRef has no SPDX page
-        return SPDX_URL.format(lic.id)
-    return None
 
 
 def temporal_coverage(period: str | None) -> str | None:
@@ -51,6 +42,7 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
                    related: dict[str, str] | None = None, croissant_url: str | None = None) -> dict[str, Any]:
     """schema.org Dataset for ``card``. ``related`` maps other card ids to their page URLs."""
     related = related or {}
+    facts = card_facts(card)
     desc = card.summary.strip()
     if card.description.strip():
         desc += "\n\n" + card.description.strip()
@@ -66,7 +58,7 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
                                          *(t.value for cfg in card.configs for t in cfg.tasks)])),
         "measurementTechnique": [m.value for m in card.modality],
         "dateModified": card.last_reviewed.isoformat(),
-        "isAccessibleForFree": card.access.kind in (AccessKind.OPEN, AccessKind.REGISTRATION),
+        "isAccessibleForFree": facts.is_free,
     }
     if card.aliases:
         d["alternateName"] = list(card.aliases)
@@ -74,7 +66,7 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
         d["url"] = url
     if _http(card.homepage):
         d["sameAs"] = card.homepage
-    lic = license_url(card)
+    lic = facts.license_url
     if lic:
         d["license"] = lic
     elif card.license.name:
@@ -87,9 +79,9 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
     d["conditionsOfAccess"] = " ".join(access)[:2000]
     cit = card.citation
     if cit:
-        if cit.doi:
-            d["identifier"].append(f"https://doi.org/{cit.doi}")
-            d["citation"] = f"https://doi.org/{cit.doi}"
+        if facts.doi_url:
+            d["identifier"].append(facts.doi_url)
+            d["citation"] = facts.doi_url
         elif cit.text:
             d["citation"] = cit.text.strip()
     prov = card.provenance
@@ -108,12 +100,8 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
         item: dict[str, Any] = {"@type": "DataDownload", "name": dl.name, "contentUrl": dl.url}
         if dl.size_bytes is not None:
             item["contentSize"] = f"{dl.size_bytes} B"
-        if dl.archive.value not in ("none",):
-            item["encodingFormat"] = {"zip": "application/zip", "tar": "application/x-tar",
-                                      "tar.gz": "application/gzip", "7z": "application/x-7z-compressed",
-                                      "rar": "application/vnd.rar"}.get(dl.archive.value)
-            if item["encodingFormat"] is None:
-                del item["encodingFormat"]
+        if dl.archive is not ArchiveFormat.NONE:
+            item["encodingFormat"] = ARCHIVE_MIME[dl.archive]
         dist.append(item)
     if croissant_url:
         dist.append({"@type": "DataDownload", "name": f"{card.id} Croissant metadata",
@@ -124,11 +112,7 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
              if lin.card in related and lin.relation in (Relation.DERIVED_FROM, Relation.SUBSET_OF)]
     if based:
         d["isBasedOn"] = based
-    sizes = []
-    for level in (CountLevel.PATIENTS, CountLevel.SCANS, CountLevel.IMAGES, CountLevel.SLICES):
-        n = card.headline_count(level)
-        if n is not None:
-            sizes.append(f"{n} {level.value}")
+    sizes = [f"{n} {level.value}" for level, n in facts.headline_counts]
     if sizes:
         d["size"] = ", ".join(sizes)
     if catalog_url:

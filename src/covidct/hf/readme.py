@@ -20,8 +20,9 @@ from typing import Any, Literal
 import yaml
 
 from covidct.card.model import ORG, Card, Config
-from covidct.card.vocab import AccessKind, CountLevel, LabelKind, Redistribution, Unit
+from covidct.card.vocab import LabelKind, Redistribution
 from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
+from covidct.render.facts import card_facts, release_note
 
 Kind = Literal["scripts", "parquet", "card"]
 
@@ -64,16 +65,6 @@ SIZE_CATEGORIES = [
     (100_000_000, "10M<n<100M"),
     (1_000_000_000, "100M<n<1B"),
 ]
-UNIT_LEVELS: dict[Unit, tuple[CountLevel, ...]] = {
-    Unit.IMAGE: (CountLevel.IMAGES, CountLevel.SLICES),
-    Unit.SLICE: (CountLevel.SLICES, CountLevel.IMAGES),
-    Unit.PATCH: (CountLevel.PATCHES,),
-    Unit.SCAN: (CountLevel.SCANS, CountLevel.SERIES),
-    Unit.SERIES: (CountLevel.SERIES, CountLevel.SCANS),
-    Unit.STUDY: (CountLevel.STUDIES,),
-    Unit.PATIENT: (CountLevel.PATIENTS,),
-}
-GATED_ACCESS = {AccessKind.REGISTRATION, AccessKind.REQUEST, AccessKind.COMPETITION}
 
 
 # ------------------------------------------------------------------------------------------ escaping
@@ -172,23 +163,7 @@ def _slug(text: str) -> str:
 
 def gated(card: Card) -> bool:
     """Whether the Hub copy must ask users to accept terms first."""
-    return card.license.requires_agreement or card.access.kind in GATED_ACCESS
-
-
-def expected_examples(cfg: Config) -> int | None:
-    """The card's whole-config count at the level of one example (e.g. slices for slice examples)."""
-    for level in UNIT_LEVELS.get(cfg.example, ()):
-        for cnt in cfg.counts:
-            if cnt.level == level and cnt.split is None and cnt.release is None:
-                return cnt.total if cnt.total is not None else sum(cnt.by_class.values())
-        split_totals = [
-            c.total if c.total is not None else sum(c.by_class.values())
-            for c in cfg.counts
-            if c.level == level and c.split is not None and c.release is None
-        ]
-        if split_totals:
-            return sum(split_totals)
-    return None
+    return card_facts(card).gated
 
 
 def size_category(n: int | None) -> str:
@@ -242,7 +217,7 @@ def front_matter(
     names = {c["config_name"] for c in configs or []}
     shown = [c for c in card.configs if c.name in names] or card.configs  # the configs in this folder
     if num_examples is None:
-        counts = [n for n in (expected_examples(c) for c in card.configs) if n is not None]
+        counts = [c.expected_examples for c in card_facts(card).configs if c.expected_examples is not None]
         num_examples = max(counts) if counts else None
     tags = list(dict.fromkeys([*card.tags, *(_slug(m.value) for m in card.modality), "medical", ORG]))
     if synthetic:
@@ -443,7 +418,7 @@ def section_counts(ctx: ReadmeContext) -> Section:
                     md_inline(cnt.split or "all"),
                     f"{cnt.total:,}" if cnt.total is not None else "",
                     by,
-                    md_inline(" ".join(t for t in (f"Release: {cnt.release}." if cnt.release else "", cnt.note) if t)),
+                    md_inline(" ".join(t for t in (release_note(cnt), cnt.note) if t)),
                 ]
             )
     if rows:
@@ -545,7 +520,8 @@ def section_license(ctx: ReadmeContext) -> Section:
     card = ctx.card
     lic, acc = card.license, card.access
     name = lic.name or lic.id
-    lines = [f"- **License:** {md_link(name, lic.url) if lic.url else md_inline(name)} ({md_code_inline(lic.id)})"]
+    url = card_facts(card).license_url
+    lines = [f"- **License:** {md_link(name, url) if url else md_inline(name)} ({md_code_inline(lic.id)})"]
     if lic.summary:
         lines.append(f"- **In short:** {md_inline(lic.summary)}")
     redis = {
@@ -602,8 +578,9 @@ def section_citation(ctx: ReadmeContext) -> Section | None:
     if c is None:
         return None
     lines = []
-    if c.doi:
-        lines.append(f"DOI: {md_link(c.doi, 'https://doi.org/' + c.doi)}")
+    doi_url = card_facts(ctx.card).doi_url
+    if c.doi and doi_url:
+        lines.append(f"DOI: {md_link(c.doi, doi_url)}")
     if c.text:
         lines += ["", md_inline(c.text)]
     if c.bibtex:

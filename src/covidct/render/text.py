@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import Enum
 
 from covidct.card.model import Card, Config, Layout, ValueFrom
+from covidct.render.facts import release_note
 
 INDENT = "  "
 
@@ -123,7 +124,8 @@ def config_lines(cfg: Config) -> list[str]:
         per = ", ".join(f"{_line(k)} {v:,}" for k, v in cnt.by_class.items())
         total = f"{cnt.total:,}" if cnt.total is not None else "?"
         where = f" [{_line(cnt.split)}]" if cnt.split else ""
-        lines.append(f"  {_line(cnt.level)}{where}: {total}" + (f" ({per})" if per else ""))
+        other = f" {_line(release_note(cnt))}" if cnt.release else ""  # not the release the layout loads
+        lines.append(f"  {_line(cnt.level)}{where}: {total}" + (f" ({per})" if per else "") + other)
     if cfg.layout is not None:
         lines.append("  layout:")
         lines += layout_lines(cfg.layout, INDENT * 2)

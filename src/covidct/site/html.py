@@ -10,18 +10,27 @@ Card text is untrusted. Everything a page shows goes through one of three doors:
   instructions): rendered by a private Python-Markdown instance whose raw-HTML support is removed,
   so ``<script>`` or ``<img onerror=...>`` come out as visible text, and whose links and images are
   checked by :func:`safe_url`.
+
+Pages are written as Jinja2 templates (``templates/``) in an autoescaping :func:`environment` whose
+every ``{{ expression }}`` goes through :func:`esc` unless it is one of the above (already HTML).
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
 
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
+    import jinja2
     import markdown
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -198,3 +207,54 @@ def markdown_html(text: str | None, *, shift_headings: int = 3) -> str:
             out,
         )
     return out
+
+
+# ----------------------------------------------------------------------------------------- templates
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _finalize(value: object) -> object:
+    """Every ``{{ expression }}`` of a template: HTML already (a macro, link(), ...) as it is, anything
+    else through :func:`esc` (so autoescaping drops control characters and writes quotes as before)."""
+    return value if hasattr(value, "__html__") else Markup(esc(value))
+
+
+def _join(items: Iterable[object], sep: str = "") -> Markup:
+    """Jinja's ``join`` with :func:`esc` for the items and the separator."""
+    return Markup(_finalize(sep)).join(_finalize(x) for x in items)  # type: ignore[misc]
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the site's templates: autoescaped, strict about undefined names, and
+    with each template line's indentation and line break dropped when loaded (the HTML goes into
+    Markdown as raw blocks, where a blank line would end the block)."""
+    import jinja2
+    import jinja2.ext
+
+    class Compact(jinja2.ext.Extension):
+        def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+            return "".join(line.strip() for line in source.splitlines())
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=jinja2.StrictUndefined,
+        extensions=[Compact],
+    )
+    env.filters["join"] = _join
+    env.filters["num"] = lambda v: "" if v is None else f"{v:,}"
+    env.globals.update(
+        link=lambda url, text, cls=None: Markup(link(url, text, cls=cls)),
+        text_html=lambda text, block=True: Markup(text_html(text, block=block)),
+        markdown_html=lambda text: Markup(markdown_html(text)),
+        colour=colour,
+    )
+    return env
+
+
+def macros(template: str) -> Any:
+    """The macros of ``template`` (each returns Markup), e.g. ``macros("dataset.html").intro(ctx, facts)``."""
+    return environment().get_template(template).module

@@ -14,7 +14,7 @@ from covidct.card import vocab as vocab_mod
 from covidct.card.issues import KINDS, Severity
 from covidct.card.model import Card
 from covidct.card.vocab import CountLevel, Vocab
-from covidct.site.html import esc, inline_code
+from covidct.site.html import esc, inline_code, macros
 
 # ----------------------------------------------------------------------------------------- catalog
 
@@ -45,51 +45,20 @@ def catalog_html(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
     for f in facets.values():
         for k, vals in f.items():
             options[k].update(vals)
-    controls = ['<label class="covidct-filter covidct-filter--q"><span>Search</span>'
-                '<input type="search" data-filter="q" placeholder="name, alias, summary, tag…" '
-                'aria-label="Search the catalog"></label>']
-    for key, label in FILTERS:
-        opts = "".join(f'<option value="{esc(v)}">{esc(v)}</option>'
-                       for v in sorted(options[key], key=str.casefold))
-        controls.append(f'<label class="covidct-filter"><span>{label}</span><select data-filter="{key}">'
-                        f'<option value="">any</option>{opts}</select></label>')
-    controls.append('<button type="button" class="md-button covidct-reset" data-filter-reset>Clear</button>')
     heads = [("name", "Name", "text"), ("modality", "Modality", "text"), ("task", "Task", "text"),
              ("anatomy", "Anatomy", "text"), ("patients", "Patients", "number"), ("images", "Images", "number"),
              ("license", "License", "text"), ("access", "Access", "text")]
-    thead = "".join(
-        f'<th data-col="{k}" data-type="{t}" aria-sort="none"><button type="button" class="covidct-sort">'
-        f"{label}</button></th>" for k, label, t in heads)
     rows = []
     for c in ordered:
         f = facets[c.id]
-        patients = c.headline_count(CountLevel.PATIENTS)
         images = c.headline_count(CountLevel.IMAGES) or c.headline_count(CountLevel.SLICES)
         search = " ".join([c.id, c.name, *c.aliases, c.summary, *c.tags, *f["modality"], *f["task"],
                            *f["anatomy"]]).lower()  # JS lower-cases the query
-        data = "".join(f' data-{k}="{esc(json.dumps(v, ensure_ascii=False))}"' for k, v in f.items())
-        p_raw, p_txt = _num(patients)
-        i_raw, i_txt = _num(images)
-        rows.append(
-            f'<tr data-id="{esc(c.id)}"{data} data-search="{esc(search)}">'
-            f'<td data-value="{esc(c.name.casefold())}"><a href="{esc(page_url(c.id))}">{esc(c.name)}</a>'
-            f'<br><span class="covidct-muted">{esc(c.summary)}</span></td>'
-            f"<td>{esc(', '.join(f['modality']))}</td><td>{esc(', '.join(f['task']))}</td>"
-            f"<td>{esc(', '.join(f['anatomy']))}</td>"
-            f'<td class="covidct-num" data-value="{p_raw}">{p_txt}</td>'
-            f'<td class="covidct-num" data-value="{i_raw}">{i_txt}</td>'
-            f"<td>{esc(c.license.id)}</td><td>{esc(c.access.kind.value)}</td></tr>"
-        )
-    n = len(ordered)
-    return (
-        f'<div class="covidct-catalog" data-covidct-catalog data-total="{n}">'
-        f'<form class="covidct-filters" role="search" hidden>{"".join(controls)}</form>'
-        f'<p class="covidct-catalog__count" aria-live="polite">{n} dataset{"s" if n != 1 else ""}</p>'
-        f'<div class="covidct-catalog__table">'
-        f'<table><thead><tr>{thead}</tr></thead><tbody>{"".join(rows)}</tbody>'
-        f"</table></div>"
-        f'<p class="covidct-catalog__empty" hidden>No dataset matches these filters.</p></div>'
-    )
+        rows.append({"card": c, "facets": f, "url": page_url(c.id), "search": search,
+                     "data": [(k, json.dumps(v, ensure_ascii=False)) for k, v in f.items()],
+                     "patients": _num(c.headline_count(CountLevel.PATIENTS)), "images": _num(images)})
+    sorted_options = {k: sorted(v, key=str.casefold) for k, v in options.items()}
+    return str(macros("pages.html").catalog(rows, sorted_options, FILTERS, heads))
 
 
 def catalog_markdown(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
@@ -243,17 +212,9 @@ def issues_markdown() -> str:
 # ------------------------------------------------------------------------------------------- concepts
 
 
-def _count_cell(row: Any, *levels: str) -> str:
-    for lv in levels:
-        if lv in row.counts:
-            return f'<td data-value="{row.counts[lv]}">{row.counts[lv]:,} {esc(lv)}</td>'
-    return '<td data-value=""></td>'
-
-
 def concepts_markdown(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
     """Each concept the registry's classes carry, with the datasets (and classes) that carry it."""
     from covidct.concepts import by_concept, concept_rows
-    from covidct.site.html import link
 
     groups = by_concept(concept_rows(cards[c] for c in sorted(cards)))
     out = [
@@ -263,26 +224,15 @@ def concepts_markdown(cards: dict[str, Card], page_url: Callable[[str], str]) ->
         "`covidct list --concept CODE` and the `concepts` column of `covidct.catalog()`.",
         "",
     ]
+    page = macros("pages.html")
     for curie, rows in groups.items():
         first = rows[0]
-        anchor = curie.replace(":", "-").lower()
-        out.append(f'<section class="covidct-concept" id="{esc(anchor)}" data-concept="{esc(curie)}">')
-        ref = link(first.uri, f"{first.code.system.value} {first.code.code}")
-        out.append(f"<h2>{esc(first.code.display)} <small>{ref}</small></h2>")
+        out.append(str(page.concept_head(curie, curie.replace(":", "-").lower())))
+        out.append(str(page.concept_title(first)))
         out.append('<table class="covidct-concept__table"><thead><tr><th>Dataset</th><th>Modality</th>'
                    "<th>Class</th><th>Match</th><th>Assertion</th><th>Reference standard</th><th>Patients</th>"
                    "<th>Scans</th><th>Images</th></tr></thead><tbody>")
-        for r in rows:
-            href = page_url(r.card.id)
-            name = f'<a href="{esc(href)}">{esc(r.card.name)}</a>' if href else esc(r.card.name)
-            cls = f"{esc(r.config)} / {esc(r.label)} / <strong>{esc(r.cls)}</strong>"
-            if r.population:
-                cls += f" ({esc(r.population)})"
-            out.append(
-                f'<tr data-id="{esc(r.card.id)}"><td>{name}</td><td>{esc(", ".join(r.modality))}</td>'
-                f"<td>{cls}</td><td>{esc(r.code.match.value)}</td><td>{esc(r.assertion)}</td>"
-                f"<td>{esc(', '.join(r.reference_standard))}</td>"
-                f"{_count_cell(r, 'patients')}{_count_cell(r, 'scans')}{_count_cell(r, 'images', 'slices')}</tr>")
+        out += [str(page.concept_row(r, page_url(r.card.id))) for r in rows]
         out.append("</tbody></table></section>")
         out.append("")
     return "\n".join(out) + "\n"
