@@ -48,7 +48,7 @@ def test_cli_fixture_every_config(tmp_path, capsys) -> None:
 
     assert main(["fixture", "cncb", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert (tmp_path / "lesion-seg" / "image").is_dir()
+    assert (tmp_path / "lesion-seg" / "ct_lesion_seg" / "image").is_dir()  # the layout's root: the zip's top folder
     assert (tmp_path / "classification" / "lesions_slices.csv").is_file()
     assert "cncb/classification" in out and "covidct load cncb classification" in out
 

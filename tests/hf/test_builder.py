@@ -113,7 +113,7 @@ def test_cli_load_errors_are_messages_not_tracebacks(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     assert rc == 1
     assert "Traceback" not in err
-    assert "image/{scan}/{frame}.jpg" in err
+    assert "layout root 'ct_lesion_seg'" in err and "is not a folder" in err  # no zip top folder in it
 
 
 def test_cli_fixture_then_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

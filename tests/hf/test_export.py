@@ -75,7 +75,8 @@ def test_parquet_embeds_the_image_bytes(cncb_export: tuple[Path, dict[str, Path]
     table = pq.read_table(shard)
     first = table.column("image")[0].as_py()
     path = table.column("path")[0].as_py()
-    assert first["bytes"] == (dirs["lesion-seg"] / path).read_bytes()  # the original file, not a path
+    root = base_card().config("lesion-seg").layout.root  # `path` is relative to the layout's root folder
+    assert first["bytes"] == (dirs["lesion-seg"] / root / path).read_bytes()  # the original file, not a path
 
 
 def test_re_export_replaces_the_folder_whole(tmp_path: Path) -> None:

@@ -141,6 +141,27 @@ def test_tables_come_from_the_data_dir_and_are_required(tmp_path: Path) -> None:
     assert missing.error and "labels.csv" in missing.error and not missing.ok
 
 
+@pytest.mark.parametrize("path", ["{split}.csv", "*.csv"])
+def test_a_table_with_parts_or_wildcards_listed_but_not_given_is_names_only(tmp_path: Path, path: str) -> None:
+    """A table whose path has parts (CheXpert's `{release}/{split}.csv`) or wildcards is named only through the
+    listing; listed but not given, it leaves labels and counts unchecked instead of failing the run."""
+    layout = {
+        "parts": {"split": {"regex": "train|valid"}, "f": {"regex": "[^/]+"}},
+        "files": {"image": {"pattern": "{split}/{f}.png", "format": "png"}},
+        "tables": {"t": {"path": path, "format": "csv", "column": "Path", "key": "{_path}"}},
+        "labels": {"label": {"table": "t", "column": "diag"}},
+    }
+    card = _card(counts=[], layout=layout)
+    listing = _listing(tmp_path, ["train/a.png", "train/b.png", "train.csv"])
+    r = check(card, card.configs[0], listing=listing)
+    assert r.error is None and r.ok, format_report(r)
+    assert r.matched == {"image": 2, "table t": 1}
+    assert r.not_checked == ["labels, splits and counts: the layout reads train.csv, not given "
+                             "(pass --data-dir with them)"]
+    missing = check(card, card.configs[0], listing=_listing(tmp_path, ["train/a.png"]))  # the dataset lacks it
+    assert missing.error and "table 't'" in missing.error and not missing.ok
+
+
 def test_slice_order_from_headers_is_not_guessed(tmp_path: Path) -> None:
     layout = {
         "parts": {"scan": {"regex": "[^/]+"}, "f": {"regex": "[^/]+"}},

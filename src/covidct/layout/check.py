@@ -185,7 +185,7 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
     _group_unmatched(report, found, walker)
     _not_checked(report, config)
 
-    absent = _named_but_absent(config, set(names), plan.roots)
+    absent = _named_but_absent(config, set(names), plan.roots, in_tables)
     if absent:
         # the listing names the tables but they were not given (e.g. a license that forbids copying them):
         # the names are checked, what the tables say is not
@@ -205,11 +205,16 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
     return report
 
 
-def _named_but_absent(config: Config, names: set[str], roots: list[str]) -> list[str]:
-    """Files the layout reads by a fixed path that the listing has but no given folder holds."""
+def _named_but_absent(config: Config, names: set[str], roots: list[str], tables: set[str]) -> list[str]:
+    """Files the layout reads that the listing has but no given folder holds.
+
+    ``tables`` are the listed files that a table pattern matched: a table path with parts or wildcards
+    (``{release}/{split}.csv``) names files only through the listing, and is as absent as a fixed one.
+    """
     lay = config.layout
     assert lay is not None
     paths = [t.path for t in lay.tables.values() if "{" not in t.path and "*" not in t.path]
+    paths += sorted(tables)
     paths += [a.path for a in lay.arrays.values()]
     paths += [f for files in ((lay.splits.lists or {}).values() if lay.splits else ()) for f in files]
     return [p for p in dict.fromkeys(paths)
