@@ -140,3 +140,97 @@ def test_a_stream_has_shards_for_its_readers(data: dict[tuple[str, str], Path], 
         rows = [r["path"] for r in stream]
     assert stream.num_shards == 9  # one per scan here (fewer scans than shards)
     assert rows == [r.path for r in make_plan(registry().get("covid-ct-md"), "slice", [folder]).records("train")]
+
+
+# ------------------------------------------------------------------------------ exports for parallel readers
+
+def test_default_shard_count_is_a_multiple_of_common_worker_counts() -> None:
+    from covidct.hf.export import shard_count
+
+    mb = 1 << 20
+    assert shard_count(rows=411_529, size=200_000 * mb, max_shard_size=500 * mb) == 400  # 400 files of 500 MB
+    assert shard_count(rows=411_529, size=201_000 * mb, max_shard_size=500 * mb) == 408  # not 403: a multiple of 8
+    assert shard_count(rows=1_000, size=10 * mb, max_shard_size=500 * mb) == 8  # small, still 8 readers' worth
+    assert [shard_count(rows=r, size=mb, max_shard_size=500 * mb) for r in (0, 1, 2, 3, 5, 7, 8)] == [1, 1, 2, 2, 4,
+                                                                                                       4, 8]
+
+
+def _export(tmp_path: Path, folder: Path, num_shards: int | None = None) -> Path:
+    from covidct.hf.export import export
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        export(registry().get("covid-ct-md"), {"slice": folder}, tmp_path / "hub", configs=["slice"],
+               num_shards=num_shards, allow_unknown_license=True)
+    return tmp_path / "hub" / "covidct" / "covid-ct-md"
+
+
+def _stock(folder: Path, cache: Path, **kw: Any) -> Any:
+    datasets.disable_progress_bars()
+    return datasets.load_dataset(str(folder), "slice", cache_dir=str(cache), **kw)
+
+
+@pytest.mark.parametrize("num_shards", [None, 6])
+def test_exported_shards_split_evenly_between_nodes(data: dict[tuple[str, str], Path], tmp_path: Path,
+                                                    num_shards: int | None) -> None:
+    """27 rows: 8 files by default (a multiple of 8), 6 with --num-shards 6; 2 and 4 (or 2 and 3) nodes of a
+    stream get equal shares, and the files in order hold the rows of the prepared dataset in order."""
+    from datasets.distributed import split_dataset_by_node
+
+    folder = _export(tmp_path, data["covid-ct-md", "slice"], num_shards)
+    files = sorted((folder / "data" / "slice").glob("train-*.parquet"))
+    n = num_shards or 8
+    assert [f.name for f in files] == [f"train-{k:05d}-of-{n:05d}.parquet" for k in range(n)]
+    stream = _stock(folder, tmp_path / "s", streaming=True)["train"]
+    assert stream.num_shards == n
+    for world in ((2, 4) if n == 8 else (2, 3)):
+        shares = [[r["path"] for r in split_dataset_by_node(stream, rank=r, world_size=world)] for r in range(world)]
+        assert max(map(len, shares)) - min(map(len, shares)) <= 1, (world, list(map(len, shares)))
+        assert sorted(p for s in shares for p in s) == sorted(r["path"] for r in stream)
+    exported = _stock(folder, tmp_path / "c")["train"]
+    prepared = _load("covid-ct-md", "slice", data["covid-ct-md", "slice"], tmp_path / "p", None, None)["train"]
+    assert exported["path"] == prepared["path"]  # the order of the rows is kept
+    assert exported.features == prepared.features  # the features stored in the Parquet metadata survive
+
+
+def test_row_groups_are_sized_for_image_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from covidct.hf import export as ex
+
+    rows = [{"image": {"bytes": bytes([i]) * 1000, "path": None}, "n": i} for i in range(50)]
+    src = [tmp_path / "a.parquet", tmp_path / "b.parquet"]
+    meta = {b"huggingface": b'{"info": {}}'}
+    pq.write_table(pa.Table.from_pylist(rows[:17]).replace_schema_metadata(meta), src[0], row_group_size=5)
+    pq.write_table(pa.Table.from_pylist(rows[17:]).replace_schema_metadata(meta), src[1], row_group_size=7)
+    avg = sum(pq.ParquetFile(p).metadata.row_group(i).total_byte_size for p in src
+              for i in range(pq.ParquetFile(p).num_row_groups)) / 50  # bytes of a row in memory
+    monkeypatch.setattr(ex, "ROW_GROUP_BYTES", int(4.5 * avg))  # 4 rows per group
+    out = tmp_path / "out"
+    out.mkdir()
+    files = ex.write_shards(src, out, "train", 4, 1 << 30)
+    assert [pq.ParquetFile(f).metadata.num_rows for f in files] == [13, 13, 12, 12]
+    groups = [[pq.ParquetFile(f).metadata.row_group(i).num_rows for i in range(pq.ParquetFile(f).num_row_groups)]
+              for f in files]
+    assert groups == [[4, 4, 4, 1], [4, 4, 4, 1], [4, 4, 4], [4, 4, 4]]
+    monkeypatch.setattr(ex, "ROW_GROUP_BYTES", int(avg / 3))  # a row larger than a group (a CT volume): one a group
+    one = tmp_path / "one"
+    one.mkdir()
+    files_one = ex.write_shards(src, one, "train", 1, 1 << 30)
+    assert [pq.ParquetFile(files_one[0]).metadata.row_group(i).num_rows for i in range(50)] == [1] * 50
+    assert [r["n"] for f in files for r in pq.read_table(f).to_pylist()] == list(range(50))
+    assert all(pq.read_schema(f).metadata == meta for f in files)
+    few = tmp_path / "few"
+    few.mkdir()  # more files than rows: the last are empty (each reader still gets a file) and valid
+    files = ex.write_shards([src[0]], few, "test", 20, 1 << 30)
+    assert [pq.ParquetFile(f).metadata.num_rows for f in files] == [1] * 17 + [0] * 3
+
+
+def test_num_shards_out_of_range_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from covidct.cli import main
+
+    assert main(["export", "covid-ct-md", "--fixture", "--config", "slice", "--out", str(tmp_path),
+                 "--num-shards", "0"]) != 0
+    err = capsys.readouterr().err
+    assert "num_shards must be between 1 and 99,999, not 0" in err and "Traceback" not in err
