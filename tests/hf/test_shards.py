@@ -118,6 +118,12 @@ def test_shards_are_balanced_by_files(tmp_path: Path) -> None:
     assert plan.shard_ranges("train", 2) == [(0, 4), (4, 9)]  # 12 and 24: the big scan is not cut
 
 
+def test_shard_count_is_a_multiple_of_the_processes() -> None:
+    from covidct.hf.builder import _shard_count
+
+    assert [_shard_count(p) for p in (None, 1, 2, 3, 4, 6, 8, 100)] == [64, 64, 64, 66, 64, 66, 64, 100]
+
+
 def test_an_error_in_a_worker_is_the_same_message(tmp_path: Path) -> None:
     card = registry().get("covid-ct-md")
     synthesize(card, "scan", tmp_path / "d", per_class=3)
