@@ -144,8 +144,9 @@ def test_a_stream_has_shards_for_its_readers(data: dict[tuple[str, str], Path], 
         builder = builder_for("covid-ct-md", "slice", data_dir=folder, cache_dir=tmp_path / "c")
         stream = prepare(builder, split="train", streaming=True)
         rows = [r["path"] for r in stream]
+        want = [r.path for r in make_plan(registry().get("covid-ct-md"), "slice", [folder]).records("train")]
     assert stream.num_shards == 9  # one per scan here (fewer scans than shards)
-    assert rows == [r.path for r in make_plan(registry().get("covid-ct-md"), "slice", [folder]).records("train")]
+    assert rows == want
 
 
 # ------------------------------------------------------------------------------ exports for parallel readers
