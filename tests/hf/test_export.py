@@ -70,8 +70,8 @@ def test_parquet_embeds_the_image_bytes(cncb_export: tuple[Path, dict[str, Path]
     hub, dirs = cncb_export
     folder = hub / "covidct" / "cncb"
     assert not (folder / "cncb.py").exists()  # datasets >= 4 would refuse the folder
-    (shard,) = (folder / "data" / "lesion-seg").glob("*.parquet")
-    assert shard.name == "train-00000-of-00001.parquet"
+    shard, *_ = shards = sorted((folder / "data" / "lesion-seg").glob("*.parquet"))
+    assert [s.name for s in shards] == [f"train-{k:05d}-of-{len(shards):05d}.parquet" for k in range(len(shards))]
     table = pq.read_table(shard)
     first = table.column("image")[0].as_py()
     path = table.column("path")[0].as_py()

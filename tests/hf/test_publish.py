@@ -59,7 +59,7 @@ def test_dry_run_lists_the_files(exported: Path, capsys: pytest.CaptureFixture[s
     out = capsys.readouterr().out
     assert out.startswith("dry run: nothing uploaded")
     assert "repository: datasets/covidct/cncb (public; not gated)" in out
-    assert "README.md" in out and "data/lesion-seg/train-00000-of-00001.parquet" in out
+    assert "README.md" in out and "data/lesion-seg/train-00000-of-0000" in out
     assert ".covidct.json" not in out  # covidct's manifest stays local
 
 

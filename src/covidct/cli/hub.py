@@ -72,6 +72,9 @@ def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", action="append", help="only this config (repeatable; default: every loadable one)")
     p.add_argument("--max-shard-size", default="500MB", help="largest Parquet shard (default 500MB)")
     p.add_argument("--num-proc", type=int, help="worker processes for preparing")
+    p.add_argument("--num-shards", type=int,
+                   help="Parquet files per split (default: a multiple of 8 with none over --max-shard-size, so "
+                        "2, 4 or 8 nodes or stream readers get equal shares; fewer for a split of few rows)")
     p.add_argument("--allow-private-hosts", action="store_true",
                    help="let the card's downloads come from private, loopback or link-local addresses (refused by "
                         "default; same as COVIDCT_ALLOW_PRIVATE_HOSTS=1)")
@@ -98,7 +101,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
     card = _cards(ns).get(ns.id)
     try:
         if ns.fixture:
-            res = export_fixture(card, ns.out, configs=ns.config)
+            res = export_fixture(card, ns.out, configs=ns.config, num_shards=ns.num_shards)
         else:
             res = export(
                 card,
@@ -107,6 +110,7 @@ def cmd_export(ns: argparse.Namespace) -> int:
                 configs=ns.config,
                 max_shard_size=ns.max_shard_size,
                 num_proc=ns.num_proc,
+                num_shards=ns.num_shards,
                 allow_unknown_license=ns.allow_unknown_license,
             )
     except ExportRefused as exc:

@@ -98,6 +98,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
 
     config: CardBuilderConfig
     _walked: FoundFiles | None = None  # the data folder as walked for the cache key (see builder_for)
+    _num_proc: int | None = None  # the processes download_and_prepare was asked for
 
     # ------------------------------------------------------------------------------------------ info
 
@@ -122,6 +123,7 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
         (NonMatchingSplitsSizesError). The split sizes are facts of the data, recorded after each
         preparation, not expectations: a new preparation forgets them.
         """
+        self._num_proc = kwargs.get("num_proc")
         mode = datasets.DownloadMode(download_mode or datasets.DownloadMode.REUSE_DATASET_IF_EXISTS)
         if mode != datasets.DownloadMode.REUSE_DATASET_IF_EXISTS:
             self.info.splits = None
@@ -324,13 +326,31 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
         return plan
 
     def _split_generators(self, dl_manager: Any) -> list[datasets.SplitGenerator]:
-        self._plan = self.make_plan(dl_manager)
-        return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s}) for s in self._plan.splits]
+        """One generator per split, each with a list of shards (ranges of whole scans, see
+        :meth:`Plan.shards`): ``datasets`` hands contiguous runs of them to its ``num_proc`` workers and
+        joins their files in shard order, so the rows are those of one process, in the same order; a
+        stream has as many shards to divide among readers."""
+        plan = self.make_plan(dl_manager)
+        n = _shard_count(self._num_proc)
+        return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s, "shards": plan.shards(s, n)})
+                for s in plan.splits]
 
-    def _generate_examples(self, split: str) -> Any:
+    def _generate_examples(self, split: str, shards: list[Plan]) -> Any:
         enc = Encoder(self.card, self.card_config, self.info.features, embed=self.config.embed)
-        for rec in self._plan.records(split):
-            yield rec.key, enc.encode(rec)
+        for shard in shards:
+            for rec in shard.records(split):
+                yield rec.key, enc.encode(rec)
+
+    def _prepare_split_single(self, *args: Any, **kwargs: Any) -> Any:
+        """datasets' writer loop, with a covidct error raised as itself: from a worker process, datasets'
+        wrapping would arrive without its cause (the message that says what to do)."""
+        try:
+            yield from super()._prepare_split_single(*args, **kwargs)
+        except datasets.exceptions.DatasetGenerationError as exc:
+            cause = layout_error_from(exc)
+            if cause is None:
+                raise
+            raise cause from None
 
 
 def check_url(url: str, name: str) -> None:
@@ -430,6 +450,17 @@ def _stage_single(path: str, name: str, dest: Path) -> Path:
         except OSError:
             shutil.copyfile(path, tmp / name, follow_symlinks=False)
     return dest
+
+
+SHARDS = 64  # shards per split: divides evenly among 2, 4, 8, 16, 32 or 64 processes or stream readers
+
+
+def _shard_count(num_proc: int | None) -> int:
+    """How many shards to cut a split into: :data:`SHARDS`, rounded up to a multiple of ``num_proc`` so that
+    each process gets as many (ranges of scans, balanced by files; fewer when there are fewer scans)."""
+    if not num_proc or num_proc <= 1 or SHARDS % num_proc == 0:
+        return SHARDS
+    return -(-SHARDS // num_proc) * num_proc
 
 
 def _writer_batch_size(cfg: Config) -> int:

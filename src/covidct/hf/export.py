@@ -1,8 +1,9 @@
 """`covidct export ID --data-dir DIR --out build/hub`: a script-free Hub repository folder.
 
 ``<out>/covidct/<id>/`` gets, for every loadable config, Parquet shards written by covidct's builder
-(``download_and_prepare(file_format="parquet")``, which embeds the image bytes rather than paths)
-under ``data/<config>/<split>-00000-of-0000N.parquet``, and a README.md whose YAML front matter has
+(``download_and_prepare(file_format="parquet")``, which embeds the image bytes rather than paths),
+rewritten as ``data/<config>/<split>-0000k-of-0000N.parquet`` with ``N`` sized for parallel readers
+(:func:`write_shards`), and a README.md whose YAML front matter has
 ``configs`` (data_files per split) and ``dataset_info`` (features with ClassLabel names, splits with
 num_examples and num_bytes, sizes), the license, task categories, size category, pretty name and
 tags. Stock ``datasets`` reads the folder with no custom code; with the working directory at
@@ -34,6 +35,7 @@ from covidct.errors import CovidctError
 from covidct.hf.manifest import MANIFEST, read_manifest, write_manifest  # noqa: F401 (importable from here too)
 
 DEFAULT_MAX_SHARD_SIZE = "500MB"
+MAX_SHARDS = 99_999  # the file names have 5 digits
 
 
 class ExportRefused(CovidctError):
@@ -70,6 +72,77 @@ def check_redistribution(card: Card, *, allow_unknown_license: bool = False) -> 
         )
 
 
+WORKER_COUNTS = 8  # a split's default shard count is a multiple of this: even for 1, 2, 4 or 8 nodes or readers
+ROW_GROUP_BYTES = 100 << 20  # a row group holds about this much data (the Hub viewer wants 100-300 MB)
+
+
+def shard_count(rows: int, size: int, max_shard_size: int) -> int:
+    """How many Parquet files a split of ``rows`` rows and ``size`` bytes is written as, by default.
+
+    No file over ``max_shard_size``, and a multiple of :data:`WORKER_COUNTS`, so that
+    ``split_dataset_by_node`` and DataLoader workers reading a stream each get whole, equal files. A
+    split with fewer rows than that gets the largest power of two it can fill (at least one file).
+    """
+    by_size = max(1, -(-size // max(1, max_shard_size)))
+    n = -(-by_size // WORKER_COUNTS) * WORKER_COUNTS
+    if n <= rows:
+        return n
+    fit = 1
+    while fit * 2 <= min(rows, WORKER_COUNTS):
+        fit *= 2
+    return fit
+
+
+def write_shards(sources: list[Path], dest: Path, split: str, num_shards: int | None,
+                 max_shard_size: int) -> list[Path]:
+    """The rows of ``sources`` (Parquet files, in order) rewritten as ``dest/<split>-0000k-of-0000N.parquet``.
+
+    ``N`` is ``num_shards``, or :func:`shard_count`. File ``k`` holds ``rows // N`` rows, one more for
+    the first ``rows % N``: readers given every ``w``-th file (``split_dataset_by_node``, DataLoader
+    workers) get row counts that differ by at most one when ``w`` divides ``N``. The order of the rows
+    is kept. Row groups hold about :data:`ROW_GROUP_BYTES` (at least one row: a CT volume is one row),
+    so a streaming reader holds one such group at a time. The schema, with the features ``datasets``
+    stored in its metadata, is kept.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = [pq.ParquetFile(p) for p in sources]
+    try:
+        rows = sum(f.metadata.num_rows for f in files)
+        raw = sum(f.metadata.row_group(i).total_byte_size for f in files for i in range(f.metadata.num_row_groups))
+        n = num_shards or shard_count(rows, sum(p.stat().st_size for p in sources), max_shard_size)
+        group_rows = max(1, ROW_GROUP_BYTES // max(1, raw // max(1, rows)))
+        counts = [rows // n + (k < rows % n) for k in range(n)]
+        schema = files[0].schema_arrow
+        batches = (b for f in files for b in f.iter_batches(batch_size=min(group_rows, 1024)))
+        pending = None  # the rest of a batch that the previous row group or file could not take
+        out = []
+        for k, want in enumerate(counts):
+            path = dest / f"{split}-{k:05d}-of-{n:05d}.parquet"
+            with pq.ParquetWriter(path, schema) as writer:
+                if want == 0:  # more files asked for than there are rows
+                    writer.write_table(schema.empty_table())
+                have = 0
+                while have < want:
+                    group: list[Any] = []
+                    size = min(group_rows, want - have)
+                    got = 0
+                    while got < size:
+                        batch = pending if pending is not None else next(batches)
+                        take = min(size - got, batch.num_rows)
+                        pending = batch.slice(take) if take < batch.num_rows else None
+                        group.append(batch.slice(0, take))
+                        got += take
+                    writer.write_table(pa.Table.from_batches(group, schema=schema), row_group_size=size)
+                    have += got
+            out.append(path)
+        return out
+    finally:
+        for f in files:
+            f.close()
+
+
 def _shards(cache_dir: str, dataset_name: str, split: str) -> list[Path]:
     rx = re.compile(rf"^{re.escape(dataset_name)}-{re.escape(split)}(?:-\d{{5}})?(?:-\d{{5}}-of-\d{{5}})?\.parquet$")
     return sorted(p for p in Path(cache_dir).iterdir() if rx.match(p.name))
@@ -99,20 +172,27 @@ def export(
     synthetic: bool = False,
     max_shard_size: str | int = DEFAULT_MAX_SHARD_SIZE,
     num_proc: int | None = None,
+    num_shards: int | None = None,
 ) -> ExportResult:
     """Prepare ``card``'s data from ``data_dir`` and write ``out/covidct/<id>/`` (see the module doc).
 
     ``data_dir`` may map config names to folders (one fixture per config); ``None`` downloads the
-    card's archives (checksums verified by the builder).
+    card's archives (checksums verified by the builder). Each split is written as ``num_shards``
+    Parquet files, by default as many as :func:`shard_count` says (see :func:`write_shards`).
     """
     from covidct.extras import require
 
     require("datasets", "hf")
+    from datasets.utils.py_utils import convert_file_size_to_int
+
     from covidct.fsutil import atomic_dir, atomic_write_text
     from covidct.hf.builder import DataError, builder_for
     from covidct.hf.readme import render_readme
     from covidct.layout.walk import LayoutError
 
+    if num_shards is not None and not 1 <= num_shards <= MAX_SHARDS:
+        raise DataError(f"num_shards must be between 1 and {MAX_SHARDS:,}, not {num_shards}")
+    size_limit = convert_file_size_to_int(max_shard_size)
     if not synthetic:
         check_redistribution(card, allow_unknown_license=allow_unknown_license)
     loadable = card.loadable_configs
@@ -150,16 +230,16 @@ def export(
             data_files = []
             parquet_bytes = 0
             for split, si in info.splits.items():
-                shards = _shards(builder.cache_dir, builder.dataset_name, split)
-                if not shards:  # pragma: no cover - datasets changed its file names
+                prepared = _shards(builder.cache_dir, builder.dataset_name, split)
+                if not prepared:  # pragma: no cover - datasets changed its file names
                     raise RuntimeError(f"no Parquet file for split {split!r} in {builder.cache_dir}")
                 dest = tmp / "data" / cfg.name
                 dest.mkdir(parents=True, exist_ok=True)
-                for k, shard in enumerate(shards):
-                    target = dest / f"{split}-{k:05d}-of-{len(shards):05d}.parquet"
-                    os.replace(shard, target)
+                for target in write_shards(prepared, dest, split, num_shards, size_limit):
                     parquet_bytes += target.stat().st_size
                     result.files.append(folder / target.relative_to(tmp))
+                for p in prepared:
+                    p.unlink()
                 splits[split] = (si.num_examples, si.num_bytes)
                 data_files.append({"split": split, "path": f"data/{cfg.name}/{split}-*"})
             result.splits[cfg.name] = splits
@@ -202,7 +282,8 @@ def _plain(value: Any) -> Any:
 
 
 def export_fixture(
-    card: Card, out: str | os.PathLike[str], *, configs: list[str] | None = None, per_class: int | None = None
+    card: Card, out: str | os.PathLike[str], *, configs: list[str] | None = None, per_class: int | None = None,
+    num_shards: int | None = None,
 ) -> ExportResult:
     """Synthesize a fixture of every (or the named) loadable config and export it, marked synthetic."""
     from covidct.fixtures import synthesize
@@ -219,4 +300,5 @@ def export_fixture(
             target = Path(work) / cfg.name
             synthesize(card, cfg, target, per_class=per_class)
             dirs[cfg.name] = target
-        return export(card, dirs, out, configs=[c.name for c in loadable] or configs, synthetic=True)
+        return export(card, dirs, out, configs=[c.name for c in loadable] or configs, synthetic=True,
+                      num_shards=num_shards)

@@ -10,6 +10,7 @@ Hugging Face ``datasets``.
 
 from __future__ import annotations
 
+import copy
 import gc
 import os
 import random
@@ -187,6 +188,13 @@ class Plan:
         self.reported_elsewhere: frozenset[str] = frozenset()  # warning kinds the caller reports itself
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What a worker process gets (``num_proc``): the label arrays are memory maps, opened again there
+        rather than copied whole through the pipe."""
+        state = dict(self.__dict__)
+        state["_arrays"] = {}
+        return state
 
     # ------------------------------------------------------------------------------------- building
 
@@ -819,6 +827,48 @@ class Plan:
         except rd.ReadError as exc:
             raise LayoutError(f"scan {g.key!r} ({g.rel}): the slices cannot be ordered by {tag}: {exc}") from None
         return [members[i] for i in idx]
+
+    def shards(self, split: str | None, n: int) -> list[Plan]:
+        """``split``'s examples as at most ``n`` plans of contiguous runs of groups with about equal numbers of
+        the split's files; a scan is never cut, so its slice order and slice indices are those of one plan.
+
+        Their :meth:`records`, one shard after another, are those of this plan in the same order, so
+        processes that each write some shards, concatenated in shard order, write the same rows. The cuts
+        depend only on the plan and ``n``. A shard holds only its own groups (and shares the rest), so
+        what a worker process is sent grows with its part of the data, not with the whole.
+        """
+        return [self._with_groups(self.groups[a:b]) for a, b in self.shard_ranges(split, n)]
+
+    def shard_ranges(self, split: str | None, n: int) -> list[tuple[int, int]]:
+        """The ``(start, stop)`` indices into :attr:`groups` of :meth:`shards`."""
+        weights = [self._weight(g, split) for g in self.groups]
+        total = sum(weights)
+        if total == 0 or n <= 1:
+            return [(0, len(self.groups))]
+        cuts: list[tuple[int, int]] = []
+        before, start, current = 0, 0, 0
+        for i, w in enumerate(weights):
+            if w:
+                k = min(n - 1, (2 * before + w) * n // (2 * total))  # the shard the group's middle falls in
+                if k != current and i > start:
+                    cuts.append((start, i))
+                    start = i
+                current = k
+            before += w
+        cuts.append((start, len(self.groups)))
+        return cuts
+
+    def _with_groups(self, groups: list[Group]) -> Plan:
+        part = copy.copy(self)
+        part.groups = groups
+        return part
+
+    def _weight(self, g: Group, split: str | None) -> int:
+        """How many image files ``split``'s records of group ``g`` read (what a shard's work is measured in)."""
+        if self.per_member:
+            return sum(1 for m in g.members if split is None or split in m.values["split"])  # type: ignore[index]
+        assert g.values is not None
+        return len(g.members) if split is None or split in g.values["split"] else 0
 
     def records(self, split: str | None = None) -> Iterator[Record]:
         """The examples of ``split`` (all when None), in a stable order."""
