@@ -251,7 +251,7 @@ def read_values(src: Any, keywords: tuple[str, ...]) -> dict[str, object]:
         for kw, tag, vr in tags:
             if tag not in present:
                 continue
-            elem = ds.get_item(tag)
+            elem = ds.get_item(tag, keep_deferred=True)  # a deferred (too long) value is never read
             length = getattr(elem, "length", 0) or 0
             if getattr(elem, "value", None) is None and length > MAX_VALUE_BYTES:
                 raise ReadError(src, f"its {kw} is {length:,} bytes long; DICOM allows far less (at most "
