@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cardkit import make_card
 
 from covidct.layout.check import check
 from covidct.layout.plan import LayoutError, make_plan
-from tests.layout.cardkit import make_card
 
 pydicom = pytest.importorskip("pydicom")
 np = pytest.importorskip("numpy")
