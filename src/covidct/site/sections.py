@@ -356,6 +356,13 @@ def layout(ctx: PageContext, cfg: Config) -> str:
         rows.append(("Named parts", "<br>".join(
             f"<code>{{{esc(n)}}}</code> = <code>{esc(p.regex)}</code> ({esc(p.type)})"
             + (f": {esc(p.description)}" if p.description else "") for n, p in lay.parts.items())))
+    if lay.headers:
+        rows.append(("From DICOM headers", "<br>".join(
+            f"<code>{{{esc(n)}}}</code> = <code>{esc(k.value)}</code>" for n, k in lay.headers.items())))
+    for title, rules in (("Only files where", lay.where), ("Files left out where", lay.where_not)):
+        if rules:
+            rows.append((title, "<br>".join(f"<code>{esc(k.value)}</code> is " + " or ".join(
+                f"<code>{esc(v)}</code>" for v in values) for k, values in rules.items())))
     for name, v in lay.labels.items():
         rows.append((f"Label <code>{esc(name)}</code>", _source(v)))
     if lay.patient:
