@@ -160,10 +160,14 @@ def _slice(path: Path, *, series: str, patient: str = "P1", z: float = 0.0, moda
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     ds.RescaleSlope, ds.RescaleIntercept = "1", "-1024"
     ds.PixelData = np.full((4, 4), int(z) + 1000, dtype=np.uint16).tobytes()
-    for k, v in attrs.items():
-        setattr(ds, k, v)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k, v in attrs.items():
+            setattr(ds, k, v)
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(path, enforce_file_format=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the hostile values are meant to break DICOM's limits
+        ds.save_as(path, enforce_file_format=True)
 
 
 def _two_series(root: Path) -> None:
