@@ -72,3 +72,9 @@ def test_a_bad_download_setting_is_a_download_error_naming_the_url(monkeypatch: 
     with pytest.raises(DownloadError, match=r"COVIDCT_DOWNLOAD_RETRIES='many' is not a valid count") as exc:
         fetch("http://127.0.0.1:9/x", tmp_path / "x")
     assert "http://127.0.0.1:9/x" in str(exc.value)
+
+
+def test_cache_dir_from_covidct_cache_dir_then_xdg_then_home() -> None:
+    assert Settings({"COVIDCT_CACHE_DIR": "/c/covidct"}).cache_dir == Path("/c/covidct")
+    assert Settings({"XDG_CACHE_HOME": "/xdg"}).cache_dir == Path("/xdg/covidct")
+    assert Settings({}).cache_dir == Path.home() / ".cache" / "covidct"
