@@ -272,3 +272,21 @@ def test_header_values_are_bounded_text_in_messages(tmp_path: Path) -> None:
     with pytest.raises(LayoutError) as err:
         make_plan(card, None, [tmp_path])
     assert "y" * 60 not in str(err.value) and "..." in str(err.value)
+
+
+def test_splits_and_labels_come_from_header_values(tmp_path: Path) -> None:
+    _slice(tmp_path / "x/1.dcm", series="1.1", SeriesDescription="TRAIN", BodyPartExamined="CHEST")
+    _slice(tmp_path / "y/2.dcm", series="1.2", SeriesDescription="TEST", BodyPartExamined="ABDOMEN")
+    labels = [{"name": "region", "kind": "class", "granularity": "scan", "source": ["unknown"],
+               "classes": [{"name": "chest", "value": 0}, {"name": "abdomen", "value": 1}]}]
+    layout = {**HEADER_LAYOUT, "headers": {"series": "SeriesInstanceUID", "use": "SeriesDescription",
+                                           "body": "BodyPartExamined"},
+              "patient": None, "fields": {},
+              "splits": {"by": {"part": "use", "map": {"TRAIN": "train", "TEST": "test"}}},
+              "labels": {"region": {"part": "body", "map": {"CHEST": "chest", "ABDOMEN": "abdomen"}}}}
+    card = make_card({k: v for k, v in layout.items() if v is not None}, labels, example="series",
+                     dimensionality="3D", image=CT_IMAGE)
+    plan = make_plan(card, None, [tmp_path])
+    assert plan.splits == ["train", "test"]
+    assert {(r.split, r.scan, r.labels["region"]) for r in plan.records()} == {
+        ("train", "1.1", "chest"), ("test", "1.2", "abdomen")}
