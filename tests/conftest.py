@@ -20,6 +20,12 @@ REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "cards"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+@pytest.fixture(autouse=True)
+def _cache_dir_per_test(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """covidct's own cache (DICOM header values) goes to a fresh folder per test, never the user's ~/.cache."""
+    monkeypatch.setenv("COVIDCT_CACHE_DIR", str(tmp_path_factory.mktemp("covidct-cache")))
+
+
 try:  # no timing assertions: Hypothesis's per-example deadline fails tests on a busy 2-core CI machine
     from hypothesis import settings as _hypothesis_settings
 

@@ -90,3 +90,9 @@ def test_a_bad_hub_data_value_is_one_message_not_a_traceback(
     err = capsys.readouterr().err
     assert "Traceback" not in err
     assert err.startswith("covidct: ") and "COVIDCT_HUB_DATA" in err, err
+
+
+def test_cache_dir_from_covidct_cache_dir_then_xdg_then_home() -> None:
+    assert Settings({"COVIDCT_CACHE_DIR": "/c/covidct"}).cache_dir == Path("/c/covidct")
+    assert Settings({"XDG_CACHE_HOME": "/xdg"}).cache_dir == Path("/xdg/covidct")
+    assert Settings({}).cache_dir == Path.home() / ".cache" / "covidct"

@@ -330,6 +330,9 @@ class Synthesizer:
         self.types = {n: p.type for n, p in self.lay.parts.items()}
         self.patterns = {r: parse(f.pattern, tuple(self.rx.items())) for r, f in self.lay.files.items()}
         self.image_parts = list(self.patterns["image"].parts)
+        # DICOM header values (`layout.headers`) are parts that live in the files, not in their names
+        self.header_parts = {n: kw.value for n, kw in self.lay.headers.items() if n not in self.image_parts}
+        self.image_parts += list(self.header_parts)
         self.manifest = Manifest(card.id, cfg.name, out)
         self._used_values: dict[str, set[str]] = {}
         self._reach: dict[str, list[str]] = {}
@@ -502,6 +505,9 @@ class Synthesizer:
         return self.lay.tables[table].rows == "many"
 
     def _part_value(self, part: str, k: int) -> str:
+        if part in self.header_parts:
+            allowed = next((v for kw, v in self.lay.where.items() if kw.value == self.header_parts[part]), None)
+            return allowed[k % len(allowed)] if allowed else _header_value(self.header_parts[part], part, k)
         rx = self.rx.get(part, "[^/]+")
         if _finite(rx):  # a few fixed choices (png|jpg): cycle through them, other parts keep paths distinct
             return sample_regex(rx, k)
@@ -590,7 +596,7 @@ class Synthesizer:
         for p in self.image_parts:
             if p in unit_parts:
                 continue
-            if not self.grouped or p in group_by or self._is_id_part(p):
+            if not self.grouped or p in group_by or self._is_id_part(p) or p in self.header_parts:
                 unit_parts[p] = self._part_value(p, k)
         slot.parts = unit_parts
         n = self.n_slices
@@ -675,9 +681,12 @@ class Synthesizer:
         seen: dict[str, int] = {}
         for s in slots:
             for m in s.members:
+                # a layout that reads DICOM headers names no folder: they are random, as downloads differ
+                wild = _random_names(f"{self.card.id}/{self.cfg.name}/{s.index}/{m.pos}") if self.header_parts \
+                    or self.lay.where else None
                 for role, pat in self.patterns.items():
                     try:
-                        rel = pat.format(m.parts)
+                        rel = pat.format(m.parts, wild)
                     except KeyError as exc:
                         raise FixtureError(f"file role {role!r}: part {exc.args[0]!r} is not in the image pattern") \
                             from None
@@ -702,6 +711,7 @@ class Synthesizer:
         self._split_lists(slots)
         self._images(slots)
         self._excluded_files(slots)
+        self._left_out_files(slots)
         self._expect(slots, arrays)
         return self.manifest
 
@@ -944,6 +954,24 @@ class Synthesizer:
             if not (self.root / rel).exists():
                 self._write_bytes(rel, b"excluded\n")
 
+    def _left_out_files(self, slots: list[_Slot]) -> None:
+        """One DICOM file per `where` / `where_not` rule that the rule leaves out (a structure set among the CT
+        slices), so the fixture proves the filter works: the loader must not load it."""
+        if not slots or not (self.lay.where or self.lay.where_not):
+            return
+        s = slots[0]
+        m = s.members[0]
+        rules = [(kw.value, f"NOT{values[0]}"[:16].upper()) for kw, values in self.lay.where.items()]
+        rules += [(kw.value, values[0]) for kw, values in self.lay.where_not.items()]
+        for j, (kw, value) in enumerate(rules):
+            wild = _random_names(f"{self.card.id}/{self.cfg.name}/left-out/{j}")
+            rel = self.patterns["image"].format(m.parts, wild)
+            arr = self._pixels("image", s, m, False)
+            spec = WriteSpec(name=rel.rsplit("/", 1)[-1],
+                             slice=_slice_facts(s, m, self.n_slices, self.lay.group, self.lay, {kw: value}))
+            format_of(FileFormat.DICOM).write(arr, self._target(rel), spec)
+            self.manifest.files.append(rel)
+
     def _expect(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
         lay = self.lay
         for s in slots:
@@ -1139,13 +1167,56 @@ class Synthesizer:
         if info.writer is None:
             raise FixtureError(f"file role {role!r}: format {fmt.value!r} cannot be synthesized")
         spec = WriteSpec(name=rel.rsplit("/", 1)[-1], mask=role != "image", channels=self.cfg.image.channels or 1,
-                         slice=_slice_facts(s, m, self.n_slices, self.lay.group))
+                         slice=_slice_facts(s, m, self.n_slices, self.lay.group, self.lay))
         info.write(arr, self._target(rel), spec)
         self.manifest.files.append(rel)
 
 
-def _slice_facts(s: _Slot, m: _Member, n: int, group: Any) -> SliceFacts:
-    """Where slice ``m`` sits: SliceLocation/ImagePositionPatient/InstanceNumber follow the slice order."""
+_UID_ROOT = "1.2.826.0.1.3680043.10.1338"  # fixture UIDs: never a real scan's
+
+
+def _header_value(keyword: str, part: str, k: int) -> str:
+    """A valid value of DICOM attribute ``keyword`` for example ``k`` (UIDs are digits and dots, CS upper case)."""
+    if keyword.endswith("UID"):
+        return f"{_UID_ROOT}.{sum(map(ord, part))}.{k + 1}"
+    if keyword in ("SeriesNumber", "AcquisitionNumber", "TemporalPositionIndex"):
+        return str(k + 1)
+    if keyword == "StudyDate":
+        return f"2020{1 + k // 28 % 12:02d}{1 + k % 28:02d}"
+    if keyword in ("Modality", "BodyPartExamined", "ImageType", "PatientSex"):
+        return f"V{k + 1}"
+    if keyword == "PatientAge":
+        return f"{(k % 99) + 1:03d}Y"
+    return f"{part}-{k + 1:03d}"
+
+
+def _random_names(seed: str) -> Any:
+    """Wildcard filler of random folder and file names (deterministic per ``seed``): `**/` becomes one to
+    three random folders, `*` a random name, as downloads of the same series name them differently."""
+    import hashlib
+    import random
+
+    rng = random.Random(hashlib.sha256(seed.encode()).digest())
+
+    def token() -> str:
+        return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789-._") for _ in range(rng.randint(3, 12))) \
+            .strip(".") or "x"
+
+    def fill(wildcard: str) -> str:
+        if wildcard == "*":
+            return token()
+        folders = "/".join(token() for _ in range(rng.randint(1, 3)))
+        return folders + "/" if wildcard.endswith("/") else folders + "/" + token()
+
+    return fill
+
+
+def _slice_facts(s: _Slot, m: _Member, n: int, group: Any, layout: Layout | None = None,
+                 override: dict[str, str] | None = None) -> SliceFacts:
+    """Where slice ``m`` sits: SliceLocation/ImagePositionPatient/InstanceNumber follow the slice order.
+
+    The layout's header values (`headers`) are written from the member's parts, `where` rules are met
+    with their first value, and ``override`` sets attributes last (a file `where` must leave out)."""
     desc = bool(group.descending) if group is not None else False
     tag = group.order_by if group is not None else None
     pos = m.pos
@@ -1154,7 +1225,18 @@ def _slice_facts(s: _Slot, m: _Member, n: int, group: Any) -> SliceFacts:
     z = -100.0 + 2.0 * rank
     if tag == SortKey.INSTANCE_NUMBER:
         z = 0.0 + 2.0 * ((pos * 7) % n)  # positions that disagree, so ordering by the tag is what counts
-    return SliceFacts(scan=s.index, position=pos, z=z, instance=rank + 1, patient=s.patient or f"patient{s.index}")
+    attributes: dict[str, str] = {}
+    if layout is not None:
+        header_keywords = {k.value for k in layout.headers.values()}
+        for kw, values in layout.where.items():
+            if kw.value not in header_keywords:
+                attributes[kw.value] = values[0]
+        for name, kw in layout.headers.items():
+            if name in m.parts:
+                attributes[kw.value] = m.parts[name]
+    attributes.update(override or {})
+    return SliceFacts(scan=s.index, position=pos, z=z, instance=rank + 1, patient=s.patient or f"patient{s.index}",
+                      attributes=tuple(attributes.items()))
 
 
 def synthesize(card: Card, config: Config | str | None, out: str | os.PathLike[str],

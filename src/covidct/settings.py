@@ -30,6 +30,7 @@ TIMEOUT_ENV = "COVIDCT_DOWNLOAD_TIMEOUT"
 RETRIES_ENV = "COVIDCT_DOWNLOAD_RETRIES"
 MAX_UNPACKED_ENV = "COVIDCT_MAX_UNPACKED_BYTES"
 MAX_DECODED_ENV = "COVIDCT_MAX_DECODED_BYTES"
+CACHE_ENV = "COVIDCT_CACHE_DIR"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
 
@@ -104,6 +105,16 @@ class Settings:
         limit); ``_`` may group digits."""
         return self._bytes(MAX_DECODED_ENV)
 
+    @property
+    def cache_dir(self) -> Path:
+        """``COVIDCT_CACHE_DIR``: where covidct keeps what it can read again (DICOM header values); by default
+        ``$XDG_CACHE_HOME/covidct`` or ``~/.cache/covidct``."""
+        raw = self._get(CACHE_ENV)
+        if raw:
+            return Path(raw).expanduser()
+        xdg = self._get("XDG_CACHE_HOME")
+        return (Path(xdg) if xdg else Path.home() / ".cache") / "covidct"
+
     def _bytes(self, name: str) -> int | None:
         raw = self._get(name)
         if not raw:
@@ -135,5 +146,5 @@ def settings() -> Settings:
     return Settings()
 
 
-__all__ = ["ALLOW_PRIVATE_ENV", "CARDS_ENV", "HUB_DATA_ENV", "HUB_FIXTURES_ENV", "MAX_DECODED_ENV", "MAX_UNPACKED_ENV",
-           "RETRIES_ENV", "TIMEOUT_ENV", "SettingError", "Settings", "settings"]
+__all__ = ["ALLOW_PRIVATE_ENV", "CACHE_ENV", "CARDS_ENV", "HUB_DATA_ENV", "HUB_FIXTURES_ENV", "MAX_DECODED_ENV",
+           "MAX_UNPACKED_ENV", "RETRIES_ENV", "TIMEOUT_ENV", "SettingError", "Settings", "settings"]

@@ -25,7 +25,7 @@ from covidct.card.pattern import (
     parse,
     template_parts,
 )
-from covidct.card.vocab import LabelKind
+from covidct.card.vocab import FileFormat, LabelKind
 
 
 def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bool = False) -> Iterator[Finding]:
@@ -240,6 +240,8 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             yield Finding((*at, "files", role), "C311", f"label {role!r} comes from files but is not a mask", key=True)
     if not image_ok:
         return
+    yield from _check_headers(lay, available, declared, at)
+    available |= set(lay.headers)
     usable = available | set(BUILTIN_PARTS)
     for name, t in lay.tables.items():
         tp = (*at, "tables", name)
@@ -317,6 +319,20 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             compile_glob(pat_text)  # safe path, and no pathological backtracking
         except PatternError as exc:
             yield Finding((*at, "exclude", j), "C306", str(exc))
+
+
+def _check_headers(lay: Layout, available: set[str], declared: set[str], at: Path) -> Iterator[Finding]:
+    """Header values (`headers`, `where`, `where_not`) come from DICOM images, under names no part has."""
+    image = lay.files.get("image")
+    if image is not None and image.format != FileFormat.DICOM:
+        for key in ("headers", "where", "where_not"):
+            if getattr(lay, key):
+                yield Finding((*at, key), "C319", f"`{key}` reads DICOM headers, but the images are "
+                              f"{image.format.value}", hint="header values come only from DICOM files", key=True)
+    for name in lay.headers:
+        if name in available or name in declared or name in BUILTIN_PARTS:
+            yield Finding((*at, "headers", name), "C319", f"header value {name!r} has the name of a part",
+                          hint="give the header value a name of its own", key=True)
 
 
 def _check_template(template: str, usable: set[str], path: Path) -> Iterator[Finding]:

@@ -79,6 +79,8 @@ KINDS: dict[str, IssueKind] = {
            "id with a wrong Verhoeff check digit, a RadLex id without `RID`, a UMLS CUI that is not C and 7 digits)."),
         _k("C318", E, "Code shared by classes", "One code stands for two classes of one label with the same match "
            "and assertion, so the two classes would mean the same thing."),
+        _k("C319", E, "Misused header value", "A layout reads DICOM headers (`headers`, `where`, `where_not`) "
+           "but its images are not DICOM, or a header value has the name of a path part."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),

@@ -25,6 +25,7 @@ from covidct.card.vocab import (
     Dimensionality,
     FileFormat,
     Granularity,
+    HeaderKeyword,
     Intensity,
     LabelKind,
     LabelSource,
@@ -301,6 +302,11 @@ class ImageProperties(Strict):
 # --------------------------------------------------------------------------------------------- layout
 
 
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
+HeaderValue = Annotated[str, Field(min_length=1, max_length=64)]  # a DICOM CS/LO/UI value is at most 64 characters
+HeaderValues = Annotated[list[HeaderValue], Field(min_length=1, max_length=50)]
+
+
 class PartSpec(Strict):
     regex: Annotated[str, Field(min_length=1, max_length=200)] = Field(
         "[^/]+", description="Regular expression one value of the part matches, matched by RE2 in linear time: "
@@ -429,6 +435,24 @@ class Layout(Strict):
     exclude: list[str] = Field(
         default_factory=list, max_length=200,
         description="Glob patterns of files to ignore (e.g. `**/.DS_Store`); at most 200, each compiled once."
+    )
+    headers: dict[HeaderName, HeaderKeyword] = Field(
+        default_factory=dict, max_length=20,
+        description="DICOM images: values read from each image file's header, named like parts and usable wherever "
+        "a part is (group `by`, `patient`, `scan`, labels, fields, splits, table keys), e.g. `{patient: PatientID, "
+        "series: SeriesInstanceUID}`. Folder names of TCIA downloads vary with the download tool; header values "
+        "do not, so `files: {image: {pattern: '**/*.dcm'}}` with `group: {by: [series]}` loads either style.",
+    )
+    where: dict[HeaderKeyword, HeaderValues] = Field(
+        default_factory=dict, max_length=20,
+        description="DICOM images: keep only the files whose header attribute has one of these values (for a "
+        "multi-valued attribute such as ImageType, any of its values), e.g. `{Modality: [CT]}`; the other files "
+        "(RTSTRUCT, SEG, PET...) are left out and counted, not reported as unmatched.",
+    )
+    where_not: dict[HeaderKeyword, HeaderValues] = Field(
+        default_factory=dict, max_length=20,
+        description="DICOM images: leave out the files whose header attribute has one of these values, e.g. "
+        "`{ImageType: [LOCALIZER]}` for scout images.",
     )
     group: GroupSpec | None = Field(None, description="How slices form one scan example.")
     tables: dict[str, TableSpec] = Field(default_factory=dict, max_length=50, description="Label and metadata tables.")

@@ -70,10 +70,19 @@ class Pattern:
                 return None
         return out
 
-    def format(self, values: dict[str, object]) -> str:
-        """Fill the parts in (used by the fixture synthesizer); ``*`` becomes ``x``."""
+    def format(self, values: dict[str, object], wildcard: Callable[[str], str] | None = None) -> str:
+        """Fill the parts in (used by the fixture synthesizer); ``*`` becomes ``x`` and ``**`` nothing, or
+        what ``wildcard(token)`` gives for each token ``*``, ``**`` or ``**/`` (folders ending in ``/``)."""
         wild = {"star": "x", "dstar": ""}
-        return "".join(str(values[v]) if k == "part" else wild.get(k, v) for k, v in tokens(self.text))
+
+        def fill(k: str, v: str) -> str:
+            if k == "part":
+                return str(values[v])
+            if wildcard is not None and k in wild:
+                return wildcard(v)
+            return wild.get(k, v)
+
+        return "".join(fill(k, v) for k, v in tokens(self.text))
 
 
 def check_safe_path(text: str, what: str = "pattern") -> None:

@@ -234,6 +234,30 @@ class SortKey(Vocab):
     INSTANCE_NUMBER = "InstanceNumber"
 
 
+class HeaderKeyword(Vocab):
+    """DICOM attributes a layout may take values from (`layout.headers`) or filter files by (`layout.where`)."""
+
+    PATIENT_ID = "PatientID"
+    STUDY_INSTANCE_UID = "StudyInstanceUID"
+    SERIES_INSTANCE_UID = "SeriesInstanceUID"
+    STUDY_ID = "StudyID"
+    STUDY_DATE = "StudyDate"
+    STUDY_DESCRIPTION = "StudyDescription"
+    SERIES_NUMBER = "SeriesNumber"
+    SERIES_DESCRIPTION = "SeriesDescription"
+    ACQUISITION_NUMBER = "AcquisitionNumber"
+    MODALITY = "Modality"
+    IMAGE_TYPE = "ImageType"
+    SOP_CLASS_UID = "SOPClassUID"
+    BODY_PART_EXAMINED = "BodyPartExamined"
+    PROTOCOL_NAME = "ProtocolName"
+    CONVOLUTION_KERNEL = "ConvolutionKernel"
+    MANUFACTURER = "Manufacturer"
+    PATIENT_SEX = "PatientSex"
+    PATIENT_AGE = "PatientAge"
+    TEMPORAL_POSITION_INDEX = "TemporalPositionIndex"
+
+
 _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("Modality", "CT"): "Computed tomography.",
     ("Modality", "low-dose CT"): "Low-dose CT, as used for lung cancer screening.",

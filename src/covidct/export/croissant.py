@@ -519,7 +519,9 @@ class _Doc:
         if vf.part is not None:
             rx = _value_from_regex(ctx.layout, ctx.image.pattern, vf)
             if rx is None:
-                self.notes.append(f"`{name}` (path part `{vf.part}`)")
+                header = ctx.layout.headers.get(vf.part)
+                self.notes.append(f"`{name}` (DICOM header `{header.value}`)" if header is not None
+                                  else f"`{name}` (path part `{vf.part}`)")
                 return []
             src = {**_ref("fileSet", ctx.image_fs), "extract": {"fileProperty": "fullpath"}, "transform": {"regex": rx}}
             f = _field(rs_id, name, dtype, desc, source=src, **extra)

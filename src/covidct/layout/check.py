@@ -19,6 +19,7 @@ from typing import Any
 
 from covidct.card.model import Card, Config
 from covidct.fsutil import UnsafePath, open_regular, walk_entries
+from covidct.layout.headers import uses_headers
 from covidct.layout.plan import CountCheck, LayoutWarning, Plan, gc_paused
 from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
 
@@ -184,6 +185,8 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
     report.excluded = found.excluded
     _group_unmatched(report, found, walker)
     _not_checked(report, config)
+    if uses_headers(lay):
+        return report  # grouping, ids, splits and counts come from headers that names do not have
 
     absent = _named_but_absent(config, set(names), plan.roots, in_tables)
     if absent:
@@ -245,6 +248,14 @@ def _group_unmatched(report: CheckReport, found: Found, walker: Walker) -> None:
 def _not_checked(report: CheckReport, config: Config) -> None:
     lay = config.layout
     assert lay is not None
+    if uses_headers(lay):
+        rules = [f"{name} from {kw.value}" for name, kw in lay.headers.items()]
+        rules += [f"where {kw.value} is {' or '.join(v)}" for kw, v in lay.where.items()]
+        rules += [f"where {kw.value} is not {' or '.join(v)}" for kw, v in lay.where_not.items()]
+        report.not_checked.append(
+            f"values from DICOM headers ({'; '.join(rules)}): a names-only run has no headers, so which files "
+            "are left out, how slices group into scans, and the ids, splits, labels and counts that follow are "
+            "not checked; only the file names are. Load a real copy (`covidct load`) to check them")
     if lay.group is not None and lay.group.order_by is not None:
         report.not_checked.append(f"slice order by {lay.group.order_by.value}: read from the DICOM headers, "
                                   "not checked in a names-only run")

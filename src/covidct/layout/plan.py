@@ -26,6 +26,7 @@ from covidct.card.pattern import BUILTIN_PARTS, compile_glob, parse, template_pa
 from covidct.card.vocab import CountLevel, LabelKind, SortKey, Unit
 from covidct.fsutil import open_regular, require_regular
 from covidct.layout import tables as tbl
+from covidct.layout.headers import apply_headers, uses_headers
 from covidct.layout.values import (
     CLASS_KINDS,
     RECORD_CLASS_FIELD,
@@ -188,6 +189,11 @@ class Plan:
         self.reported_elsewhere: frozenset[str] = frozenset()  # warning kinds the caller reports itself
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
+        # DICOM header values (`layout.headers`, `where`): the data signature keys their cache (None: not
+        # cached); the values read per image path also order the slices, so no header is read twice
+        self.data_signature: str | None = None
+        self.header_metas: dict[str, dict[str, object]] = {}
+        self.left_out: Counter[str] = Counter()  # image files `where`/`where_not` left out, by reason
 
     def __getstate__(self) -> dict[str, Any]:
         """What a worker process gets (``num_proc``): the label arrays are memory maps, opened again there
@@ -217,6 +223,8 @@ class Plan:
         if found is None:
             found = walker.find(self.roots)
         self._check_found(found, walker)
+        if uses_headers(self.layout):
+            found = self._apply_headers(found)
         self._read_tables(found)
         members = self._pair(found)
         self.groups = self._group(members)
@@ -282,6 +290,18 @@ class Plan:
             more = f" (and {len(found.unmatched) - 1} more)" if len(found.unmatched) > 1 else ""
             self._warn(f"{len(found.unmatched)} file(s) match no pattern of the layout and are ignored: "
                        f"{first!r}{more}: {why}. Add them to `exclude` if they are not data.", "unmatched")
+
+    def _apply_headers(self, found: Found) -> Found:
+        """The image matches with their DICOM header values as parts; the files `where` leaves out, dropped."""
+        result = apply_headers(self.layout, self.roots, found, self.data_signature)
+        self.header_metas = result.metas
+        self.left_out = result.left_out
+        if not result.found.roles["image"]:
+            reasons = "; ".join(f"{n:,} with {why}, e.g. {result.left_out_examples[why]!r}"
+                                for why, n in result.left_out.most_common(3))
+            raise LayoutError(f"every image file of {self.card.id}/{self.config.name} is left out by the layout's "
+                              f"`where`/`where_not`: {reasons}. Is this the right data folder?")
+        return result.found
 
     def _read_tables(self, found: Any) -> None:
         for name, spec in self.layout.tables.items():
@@ -818,6 +838,10 @@ class Plan:
         members = sorted(g.members, key=lambda m: m.image.rel)
         metas = []
         for m in members:
+            known = self.header_metas.get(m.image.path)
+            if known is not None:  # read with the layout's header values, in the same pass
+                metas.append(known)
+                continue
             try:
                 metas.append(rd.read_header(m.image.path, fmt))
             except rd.ReadError as exc:
@@ -1026,7 +1050,12 @@ def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str |
         raise LayoutError(f"the layout root {cfg.layout.root!r} of {card.id}/{cfg.name} is not a folder under "
                           f"{', '.join(str(d) for d in data_dirs)}")
     walked = found.found if found is not None and found.layout is cfg.layout and found.roots == roots else None
-    return Plan(card, cfg, roots).build(walked)
+    plan = Plan(card, cfg, roots)
+    if uses_headers(cfg.layout):  # header values are cached with the signature of the files they come from
+        if walked is None:
+            walked = plan.walker().find(roots)
+        plan.data_signature = FoundFiles(cfg.layout, roots, walked).signature()
+    return plan.build(walked)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ __all__ = [
     "family",
     "library",
     "read",
+    "read_dicom_values",
     "read_header",
     "slice_order",
     "sniff",
@@ -62,7 +63,7 @@ _LIBRARIES = {
 def _call(fmt: FileFormat, src: Any, op: str, **kwargs: Any) -> Any:
     """``covidct.readers.<family>.<op>(src, **kwargs)``; a missing library becomes a :class:`ReadError`."""
     try:
-        return getattr(format_of(fmt), op)(src, **kwargs)
+        return format_of(fmt).operation(op, src)(src, **kwargs)
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
         if top not in _LIBRARIES:
@@ -145,6 +146,13 @@ def read_header(path: Any, fmt: FileFormat | str | None = None) -> dict[str, obj
     if fell_back and declared is not None:
         meta["declared_format"] = declared.value
     return meta
+
+
+def read_dicom_values(path: Any, keywords: tuple[str, ...]) -> dict[str, object]:
+    """The values of the DICOM attributes ``keywords`` and of the slice-order attributes in one file, read in
+    one pass that stops before the pixel data (:func:`covidct.readers.dicom.read_values`)."""
+    check_regular(path)
+    return _call(FileFormat.DICOM, path, "read_values", keywords=keywords)  # type: ignore[no-any-return]
 
 
 def _position(meta: Mapping[str, object]) -> float | None:

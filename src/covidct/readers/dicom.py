@@ -86,12 +86,13 @@ _DECODER_PACKAGE = {
 }
 
 
-def _dcmread(src: Any, *, header_only: bool) -> Any:
+def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
     pos = src.tell() if hasattr(src, "seek") else None
     kwargs: dict[str, Any] = {"stop_before_pixels": True, "specific_tags": _READ_TAGS} if header_only else {}
+    kwargs.update(options)
     try:
         try:
             return pydicom.dcmread(src, **kwargs)
@@ -206,6 +207,65 @@ def _fast_value(elem: Any, dict_vr: str) -> Any:
         parts = [p.strip(" \x00") for p in text.split("\\")]
         return parts[0] if len(parts) == 1 else parts
     return _SLOW
+
+
+# A value a layout reads from a header (`layout.headers`, `where`, the slice order) is at most this long:
+# DICOM allows 64 characters for the attributes a layout may name and a few hundred for positions. A longer
+# element is refused from its declared length, before its bytes are read (pydicom's ``defer_size``).
+MAX_VALUE_BYTES = 1024
+ORDER_KEYWORDS = ("SliceLocation", "ImagePositionPatient", "ImageOrientationPatient", "InstanceNumber")
+_VALUE_TAGS: dict[tuple[str, ...], list[tuple[str, Any, str]]] = {}
+
+
+def _value_tags(keywords: tuple[str, ...]) -> list[tuple[str, Any, str]]:
+    """(keyword, tag, dictionary VR) of ``keywords`` and the slice-order attributes, resolved once per set."""
+    hit = _VALUE_TAGS.get(keywords)
+    if hit is None:
+        from pydicom.datadict import dictionary_VR, tag_for_keyword
+        from pydicom.tag import Tag
+
+        hit = []
+        for kw in dict.fromkeys((*keywords, *ORDER_KEYWORDS)):
+            number = tag_for_keyword(kw)
+            if number is None:
+                raise ValueError(f"{kw!r} is not a DICOM keyword")
+            tag = Tag(number)
+            hit.append((kw, tag, dictionary_VR(tag)))
+        _VALUE_TAGS[keywords] = hit
+    return hit
+
+
+def read_values(src: Any, keywords: tuple[str, ...]) -> dict[str, object]:
+    """The values of ``keywords`` and of the slice-order attributes (:data:`ORDER_KEYWORDS`) in one file.
+
+    One pass over the header, stopping before the pixel data and keeping only these elements, their
+    values parsed from the raw bytes (:func:`_fast_value`). Absent or empty attributes are left out. An
+    element longer than :data:`MAX_VALUE_BYTES` is a :class:`ReadError`, found from its length alone.
+    """
+    tags = _value_tags(keywords)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom's complaints about odd values: the values are checked here
+        ds = _dcmread(src, header_only=True, specific_tags=[t for _k, t, _v in tags], defer_size=MAX_VALUE_BYTES)
+        present = ds.keys()
+        meta: dict[str, object] = {}
+        for kw, tag, vr in tags:
+            if tag not in present:
+                continue
+            elem = ds.get_item(tag, keep_deferred=True)  # a deferred (too long) value is never read
+            length = getattr(elem, "length", 0) or 0
+            if getattr(elem, "value", None) is None and length > MAX_VALUE_BYTES:
+                raise ReadError(src, f"its {kw} is {length:,} bytes long; DICOM allows far less (at most "
+                                f"{MAX_VALUE_BYTES:,} bytes are read): the file is damaged or not what it claims")
+            value = _fast_value(elem, vr)
+            if value is _SLOW:
+                try:
+                    value = plain(ds[tag].value)
+                except Exception:  # an unparsable value is absent, not a crash
+                    continue
+            if value is None or value == "" or value == []:
+                continue
+            meta[kw] = value
+    return meta
 
 
 def _first(ds: Any, keyword: str) -> Any:

@@ -75,6 +75,13 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
             out.append(f"{i2}{_line(name):<{width}}  {_line(part.regex)}{extra}{desc}")
     if layout.exclude:
         out.append(f"{indent}exclude:  {_join(layout.exclude)}")
+    if layout.headers:
+        out.append(f"{indent}headers:  " + ", ".join(f"{_line(n)} = DICOM {_line(k)}"
+                                                    for n, k in layout.headers.items()))
+    for title, rules in (("where", layout.where), ("where not", layout.where_not)):
+        if rules:
+            out.append(f"{indent}{title + ':':<10}" + "; ".join(f"DICOM {_line(k)} in {_join(v)}"
+                                                              for k, v in rules.items()))
     if layout.group:
         g = layout.group
         order = f"DICOM {_line(g.order_by)}" if g.order_by is not None else f"part {_line(g.order_part)}"

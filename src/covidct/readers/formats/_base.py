@@ -31,6 +31,7 @@ class SliceFacts:
     z: float  # SliceLocation and ImagePositionPatient[2]
     instance: int  # InstanceNumber
     patient: str
+    attributes: tuple[tuple[str, str], ...] = ()  # (keyword, value) set last: a layout's header values
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,10 @@ class Format:
     def read(self, src: Any, *, mask: bool = False) -> Any:
         """Decode ``src`` with this format's reader (``covidct.readers.read`` also checks the content)."""
         return self._reader_module(src).read(src, mask=mask)
+
+    def operation(self, op: str, src: Any) -> Callable[..., Any]:
+        """Function ``op`` of this format's reader module (``read``, ``read_header``, DICOM's ``read_values``)."""
+        return getattr(self._reader_module(src), op)  # type: ignore[no-any-return]
 
     def read_header(self, src: Any) -> dict[str, object]:
         return self._reader_module(src).read_header(src)  # type: ignore[no-any-return]

@@ -75,6 +75,8 @@ def _write(arr: Any, target: Path, spec: WriteSpec) -> None:
         ds.RescaleSlope = "1"
         stored = (arr.astype(np.int32) + 1024).clip(0, 4095).astype(np.uint16)
     ds.PixelData = stored.tobytes()
+    for keyword, value in at.attributes:
+        setattr(ds, keyword, value)
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     write_bytes(target, buf.getvalue())
