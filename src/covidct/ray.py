@@ -127,10 +127,17 @@ def decoder(exported: str | os.PathLike[str]) -> _DecodeExported:
     files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
     if not files or not files[0].is_file():
         raise DataError(f"{path}: no Parquet file there; export one with `covidct export ID --data-dir DIR --out DIR`")
-    schema = pq.read_schema(files[0])
-    if not (schema.metadata or {}).get(b"huggingface"):
-        raise DataError(f"{files[0]} has no `datasets` features in its metadata; is it from `covidct export`?")
-    return _DecodeExported(datasets.Features.from_arrow_schema(schema))
+    found: dict[bytes, Path] = {}
+    for f in files:  # footers only; several configs (different features) in one folder cannot share a decoder
+        meta = (pq.read_schema(f).metadata or {}).get(b"huggingface")
+        if not meta:
+            raise DataError(f"{f} has no `datasets` features in its metadata; is it from `covidct export`?")
+        found.setdefault(meta, f)
+    if len(found) > 1:
+        a, b = list(found.values())[:2]
+        raise DataError(f"{path} holds Parquet files of different features ({a} and {b}): read one config's "
+                        f"folder (data/<config>)")
+    return _DecodeExported(datasets.Features.from_arrow_schema(pq.read_schema(files[0])))
 
 
 # ------------------------------------------------------------------------------------------ decoding

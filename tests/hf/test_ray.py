@@ -150,3 +150,16 @@ def test_a_file_that_cannot_be_decoded_raises_covidcts_error_from_the_ray_task(r
     # decoding happens in a Ray task; the error that reaches the driver is covidct's, with its message
     with pytest.raises(LayoutError, match=rf"{raw.stem}\.mhd: its data file {raw.name} has 30 bytes .* truncated"):
         list(ds.iter_rows())
+
+
+def test_the_decoder_refuses_a_folder_of_several_configs(tmp_path: Path) -> None:
+    """One decoder has one config's features: a folder mixing configs would decode rows with the wrong ones."""
+    import covidct.ray
+    from covidct.hf.builder import DataError
+    from covidct.hf.export import export_fixture
+
+    export_fixture(registry().get("cncb"), tmp_path)  # lesion-seg and classification
+    folder = tmp_path / "covidct" / "cncb"
+    with pytest.raises(DataError, match=r"holds Parquet files of different features .* read one config's folder"):
+        covidct.ray.decoder(folder)
+    assert "label" in covidct.ray.decoder(folder / "data" / "classification").features
