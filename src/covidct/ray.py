@@ -80,6 +80,9 @@ def read_dataset(
     from covidct.hf.builder import DataError, builder_for
     from covidct.hf.load import card_in, load_card_file
 
+    if rows_per_task is not None and (not isinstance(rows_per_task, int) or rows_per_task < 1):
+        raise DataError(f"rows_per_task must be a whole number of at least 1, not {rows_per_task!r}")
+
     if not isinstance(ref, Card):
         folder = Path(os.path.expanduser(str(ref)))
         if folder.is_dir():

@@ -147,6 +147,10 @@ def test_a_file_that_cannot_be_decoded_raises_covidcts_error_from_the_ray_task(r
         ds = covidct.ray.read_dataset(card, "default", data_dir=tmp_path / "data", split=split)
         with pytest.raises(DataError, match="has no split 'nope'; its splits: subset0"):
             covidct.ray.read_dataset(card, "default", data_dir=tmp_path / "data", split="nope")
+    # the dataset raises its UDF's own error; the session's setting is left alone
+    assert ray_local.data.DataContext.get_current().raise_original_map_exception is False
+    with pytest.raises(DataError, match="rows_per_task must be a whole number of at least 1, not 0"):
+        covidct.ray.read_dataset(card, "default", data_dir=tmp_path / "data", rows_per_task=0)
     # decoding happens in a Ray task; the error that reaches the driver is covidct's, with its message
     with pytest.raises(LayoutError, match=rf"{raw.stem}\.mhd: its data file {raw.name} has 30 bytes .* truncated"):
         list(ds.iter_rows())
