@@ -53,7 +53,7 @@ def load_dataset(
     """
     folder = Path(os.path.expanduser(str(ref))) if not isinstance(ref, Card) else None
     if folder is not None and folder.is_dir():
-        card_file = _card_in(folder)
+        card_file = card_in(folder)
         if card_file is None:
             return _load_exported(folder, config, split=split, cache_dir=cache_dir, streaming=streaming, **kwargs)
         ref = load_card_file(card_file)
@@ -83,7 +83,7 @@ def prepare(builder: CardBuilder, *, split: str | None = None, streaming: bool =
         raise
 
 
-def _card_in(folder: Path) -> Path | None:
+def card_in(folder: Path) -> Path | None:
     for name in CARD_FILES:
         if (folder / name).is_file():
             return folder / name
