@@ -28,7 +28,7 @@ def test_folder_with_card_yaml(tmp_path: Path) -> None:
     (folder / "card.yaml").write_text(mod.CARD)
     data = tmp_path / "data"
     data.mkdir()
-    shutil.copyfile(get_testdata_file("CT_small.dcm"), data / "CT_small.dcm")
+    shutil.copyfile(get_testdata_file("CT_small.dcm", download=False), data / "CT_small.dcm")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = covidct.load_dataset(str(folder), data_dir=data, cache_dir=tmp_path / "cache")

@@ -54,7 +54,7 @@ def _real_ct_files() -> list[Path]:
     """
     from pydicom.data import get_testdata_file
 
-    small = get_testdata_file("CT_small.dcm")
+    small = get_testdata_file("CT_small.dcm", download=False)
     assert small is not None, "pydicom ships CT_small.dcm in its wheel"
     base = Path(small).parent / "dicomdirtests"
     files = [Path(small)]

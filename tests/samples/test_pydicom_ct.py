@@ -43,7 +43,7 @@ def test_bundled_ct_decodes_to_hu(tmp_path: Path) -> None:
 
     data = tmp_path / "data"
     data.mkdir()
-    shutil.copyfile(get_testdata_file("CT_small.dcm"), data / "CT_small.dcm")
+    shutil.copyfile(get_testdata_file("CT_small.dcm", download=False), data / "CT_small.dcm")
     (tmp_path / "card.yaml").write_text(CARD)
     card = load_card_file(tmp_path / "card.yaml")
     with warnings.catch_warnings():
