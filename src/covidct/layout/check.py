@@ -19,8 +19,9 @@ from typing import Any
 
 from covidct.card.model import Card, Config
 from covidct.fsutil import UnsafePath, open_regular, walk_entries
-from covidct.layout.plan import CountCheck, LayoutWarning, Plan, gc_paused
-from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
+from covidct.layout import fastcheck
+from covidct.layout.plan import CountCheck, LayoutWarning, Plan, Tally, gc_paused
+from covidct.layout.walk import LayoutError, Match, Walker, mismatch_reason
 
 # Names that are never data: documents and the litter of file systems and archivers. Anything else
 # that no pattern matches is a data file the layout would skip, and fails the check.
@@ -168,29 +169,79 @@ def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None 
 
 
 def _check(card: Card, config: Config, report: CheckReport, names: list[str], root: str,
-           release: str | None) -> CheckReport:
-    lay = config.layout
-    assert lay is not None
+           release: str | None, fast: bool = True) -> CheckReport:
+    """The check of ``names``: by the names-only fast path when it applies (``fast``), else file by file."""
+    if fast:
+        done = _check_fast(card, config, report, names, root, release)
+        if done is not None:
+            return done
+    return _check_full(card, config, report, names, root, release)
+
+
+def _new_plan(card: Card, config: Config, root: str) -> Plan:
     plan = Plan(card, config, [root] if root and os.path.isdir(root) else [])
     plan.reported_elsewhere = frozenset({"unmatched", "unpaired", "counts"})
-    walker = plan.walker()
-    found = walker.match_names(root, names)
-    for role, ms in found.roles.items():
-        report.matched[role] = len(ms)
-    for name, ms in found.tables.items():
+    return plan
+
+
+def _report_matches(report: CheckReport, config: Config, walker: Walker, names: list[str], matched: dict[str, int],
+                    tables: dict[str, list[Match]], excluded: int, unmatched: list[str]) -> None:
+    """What the names are: ``names`` distinct, ``matched`` the files of each role."""
+    report.matched.update(matched)
+    for name, ms in tables.items():
         report.matched[f"table {name}"] = len(ms)
-    in_tables = {m.rel for ms in found.tables.values() for m in ms}
-    report.named = sum(1 for n in dict.fromkeys(names) if n in walker.known and n not in in_tables)
-    report.excluded = found.excluded
-    _group_unmatched(report, found, walker)
+    in_tables = {m.rel for ms in tables.values() for m in ms}
+    report.named = sum(1 for n in names if n in walker.known and n not in in_tables)
+    report.excluded = excluded
+    _group_unmatched(report, unmatched, walker)
     _not_checked(report, config)
 
+
+def _tables_absent(report: CheckReport, config: Config, names: list[str], plan: Plan) -> bool:
     absent = _named_but_absent(config, set(names), plan.roots)
     if absent:
         # the listing names the tables but they were not given (e.g. a license that forbids copying them):
         # the names are checked, what the tables say is not
         report.not_checked.append(f"labels, splits and counts: the layout reads {', '.join(absent)}, not given "
                                   "(pass --data-dir with them)")
+    return bool(absent)
+
+
+def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str], root: str,
+                release: str | None) -> CheckReport | None:
+    """The report of :func:`_check_full`, from counts per distinct key (:mod:`covidct.layout.fastcheck`);
+    None where that path cannot promise the same report (it then runs instead)."""
+    report = CheckReport(base.card, base.config, base.against, files=base.files)
+    plan = _new_plan(card, config, root)
+    walker = plan.walker()
+    unique = list(dict.fromkeys(names))
+    try:
+        tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique)
+    except fastcheck.FallBack:
+        return None
+    _report_matches(report, config, walker, unique, matched, tables, excluded, unmatched)
+    if _tables_absent(report, config, names, plan):
+        return report
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rows = tally.build(tables)
+        except (LayoutError, fastcheck.FallBack):
+            return None  # the full path says what is wrong, file by file
+    if caught:
+        return None  # notes name what the full path found: it tells them
+    _tally(report, plan, release, plan.tally(rows))
+    return report
+
+
+def _check_full(card: Card, config: Config, report: CheckReport, names: list[str], root: str,
+                release: str | None) -> CheckReport:
+    plan = _new_plan(card, config, root)
+    walker = plan.walker()
+    found = walker.match_names(root, names)
+    _report_matches(report, config, walker, list(dict.fromkeys(names)), {r: len(ms) for r, ms in found.roles.items()},
+                    found.tables, found.excluded, found.unmatched)
+    if _tables_absent(report, config, names, plan):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)
@@ -216,10 +267,10 @@ def _named_but_absent(config: Config, names: set[str], roots: list[str]) -> list
             if p in names and not any(os.path.isfile(os.path.join(r, p)) for r in roots)]
 
 
-def _group_unmatched(report: CheckReport, found: Found, walker: Walker) -> None:
+def _group_unmatched(report: CheckReport, unmatched: list[str], walker: Walker) -> None:
     groups: dict[str, Unmatched] = {}
     image = walker.roles.get("image")
-    for rel in found.unmatched:
+    for rel in unmatched:
         if is_document(rel):
             report.documents += 1
             continue
@@ -247,8 +298,8 @@ def _not_checked(report: CheckReport, config: Config) -> None:
         report.not_checked.append(f"array {name!r} ({arr.path}): its rows and slices are not read in a names-only run")
 
 
-def _tally(report: CheckReport, plan: Plan, release: str | None) -> None:
-    t = plan.tally()
+def _tally(report: CheckReport, plan: Plan, release: str | None, tally: Tally | None = None) -> None:
+    t = tally or plan.tally()
     for s in [None, *plan.splits]:
         key = s if s is not None else "all"
         report.examples[key] = t.examples[s]
