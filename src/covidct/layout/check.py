@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -148,8 +148,11 @@ def _under_root(names: Iterable[str], root: str | None) -> list[str]:
 
 
 def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None = None,
-          data_dir: str | os.PathLike[str] | None = None, release: str | None = None) -> CheckReport:
-    """Dry-run ``config``'s layout on a listing (tables from ``data_dir``) or on ``data_dir``'s names."""
+          data_dir: str | os.PathLike[str] | None = None, release: str | None = None, fast: bool = True) -> CheckReport:
+    """Dry-run ``config``'s layout on a listing (tables from ``data_dir``) or on ``data_dir``'s names.
+
+    ``fast=False`` matches and interprets the names file by file, as loading does, instead of counting
+    them per distinct key (the same report, slower; tests compare the two)."""
     if config.layout is None:
         raise CheckError(f"{card.id}/{config.name} has no layout: nothing to check")
     if listing is None and data_dir is None:
@@ -165,7 +168,7 @@ def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None 
     report.files = len(names)
 
     with gc_paused():
-        return _check(card, config, report, names, root, release)
+        return _check(card, config, report, names, root, release, fast)
 
 
 def _check(card: Card, config: Config, report: CheckReport, names: list[str], root: str,
@@ -184,7 +187,7 @@ def _new_plan(card: Card, config: Config, root: str) -> Plan:
     return plan
 
 
-def _report_matches(report: CheckReport, config: Config, walker: Walker, names: list[str], matched: dict[str, int],
+def _report_matches(report: CheckReport, config: Config, walker: Walker, names: Iterable[str], matched: dict[str, int],
                     tables: dict[str, list[Match]], excluded: int, unmatched: list[str]) -> None:
     """What the names are: ``names`` distinct, ``matched`` the files of each role."""
     report.matched.update(matched)
@@ -197,8 +200,8 @@ def _report_matches(report: CheckReport, config: Config, walker: Walker, names: 
     _not_checked(report, config)
 
 
-def _tables_absent(report: CheckReport, config: Config, names: list[str], plan: Plan) -> bool:
-    absent = _named_but_absent(config, set(names), plan.roots)
+def _tables_absent(report: CheckReport, config: Config, names: Container[str], plan: Plan) -> bool:
+    absent = _named_but_absent(config, names, plan.roots)
     if absent:
         # the listing names the tables but they were not given (e.g. a license that forbids copying them):
         # the names are checked, what the tables say is not
@@ -214,13 +217,13 @@ def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str],
     report = CheckReport(base.card, base.config, base.against, files=base.files)
     plan = _new_plan(card, config, root)
     walker = plan.walker()
-    unique = list(dict.fromkeys(names))
+    unique = dict.fromkeys(names)  # in order; also the set of the names
     try:
         tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique)
     except fastcheck.FallBack:
         return None
     _report_matches(report, config, walker, unique, matched, tables, excluded, unmatched)
-    if _tables_absent(report, config, names, plan):
+    if _tables_absent(report, config, unique, plan):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -228,8 +231,10 @@ def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str],
             rows = tally.build(tables)
         except (LayoutError, fastcheck.FallBack):
             return None  # the full path says what is wrong, file by file
-    if caught:
-        return None  # notes name what the full path found: it tells them
+    if any(not issubclass(w.category, LayoutWarning) for w in caught):
+        return None  # not the full path's notes: it shows them as it always does
+    # a LayoutWarning here says how many examples, never which file (a plan's warnings are counts here)
+    report.notes.extend(str(w.message) for w in caught)
     _tally(report, plan, release, plan.tally(rows))
     return report
 
@@ -241,7 +246,7 @@ def _check_full(card: Card, config: Config, report: CheckReport, names: list[str
     found = walker.match_names(root, names)
     _report_matches(report, config, walker, list(dict.fromkeys(names)), {r: len(ms) for r, ms in found.roles.items()},
                     found.tables, found.excluded, found.unmatched)
-    if _tables_absent(report, config, names, plan):
+    if _tables_absent(report, config, set(names), plan):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)
@@ -256,7 +261,7 @@ def _check_full(card: Card, config: Config, report: CheckReport, names: list[str
     return report
 
 
-def _named_but_absent(config: Config, names: set[str], roots: list[str]) -> list[str]:
+def _named_but_absent(config: Config, names: Container[str], roots: list[str]) -> list[str]:
     """Files the layout reads by a fixed path that the listing has but no given folder holds."""
     lay = config.layout
     assert lay is not None

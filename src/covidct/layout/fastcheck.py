@@ -19,136 +19,161 @@ generated names and compares the reports.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Iterable
 from typing import Any
 
-from covidct.card.pattern import MAX_PATH_CHARS, Pattern, PatternError, fixed_depth, parse
-from covidct.layout.plan import Plan
+from covidct.card.pattern import BUILTIN_PARTS, MAX_PATH_CHARS, Pattern, PatternError, fixed_depth, parse
+from covidct.layout.plan import Plan, builtins_of
 from covidct.layout.values import SLICE_KINDS
-from covidct.layout.walk import Match, Walker, companions_of
+from covidct.layout.walk import _COMPANIONS, Match, Walker
 
-_MISS: Any = object()  # not yet matched (a cache miss), or a part the file lacks
-
-Matcher = Callable[[str, list[str]], "dict[str, str] | None"]
+_MISS: Any = object()  # not matched yet (a cache miss), or a part the file lacks
+_COMPANION_EXTS = tuple(c for comps in _COMPANIONS.values() for c in comps)
 
 
 class FallBack(Exception):
     """The fast path cannot promise the full path's report here."""
 
 
-def level_matcher(pat: Pattern, part_rx: dict[str, str]) -> Matcher:
-    """``pat.match`` as a function of (path, its ``/``-split levels), each level's distinct texts matched once.
+class LevelMatcher:
+    """``pat.match`` split into its folder levels and its file level, each distinct text matched once.
 
     A pattern of fixed depth has no part and no wildcard that can match ``/``, so a path matches it
     exactly when every level matches the pattern's level; and since RE2 reports the first match in
     the order a backtracking matcher tries them, which runs level by level, the values it reports
-    for the whole path are the values of each level's first match. A part used on two levels must
-    have one value, as :meth:`Pattern.match` demands. Other patterns are matched whole.
+    for the whole path are the values of each level's first match. A part used twice must have one
+    value, as :meth:`Pattern.match` demands: within the folder levels or within the file level that
+    is checked once per distinct text, across them (``cross``) once per path. Other patterns (``**``,
+    a part that may match ``/``, a level that does not parse alone) are matched whole (``whole``).
     """
-    whole = pat.match
-    if fixed_depth(pat, part_rx) is None:
-        return lambda rel, _segs: whole(rel)
-    rx = tuple(part_rx.items())
-    try:
-        levels = [parse(text, rx) for text in pat.text.split("/")]
-    except PatternError:  # a level alone may not parse (a lone brace pair split by '/'): matched whole
-        return lambda rel, _segs: whole(rel)
-    depth = len(levels)
-    caches: list[dict[str, dict[str, str] | None]] = [{} for _ in levels]
-    plan = list(zip(levels, caches, strict=True))
-    shared = len(set(pat.groups)) != len(pat.groups)  # a part used twice (maybe on two levels)
 
-    def match(rel: str, segs: list[str]) -> dict[str, str] | None:
-        if len(segs) != depth or len(rel) > MAX_PATH_CHARS:
+    def __init__(self, pat: Pattern, part_rx: dict[str, str], keys: tuple[str, ...] = ()):
+        self.pat = pat
+        self.keys = keys  # the parts a file's key is made of (see NamesTally)
+        self.whole = fixed_depth(pat, part_rx) is None
+        self.levels: list[Pattern] = []
+        self.cross: tuple[str, ...] = ()
+        if not self.whole:
+            rx = tuple(part_rx.items())
+            try:
+                self.levels = [parse(text, rx) for text in pat.text.split("/")]
+            except PatternError:  # a level alone may not parse (a lone brace pair split by '/')
+                self.whole = True
+        if not self.whole:
+            folder_parts = {p for lv in self.levels[:-1] for p in lv.parts}
+            self.cross = tuple(p for p in self.levels[-1].parts if p in folder_parts)
+        self.depth = len(self.levels) - 1  # folder levels
+        self.files: dict[str, tuple[dict[str, str], tuple[Any, ...]] | None] = {}
+
+    def folder(self, dsegs: list[str]) -> dict[str, str] | None:
+        """The values of a folder's levels (``dsegs``: the folder split at ``/``), or None: no match."""
+        if self.whole or len(dsegs) != self.depth:
             return None
         out: dict[str, str] = {}
-        for s, (lv, cache) in zip(segs, plan):  # noqa: B905 -- same length, checked above
-            v = cache.get(s, _MISS)
-            if v is _MISS:
-                v = cache[s] = lv.match(s)
+        for lv, s in zip(self.levels, dsegs):  # noqa: B905 -- the file level is not in dsegs
+            v = lv.match(s)
             if v is None:
                 return None
-            if shared:
-                for k, x in v.items():
-                    if out.setdefault(k, x) != x:
-                        return None
-            else:
-                out.update(v)
+            for k, x in v.items():
+                if out.setdefault(k, x) != x:
+                    return None
         return out
 
-    return match
+    def file(self, f: str) -> tuple[dict[str, str], tuple[Any, ...]] | None:
+        """(values, key values) of a file name, or None: no match. Matched once per distinct name."""
+        hit = self.files.get(f, _MISS)
+        if hit is _MISS:
+            v = self.levels[-1].match(f)
+            hit = self.files[f] = None if v is None else (v, tuple([v.get(k, _MISS) for k in self.keys]))
+        return hit
+
+    def key(self, dv: dict[str, str], fkey: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A file's key values from its folder's values and its file name's key values."""
+        return tuple([x if x is not _MISS else dv.get(k, _MISS) for k, x in zip(self.keys, fkey, strict=True)])
 
 
 class NamesTally:
-    """The files of a names-only run, counted per distinct key instead of kept one by one."""
+    """The images of a names-only run, counted per distinct key instead of kept one by one.
+
+    The key of an image is its values of the parts that decide anything the report counts: the
+    group parts (which scan) and the parts its patient, scan, labels, fields and split come from
+    (:meth:`Plan._context_keys`). Images with one key are one row of the tally, weighted.
+    """
 
     def __init__(self, plan: Plan, walker: Walker):
         lay = plan.layout
         if plan.mask_roles:
             raise FallBack("mask roles are paired file by file")
-        if plan._needs_builtins():  # also computes the context keys
-            raise FallBack("values read {_name}, {_stem} or {_path}, or a source the cache does not know")
+        # {_name}, {_stem}, {_path} of each image (a table keyed by file name): its key is its own; a scan's
+        # would be its folder, which the full path works out
+        self.builtins = plan._needs_builtins()  # also computes the context keys
+        if plan._ctx_keys is None:
+            raise FallBack("a value comes from a source the per-key cache does not know")
+        if self.builtins and lay.group is not None:
+            raise FallBack("values of scans read {_name}, {_stem} or {_path}")
         self.plan = plan
-        self.walker = walker
-        self.image_parts = set(walker.roles["image"].parts)
         self.by = tuple(lay.group.by) if lay.group is not None else ()
-        if any(p not in self.image_parts for p in self.by):
+        if any(p not in walker.roles["image"].parts for p in self.by):
             raise FallBack("a group part is not in the image pattern")
         self.plain = all(plan.part_types.get(p) != "int" for p in self.by)
         self.ctx_keys: tuple[str, ...] = plan._ctx_keys or ()
-        # group key (normalised) -> [raw key text of its first file, {values key: files}]
+        self.keys = tuple(dict.fromkeys((*self.by, *self.ctx_keys)))
+        self._by_at = [self.keys.index(p) for p in self.by]
+        self._ctx_at = [self.keys.index(k) for k in self.ctx_keys]
+        self._builtin_at = [(i, k) for i, k in enumerate(self.keys) if k in BUILTIN_PARTS]
+        # normalised group key -> [raw key of its first image, {context values: images}], in order of first image
         self.groups: dict[tuple[Any, ...], list[Any]] = {}
         self.images = 0
-        self.first_image = ""
-        self.companion_rels: list[str] = []  # matched .mhd/.hdr files: their .raw/.img are not "unmatched"
 
-    def add(self, rel: str, parts: dict[str, str]) -> None:
-        if not self.images:
-            self.first_image = rel
-        self.images += 1
-        if self.by:
-            if self.plain:
-                gk = tuple([parts[p] for p in self.by])
-            else:
-                norm = self.plan._norm
-                gk = tuple([norm(p, parts[p]) for p in self.by])
+    def add(self, key: tuple[Any, ...], n: int, rel: str = "") -> None:
+        """``n`` images with ``key`` (``rel``: the one image, when values read its name); keys come in the order
+        of their first image."""
+        self.images += n
+        if self._builtin_at:
+            values = builtins_of(rel)
+            filled = list(key)
+            for i, k in self._builtin_at:
+                filled[i] = values[k]
+            key = tuple(filled)
+        raw = tuple([key[i] for i in self._by_at])
+        if self.plain:
+            gk = raw
         else:
-            gk = ()  # every file its own example, without a scan: files with equal values count alike
-        vk = tuple([parts.get(k, _MISS) for k in self.ctx_keys])
+            norm = self.plan._norm
+            gk = tuple([norm(p, v) for p, v in zip(self.by, raw, strict=True)])
+        vk = tuple([key[i] for i in self._ctx_at])
         g = self.groups.get(gk)
         if g is None:
-            self.groups[gk] = ["/".join([parts[p] for p in self.by]), {vk: 1}]
+            self.groups[gk] = ["/".join(raw), {vk: n}]
         else:
-            counts = g[1]
-            counts[vk] = counts.get(vk, 0) + 1
-        if rel[-4:].lower() in (".mhd", ".hdr"):
-            self.companion_rels.append(rel)
+            g[1][vk] = g[1].get(vk, 0) + n
 
     def _ctx(self, vk: tuple[Any, ...]) -> dict[str, str]:
         return {k: v for k, v in zip(self.ctx_keys, vk, strict=True) if v is not _MISS}
 
     def build(self, tables: dict[str, list[Match]]) -> Counter[tuple[Any, ...]]:
-        """What :meth:`Plan.build` and the rows of :meth:`Plan.tally` would make of these files: the
-        weighted tally rows. Raises :class:`FallBack` where the full path would raise or warn."""
+        """What :meth:`Plan.build` and :meth:`Plan.tally_rows` make of these images: the weighted tally rows.
+
+        Each distinct key's values come from the plan's own methods, in the order the full path asks
+        for them, so they are the same; any error hands over to the full path, which names the file."""
         plan = self.plan
         if not self.images:
             raise FallBack("no image: the full path says why")
         plan._read_tables(_Found(tables))
         member_labels = plan._member_level_labels() if not plan.per_member else []
-        slice_labels = [n for n in member_labels if plan.labels[n].kind in SLICE_KINDS]
-        what = self.first_image  # only in error messages, and an error hands over to the full path
+        slice_labels = any(plan.labels[n].kind in SLICE_KINDS for n in member_labels)
+        what = "(names-only check)"  # only in error messages, and an error hands over to the full path
         weighted: list[tuple[dict[str, Any], int, str]] = []
         for raw_key, counts in self.groups.values():
             if plan.per_member:
                 for vk, n in counts.items():
                     weighted.append((plan._values(self._ctx(vk), per_slice=plan.grouped, what=what), n, raw_key))
-            else:
+            else:  # one example per scan: its values come from the parts all its slices share
                 keys = list(counts)
-                first = keys[0]
-                common = {k: v for i, (k, v) in enumerate(zip(self.ctx_keys, first, strict=True))
+                common = {k: v for i, (k, v) in enumerate(zip(self.ctx_keys, keys[0], strict=True))
                           if v is not _MISS and all(vk[i] == v for vk in keys)}
                 weighted.append((plan._values(common, per_slice=False, what=what), 1, raw_key))
-                for vk in keys if slice_labels else ():
+                for vk in keys if slice_labels else ():  # per-slice labels: computed for their errors
                     for name in member_labels:
                         plan._label(name, self._ctx(vk), True, what)
         plan._collect_splits((vals, n) for vals, n, _k in weighted)
@@ -162,45 +187,102 @@ class _Found:
         self.tables = tables
 
 
-def match_names(walker: Walker, tally: NamesTally, root: str, names: list[str]) -> tuple[
+def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[str]) -> tuple[
         dict[str, int], dict[str, list[Match]], list[str], int]:
-    """:meth:`Walker.match_names` for a :class:`NamesTally`: (files per role, table matches, unmatched, excluded)."""
-    order: list[tuple[str, str, Matcher]] = [("role", r, level_matcher(walker.roles[r], walker.part_rx))
-                                             for r in walker.role_order]
-    order += [("table", t, level_matcher(p, walker.part_rx)) for t, p in walker.tables.items()]
-    matched = dict.fromkeys(walker.roles, 0)
+    """:meth:`Walker.match_names` into a :class:`NamesTally`: (images, table matches, unmatched, excluded).
+
+    ``names`` are distinct. The image role is the only role (mask roles fall back)."""
+    part_rx = walker.part_rx
+    ms = [LevelMatcher(walker.roles[r], part_rx, tally.keys if r == "image" else ()) for r in walker.role_order]
+    names_of = [*walker.role_order, *walker.tables]
+    ms += [LevelMatcher(p, part_rx) for p in walker.tables.values()]
+    if walker.role_order != ["image"]:
+        raise FallBack("roles other than image")
+    image = ms[0]
     tables: dict[str, list[Match]] = {t: [] for t in walker.tables}
     unmatched: list[str] = []
     excluded = 0
     exclude = walker._excluded if walker.exclude else None
-    add = tally.add
+    folders: dict[str, list[dict[str, str] | None]] = {}  # folder with its '/' -> values per pattern
+    # (folder, key values of the file name[, the path when values read it]) -> images; matched whole:
+    # ("", key values[, path])
+    counts: dict[tuple[Any, ...], int] = {}
+    builtins = tally.builtins
+    # the image pattern by levels (most layouts) is tried inline first: this loop runs once per file
+    image_levels = not image.whole
+    image_files = image.files
+    cross = image.cross
+    rest = range(1 if image_levels else 0, len(ms))
     for rel in names:
         if exclude is not None and exclude(rel):
             excluded += 1
             continue
-        segs = rel.split("/")
-        for kind, name, match in order:
-            parts = match(rel, segs)
-            if parts is not None:
-                if kind == "table":
-                    tables[name].append(Match(root, rel, parts))
+        if len(rel) > MAX_PATH_CHARS:
+            unmatched.append(rel)
+            continue
+        cut = rel.rfind("/") + 1
+        head = rel[:cut]
+        entry = folders.get(head)
+        if entry is None:
+            dsegs = head[:-1].split("/") if head else []
+            entry = folders[head] = [m.folder(dsegs) for m in ms]
+        f = rel[cut:]
+        if image_levels:
+            dv = entry[0]
+            if dv is not None:
+                hit = image_files.get(f, _MISS)
+                if hit is _MISS:
+                    hit = image.file(f)
+                if hit is not None and (not cross or all(dv[p] == hit[0][p] for p in cross)):
+                    k = (head, hit[1], rel) if builtins else (head, hit[1])
+                    counts[k] = counts.get(k, 0) + 1
+                    continue
+        for i in rest:
+            m = ms[i]
+            if m.whole:
+                parts = m.pat.match(rel)
+                if parts is None:
+                    continue
+                if i == 0:
+                    pk = tuple([parts.get(p, _MISS) for p in tally.keys])
+                    k = ("", pk, rel) if builtins else ("", pk)
+                    counts[k] = counts.get(k, 0) + 1
                 else:
-                    matched[name] += 1
-                    add(rel, parts)  # the only role: mask roles fall back
+                    tables[names_of[i]].append(Match(root, rel, parts))
                 break
+            dv = entry[i]
+            if dv is None:
+                continue
+            hit = m.file(f)
+            if hit is None:
+                continue
+            fv = hit[0]
+            if m.cross and any(dv[p] != fv[p] for p in m.cross):
+                continue
+            if i == 0:
+                k = (head, hit[1], rel) if builtins else (head, hit[1])
+                counts[k] = counts.get(k, 0) + 1
+            else:
+                tables[names_of[i]].append(Match(root, rel, {**dv, **fv}))
+            break
         else:
             unmatched.append(rel)
-    if unmatched:
-        drop = companions_of(tally.companion_rels, unmatched) | walker.known
-        unmatched = [u for u in unmatched if u not in drop]
-    return matched, tables, unmatched, excluded
+    if any(u.lower().endswith(_COMPANION_EXTS) for u in unmatched):
+        raise FallBack("a .raw or .img file may belong to a matched .mhd or .hdr")
+    unmatched = [u for u in unmatched if u not in walker.known]
+    images = 0
+    for k, n in counts.items():
+        images += n
+        key = k[1] if image.whole else image.key(folders[k[0]][0], k[1])  # type: ignore[arg-type]
+        tally.add(key, n, k[2] if builtins else "")
+    return {"image": images}, tables, unmatched, excluded
 
 
-def run(plan: Plan, walker: Walker, root: str, names: list[str]) -> tuple[
+def run(plan: Plan, walker: Walker, root: str, names: Iterable[str]) -> tuple[
         NamesTally, dict[str, int], dict[str, list[Match]], list[str], int]:
     """Match ``names`` (distinct, in order) for the fast path; :class:`FallBack` when it does not apply."""
     tally = NamesTally(plan, walker)
     return (tally, *match_names(walker, tally, root, names))
 
 
-__all__ = ["FallBack", "NamesTally", "level_matcher", "match_names", "run"]
+__all__ = ["FallBack", "LevelMatcher", "NamesTally", "match_names", "run"]
