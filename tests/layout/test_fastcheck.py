@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 from cardkit import both_paths, make_card
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from covidct.card.model import Card
 from covidct.card.pattern import parse
+from covidct.layout.check import CheckError
 from covidct.layout.fastcheck import LevelMatcher
 
 # ------------------------------------------------------------------------------------ generated names
@@ -102,7 +103,10 @@ def _run(layout: str, names: list[str], tmp_path: Path, monkeypatch: pytest.Monk
 def test_both_paths_give_one_report_on_generated_names(layout: str, names: list[str], tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     names = [n for n in names if n.strip() == n and not n.startswith("/") and ".." not in n.split("/")]
-    full, fast, _used = _run(layout, names, tmp_path, monkeypatch)
+    try:
+        full, fast, _used = _run(layout, names, tmp_path, monkeypatch)
+    except CheckError:  # a listing refused before either path runs ('.//x' is '/x')
+        assume(False)
     assert fast == full
 
 

@@ -187,14 +187,14 @@ def _new_plan(card: Card, config: Config, root: str) -> Plan:
     return plan
 
 
-def _report_matches(report: CheckReport, config: Config, walker: Walker, names: Iterable[str], matched: dict[str, int],
+def _report_matches(report: CheckReport, config: Config, walker: Walker, names: Container[str], matched: dict[str, int],
                     tables: dict[str, list[Match]], excluded: int, unmatched: list[str]) -> None:
-    """What the names are: ``names`` distinct, ``matched`` the files of each role."""
+    """What the names are: ``matched`` the files of each role."""
     report.matched.update(matched)
     for name, ms in tables.items():
         report.matched[f"table {name}"] = len(ms)
     in_tables = {m.rel for ms in tables.values() for m in ms}
-    report.named = sum(1 for n in names if n in walker.known and n not in in_tables)
+    report.named = sum(1 for n in walker.known if n in names and n not in in_tables)
     report.excluded = excluded
     _group_unmatched(report, unmatched, walker)
     _not_checked(report, config)
@@ -217,13 +217,14 @@ def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str],
     report = CheckReport(base.card, base.config, base.against, files=base.files)
     plan = _new_plan(card, config, root)
     walker = plan.walker()
-    unique = dict.fromkeys(names)  # in order; also the set of the names
+    seen = set(names)
+    unique: Iterable[str] = names if len(seen) == len(names) else dict.fromkeys(names)  # each name once, in order
     try:
         tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique)
     except fastcheck.FallBack:
         return None
-    _report_matches(report, config, walker, unique, matched, tables, excluded, unmatched)
-    if _tables_absent(report, config, unique, plan):
+    _report_matches(report, config, walker, seen, matched, tables, excluded, unmatched)
+    if _tables_absent(report, config, seen, plan):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -244,9 +245,10 @@ def _check_full(card: Card, config: Config, report: CheckReport, names: list[str
     plan = _new_plan(card, config, root)
     walker = plan.walker()
     found = walker.match_names(root, names)
-    _report_matches(report, config, walker, list(dict.fromkeys(names)), {r: len(ms) for r, ms in found.roles.items()},
+    seen = set(names)
+    _report_matches(report, config, walker, seen, {r: len(ms) for r, ms in found.roles.items()},
                     found.tables, found.excluded, found.unmatched)
-    if _tables_absent(report, config, set(names), plan):
+    if _tables_absent(report, config, seen, plan):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)

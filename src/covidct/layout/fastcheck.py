@@ -213,6 +213,9 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
     image_files = image.files
     cross = image.cross
     rest = range(1 if image_levels else 0, len(ms))
+    folder_of = folders.get
+    image_file = image_files.get
+    count_of = counts.get
     for rel in names:
         if exclude is not None and exclude(rel):
             excluded += 1
@@ -222,7 +225,7 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
             continue
         cut = rel.rfind("/") + 1
         head = rel[:cut]
-        entry = folders.get(head)
+        entry = folder_of(head)
         if entry is None:
             dsegs = head[:-1].split("/") if head else []
             entry = folders[head] = [m.folder(dsegs) for m in ms]
@@ -230,12 +233,12 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
         if image_levels:
             dv = entry[0]
             if dv is not None:
-                hit = image_files.get(f, _MISS)
+                hit = image_file(f, _MISS)
                 if hit is _MISS:
                     hit = image.file(f)
                 if hit is not None and (not cross or all(dv[p] == hit[0][p] for p in cross)):
                     k = (head, hit[1], rel) if builtins else (head, hit[1])
-                    counts[k] = counts.get(k, 0) + 1
+                    counts[k] = count_of(k, 0) + 1
                     continue
         for i in rest:
             m = ms[i]
