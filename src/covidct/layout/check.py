@@ -219,8 +219,9 @@ def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str],
     walker = plan.walker()
     seen = set(names)
     unique: Iterable[str] = names if len(seen) == len(names) else dict.fromkeys(names)  # each name once, in order
+    absent = bool(_named_but_absent(config, seen, plan.roots))  # then the images are only counted
     try:
-        tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique)
+        tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique, count_only=absent)
     except fastcheck.FallBack:
         return None
     _report_matches(report, config, walker, seen, matched, tables, excluded, unmatched)

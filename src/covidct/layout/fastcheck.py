@@ -187,11 +187,12 @@ class _Found:
         self.tables = tables
 
 
-def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[str]) -> tuple[
+def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[str], count_only: bool = False) -> tuple[
         dict[str, int], dict[str, list[Match]], list[str], int]:
     """:meth:`Walker.match_names` into a :class:`NamesTally`: (images, table matches, unmatched, excluded).
 
-    ``names`` are distinct. The image role is the only role (mask roles fall back)."""
+    ``names`` are distinct. The image role is the only role (mask roles fall back). ``count_only``: the
+    images are counted, not added to the tally (the tables they would be joined with are absent)."""
     part_rx = walker.part_rx
     ms = [LevelMatcher(walker.roles[r], part_rx, tally.keys if r == "image" else ()) for r in walker.role_order]
     names_of = [*walker.role_order, *walker.tables]
@@ -207,7 +208,7 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
     # (folder, key values of the file name[, the path when values read it]) -> images; matched whole:
     # ("", key values[, path])
     counts: dict[tuple[Any, ...], int] = {}
-    builtins = tally.builtins
+    builtins = tally.builtins and not count_only
     # the image pattern by levels (most layouts) is tried inline first: this loop runs once per file
     image_levels = not image.whole
     image_files = image.files
@@ -247,8 +248,11 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
                 if parts is None:
                     continue
                 if i == 0:
-                    pk = tuple([parts.get(p, _MISS) for p in tally.keys])
-                    k = ("", pk, rel) if builtins else ("", pk)
+                    if count_only:
+                        k = ("",)
+                    else:
+                        pk = tuple([parts.get(p, _MISS) for p in tally.keys])
+                        k = ("", pk, rel) if builtins else ("", pk)
                     counts[k] = counts.get(k, 0) + 1
                 else:
                     tables[names_of[i]].append(Match(root, rel, parts))
@@ -273,19 +277,18 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
     if any(u.lower().endswith(_COMPANION_EXTS) for u in unmatched):
         raise FallBack("a .raw or .img file may belong to a matched .mhd or .hdr")
     unmatched = [u for u in unmatched if u not in walker.known]
-    images = 0
-    for k, n in counts.items():
-        images += n
-        key = k[1] if image.whole else image.key(folders[k[0]][0], k[1])  # type: ignore[arg-type]
-        tally.add(key, n, k[2] if builtins else "")
-    return {"image": images}, tables, unmatched, excluded
+    if not count_only:
+        for k, n in counts.items():
+            key = k[1] if image.whole else image.key(folders[k[0]][0], k[1])  # type: ignore[arg-type]
+            tally.add(key, n, k[2] if builtins else "")
+    return {"image": sum(counts.values())}, tables, unmatched, excluded
 
 
-def run(plan: Plan, walker: Walker, root: str, names: Iterable[str]) -> tuple[
+def run(plan: Plan, walker: Walker, root: str, names: Iterable[str], count_only: bool = False) -> tuple[
         NamesTally, dict[str, int], dict[str, list[Match]], list[str], int]:
     """Match ``names`` (distinct, in order) for the fast path; :class:`FallBack` when it does not apply."""
     tally = NamesTally(plan, walker)
-    return (tally, *match_names(walker, tally, root, names))
+    return (tally, *match_names(walker, tally, root, names, count_only))
 
 
 __all__ = ["FallBack", "LevelMatcher", "NamesTally", "match_names", "run"]
