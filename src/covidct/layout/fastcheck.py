@@ -1,19 +1,23 @@
 """The names-only fast path of ``covidct check``: the same report, without an object per file.
 
-A names-only check reports counts, not records, and a dataset's names repeat themselves: CNCB has
-400,000 slices in 4,000 scans, three classes, and ten distinct slice-file names. So here
+A names-only check reports counts, not records, and a dataset's names repeat themselves: CNCB's
+400,000 slices lie in a few thousand scan folders, three classes, and a few hundred slice-file names.
+So here
 
-- a pattern is matched one path level at a time, each distinct folder or file name once (an RE2
-  match with group extraction costs microseconds; a dictionary look-up a few dozen nanoseconds);
-- files are counted per distinct (scan, values) key, and each key's patient, scan, labels and split
-  are worked out once, by the same :class:`Plan` methods the full path uses;
+- a pattern is matched one path level at a time, each distinct folder and file name once (an RE2
+  match with group extraction costs microseconds, a dictionary look-up tens of nanoseconds);
+- images are counted per distinct key (the values of the parts that decide their scan, patient,
+  labels, fields and split), and each key's values are worked out once, by the same :class:`Plan`
+  methods the full path uses;
 - the tally is fed those weighted rows.
 
-Whatever this path cannot reproduce exactly, it does not try: a layout with mask roles (pairing is
-per file), one whose values need ``{_name}``/``{_stem}``/``{_path}`` or an unknown source, and any
-run that raises an error or a warning are handed back (``None``) to the full path, which then says
-what it always said. tests/layout/test_fastcheck.py runs both paths over every real listing and over
-generated names and compares the reports.
+What this path cannot reproduce exactly it does not try: a layout with mask roles (paired file by
+file), values of scans that read ``{_name}``/``{_stem}``/``{_path}`` (a scan's is its folder), a value
+from a source the per-key cache does not know, a ``.raw``/``.img`` that may belong to a matched file,
+and any run that raises an error or a warning other than a :class:`LayoutWarning` (whose messages
+here are counts) raise :class:`FallBack`, and the full path runs instead and says what it always
+said. tests/layout/test_fastcheck.py (generated names) and tests/test_listings.py (every real
+listing) run both paths and compare the reports.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from covidct.card.pattern import BUILTIN_PARTS, MAX_PATH_CHARS, Pattern, PatternError, fixed_depth, parse
+from covidct.errors import CovidctError
 from covidct.layout.plan import Plan, builtins_of
 from covidct.layout.values import SLICE_KINDS
 from covidct.layout.walk import _COMPANIONS, Match, Walker
@@ -31,8 +36,9 @@ _MISS: Any = object()  # not matched yet (a cache miss), or a part the file lack
 _COMPANION_EXTS = tuple(c for comps in _COMPANIONS.values() for c in comps)
 
 
-class FallBack(Exception):
-    """The fast path cannot promise the full path's report here."""
+class FallBack(CovidctError):
+    """The fast path cannot promise the full path's report here (caught in :mod:`covidct.layout.check`, which
+    then runs the full path; never shown to a user)."""
 
 
 class LevelMatcher:
