@@ -64,15 +64,16 @@ LAYOUTS: dict[str, tuple[dict[str, Any], str]] = {
 }
 DATA = {"train.txt": "0.jpg\n1.jpg\n", "test.txt": "1.jpg\n01.jpg\n",
         "labels.csv": "patient,class\n0,NCP\n1,CP\n12,Normal\n", "meta/NCP.csv": "patient\n0\n"}
-POOLS = {"cls": ["NCP", "CP", "Normal", "x"], "num": ["0", "01", "1", "12", "a", ""],
-         "sp": ["tr", "te", "xx", "zz"], "any": ["a", "NCP", "1", ".", "é", "images"],
+POOLS = {"cls": ["NCP", "CP", "x"], "num": ["01", "1", "0"],
+         "sp": ["tr", "te", "xx", "zz"], "slice": ["0.jpg", "1.jpg", "01.jpg", "a.jpg", "1.tmp"],
+         "any": ["a", "NCP", "1", ".", "é", "images", "", "Normal"],
          "file": ["0.jpg", "01.jpg", "1.jpg", "1_NCP.jpg", "2_CP.jpg", "1_CP.jpg", "NCP_1.jpg", "CP_.jpg", "x.tmp",
                   "README.md", ".DS_Store", "a.jpg", "NCP.csv", "labels.csv", "train.txt"]}
-SHAPES = [("cls", "num", "num", "file"), ("sp", "cls", "file"), ("any", "file"), ("file",), ("any", "any", "file"),
-          ("cls", "file"), ("cls", "num", "file"), ("any", "cls", "num", "num", "file")]
+SHAPES = [*[("cls", "num", "num", "slice")] * 3, ("sp", "cls", "file"), ("any", "file"), ("file",),
+          ("any", "any", "file"), ("cls", "file"), ("cls", "num", "file"), ("any", "cls", "num", "num", "file")]
 name_st = (st.sampled_from(SHAPES).flatmap(lambda shape: st.tuples(*[st.sampled_from(POOLS[p]) for p in shape]))
            .map("/".join) | st.text("NCP01/._", min_size=1, max_size=12))
-names_st = st.lists(name_st, max_size=40)
+names_st = st.lists(name_st, max_size=12)
 
 
 def _card(name: str) -> Card:
