@@ -188,8 +188,8 @@ def _new_plan(card: Card, config: Config, root: str) -> Plan:
 
 
 def _report_matches(report: CheckReport, config: Config, walker: Walker, names: Container[str], matched: dict[str, int],
-                    tables: dict[str, list[Match]], excluded: int, unmatched: list[str]) -> None:
-    """What the names are: ``matched`` the files of each role."""
+                    tables: dict[str, list[Match]], excluded: int, unmatched: list[str]) -> set[str]:
+    """What the names are: ``matched`` the files of each role. Returns the files the table patterns matched."""
     report.matched.update(matched)
     for name, ms in tables.items():
         report.matched[f"table {name}"] = len(ms)
@@ -198,10 +198,11 @@ def _report_matches(report: CheckReport, config: Config, walker: Walker, names: 
     report.excluded = excluded
     _group_unmatched(report, unmatched, walker)
     _not_checked(report, config)
+    return in_tables
 
 
-def _tables_absent(report: CheckReport, config: Config, names: Container[str], plan: Plan) -> bool:
-    absent = _named_but_absent(config, names, plan.roots)
+def _tables_absent(report: CheckReport, config: Config, names: Container[str], plan: Plan, in_tables: set[str]) -> bool:
+    absent = _named_but_absent(config, names, plan.roots, in_tables)
     if absent:
         # the listing names the tables but they were not given (e.g. a license that forbids copying them):
         # the names are checked, what the tables say is not
@@ -219,13 +220,12 @@ def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str],
     walker = plan.walker()
     seen = set(names)
     unique: Iterable[str] = names if len(seen) == len(names) else dict.fromkeys(names)  # each name once, in order
-    absent = bool(_named_but_absent(config, seen, plan.roots))  # then the images are only counted
     try:
-        tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique, count_only=absent)
+        tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique)
     except fastcheck.FallBack:
         return None
-    _report_matches(report, config, walker, seen, matched, tables, excluded, unmatched)
-    if _tables_absent(report, config, seen, plan):
+    in_tables = _report_matches(report, config, walker, seen, matched, tables, excluded, unmatched)
+    if _tables_absent(report, config, seen, plan, in_tables):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -247,9 +247,9 @@ def _check_full(card: Card, config: Config, report: CheckReport, names: list[str
     walker = plan.walker()
     found = walker.match_names(root, names)
     seen = set(names)
-    _report_matches(report, config, walker, seen, {r: len(ms) for r, ms in found.roles.items()},
-                    found.tables, found.excluded, found.unmatched)
-    if _tables_absent(report, config, seen, plan):
+    in_tables = _report_matches(report, config, walker, seen, {r: len(ms) for r, ms in found.roles.items()},
+                                found.tables, found.excluded, found.unmatched)
+    if _tables_absent(report, config, seen, plan, in_tables):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)
@@ -264,11 +264,16 @@ def _check_full(card: Card, config: Config, report: CheckReport, names: list[str
     return report
 
 
-def _named_but_absent(config: Config, names: Container[str], roots: list[str]) -> list[str]:
-    """Files the layout reads by a fixed path that the listing has but no given folder holds."""
+def _named_but_absent(config: Config, names: Container[str], roots: list[str], tables: set[str]) -> list[str]:
+    """Files the layout reads that the listing has but no given folder holds.
+
+    ``tables`` are the listed files that a table pattern matched: a table path with parts or wildcards
+    (``{release}/{split}.csv``) names files only through the listing, and is as absent as a fixed one.
+    """
     lay = config.layout
     assert lay is not None
     paths = [t.path for t in lay.tables.values() if "{" not in t.path and "*" not in t.path]
+    paths += sorted(tables)
     paths += [a.path for a in lay.arrays.values()]
     paths += [f for files in ((lay.splits.lists or {}).values() if lay.splits else ()) for f in files]
     return [p for p in dict.fromkeys(paths)

@@ -130,6 +130,18 @@ class NamesTally:
         # normalised group key -> [raw key of its first image, {context values: images}], in order of first image
         self.groups: dict[tuple[Any, ...], list[Any]] = {}
         self.images = 0
+        # what match_names counted: (image matcher, its folder values, {(folder, file key values[, path]): n})
+        self.pending: tuple[LevelMatcher, dict[str, list[Any]], dict[tuple[Any, ...], int]] | None = None
+
+    def expand(self) -> None:
+        """Add the images :func:`match_names` counted, per key, in the order of their first image."""
+        if self.pending is None:
+            return
+        image, folders, counts = self.pending
+        self.pending = None
+        for k, n in counts.items():
+            key = k[1] if image.whole else image.key(folders[k[0]][0], k[1])
+            self.add(key, n, k[2] if self.builtins else "")
 
     def add(self, key: tuple[Any, ...], n: int, rel: str = "") -> None:
         """``n`` images with ``key`` (``rel``: the one image, when values read its name); keys come in the order
@@ -163,6 +175,7 @@ class NamesTally:
         Each distinct key's values come from the plan's own methods, in the order the full path asks
         for them, so they are the same; any error hands over to the full path, which names the file."""
         plan = self.plan
+        self.expand()
         if not self.images:
             raise FallBack("no image: the full path says why")
         plan._read_tables(_Found(tables))
@@ -193,12 +206,13 @@ class _Found:
         self.tables = tables
 
 
-def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[str], count_only: bool = False) -> tuple[
+def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[str]) -> tuple[
         dict[str, int], dict[str, list[Match]], list[str], int]:
     """:meth:`Walker.match_names` into a :class:`NamesTally`: (images, table matches, unmatched, excluded).
 
-    ``names`` are distinct. The image role is the only role (mask roles fall back). ``count_only``: the
-    images are counted, not added to the tally (the tables they would be joined with are absent)."""
+    ``names`` are distinct. The image role is the only role (mask roles fall back). The images are
+    counted per (folder, key values of the file name); :meth:`NamesTally.build` expands those counts
+    into keys only when the report goes on to values (not when the tables are absent)."""
     part_rx = walker.part_rx
     ms = [LevelMatcher(walker.roles[r], part_rx, tally.keys if r == "image" else ()) for r in walker.role_order]
     names_of = [*walker.role_order, *walker.tables]
@@ -214,7 +228,7 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
     # (folder, key values of the file name[, the path when values read it]) -> images; matched whole:
     # ("", key values[, path])
     counts: dict[tuple[Any, ...], int] = {}
-    builtins = tally.builtins and not count_only
+    builtins = tally.builtins
     # the image pattern by levels (most layouts) is tried inline first: this loop runs once per file
     image_levels = not image.whole
     image_files = image.files
@@ -254,11 +268,8 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
                 if parts is None:
                     continue
                 if i == 0:
-                    if count_only:
-                        k = ("",)
-                    else:
-                        pk = tuple([parts.get(p, _MISS) for p in tally.keys])
-                        k = ("", pk, rel) if builtins else ("", pk)
+                    pk = tuple([parts.get(p, _MISS) for p in tally.keys])
+                    k = ("", pk, rel) if builtins else ("", pk)
                     counts[k] = counts.get(k, 0) + 1
                 else:
                     tables[names_of[i]].append(Match(root, rel, parts))
@@ -283,18 +294,15 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
     if any(u.lower().endswith(_COMPANION_EXTS) for u in unmatched):
         raise FallBack("a .raw or .img file may belong to a matched .mhd or .hdr")
     unmatched = [u for u in unmatched if u not in walker.known]
-    if not count_only:
-        for k, n in counts.items():
-            key = k[1] if image.whole else image.key(folders[k[0]][0], k[1])  # type: ignore[arg-type]
-            tally.add(key, n, k[2] if builtins else "")
+    tally.pending = (image, folders, counts)
     return {"image": sum(counts.values())}, tables, unmatched, excluded
 
 
-def run(plan: Plan, walker: Walker, root: str, names: Iterable[str], count_only: bool = False) -> tuple[
+def run(plan: Plan, walker: Walker, root: str, names: Iterable[str]) -> tuple[
         NamesTally, dict[str, int], dict[str, list[Match]], list[str], int]:
     """Match ``names`` (distinct, in order) for the fast path; :class:`FallBack` when it does not apply."""
     tally = NamesTally(plan, walker)
-    return (tally, *match_names(walker, tally, root, names, count_only))
+    return (tally, *match_names(walker, tally, root, names))
 
 
 __all__ = ["FallBack", "LevelMatcher", "NamesTally", "match_names", "run"]
