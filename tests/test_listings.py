@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ from covidct.layout.check import check, format_report
 from covidct.registry import registry
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "layout"))
+from cardkit import both_paths  # noqa: E402
+
 LISTINGS = REPO / "tests" / "listings"
 CARDS = registry(REPO / "cards").cards()
 
@@ -93,3 +97,24 @@ def test_the_layout_matches_the_real_listing(cid: str, config: str, tmp_path: Pa
     # what the card says of its layout is what the check finds: a match stays a match, and a recorded
     # difference (e.g. a listing of an older release) fails the test once it no longer differs
     assert (v.result == CheckResult.MATCH) == fits, f"card says {v.result.value}; the check says:\n{text}"
+
+
+@pytest.mark.parametrize(("cid", "config"), LISTED, ids=[f"{c}/{n}" for c, n in LISTED])
+def test_the_fast_check_gives_the_full_checks_report(cid: str, config: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    listing = LISTINGS / cid / SOURCES[cid]["configs"][config]["listing"]
+    full, fast, _used = both_paths(CARDS[cid], config, monkeypatch, listing=listing,
+                                   data_dir=_tables(cid, tmp_path / "tables"))
+    assert fast == full
+
+
+def test_the_fast_path_serves_the_large_real_listings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # not only fallbacks compared with themselves: the largest sets take the fast path
+    for cid, config in (("cncb", "classification"), ("nih-chestxray14", "classification")):
+        if (cid, config) not in LISTED:
+            pytest.fail(f"{cid}/{config} has no listing any more: pick another large one")
+        listing = LISTINGS / cid / SOURCES[cid]["configs"][config]["listing"]
+        full, fast, used = both_paths(CARDS[cid], config, monkeypatch, listing=listing,
+                                      data_dir=_tables(cid, tmp_path / cid))
+        assert used, f"{cid}/{config}: the fast path handed over"
+        assert fast == full

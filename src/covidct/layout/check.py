@@ -12,16 +12,17 @@ from __future__ import annotations
 import gzip
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from covidct.card.model import Card, Config
 from covidct.fsutil import UnsafePath, open_regular, walk_entries
+from covidct.layout import fastcheck
 from covidct.layout.headers import uses_headers
-from covidct.layout.plan import CountCheck, LayoutWarning, Plan, gc_paused
-from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
+from covidct.layout.plan import CountCheck, LayoutWarning, Plan, Tally, gc_paused
+from covidct.layout.walk import LayoutError, Match, Walker, mismatch_reason
 
 # Names that are never data: documents and the litter of file systems and archivers. Anything else
 # that no pattern matches is a data file the layout would skip, and fails the check.
@@ -148,8 +149,11 @@ def _under_root(names: Iterable[str], root: str | None) -> list[str]:
 
 
 def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None = None,
-          data_dir: str | os.PathLike[str] | None = None, release: str | None = None) -> CheckReport:
-    """Dry-run ``config``'s layout on a listing (tables from ``data_dir``) or on ``data_dir``'s names."""
+          data_dir: str | os.PathLike[str] | None = None, release: str | None = None, fast: bool = True) -> CheckReport:
+    """Dry-run ``config``'s layout on a listing (tables from ``data_dir``) or on ``data_dir``'s names.
+
+    ``fast=False`` matches and interprets the names file by file, as loading does, instead of counting
+    them per distinct key (the same report, slower; tests compare the two)."""
     if config.layout is None:
         raise CheckError(f"{card.id}/{config.name} has no layout: nothing to check")
     if listing is None and data_dir is None:
@@ -165,35 +169,92 @@ def check(card: Card, config: Config, *, listing: str | os.PathLike[str] | None 
     report.files = len(names)
 
     with gc_paused():
-        return _check(card, config, report, names, root, release)
+        return _check(card, config, report, names, root, release, fast)
 
 
 def _check(card: Card, config: Config, report: CheckReport, names: list[str], root: str,
-           release: str | None) -> CheckReport:
-    lay = config.layout
-    assert lay is not None
+           release: str | None, fast: bool = True) -> CheckReport:
+    """The check of ``names``: by the names-only fast path when it applies (``fast``), else file by file."""
+    if fast:
+        done = _check_fast(card, config, report, names, root, release)
+        if done is not None:
+            return done
+    return _check_full(card, config, report, names, root, release)
+
+
+def _new_plan(card: Card, config: Config, root: str) -> Plan:
     plan = Plan(card, config, [root] if root and os.path.isdir(root) else [])
     plan.reported_elsewhere = frozenset({"unmatched", "unpaired", "counts"})
-    walker = plan.walker()
-    found = walker.match_names(root, names)
-    for role, ms in found.roles.items():
-        report.matched[role] = len(ms)
-    for name, ms in found.tables.items():
-        report.matched[f"table {name}"] = len(ms)
-    in_tables = {m.rel for ms in found.tables.values() for m in ms}
-    report.named = sum(1 for n in dict.fromkeys(names) if n in walker.known and n not in in_tables)
-    report.excluded = found.excluded
-    _group_unmatched(report, found, walker)
-    _not_checked(report, config)
-    if uses_headers(lay):
-        return report  # grouping, ids, splits and counts come from headers that names do not have
+    return plan
 
-    absent = _named_but_absent(config, set(names), plan.roots, in_tables)
+
+def _report_matches(report: CheckReport, config: Config, walker: Walker, names: Container[str], matched: dict[str, int],
+                    tables: dict[str, list[Match]], excluded: int, unmatched: list[str]) -> set[str]:
+    """What the names are: ``matched`` the files of each role. Returns the files the table patterns matched."""
+    report.matched.update(matched)
+    for name, ms in tables.items():
+        report.matched[f"table {name}"] = len(ms)
+    in_tables = {m.rel for ms in tables.values() for m in ms}
+    report.named = sum(1 for n in walker.known if n in names and n not in in_tables)
+    report.excluded = excluded
+    _group_unmatched(report, unmatched, walker)
+    _not_checked(report, config)
+    return in_tables
+
+
+def _tables_absent(report: CheckReport, config: Config, names: Container[str], plan: Plan, in_tables: set[str]) -> bool:
+    absent = _named_but_absent(config, names, plan.roots, in_tables)
     if absent:
         # the listing names the tables but they were not given (e.g. a license that forbids copying them):
         # the names are checked, what the tables say is not
         report.not_checked.append(f"labels, splits and counts: the layout reads {', '.join(absent)}, not given "
                                   "(pass --data-dir with them)")
+    return bool(absent)
+
+
+def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str], root: str,
+                release: str | None) -> CheckReport | None:
+    """The report of :func:`_check_full`, from counts per distinct key (:mod:`covidct.layout.fastcheck`);
+    None where that path cannot promise the same report (it then runs instead)."""
+    report = CheckReport(base.card, base.config, base.against, files=base.files)
+    plan = _new_plan(card, config, root)
+    walker = plan.walker()
+    seen = set(names)
+    unique: Iterable[str] = names if len(seen) == len(names) else dict.fromkeys(names)  # each name once, in order
+    try:
+        tally, matched, tables, unmatched, excluded = fastcheck.run(plan, walker, root, unique)
+    except fastcheck.FallBack:
+        return None
+    in_tables = _report_matches(report, config, walker, seen, matched, tables, excluded, unmatched)
+    if uses_headers(config.layout):
+        return report  # grouping, ids, splits and counts come from headers that names do not have
+    if _tables_absent(report, config, seen, plan, in_tables):
+        return report
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            rows = tally.build(tables)
+        except (LayoutError, fastcheck.FallBack):
+            return None  # the full path says what is wrong, file by file
+    if any(not issubclass(w.category, LayoutWarning) for w in caught):
+        return None  # not the full path's notes: it shows them as it always does
+    # a LayoutWarning here says how many examples, never which file (a plan's warnings are counts here)
+    report.notes.extend(str(w.message) for w in caught)
+    _tally(report, plan, release, plan.tally(rows))
+    return report
+
+
+def _check_full(card: Card, config: Config, report: CheckReport, names: list[str], root: str,
+                release: str | None) -> CheckReport:
+    plan = _new_plan(card, config, root)
+    walker = plan.walker()
+    found = walker.match_names(root, names)
+    seen = set(names)
+    in_tables = _report_matches(report, config, walker, seen, {r: len(ms) for r, ms in found.roles.items()},
+                                found.tables, found.excluded, found.unmatched)
+    if uses_headers(config.layout):
+        return report  # grouping, ids, splits and counts come from headers that names do not have
+    if _tables_absent(report, config, seen, plan, in_tables):
         return report
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", LayoutWarning)
@@ -208,7 +269,7 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
     return report
 
 
-def _named_but_absent(config: Config, names: set[str], roots: list[str], tables: set[str]) -> list[str]:
+def _named_but_absent(config: Config, names: Container[str], roots: list[str], tables: set[str]) -> list[str]:
     """Files the layout reads that the listing has but no given folder holds.
 
     ``tables`` are the listed files that a table pattern matched: a table path with parts or wildcards
@@ -224,10 +285,10 @@ def _named_but_absent(config: Config, names: set[str], roots: list[str], tables:
             if p in names and not any(os.path.isfile(os.path.join(r, p)) for r in roots)]
 
 
-def _group_unmatched(report: CheckReport, found: Found, walker: Walker) -> None:
+def _group_unmatched(report: CheckReport, unmatched: list[str], walker: Walker) -> None:
     groups: dict[str, Unmatched] = {}
     image = walker.roles.get("image")
-    for rel in found.unmatched:
+    for rel in unmatched:
         if is_document(rel):
             report.documents += 1
             continue
@@ -263,8 +324,8 @@ def _not_checked(report: CheckReport, config: Config) -> None:
         report.not_checked.append(f"array {name!r} ({arr.path}): its rows and slices are not read in a names-only run")
 
 
-def _tally(report: CheckReport, plan: Plan, release: str | None) -> None:
-    t = plan.tally()
+def _tally(report: CheckReport, plan: Plan, release: str | None, tally: Tally | None = None) -> None:
+    t = tally or plan.tally()
     for s in [None, *plan.splits]:
         key = s if s is not None else "all"
         report.examples[key] = t.examples[s]

@@ -636,16 +636,18 @@ class Plan:
                 assert g.values is not None
                 yield g.values, g, None
 
-    def _collect_splits(self) -> None:
+    def _collect_splits(self, weighted: Iterable[tuple[dict[str, Any], int]] | None = None) -> None:
+        """The splits the examples belong to; ``weighted``: (values, examples with them), else every example."""
         names: dict[str, None] = {}
         dropped = 0
-        for vals, _g, _m in self._examples():
+        items = weighted if weighted is not None else ((vals, 1) for vals, _g, _m in self._examples())
+        for vals, n in items:
             s = vals["split"]
             if s is None:
                 names[DEFAULT_SPLIT] = None
                 vals["split"] = [DEFAULT_SPLIT]
             elif not s:
-                dropped += 1
+                dropped += n
             else:
                 for x in s:
                     names[x] = None
@@ -714,24 +716,41 @@ class Plan:
 
     # ---------------------------------------------------------------------------------------- counts
 
-    def tally(self) -> Tally:
-        """What the files hold, per split (None: all splits): examples, per class, patients, scans, boxes."""
-        t = Tally(level=_COUNT_LEVEL.get(self.config.example))
-        box_labels = [n for n, vf in self.layout.labels.items()
-                      if vf.columns is not None and n in self.labels and self.labels[n].kind == LabelKind.BOXES]
-        first = t.first_class = next((n for n, lab in self.labels.items() if lab.kind == LabelKind.CLASS
-                                      and n in self.layout.labels and self.layout.labels[n].array is None), None)
-        t.has_patients = self.layout.patient is not None
-        t.has_boxes = bool(box_labels)
-        # examples that agree on split, class, patient, scan and box count are counted once, then expanded
-        # per split (None: all splits); a scan's slices mostly agree, so this is a few thousand rows
+    def _box_labels(self) -> list[str]:
+        return [n for n, vf in self.layout.labels.items()
+                if vf.columns is not None and n in self.labels and self.labels[n].kind == LabelKind.BOXES]
+
+    def _first_class(self) -> str | None:
+        return next((n for n, lab in self.labels.items() if lab.kind == LabelKind.CLASS
+                     and n in self.layout.labels and self.layout.labels[n].array is None), None)
+
+    def tally_rows(self, weighted: Iterable[tuple[dict[str, Any], int, str]]) -> Counter[tuple[Any, ...]]:
+        """Examples that agree on split, class, patient, scan and box count, counted once: ``weighted`` gives
+        (values, examples with them, the scan key when the values name none)."""
+        box_labels = self._box_labels()
+        first = self._first_class()
         rows: Counter[tuple[Any, ...]] = Counter()
-        grouped = self.grouped
-        for vals, g, m in self._examples():
+        for vals, n, scan_key in weighted:
             labels = vals["labels"]
             rows[(tuple(vals["split"] or ()), labels.get(first) if first is not None else None, vals.get("patient"),
-                  vals.get("scan") or (g.key if m is None or grouped else ""),
-                  sum(len(labels.get(n) or ()) for n in box_labels) if box_labels else 0)] += 1
+                  vals.get("scan") or scan_key,
+                  sum(len(labels.get(b) or ()) for b in box_labels) if box_labels else 0)] += n
+        return rows
+
+    def tally(self, rows: Counter[tuple[Any, ...]] | None = None) -> Tally:
+        """What the files hold, per split (None: all splits): examples, per class, patients, scans, boxes.
+
+        ``rows``: :meth:`tally_rows` of the examples (by default, of this plan's examples)."""
+        t = Tally(level=_COUNT_LEVEL.get(self.config.example))
+        t.first_class = self._first_class()
+        t.has_patients = self.layout.patient is not None
+        t.has_boxes = bool(self._box_labels())
+        # the rows are expanded per split (None: all splits); a scan's slices mostly agree, so this is a few
+        # thousand rows
+        if rows is None:
+            grouped = self.grouped
+            rows = self.tally_rows((vals, 1, g.key if m is None or grouped else "")
+                                   for vals, g, m in self._examples())
         for (splits, cls, patient, scan, nbox), n in rows.items():
             for s in [None, *splits]:
                 t.examples[s] += n

@@ -190,13 +190,7 @@ class Walker:
         .mhd) are not "unmatched"."""
         if not found.unmatched:
             return
-        stems: set[str] = set()
-        companion_exts = tuple(c for comps in _COMPANIONS.values() for c in comps)
-        if any(u.lower().endswith(companion_exts) for u in found.unmatched):
-            for ms in found.roles.values():
-                for m in ms:
-                    base, ext = os.path.splitext(m.rel)
-                    stems.update(base + comp for comp in _COMPANIONS.get(ext.lower(), ()))
+        stems = companions_of((m.rel for ms in found.roles.values() for m in ms), found.unmatched)
         found.unmatched = [u for u in found.unmatched if u not in stems and u not in self.known]
 
     def _walk(self, root: str, top: str, rel_top: str, depth: int | None, found: Found, seen: set[str]) -> None:
@@ -249,6 +243,17 @@ class Walker:
                 found.tables[name].append(Match(root, rel, parts))
                 return
         found.unmatched.append(rel)
+
+
+def companions_of(matched: Iterable[str], unmatched: list[str]) -> set[str]:
+    """The companions of the ``matched`` files (``x.raw`` of ``x.mhd``), when ``unmatched`` may hold one."""
+    stems: set[str] = set()
+    companion_exts = tuple(c for comps in _COMPANIONS.values() for c in comps)
+    if any(u.lower().endswith(companion_exts) for u in unmatched):
+        for rel in matched:
+            base, ext = os.path.splitext(rel)
+            stems.update(base + comp for comp in _COMPANIONS.get(ext.lower(), ()))
+    return stems
 
 
 def explain_mismatch(rel: str, patterns: dict[str, Pattern], part_rx: dict[str, str]) -> str:
