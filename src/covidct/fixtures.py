@@ -1336,3 +1336,196 @@ def synthesize(card: Card, config: Config | str | None, out: str | os.PathLike[s
 
 __all__ = ["Expected", "FixtureError", "Manifest", "sample_regex", "synthesize"]
 _ = Unit
+
+
+# ------------------------------------------------------------------------------------ annotation files
+# DICOM series in random folders with the annotation files that refer to them by UID: RT Structure Sets,
+# SEG (highdicom) and LIDC-IDRI reading XML. The tests draw known polygons and compare the masks read back.
+
+
+@dataclass
+class SynthSeries:
+    """One synthesized CT series: its UIDs, the slices' SOPInstanceUIDs (in z order) and their files."""
+
+    series_uid: str
+    study_uid: str
+    sop_uids: list[str]
+    paths: list[Path]
+    rows: int
+    cols: int
+    z: list[float]
+    origin: tuple[float, float] = (-150.0, -150.0)
+    spacing: tuple[float, float] = (0.7, 0.7)  # PixelSpacing: (between rows, between columns)
+
+    def datasets(self) -> list[Any]:
+        import pydicom
+
+        return [pydicom.dcmread(p) for p in self.paths]
+
+    def to_mm(self, index: int, xy: list[tuple[float, float]]) -> list[float]:
+        """Pixel (x, y) points of slice ``index`` as flat patient coordinates (ContourData)."""
+        out: list[float] = []
+        for x, y in xy:
+            out += [self.origin[0] + x * self.spacing[1], self.origin[1] + y * self.spacing[0], self.z[index]]
+        return out
+
+
+def write_ct_series(out: Path, seed: str, n_slices: int = 4, rows: int = 24, cols: int = 20) -> SynthSeries:
+    """``n_slices`` CT slices of one series under one to three random folders of ``out`` (random file names)."""
+    import numpy as np
+    from pydicom.uid import generate_uid
+
+    fill = _random_names(seed)
+    folder = out / fill("**/")
+    study = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, "study"])
+    series = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, "series"])
+    frame = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, "frame"])
+    sops, paths, zs = [], [], []
+    for k in range(n_slices):
+        slot = _Slot(index=k, split="train", split_raw=None, expected={}, raw={}, patient=f"patient-{seed}")
+        member = _Member(pos=k, parts={})
+        arr = np.full((rows, cols), -800, dtype=np.int16)
+        data = _dicom_bytes(arr, slot, member, n_slices, None, False, override={
+            "SeriesInstanceUID": series, "StudyInstanceUID": study, "FrameOfReferenceUID": frame,
+            "PatientName": "Fixture^Patient", "PatientBirthDate": "", "PatientSex": "O", "StudyDate": "20200101",
+            "StudyTime": "120000", "ReferringPhysicianName": "", "StudyID": "1", "AccessionNumber": "",
+            "SeriesNumber": "1",
+            "SOPInstanceUID": generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, str(k)])})
+        path = folder / (fill("*") + f"-{k}.dcm")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        import pydicom
+
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        sops.append(str(ds.SOPInstanceUID))
+        paths.append(path)
+        zs.append(float(ds.ImagePositionPatient[2]))
+    return SynthSeries(series, study, sops, paths, rows, cols, zs)
+
+
+def rtstruct_bytes(series: SynthSeries, rois: dict[str, list[tuple[int, list[tuple[float, float]]]]],
+                   *, reference_images: bool = True, label: str = "fixture") -> bytes:
+    """An RT Structure Set over ``series``: ROI name → [(slice index, pixel (x, y) polygon)], as patient mm.
+    ``reference_images`` False leaves out ContourImageSequence (the contour's plane then places it)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence as Seq
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    rt_class = "1.2.840.10008.5.1.4.1.1.481.3"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = rt_class
+    meta.MediaStorageSOPInstanceUID = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[series.series_uid, "rt"])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = rt_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "RTSTRUCT"
+    ds.StudyInstanceUID = series.study_uid
+    ds.SeriesInstanceUID = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[series.series_uid, "rtseries"])
+    ds.StructureSetLabel = label
+    frame = Dataset()
+    frame.FrameOfReferenceUID = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[series.series_uid, "for"])
+    ref_series = Dataset()
+    ref_series.SeriesInstanceUID = series.series_uid
+    ref_study = Dataset()
+    ref_study.RTReferencedSeriesSequence = Seq([ref_series])
+    frame.RTReferencedStudySequence = Seq([ref_study])
+    ds.ReferencedFrameOfReferenceSequence = Seq([frame])
+    names, contours = [], []
+    for number, (name, polys) in enumerate(rois.items(), start=1):
+        roi = Dataset()
+        roi.ROINumber = number
+        roi.ROIName = name
+        roi.ReferencedFrameOfReferenceUID = frame.FrameOfReferenceUID
+        names.append(roi)
+        item = Dataset()
+        item.ReferencedROINumber = number
+        seq = []
+        for index, xy in polys:
+            c = Dataset()
+            c.ContourGeometricType = "CLOSED_PLANAR" if len(xy) > 1 else "POINT"
+            c.NumberOfContourPoints = len(xy)
+            c.ContourData = [f"{v:.3f}" for v in series.to_mm(index, xy)]
+            if reference_images:
+                img = Dataset()
+                img.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+                img.ReferencedSOPInstanceUID = series.sop_uids[index]
+                c.ContourImageSequence = Seq([img])
+            seq.append(c)
+        item.ContourSequence = Seq(seq)
+        contours.append(item)
+    ds.StructureSetROISequence = Seq(names)
+    ds.ROIContourSequence = Seq(contours)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def seg_bytes(series: SynthSeries, segments: dict[str, Any], creator: str = "Fixture^Reader") -> bytes:
+    """A binary DICOM SEG over ``series`` written by highdicom: segment label → (slices, rows, cols) bool mask."""
+    import highdicom as hd
+    import numpy as np
+    from pydicom.sr.codedict import codes
+
+    descriptions = []
+    for number, name in enumerate(segments, start=1):
+        descriptions.append(hd.seg.SegmentDescription(
+            segment_number=number, segment_label=name,
+            segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
+            segmented_property_type=codes.SCT.Nodule, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL))
+    pixels = np.stack([np.asarray(m, dtype=bool) for m in segments.values()], axis=-1).astype(np.uint8)
+    seg = hd.seg.Segmentation(
+        source_images=series.datasets(), pixel_array=pixels, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(), instance_number=1,
+        manufacturer="covidct", manufacturer_model_name="fixture", software_versions="0", device_serial_number="0",
+        content_creator_name=creator, omit_empty_frames=False)
+    buf = io.BytesIO()
+    seg.save_as(buf)
+    return buf.getvalue()
+
+
+def lidc_xml_text(series: SynthSeries, sessions: list[dict[str, Any]], *, by_uid: bool = True) -> str:
+    """An LIDC-IDRI reading message (``LidcReadMessage``, namespace http://www.nih.gov) over ``series``.
+
+    ``sessions``: one dict per radiologist: ``{"id": "...", "nodules": [{"id", "characteristics": {...},
+    "rois": [(slice index, [(x, y), ...], inclusion)]}], "non_nodules": [{"id", "slice", "x", "y"}]}``;
+    a nodule without characteristics whose rois are single points is a small (< 3 mm) nodule.
+    ``by_uid`` False leaves imageSOP_UID empty (the slice is then found by imageZposition).
+    """
+    from xml.sax.saxutils import escape
+
+    def uid(index: int) -> str:
+        return series.sop_uids[index] if by_uid else ""
+
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<LidcReadMessage uid="1.3.6.1.4.1.14519.5.2.1.6279.6001.fixture" xmlns="http://www.nih.gov" '
+             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+             "<ResponseHeader>", "<Version>1.8.1</Version>", "<TaskDescription>Second unblinded read</TaskDescription>",
+             f"<SeriesInstanceUid>{series.series_uid}</SeriesInstanceUid>",
+             f"<StudyInstanceUID>{series.study_uid}</StudyInstanceUID>", "</ResponseHeader>"]
+    for session in sessions:
+        lines += ["<readingSession>", "<annotationVersion>3.12</annotationVersion>",
+                  f"<servicingRadiologistID>{escape(session['id'])}</servicingRadiologistID>"]
+        for nodule in session.get("nodules", []):
+            lines += ["<unblindedReadNodule>", f"<noduleID>{escape(nodule['id'])}</noduleID>"]
+            if nodule.get("characteristics"):
+                lines.append("<characteristics>")
+                lines += [f"<{k}>{v}</{k}>" for k, v in nodule["characteristics"].items()]
+                lines.append("</characteristics>")
+            for index, xy, inclusion in nodule["rois"]:
+                lines += ["<roi>", f"<imageZposition>{series.z[index]:.6f}</imageZposition>",
+                          f"<imageSOP_UID>{uid(index)}</imageSOP_UID>",
+                          f"<inclusion>{'TRUE' if inclusion else 'FALSE'}</inclusion>"]
+                lines += [f"<edgeMap><xCoord>{x:g}</xCoord><yCoord>{y:g}</yCoord></edgeMap>" for x, y in xy]
+                lines.append("</roi>")
+            lines.append("</unblindedReadNodule>")
+        for nn in session.get("non_nodules", []):
+            lines += ["<nonNodule>", f"<nonNoduleID>{escape(nn['id'])}</nonNoduleID>",
+                      f"<imageZposition>{series.z[nn['slice']]:.6f}</imageZposition>",
+                      f"<imageSOP_UID>{uid(nn['slice'])}</imageSOP_UID>",
+                      f"<locus><xCoord>{nn['x']}</xCoord><yCoord>{nn['y']}</yCoord></locus>", "</nonNodule>"]
+        lines.append("</readingSession>")
+    lines.append("</LidcReadMessage>")
+    return "\n".join(lines) + "\n"
