@@ -141,6 +141,29 @@ def read_annotations(path: str | os.PathLike[str], fmt: str) -> AnnotationSet:
     return readers[fmt](path)
 
 
+def referenced_series(path: str | os.PathLike[str], fmt: str) -> tuple[bool, str | None]:
+    """(whether the file is of format ``fmt``, the SeriesInstanceUID of the images it annotates), read cheaply:
+    DICOM only the referencing sequences, not the contours or pixels. Damaged files are a :class:`ReadError`."""
+    if fmt == "lidc-xml":
+        return True, read_lidc_xml(path).series_uid
+    import pydicom
+
+    _check_size(path, MAX_FILE_BYTES)
+    tags = ["SOPClassUID", "ReferencedSeriesSequence", "ReferencedFrameOfReferenceSequence"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=tags)
+            if str(ds.get("SOPClassUID", "")) != (RTSTRUCT_SOP_CLASS if fmt == "rtstruct" else SEG_SOP_CLASS):
+                return False, None
+            if fmt == "rtstruct":
+                return True, _rtstruct_series(ds)
+            refs = ds.get("ReferencedSeriesSequence") or []
+            return True, (_text(refs[0].get("SeriesInstanceUID"), 64) or None) if refs else None
+    except Exception as exc:  # pydicom raises many kinds on damaged files
+        raise damaged(path, f"read the {fmt} header", exc) from None
+
+
 def _check_size(path: Any, limit: int) -> None:
     check_regular(path)
     size = os.stat(path).st_size
