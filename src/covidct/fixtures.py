@@ -711,6 +711,7 @@ class Synthesizer:
         self._excluded_files(slots)
         self._left_out_files(slots)
         self._expect(slots, arrays)
+        self._annotation_files(slots)
         return self.manifest
 
     def _require_libraries(self) -> None:
@@ -967,6 +968,33 @@ class Synthesizer:
             arr = self._pixels("image", s, m, False)
             self._write_bytes(rel, _dicom_bytes(arr, s, m, self.n_slices, self.lay.group, False, self.lay,
                                                 {kw: value}))
+
+    def _annotation_files(self, slots: list[_Slot]) -> None:
+        """For `layout.annotations`: one file per scan and label in random folders, referring to the scan's
+        synthesized slices by UID (every third scan has none); the marks of points labels are expected."""
+        if not self.lay.annotations:
+            return
+        if self.per_member or not self.grouped:
+            raise FixtureError("`annotations` are synthesized for scan examples (`group` and `example: scan`)")
+        for k, s in enumerate(slots):
+            series = series_of([self._target(m.rel["image"]) for m in s.members])
+            for label, spec in self.lay.annotations.items():
+                names = list(spec.classes) or (["nodule"] if spec.format == "lidc-xml" else ["ROI"])
+                marks = annotation_marks(series, names, k)
+                wild = _random_names(f"{self.card.id}/{self.cfg.name}/annotations/{label}/{k}")
+                try:
+                    rel = parse(spec.pattern, tuple(self.rx.items())).format(s.parts, wild)
+                except KeyError as exc:
+                    raise FixtureError(f"annotations of {label!r}: the pattern {spec.pattern!r} has a part "
+                                       f"{exc} the scan does not define") from None
+                if k % 3 == 0:
+                    marks = []  # a scan nobody annotated
+                if marks or spec.format == "lidc-xml":
+                    self._write_bytes(rel, annotation_bytes(spec.format, series, marks))
+                expected = self.manifest.examples[k] if k < len(self.manifest.examples) else None
+                if expected is not None and self.labels.get(label) is not None and \
+                        self.labels[label].kind != LabelKind.MASK:
+                    expected.labels[label] = expected_marks(series, marks, spec.format, spec.classes)
 
     def _expect(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
         lay = self.lay
@@ -1358,9 +1386,23 @@ class SynthSeries:
     spacing: tuple[float, float] = (0.7, 0.7)  # PixelSpacing: (between rows, between columns)
 
     def datasets(self) -> list[Any]:
+        """The slices as pydicom data sets, with the patient/study attributes highdicom needs of a source image
+        filled in where the synthesized slice lacks them (in memory only)."""
         import pydicom
+        from pydicom.uid import generate_uid
 
-        return [pydicom.dcmread(p) for p in self.paths]
+        frame = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[self.series_uid, "frame"])
+        defaults = {"PatientName": "Fixture^Patient", "PatientBirthDate": "", "PatientSex": "O",
+                    "StudyDate": "20200101", "StudyTime": "120000", "ReferringPhysicianName": "", "StudyID": "1",
+                    "AccessionNumber": "", "SeriesNumber": "1", "FrameOfReferenceUID": frame}
+        out = []
+        for p in self.paths:
+            ds = pydicom.dcmread(p)
+            for kw, value in defaults.items():
+                if kw not in ds:
+                    setattr(ds, kw, value)
+            out.append(ds)
+        return out
 
     def to_mm(self, index: int, xy: list[tuple[float, float]]) -> list[float]:
         """Pixel (x, y) points of slice ``index`` as flat patient coordinates (ContourData)."""
@@ -1368,6 +1410,90 @@ class SynthSeries:
         for x, y in xy:
             out += [self.origin[0] + x * self.spacing[1], self.origin[1] + y * self.spacing[0], self.z[index]]
         return out
+
+
+def series_of(paths: list[Path]) -> SynthSeries:
+    """The :class:`SynthSeries` of CT slices already written (ordered by z)."""
+    import pydicom
+
+    heads = sorted((pydicom.dcmread(p, stop_before_pixels=True) for p in paths),
+                   key=lambda d: float(d.ImagePositionPatient[2]))
+    first = heads[0]
+    return SynthSeries(str(first.SeriesInstanceUID), str(first.StudyInstanceUID),
+                       [str(d.SOPInstanceUID) for d in heads], [Path(str(d.filename)) for d in heads],
+                       int(first.Rows), int(first.Columns), [float(d.ImagePositionPatient[2]) for d in heads],
+                       (float(first.ImagePositionPatient[0]), float(first.ImagePositionPatient[1])),
+                       (float(first.PixelSpacing[0]), float(first.PixelSpacing[1])))
+
+
+@dataclass
+class Mark:
+    """One synthesized annotation: ``reader`` outlined ``polygon`` (pixel x, y) as ``name`` on slice ``index``."""
+
+    reader: str
+    name: str
+    index: int
+    polygon: list[tuple[float, float]]
+    id: str = ""
+    characteristics: dict[str, int] = field(default_factory=dict)
+
+
+def annotation_marks(series: SynthSeries, names: list[str], k: int) -> list[Mark]:
+    """Two readers' rectangles on the middle slice, one per name (the second reader's shifted by a pixel),
+    inside the slice whatever its size."""
+    index = len(series.sop_uids) // 2
+    w, h = max(series.cols // 4, 2), max(series.rows // 4, 2)
+    marks = []
+    for r, reader in enumerate(("reader-1", "reader-2")):
+        for j, name in enumerate(names):
+            x0, y0 = 1 + r + j, 1 + j
+            poly = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
+            marks.append(Mark(reader, name, index, [(float(x), float(y)) for x, y in poly], f"Nodule {j + 1:03d}",
+                              {"malignancy": 1 + (k + r) % 5, "subtlety": 3}))
+    return marks
+
+
+def annotation_bytes(fmt: str, series: SynthSeries, marks: list[Mark]) -> bytes:
+    """An RTSTRUCT, SEG or LIDC XML file of ``marks`` over ``series`` (SEG and RTSTRUCT: the first reader's)."""
+    if fmt == "lidc-xml":
+        sessions = []
+        for reader in dict.fromkeys(m.reader for m in marks):
+            sessions.append({"id": reader, "nodules": [
+                {"id": m.id, "characteristics": m.characteristics, "rois": [(m.index, m.polygon, True)]}
+                for m in marks if m.reader == reader]})
+        return lidc_xml_text(series, sessions).encode()
+    first = [m for m in marks if m.reader == marks[0].reader] if marks else []
+    if fmt == "rtstruct":
+        return rtstruct_bytes(series, {m.name: [(m.index, m.polygon)] for m in first}, label=marks[0].reader)
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    segments = {}
+    for m in first:
+        vol = np.zeros((len(series.sop_uids), series.rows, series.cols), dtype=bool)
+        img = Image.new("1", (series.cols, series.rows), 0)
+        ImageDraw.Draw(img).polygon(m.polygon, fill=1, outline=1)
+        vol[m.index] = np.asarray(img, dtype=bool)
+        segments[m.name] = vol
+    return seg_bytes(series, segments, creator=marks[0].reader)
+
+
+def expected_marks(series: SynthSeries, marks: list[Mark], fmt: str, classes: dict[str, str]) -> list[dict[str, Any]]:
+    """The records a points label loads for ``marks``: one per reader's region, centroid of its points."""
+    from covidct.readers.annotation_files import LIDC_CHARACTERISTICS
+
+    out = []
+    used = marks if fmt == "lidc-xml" else [m for m in marks if marks and m.reader == marks[0].reader]
+    kind = {"lidc-xml": "nodule", "rtstruct": "roi"}.get(fmt, "segment")
+    for j, m in enumerate(used):
+        xs, ys = [p[0] for p in m.polygon], [p[1] for p in m.polygon]
+        rec: dict[str, Any] = {"reader": m.reader, "kind": kind, "id": m.id if fmt == "lidc-xml" else str(j + 1),
+                               "name": classes.get(m.name, m.name),
+                               "slices": [m.index], "x": sum(xs) / len(xs), "y": sum(ys) / len(ys), "z": float(m.index)}
+        if fmt == "lidc-xml":
+            rec.update({c: m.characteristics.get(c, 0) for c in LIDC_CHARACTERISTICS})
+        out.append(rec)
+    return out
 
 
 def write_ct_series(out: Path, seed: str, n_slices: int = 4, rows: int = 24, cols: int = 20) -> SynthSeries:
@@ -1475,15 +1601,23 @@ def seg_bytes(series: SynthSeries, segments: dict[str, Any], creator: str = "Fix
             segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
             segmented_property_type=codes.SCT.Nodule, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL))
     pixels = np.stack([np.asarray(m, dtype=bool) for m in segments.values()], axis=-1).astype(np.uint8)
-    seg = hd.seg.Segmentation(
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a one-component creator name ("reader-1") is meant
+        seg = _segmentation(hd, series, pixels, descriptions, creator)
+    buf = io.BytesIO()
+    seg.save_as(buf)
+    return buf.getvalue()
+
+
+def _segmentation(hd: Any, series: SynthSeries, pixels: Any, descriptions: list[Any], creator: str) -> Any:
+    return hd.seg.Segmentation(
         source_images=series.datasets(), pixel_array=pixels, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
         segment_descriptions=descriptions,
         series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(), instance_number=1,
         manufacturer="covidct", manufacturer_model_name="fixture", software_versions="0", device_serial_number="0",
         content_creator_name=creator, omit_empty_frames=False)
-    buf = io.BytesIO()
-    seg.save_as(buf)
-    return buf.getvalue()
 
 
 def lidc_xml_text(series: SynthSeries, sessions: list[dict[str, Any]], *, by_uid: bool = True) -> str:

@@ -171,3 +171,32 @@ def test_mask_classes_must_name_mask_values(data):
     c = card({"mask": {"pattern": "**/*.xml", "format": "lidc-xml", "classes": {"nodule": "tumour"}}}, [MASK])
     with pytest.raises(LayoutError, match="unknown: tumour"):
         features_for(c, c.configs[0])
+
+
+def test_validate_names_unknown_labels_and_mask_values():
+    from covidct.card.checks import check_card
+
+    c = card({"masks": {"pattern": "**/*.xml", "format": "lidc-xml", "classes": {"nodule": "nodule"}},
+              "mask": {"pattern": "**/*.xml", "format": "lidc-xml", "classes": {"nodule": "tumor"}}}, [MASK])
+    got = {(f.code, f.path[-3:]) for f in check_card(c)}
+    assert ("C311", ("layout", "annotations", "masks")) in got
+    assert ("C304", ("mask", "classes", "nodule")) in got
+    assert not any(code == "W403" for code, _ in got)  # the annotations give `mask` its value
+
+
+@pytest.mark.parametrize(("fmt", "pattern"), [("rtstruct", "**/*.dcm"), ("seg", "**/*.dcm"), ("lidc-xml", "**/*.xml")])
+def test_card_fixture_synthesizes_annotations_the_loader_reads(tmp_path, fmt, pattern):
+    """The fixture synthesizer writes the annotation files of a card (RTSTRUCT and SEG among the slices, XML in
+    folders of their own) and expects the marks a points label loads."""
+    from covidct.fixtures import synthesize
+
+    if fmt == "seg":
+        need("highdicom")
+    classes = {"GTV": "tumour"} if fmt != "lidc-xml" else {}
+    c = card({"nodules": {"pattern": pattern, "format": fmt, "classes": classes}}, [MARKS])
+    manifest = synthesize(c, c.configs[0], tmp_path / "data")
+    got = {e["path"]: e["nodules"] for e in encode(c, tmp_path / "data")}
+    assert any(e.labels["nodules"] for e in manifest.examples) and any(not e.labels["nodules"]
+                                                                         for e in manifest.examples)
+    for exp in manifest.examples:
+        assert got[exp.path] == exp.labels["nodules"], exp.path

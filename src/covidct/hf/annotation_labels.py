@@ -176,8 +176,10 @@ def _marks(regions: list[Region], slices: list[SliceGeometry], spec: AnnotationS
         rec: dict[str, Any] = {
             "reader": r.reader, "kind": r.kind, "id": r.id, "name": spec.classes.get(r.name, r.name),
             "slices": sorted(set(idx)),
-            "x": None if centre is None else float(centre[0]), "y": None if centre is None else float(centre[1]),
-            "z": None if centre is None else float(centre[2]),
+            # to a thousandth of a pixel: RTSTRUCT points come back from millimetres with rounding noise
+            "x": None if centre is None else round(float(centre[0]), 3),
+            "y": None if centre is None else round(float(centre[1]), 3),
+            "z": None if centre is None else round(float(centre[2]), 3),
         }
         if spec.format == "lidc-xml":
             rec.update({c: r.characteristics.get(c, 0) for c in LIDC_CHARACTERISTICS})
