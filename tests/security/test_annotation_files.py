@@ -103,7 +103,7 @@ def test_tag_flood_is_refused_before_parsing(tmp_path):
     path = tmp_path / "flood.xml"
     path.write_text(ROOT + "<a/>" * A.MAX_XML_MARKUP + "</LidcReadMessage>")
     assert path.stat().st_size < A.MAX_XML_BYTES
-    refused(path, "lidc-xml", "tags, more than the 1,000,000 an annotation file may have")
+    refused(path, "lidc-xml", f"tags, more than the {A.MAX_XML_MARKUP:,} an annotation file may have")
 
 
 def test_deepest_nesting_under_the_bound_reads(tmp_path):
@@ -188,3 +188,17 @@ def test_seg_declaring_gigabytes_is_refused_before_decoding(series, tmp_path):
     ds.NumberOfFrames, ds.Rows, ds.Columns = 60000, 65535, 65535
     ds.save_as(path)
     refused(path, "seg", "refused before decoding")
+
+
+def test_one_huge_contour_is_refused_before_it_is_parsed(series, tmp_path, monkeypatch):
+    """The point bound is checked from the value count of the raw ContourData, before numbers are parsed."""
+    path = _rtstruct(series, tmp_path, lambda c: setattr(c, "ContourData", ["1.5", "2.5", "-100"] * 5000))
+    parsed = []
+    import numpy as np
+
+    monkeypatch.setattr(A, "MAX_POINTS", 4999)
+    original = np.fromstring
+    monkeypatch.setattr(np, "fromstring", lambda *a, **k: parsed.append(1) or original(*a, **k))
+    with pytest.raises(ReadError, match="more than 4,999 contour points"):
+        A.read_rtstruct(path)
+    assert parsed == []

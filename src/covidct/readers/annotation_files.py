@@ -40,10 +40,10 @@ if TYPE_CHECKING:
 FORMATS = ("rtstruct", "seg", "lidc-xml")
 MAX_FILE_BYTES = 256 << 20  # an RTSTRUCT of a whole-body scan with dozens of structures is tens of MB
 MAX_XML_BYTES = 16 << 20  # real LIDC-IDRI XML files are at most a few MB
-# Tags (counted as "<" before parsing, so at most half as many elements): ~120,000 LIDC contour points, 8 tags
-# each. Bounds the parsed tree (flat or nested) to about 150 MB.
-MAX_XML_MARKUP = 1_000_000
-MAX_POINTS = 5_000_000  # points in one file (all contours)
+# Tags (counted as "<" before parsing, so at most half as many elements): 100,000 LIDC contour points, 8 tags
+# each (069.xml of LIDC-IDRI-0001 has 310 kB, a few thousand points). Bounds the parsed tree to about 150 MB.
+MAX_XML_MARKUP = 800_000
+MAX_POINTS = 2_000_000  # points in one file (all contours): 48 MB as float64 (x, y, z)
 MAX_CONTOURS = 200_000
 MAX_COORD = 1e7  # mm or pixels: anything larger is not a position in a scan
 LIDC_CHARACTERISTICS = ("subtlety", "internalStructure", "calcification", "sphericity", "margin", "lobulation",
@@ -177,13 +177,17 @@ class _Budget:
     def __init__(self, path: Any) -> None:
         self.path, self.contours, self.points = path, 0, 0
 
+    def check(self, points: int) -> None:
+        """Refuse before reading ``points`` more when they would exceed the bound."""
+        if self.points + points > MAX_POINTS:
+            raise ReadError(self.path, f"has more than {MAX_POINTS:,} contour points; refused")
+
     def add(self, points: int) -> None:
+        self.check(points)
         self.contours += 1
         self.points += points
         if self.contours > MAX_CONTOURS:
             raise ReadError(self.path, f"has more than {MAX_CONTOURS:,} contours; refused")
-        if self.points > MAX_POINTS:
-            raise ReadError(self.path, f"has more than {MAX_POINTS:,} contour points; refused")
 
 
 def _finite(path: Any, pts: numpy.ndarray, where: str) -> numpy.ndarray:
@@ -222,7 +226,7 @@ def _text(value: Any, limit: int = 256) -> str:
     return str(value if value is not None else "")[:limit].strip()
 
 
-def _contour_points(path: Any, item: Any) -> numpy.ndarray:
+def _contour_points(path: Any, item: Any, budget: _Budget) -> numpy.ndarray:
     """ContourData as an (n, 3) float array, parsed from the raw bytes (pydicom's DS objects cost ~100 bytes
     each; a contour may have hundreds of thousands of values)."""
     import numpy as np
@@ -231,17 +235,25 @@ def _contour_points(path: Any, item: Any) -> numpy.ndarray:
         return np.zeros((0, 3))
     elem = item.get_item(_CONTOUR_DATA)
     raw = elem.value
-    if isinstance(raw, bytes):
-        text = raw.decode("ascii", "replace").strip(" \x00")
-        parts = text.split("\\") if text else []
+    if isinstance(raw, bytes):  # parsed in C: a list of Python strings and floats would cost ~150 bytes a value
+        text = raw.strip(b" \x00")
+        expected = text.count(b"\\") + 1 if text.strip() else 0
+        budget.check(expected // 3)  # before parsing: one huge contour must not be parsed to be refused
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy warns when the text stops parsing: the count below says so
+            values = np.fromstring(text.replace(b"\\", b" "), dtype=np.float64, sep=" ") if expected else \
+                np.zeros(0)
+        if values.size != expected:
+            raise ReadError(path, "a ContourData holds a value that is not a number; the file is damaged")
     else:
-        parts = list(raw) if isinstance(raw, (list, tuple)) or hasattr(raw, "__iter__") else [raw]
-    if len(parts) % 3:
-        raise ReadError(path, f"a ContourData has {len(parts)} values, not a multiple of 3 (x, y, z); damaged")
-    try:
-        pts = np.array([float(p) for p in parts], dtype=np.float64).reshape(-1, 3)
-    except (TypeError, ValueError):
-        raise ReadError(path, "a ContourData holds a value that is not a number; the file is damaged") from None
+        try:
+            values = np.array([float(v) for v in (raw if isinstance(raw, (list, tuple)) or hasattr(raw, "__iter__")
+                                                  else [raw])], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ReadError(path, "a ContourData holds a value that is not a number; the file is damaged") from None
+    if values.size % 3:
+        raise ReadError(path, f"a ContourData has {values.size} values, not a multiple of 3 (x, y, z); damaged")
+    pts = values.reshape(-1, 3)
     return _finite(path, pts, "a ContourData")
 
 
@@ -264,7 +276,7 @@ def read_rtstruct(path: str | os.PathLike[str]) -> AnnotationSet:
             raise ReadError(path, "a ROIContourSequence item has no valid ReferencedROINumber; damaged") from None
         region = Region(name=names.get(number, f"ROI {number}"), kind="roi", id=str(number), reader=reader)
         for c in item.get("ContourSequence", []) or []:
-            pts = _contour_points(path, c)
+            pts = _contour_points(path, c, budget)
             budget.add(len(pts))
             images = c.get("ContourImageSequence") or []
             uid = _text(images[0].get("ReferencedSOPInstanceUID"), 64) if images else ""
