@@ -145,3 +145,33 @@ def test_wrong_dicom_object_is_refused(series, tmp_path):
 def test_unknown_format_is_one_message(tmp_path):
     with pytest.raises(ReadError, match="unknown annotation format 'gson'"):
         A.read_annotations(tmp_path / "x", "gson")
+
+
+def test_real_lidc_reading_of_lidc_idri_0001(tmp_path):
+    """The real XML of LIDC-IDRI-0001 (tests/readers/data/README.md): four readers, each one nodule >= 3 mm (the
+    one all four marked), with the ratings and outlines the file holds; the first outline fills on its slice."""
+    import gzip
+
+    path = tmp_path / "069.xml"
+    path.write_bytes(gzip.decompress((Path(__file__).parent / "data" / "lidc-idri-0001-069.xml.gz").read_bytes()))
+    ann = A.read_lidc_xml(path)
+    assert ann.series_uid == "1.3.6.1.4.1.14519.5.2.1.6279.6001.179049373636438705059720603192"
+    assert ann.readers == ["540461523", "1428348137", "-750896469", "2103845659"]
+    nodules = [r for r in ann.regions if r.kind == "nodule"]
+    assert [r.reader for r in nodules] == ann.readers
+    first = nodules[0]
+    assert (first.id, first.characteristics) == ("Nodule 001", {
+        "subtlety": 5, "internalStructure": 1, "calcification": 6, "sphericity": 3, "margin": 3, "lobulation": 3,
+        "spiculation": 4, "texture": 5, "malignancy": 5})
+    roi = first.contours[0]
+    assert (roi.sop_instance_uid, roi.z, roi.inclusion) == (
+        "1.3.6.1.4.1.14519.5.2.1.6279.6001.110383487652933113465768208719", -125.0, True)
+    assert roi.points[0].tolist() == [312.0, 355.0]
+    assert all(len(c.points) == 1 for r in ann.regions if r.kind == "small-nodule" for c in r.contours)
+    geo = A.SliceGeometry(roi.sop_instance_uid, 512, 512)
+    mask = A.region_mask(first, [geo])[0]
+    xs, ys = roi.points[:, 0], roi.points[:, 1]
+    filled = np.argwhere(mask)
+    assert (filled[:, 0].min(), filled[:, 0].max()) == (ys.min(), ys.max())
+    assert (filled[:, 1].min(), filled[:, 1].max()) == (xs.min(), xs.max())
+    assert mask[365, 312]  # inside the outline
