@@ -175,3 +175,16 @@ def test_real_lidc_reading_of_lidc_idri_0001(tmp_path):
     assert (filled[:, 0].min(), filled[:, 0].max()) == (ys.min(), ys.max())
     assert (filled[:, 1].min(), filled[:, 1].max()) == (xs.min(), xs.max())
     assert mask[365, 312]  # inside the outline
+
+
+def test_seg_without_highdicom_says_what_to_install(series, tmp_path, monkeypatch):
+    need("highdicom")
+    import sys
+
+    from covidct.readers import MissingLibrary
+
+    path = tmp_path / "seg.dcm"
+    path.write_bytes(F.seg_bytes(series, {"nodule": rect((4, 24, 20), 1, slice(0, 2), slice(0, 2))}))
+    monkeypatch.setitem(sys.modules, "highdicom", None)
+    with pytest.raises(MissingLibrary, match=r"needs the Python package highdicom; install it: pip install"):
+        A.read_seg(path)

@@ -32,7 +32,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from covidct.readers._common import ReadError, check_decoded_size, check_regular, damaged, plain
+from covidct.readers._common import (
+    INSTALL_HINT,
+    MissingLibrary,
+    ReadError,
+    check_decoded_size,
+    check_regular,
+    damaged,
+    plain,
+)
 
 if TYPE_CHECKING:
     import numpy
@@ -307,7 +315,10 @@ def read_seg(path: str | os.PathLike[str]) -> AnnotationSet:
     check_decoded_size(path, "SEG header", (frames, int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)), 1)
     try:
         import highdicom as hd
-
+    except ModuleNotFoundError:
+        raise MissingLibrary(path, "reading DICOM SEG files needs the Python package highdicom",
+                             f"install it: {INSTALL_HINT}") from None
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             seg = hd.seg.Segmentation.from_dataset(ds, copy=False)
@@ -315,10 +326,6 @@ def read_seg(path: str | os.PathLike[str]) -> AnnotationSet:
             numbers = list(seg.segment_numbers)
             pixels = seg.get_pixels_by_source_instance(sources, segment_numbers=numbers, dtype=np.uint8) \
                 if sources and numbers else np.zeros((0, 0, 0, 0), np.uint8)
-    except ReadError:
-        raise
-    except ModuleNotFoundError:
-        raise
     except Exception as exc:  # highdicom raises ValueError/AttributeError/KeyError on malformed SEG
         raise damaged(path, "read the segments", exc) from None
     reader = _text(ds.get("ContentCreatorName")) or None
