@@ -188,3 +188,14 @@ def test_seg_without_highdicom_says_what_to_install(series, tmp_path, monkeypatc
     monkeypatch.setitem(sys.modules, "highdicom", None)
     with pytest.raises(MissingLibrary, match=r"needs the Python package highdicom; install it: pip install"):
         A.read_seg(path)
+
+
+def test_contours_without_uid_land_on_the_nearest_slice_within_half_a_gap(series):
+    geo = geometry(series)  # z = -100, -98, -96, -94: half a gap is 1 mm
+    lookup = A.SliceLookup(geo)
+    point = np.array([[2.0, 3.0]])
+    assert [lookup.find(A.Contour(point, None, z)) for z in (-100.0, -99.1, -98.9, -94.0, -93.0)] == [0, 0, 1, 3, 3]
+    assert [lookup.find(A.Contour(point, None, z)) for z in (-101.5, -92.9, None)] == [None, None, None]
+    assert lookup.find(A.Contour(point, "1.2.3.not-in-the-series", None)) is None
+    # a uid of the series wins over a position that says otherwise
+    assert lookup.find(A.Contour(point, series.sop_uids[2], -100.0)) == 2

@@ -120,7 +120,7 @@ class AnnotationEncoder:
               slices: list[SliceGeometry], shape_known: bool) -> dict[str, Any]:
         import numpy as np
 
-        from covidct.readers.annotation_files import consensus, rasterize, region_mask
+        from covidct.readers.annotation_files import SliceLookup, consensus, rasterize, region_planes
 
         value_of = {v.name: v.value for v in lab.mask_values}
         classes = {ann: value_of[val] for ann, val in spec.classes.items()}
@@ -138,14 +138,20 @@ class AnnotationEncoder:
         rows = max((g.rows for g in slices), default=0)
         cols = max((g.cols for g in slices), default=0)
         out = np.zeros((len(slices), rows, cols), dtype=np.uint8)
-        for ann, value in classes.items():  # per class: the voxels enough readers gave that class
-            per_reader = []
+        lookup = SliceLookup(slices)
+        for ann, value in classes.items():  # per class and touched slice: the pixels enough readers gave it
+            votes: dict[int, list[numpy.ndarray]] = {}
             for who in readers:
-                mine = [r for r in regions if (r.reader or "") == who and r.name == ann]
-                if mine:
-                    per_reader.append(np.any([region_mask(r, slices) for r in mine], axis=0))
-            if per_reader:
-                out[consensus(per_reader, spec.consensus.min_readers)] = value
+                mine: dict[int, numpy.ndarray] = {}
+                for r in regions:
+                    if (r.reader or "") == who and r.name == ann:
+                        for i, p in region_planes(r, slices, lookup).items():
+                            mine[i] = mine[i] | p if i in mine else p
+                for i, p in mine.items():
+                    votes.setdefault(i, []).append(p)
+            for i, planes in votes.items():
+                agreed = consensus(planes, spec.consensus.min_readers)
+                out[i, : agreed.shape[0], : agreed.shape[1]][agreed] = value
         return {name: shaped(out)}
 
 
@@ -153,21 +159,22 @@ def _marks(regions: list[Region], slices: list[SliceGeometry], spec: AnnotationS
     """One record per region: where it lies (slice indices, centroid of its points) and its ratings."""
     import numpy as np
 
-    from covidct.readers.annotation_files import LIDC_CHARACTERISTICS, _pixel_points, slice_of
+    from covidct.readers.annotation_files import LIDC_CHARACTERISTICS, SliceLookup, _pixel_points
 
+    lookup = SliceLookup(slices)
     out = []
     for r in regions:
         idx: list[int] = []
         pts = []
         for c in r.contours:
-            i = slice_of(c, slices)
+            i = lookup.find(c)
             if i is None or not len(c.points):
                 continue
             idx.append(i)
             xy = _pixel_points(c, slices[i])
             pts.append(np.column_stack([xy, np.full(len(xy), i, dtype=np.float64)]))
         for sop in r.masks:
-            i = next((k for k, g in enumerate(slices) if g.sop_instance_uid == sop), None)
+            i = lookup.by_uid.get(sop)
             if i is not None:
                 idx.append(i)
                 yx = np.argwhere(r.masks[sop])

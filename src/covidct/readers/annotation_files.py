@@ -493,45 +493,60 @@ def _pixel_points(contour: Contour, geo: SliceGeometry) -> numpy.ndarray:
     return np.stack([x, y], axis=1)
 
 
-def _normal_position(geo: SliceGeometry, point: Sequence[float]) -> float | None:
-    import numpy as np
+class SliceLookup:
+    """Finds the slice a contour lies on, for one series (built once: a scan has hundreds of slices and an
+    annotation file thousands of contours). By SOPInstanceUID first; else by position: RTSTRUCT points'
+    mean along the slice normal, LIDC imageZposition against ImagePositionPatient z; within half the
+    smallest gap between slices (0.5 mm for a single slice)."""
 
-    if geo.position is None or geo.orientation is None:
-        return None
-    n = np.cross(np.asarray(geo.orientation[:3]), np.asarray(geo.orientation[3:]))
-    return float(n @ (np.asarray(point, dtype=float) - np.asarray(geo.position)))
+    def __init__(self, slices: Sequence[SliceGeometry]) -> None:
+        import numpy as np
 
+        self.slices = slices
+        self.by_uid = {g.sop_instance_uid: i for i, g in enumerate(slices) if g.sop_instance_uid}
+        oriented = next((g for g in slices if g.position is not None and g.orientation is not None), None)
+        self.normal = None if oriented is None or oriented.orientation is None else \
+            np.cross(np.asarray(oriented.orientation[:3]), np.asarray(oriented.orientation[3:]))
+        self.along = self._sorted([None if g.position is None or self.normal is None
+                                   else float(self.normal @ np.asarray(g.position)) for g in slices])
+        self.z = self._sorted([None if g.position is None else g.position[2] for g in slices])
 
-def slice_of(contour: Contour, slices: Sequence[SliceGeometry], tolerance: float | None = None) -> int | None:
-    """The index of the slice a contour lies on: by SOPInstanceUID, else by its plane (RTSTRUCT: the points'
-    mean; LIDC: imageZposition against ImagePositionPatient z). ``None``: on no slice of these."""
-    if contour.sop_instance_uid:
-        for i, geo in enumerate(slices):
-            if geo.sop_instance_uid == contour.sop_instance_uid:
-                return i
-    if tolerance is None:
-        tolerance = _half_gap(slices)
-    best, where = None, tolerance
-    for i, geo in enumerate(slices):
-        if contour.points.shape[1] == 3 and len(contour.points):
-            dist = _normal_position(geo, contour.points.mean(axis=0))
-        elif contour.z is not None and geo.position is not None:
-            dist = contour.z - geo.position[2]
+    @staticmethod
+    def _sorted(values: list[float | None]) -> tuple[list[float], list[int], float]:
+        pairs = sorted((v, i) for i, v in enumerate(values) if v is not None)
+        keys = [v for v, _ in pairs]
+        gaps = [b - a for a, b in itertools.pairwise(keys) if b - a > 1e-6]
+        return keys, [i for _, i in pairs], (min(gaps) / 2 if gaps else 0.5)
+
+    def find(self, contour: Contour) -> int | None:
+        import bisect
+
+        if contour.sop_instance_uid and contour.sop_instance_uid in self.by_uid:
+            return self.by_uid[contour.sop_instance_uid]
+        if contour.points.ndim == 2 and contour.points.shape[1] == 3 and len(contour.points):
+            if self.normal is None:
+                return None
+            value, (keys, index, tolerance) = float(self.normal @ contour.points.mean(axis=0)), self.along
+        elif contour.z is not None:
+            value, (keys, index, tolerance) = contour.z, self.z
         else:
-            dist = None
-        if dist is not None and abs(dist) <= where:
-            best, where = i, abs(dist)
-    return best
+            return None
+        k = bisect.bisect_left(keys, value)
+        near = [j for j in (k - 1, k) if 0 <= j < len(keys)]
+        if not near:
+            return None
+        j = min(near, key=lambda j: abs(keys[j] - value))
+        return index[j] if abs(keys[j] - value) <= tolerance else None
 
 
-def _half_gap(slices: Sequence[SliceGeometry]) -> float:
-    zs = sorted(g.position[2] for g in slices if g.position is not None)
-    gaps = [b - a for a, b in itertools.pairwise(zs) if b - a > 1e-6]
-    return min(gaps) / 2 if gaps else 0.5
+def slice_of(contour: Contour, slices: Sequence[SliceGeometry]) -> int | None:
+    """The index of the slice a contour lies on (:class:`SliceLookup`); ``None``: on no slice of these."""
+    return SliceLookup(slices).find(contour)
 
 
-def region_mask(region: Region, slices: Sequence[SliceGeometry]) -> numpy.ndarray:
-    """(n_slices, rows, cols) bool mask of one region on a series.
+def region_planes(region: Region, slices: Sequence[SliceGeometry], lookup: SliceLookup | None = None,
+                  ) -> dict[int, numpy.ndarray]:
+    """The region's (rows, cols) bool plane on each slice it touches (only those: a scan has hundreds).
 
     Contours are filled (outline included) with Pillow; on one slice, RTSTRUCT contours combine by even-odd
     (a contour inside another is a hole), LIDC ``inclusion`` FALSE contours are cut out. SEG masks are
@@ -540,17 +555,21 @@ def region_mask(region: Region, slices: Sequence[SliceGeometry]) -> numpy.ndarra
     import numpy as np
     from PIL import Image, ImageDraw
 
-    rows = max((g.rows for g in slices), default=0)
-    cols = max((g.cols for g in slices), default=0)
-    out = np.zeros((len(slices), rows, cols), dtype=bool)
-    index = {g.sop_instance_uid: i for i, g in enumerate(slices)}
-    for sop, plane in region.masks.items():
-        i = index.get(sop)
-        if i is not None and plane.shape == out.shape[1:]:
-            out[i] |= plane
-    cuts = np.zeros_like(out)
+    lookup = lookup or SliceLookup(slices)
+    planes: dict[int, numpy.ndarray] = {}
+    cuts: dict[int, numpy.ndarray] = {}
+
+    def plane(store: dict[int, numpy.ndarray], i: int) -> numpy.ndarray:
+        if i not in store:
+            store[i] = np.zeros((slices[i].rows, slices[i].cols), dtype=bool)
+        return store[i]
+
+    for sop, pixels in region.masks.items():
+        i = lookup.by_uid.get(sop)
+        if i is not None and pixels.shape == (slices[i].rows, slices[i].cols):
+            plane(planes, i)[...] |= pixels
     for contour in region.contours:
-        i = slice_of(contour, slices)
+        i = lookup.find(contour)
         if i is None or not len(contour.points):
             continue
         geo = slices[i]
@@ -563,12 +582,26 @@ def region_mask(region: Region, slices: Sequence[SliceGeometry]) -> numpy.ndarra
             ImageDraw.Draw(img).polygon(points, fill=1, outline=1)
         filled = np.asarray(img, dtype=bool)
         if not contour.inclusion:
-            cuts[i, : geo.rows, : geo.cols] |= filled
+            plane(cuts, i)[...] |= filled
         elif region.kind == "roi":
-            out[i, : geo.rows, : geo.cols] ^= filled
+            plane(planes, i)[...] ^= filled
         else:
-            out[i, : geo.rows, : geo.cols] |= filled
-    return out & ~cuts
+            plane(planes, i)[...] |= filled
+    for i, cut in cuts.items():
+        if i in planes:
+            planes[i] &= ~cut
+    return planes
+
+
+def region_mask(region: Region, slices: Sequence[SliceGeometry]) -> numpy.ndarray:
+    """(n_slices, rows, cols) bool mask of one region on a series (:func:`region_planes`, made dense)."""
+    import numpy as np
+
+    out = np.zeros((len(slices), max((g.rows for g in slices), default=0), max((g.cols for g in slices), default=0)),
+                   dtype=bool)
+    for i, p in region_planes(region, slices).items():
+        out[i, : p.shape[0], : p.shape[1]] = p
+    return out
 
 
 def rasterize(regions: Iterable[Region], slices: Sequence[SliceGeometry], classes: Mapping[str, int]) -> numpy.ndarray:
@@ -579,11 +612,13 @@ def rasterize(regions: Iterable[Region], slices: Sequence[SliceGeometry], classe
     rows = max((g.rows for g in slices), default=0)
     cols = max((g.cols for g in slices), default=0)
     out = np.zeros((len(slices), rows, cols), dtype=np.uint8)
+    lookup = SliceLookup(slices)
     for region in regions:
         value = classes.get(region.name)
         if value is None:
             continue
-        out[region_mask(region, slices)] = value
+        for i, p in region_planes(region, slices, lookup).items():
+            out[i, : p.shape[0], : p.shape[1]][p] = value
     return out
 
 
