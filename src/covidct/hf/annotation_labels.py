@@ -120,7 +120,7 @@ class AnnotationEncoder:
               slices: list[SliceGeometry], shape_known: bool) -> dict[str, Any]:
         import numpy as np
 
-        from covidct.readers.annotation_files import SliceLookup, consensus, rasterize, region_planes
+        from covidct.readers.annotation_files import SliceLookup, rasterize, region_planes
 
         value_of = {v.name: v.value for v in lab.mask_values}
         classes = {ann: value_of[val] for ann, val in spec.classes.items()}
@@ -140,7 +140,7 @@ class AnnotationEncoder:
         out = np.zeros((len(slices), rows, cols), dtype=np.uint8)
         lookup = SliceLookup(slices)
         for ann, value in classes.items():  # per class and touched slice: the pixels enough readers gave it
-            votes: dict[int, list[numpy.ndarray]] = {}
+            votes: dict[int, numpy.ndarray] = {}  # slice → how many readers marked each pixel (one plane each)
             for who in readers:
                 mine: dict[int, numpy.ndarray] = {}
                 for r in regions:
@@ -148,9 +148,11 @@ class AnnotationEncoder:
                         for i, p in region_planes(r, slices, lookup).items():
                             mine[i] = mine[i] | p if i in mine else p
                 for i, p in mine.items():
-                    votes.setdefault(i, []).append(p)
-            for i, planes in votes.items():
-                agreed = consensus(planes, spec.consensus.min_readers)
+                    if i not in votes:
+                        votes[i] = np.zeros(p.shape, dtype=np.uint8)
+                    votes[i] += p
+            for i, count in votes.items():
+                agreed = count >= spec.consensus.min_readers
                 out[i, : agreed.shape[0], : agreed.shape[1]][agreed] = value
         return {name: shaped(out)}
 
