@@ -200,3 +200,27 @@ def test_card_fixture_synthesizes_annotations_the_loader_reads(tmp_path, fmt, pa
                                                                          for e in manifest.examples)
     for exp in manifest.examples:
         assert got[exp.path] == exp.labels["nodules"], exp.path
+
+
+def test_slice_examples_get_their_slice_of_the_mask(data):
+    root, series = data
+    first = series[0]
+    (first.paths[0].parent / "rt.dcm").write_bytes(F.rtstruct_bytes(first, {"GTV": [(1, RECT)]}))
+    c = make_card({**LAYOUT, "annotations": {"mask": {"pattern": "**/*.dcm", "format": "rtstruct",
+                                                        "classes": {"GTV": "nodule"}}}},
+                  [MASK], example="slice", dimensionality="2D", image=CT_IMAGE)
+    from covidct.hf.features import Encoder, features_for
+
+    cfg = c.configs[0]
+    feats = features_for(c, cfg)
+    enc = Encoder(c, cfg, feats)
+    got = {}
+    for rec in make_plan(c, cfg, [root]).records():
+        ex = enc.encode(rec)
+        feats.encode_example(ex)
+        got[(rec.scan, rec.slice_index)] = ex["mask"]
+    assert len(got) == 8
+    want = rect(1, slice(3, 10), slice(2, 8))[1]
+    assert np.array_equal(got[(first.series_uid, 1)][0], want)
+    assert all(m == [] for (scan, _i), m in got.items() if scan != first.series_uid)
+    assert not any(np.asarray(got[(first.series_uid, i)][0]).any() for i in (0, 2, 3))
