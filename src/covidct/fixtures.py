@@ -713,6 +713,7 @@ class Synthesizer:
         self._excluded_files(slots)
         self._left_out_files(slots)
         self._expect(slots, arrays)
+        self._annotation_files(slots)
         return self.manifest
 
     def _require_libraries(self) -> None:
@@ -971,6 +972,33 @@ class Synthesizer:
                              slice=_slice_facts(s, m, self.n_slices, self.lay.group, self.lay, {kw: value}))
             format_of(FileFormat.DICOM).write(arr, self._target(rel), spec)
             self.manifest.files.append(rel)
+
+    def _annotation_files(self, slots: list[_Slot]) -> None:
+        """For `layout.annotations`: one file per scan and label in random folders, referring to the scan's
+        synthesized slices by UID (every third scan has none); the marks of points labels are expected."""
+        if not self.lay.annotations:
+            return
+        if self.per_member or not self.grouped:
+            raise FixtureError("`annotations` are synthesized for scan examples (`group` and `example: scan`)")
+        for k, s in enumerate(slots):
+            series = series_of([self._target(m.rel["image"]) for m in s.members])
+            for label, spec in self.lay.annotations.items():
+                names = list(spec.classes) or (["nodule"] if spec.format == "lidc-xml" else ["ROI"])
+                marks = annotation_marks(series, names, k)
+                wild = _random_names(f"{self.card.id}/{self.cfg.name}/annotations/{label}/{k}")
+                try:
+                    rel = parse(spec.pattern, tuple(self.rx.items())).format(s.parts, wild)
+                except KeyError as exc:
+                    raise FixtureError(f"annotations of {label!r}: the pattern {spec.pattern!r} has a part "
+                                       f"{exc} the scan does not define") from None
+                if k % 3 == 0:
+                    marks = []  # a scan nobody annotated
+                if marks or spec.format == "lidc-xml":
+                    self._write_bytes(rel, annotation_bytes(spec.format, series, marks))
+                expected = self.manifest.examples[k] if k < len(self.manifest.examples) else None
+                if expected is not None and self.labels.get(label) is not None and \
+                        self.labels[label].kind != LabelKind.MASK:
+                    expected.labels[label] = expected_marks(series, marks, spec.format, spec.classes)
 
     def _expect(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
         lay = self.lay
@@ -1248,3 +1276,302 @@ def synthesize(card: Card, config: Config | str | None, out: str | os.PathLike[s
 
 __all__ = ["Expected", "FixtureError", "Manifest", "sample_regex", "synthesize"]
 _ = Unit
+
+
+# ------------------------------------------------------------------------------------ annotation files
+# DICOM series in random folders with the annotation files that refer to them by UID: RT Structure Sets,
+# SEG (highdicom) and LIDC-IDRI reading XML. The tests draw known polygons and compare the masks read back.
+
+
+@dataclass
+class SynthSeries:
+    """One synthesized CT series: its UIDs, the slices' SOPInstanceUIDs (in z order) and their files."""
+
+    series_uid: str
+    study_uid: str
+    sop_uids: list[str]
+    paths: list[Path]
+    rows: int
+    cols: int
+    z: list[float]
+    origin: tuple[float, float] = (-150.0, -150.0)
+    spacing: tuple[float, float] = (0.7, 0.7)  # PixelSpacing: (between rows, between columns)
+
+    def datasets(self) -> list[Any]:
+        """The slices as pydicom data sets, with the patient/study attributes highdicom needs of a source image
+        filled in where the synthesized slice lacks them (in memory only)."""
+        import pydicom
+        from pydicom.uid import generate_uid
+
+        frame = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[self.series_uid, "frame"])
+        defaults = {"PatientName": "Fixture^Patient", "PatientBirthDate": "", "PatientSex": "O",
+                    "StudyDate": "20200101", "StudyTime": "120000", "ReferringPhysicianName": "", "StudyID": "1",
+                    "AccessionNumber": "", "SeriesNumber": "1", "FrameOfReferenceUID": frame}
+        out = []
+        for p in self.paths:
+            ds = pydicom.dcmread(p)
+            for kw, value in defaults.items():
+                if kw not in ds:
+                    setattr(ds, kw, value)
+            out.append(ds)
+        return out
+
+    def to_mm(self, index: int, xy: list[tuple[float, float]]) -> list[float]:
+        """Pixel (x, y) points of slice ``index`` as flat patient coordinates (ContourData)."""
+        out: list[float] = []
+        for x, y in xy:
+            out += [self.origin[0] + x * self.spacing[1], self.origin[1] + y * self.spacing[0], self.z[index]]
+        return out
+
+
+def series_of(paths: list[Path]) -> SynthSeries:
+    """The :class:`SynthSeries` of CT slices already written (ordered by z)."""
+    import pydicom
+
+    heads = sorted((pydicom.dcmread(p, stop_before_pixels=True) for p in paths),
+                   key=lambda d: float(d.ImagePositionPatient[2]))
+    first = heads[0]
+    return SynthSeries(str(first.SeriesInstanceUID), str(first.StudyInstanceUID),
+                       [str(d.SOPInstanceUID) for d in heads], [Path(str(d.filename)) for d in heads],
+                       int(first.Rows), int(first.Columns), [float(d.ImagePositionPatient[2]) for d in heads],
+                       (float(first.ImagePositionPatient[0]), float(first.ImagePositionPatient[1])),
+                       (float(first.PixelSpacing[0]), float(first.PixelSpacing[1])))
+
+
+@dataclass
+class Mark:
+    """One synthesized annotation: ``reader`` outlined ``polygon`` (pixel x, y) as ``name`` on slice ``index``."""
+
+    reader: str
+    name: str
+    index: int
+    polygon: list[tuple[float, float]]
+    id: str = ""
+    characteristics: dict[str, int] = field(default_factory=dict)
+
+
+def annotation_marks(series: SynthSeries, names: list[str], k: int) -> list[Mark]:
+    """Two readers' rectangles on the middle slice, one per name (the second reader's shifted by a pixel),
+    inside the slice whatever its size."""
+    index = len(series.sop_uids) // 2
+    w, h = max(series.cols // 4, 2), max(series.rows // 4, 2)
+    marks = []
+    for r, reader in enumerate(("reader-1", "reader-2")):
+        for j, name in enumerate(names):
+            x0, y0 = 1 + r + j, 1 + j
+            poly = [(x0, y0), (x0 + w, y0), (x0 + w, y0 + h), (x0, y0 + h)]
+            marks.append(Mark(reader, name, index, [(float(x), float(y)) for x, y in poly], f"Nodule {j + 1:03d}",
+                              {"malignancy": 1 + (k + r) % 5, "subtlety": 3}))
+    return marks
+
+
+def annotation_bytes(fmt: str, series: SynthSeries, marks: list[Mark]) -> bytes:
+    """An RTSTRUCT, SEG or LIDC XML file of ``marks`` over ``series`` (SEG and RTSTRUCT: the first reader's)."""
+    if fmt == "lidc-xml":
+        sessions = []
+        for reader in dict.fromkeys(m.reader for m in marks):
+            sessions.append({"id": reader, "nodules": [
+                {"id": m.id, "characteristics": m.characteristics, "rois": [(m.index, m.polygon, True)]}
+                for m in marks if m.reader == reader]})
+        return lidc_xml_text(series, sessions).encode()
+    first = [m for m in marks if m.reader == marks[0].reader] if marks else []
+    if fmt == "rtstruct":
+        return rtstruct_bytes(series, {m.name: [(m.index, m.polygon)] for m in first}, label=marks[0].reader)
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    segments = {}
+    for m in first:
+        vol = np.zeros((len(series.sop_uids), series.rows, series.cols), dtype=bool)
+        img = Image.new("1", (series.cols, series.rows), 0)
+        ImageDraw.Draw(img).polygon(m.polygon, fill=1, outline=1)
+        vol[m.index] = np.asarray(img, dtype=bool)
+        segments[m.name] = vol
+    return seg_bytes(series, segments, creator=marks[0].reader)
+
+
+def expected_marks(series: SynthSeries, marks: list[Mark], fmt: str, classes: dict[str, str]) -> list[dict[str, Any]]:
+    """The records a points label loads for ``marks``: one per reader's region, centroid of its points."""
+    from covidct.readers.annotation_files import LIDC_CHARACTERISTICS
+
+    out = []
+    used = marks if fmt == "lidc-xml" else [m for m in marks if marks and m.reader == marks[0].reader]
+    kind = {"lidc-xml": "nodule", "rtstruct": "roi"}.get(fmt, "segment")
+    for j, m in enumerate(used):
+        xs, ys = [p[0] for p in m.polygon], [p[1] for p in m.polygon]
+        rec: dict[str, Any] = {"reader": m.reader, "kind": kind, "id": m.id if fmt == "lidc-xml" else str(j + 1),
+                               "name": classes.get(m.name, m.name),
+                               "slices": [m.index], "x": sum(xs) / len(xs), "y": sum(ys) / len(ys), "z": float(m.index)}
+        if fmt == "lidc-xml":
+            rec.update({c: m.characteristics.get(c, 0) for c in LIDC_CHARACTERISTICS})
+        out.append(rec)
+    return out
+
+
+def write_ct_series(out: Path, seed: str, n_slices: int = 4, rows: int = 24, cols: int = 20) -> SynthSeries:
+    """``n_slices`` CT slices of one series under one to three random folders of ``out`` (random file names)."""
+    import numpy as np
+    from pydicom.uid import generate_uid
+
+    fill = _random_names(seed)
+    folder = out / fill("**/")
+    study = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, "study"])
+    series = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, "series"])
+    frame = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, "frame"])
+    sops, paths, zs = [], [], []
+    for k in range(n_slices):
+        slot = _Slot(index=k, split="train", split_raw=None, expected={}, raw={}, patient=f"patient-{seed}")
+        member = _Member(pos=k, parts={})
+        arr = np.full((rows, cols), -800, dtype=np.int16)
+        data = _dicom_bytes(arr, slot, member, n_slices, None, False, override={
+            "SeriesInstanceUID": series, "StudyInstanceUID": study, "FrameOfReferenceUID": frame,
+            "PatientName": "Fixture^Patient", "PatientBirthDate": "", "PatientSex": "O", "StudyDate": "20200101",
+            "StudyTime": "120000", "ReferringPhysicianName": "", "StudyID": "1", "AccessionNumber": "",
+            "SeriesNumber": "1",
+            "SOPInstanceUID": generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, str(k)])})
+        path = folder / (fill("*") + f"-{k}.dcm")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        import pydicom
+
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        sops.append(str(ds.SOPInstanceUID))
+        paths.append(path)
+        zs.append(float(ds.ImagePositionPatient[2]))
+    return SynthSeries(series, study, sops, paths, rows, cols, zs)
+
+
+def rtstruct_bytes(series: SynthSeries, rois: dict[str, list[tuple[int, list[tuple[float, float]]]]],
+                   *, reference_images: bool = True, label: str = "fixture") -> bytes:
+    """An RT Structure Set over ``series``: ROI name → [(slice index, pixel (x, y) polygon)], as patient mm.
+    ``reference_images`` False leaves out ContourImageSequence (the contour's plane then places it)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence as Seq
+    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+    rt_class = "1.2.840.10008.5.1.4.1.1.481.3"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = rt_class
+    meta.MediaStorageSOPInstanceUID = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[series.series_uid, "rt"])
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = rt_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "RTSTRUCT"
+    ds.StudyInstanceUID = series.study_uid
+    ds.SeriesInstanceUID = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[series.series_uid, "rtseries"])
+    ds.StructureSetLabel = label
+    frame = Dataset()
+    frame.FrameOfReferenceUID = generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[series.series_uid, "for"])
+    ref_series = Dataset()
+    ref_series.SeriesInstanceUID = series.series_uid
+    ref_study = Dataset()
+    ref_study.RTReferencedSeriesSequence = Seq([ref_series])
+    frame.RTReferencedStudySequence = Seq([ref_study])
+    ds.ReferencedFrameOfReferenceSequence = Seq([frame])
+    names, contours = [], []
+    for number, (name, polys) in enumerate(rois.items(), start=1):
+        roi = Dataset()
+        roi.ROINumber = number
+        roi.ROIName = name
+        roi.ReferencedFrameOfReferenceUID = frame.FrameOfReferenceUID
+        names.append(roi)
+        item = Dataset()
+        item.ReferencedROINumber = number
+        seq = []
+        for index, xy in polys:
+            c = Dataset()
+            c.ContourGeometricType = "CLOSED_PLANAR" if len(xy) > 1 else "POINT"
+            c.NumberOfContourPoints = len(xy)
+            c.ContourData = [f"{v:.3f}" for v in series.to_mm(index, xy)]
+            if reference_images:
+                img = Dataset()
+                img.ReferencedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+                img.ReferencedSOPInstanceUID = series.sop_uids[index]
+                c.ContourImageSequence = Seq([img])
+            seq.append(c)
+        item.ContourSequence = Seq(seq)
+        contours.append(item)
+    ds.StructureSetROISequence = Seq(names)
+    ds.ROIContourSequence = Seq(contours)
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def seg_bytes(series: SynthSeries, segments: dict[str, Any], creator: str = "Fixture^Reader") -> bytes:
+    """A binary DICOM SEG over ``series`` written by highdicom: segment label → (slices, rows, cols) bool mask."""
+    import highdicom as hd
+    import numpy as np
+    from pydicom.sr.codedict import codes
+
+    descriptions = []
+    for number, name in enumerate(segments, start=1):
+        descriptions.append(hd.seg.SegmentDescription(
+            segment_number=number, segment_label=name,
+            segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
+            segmented_property_type=codes.SCT.Nodule, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL))
+    pixels = np.stack([np.asarray(m, dtype=bool) for m in segments.values()], axis=-1).astype(np.uint8)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a one-component creator name ("reader-1") is meant
+        seg = _segmentation(hd, series, pixels, descriptions, creator)
+    buf = io.BytesIO()
+    seg.save_as(buf)
+    return buf.getvalue()
+
+
+def _segmentation(hd: Any, series: SynthSeries, pixels: Any, descriptions: list[Any], creator: str) -> Any:
+    return hd.seg.Segmentation(
+        source_images=series.datasets(), pixel_array=pixels, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=hd.UID(), series_number=99, sop_instance_uid=hd.UID(), instance_number=1,
+        manufacturer="covidct", manufacturer_model_name="fixture", software_versions="0", device_serial_number="0",
+        content_creator_name=creator, omit_empty_frames=False)
+
+
+def lidc_xml_text(series: SynthSeries, sessions: list[dict[str, Any]], *, by_uid: bool = True) -> str:
+    """An LIDC-IDRI reading message (``LidcReadMessage``, namespace http://www.nih.gov) over ``series``.
+
+    ``sessions``: one dict per radiologist: ``{"id": "...", "nodules": [{"id", "characteristics": {...},
+    "rois": [(slice index, [(x, y), ...], inclusion)]}], "non_nodules": [{"id", "slice", "x", "y"}]}``;
+    a nodule without characteristics whose rois are single points is a small (< 3 mm) nodule.
+    ``by_uid`` False leaves imageSOP_UID empty (the slice is then found by imageZposition).
+    """
+    from xml.sax.saxutils import escape
+
+    def uid(index: int) -> str:
+        return series.sop_uids[index] if by_uid else ""
+
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             '<LidcReadMessage uid="1.3.6.1.4.1.14519.5.2.1.6279.6001.fixture" xmlns="http://www.nih.gov" '
+             'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+             "<ResponseHeader>", "<Version>1.8.1</Version>", "<TaskDescription>Second unblinded read</TaskDescription>",
+             f"<SeriesInstanceUid>{series.series_uid}</SeriesInstanceUid>",
+             f"<StudyInstanceUID>{series.study_uid}</StudyInstanceUID>", "</ResponseHeader>"]
+    for session in sessions:
+        lines += ["<readingSession>", "<annotationVersion>3.12</annotationVersion>",
+                  f"<servicingRadiologistID>{escape(session['id'])}</servicingRadiologistID>"]
+        for nodule in session.get("nodules", []):
+            lines += ["<unblindedReadNodule>", f"<noduleID>{escape(nodule['id'])}</noduleID>"]
+            if nodule.get("characteristics"):
+                lines.append("<characteristics>")
+                lines += [f"<{k}>{v}</{k}>" for k, v in nodule["characteristics"].items()]
+                lines.append("</characteristics>")
+            for index, xy, inclusion in nodule["rois"]:
+                lines += ["<roi>", f"<imageZposition>{series.z[index]:.6f}</imageZposition>",
+                          f"<imageSOP_UID>{uid(index)}</imageSOP_UID>",
+                          f"<inclusion>{'TRUE' if inclusion else 'FALSE'}</inclusion>"]
+                lines += [f"<edgeMap><xCoord>{x:g}</xCoord><yCoord>{y:g}</yCoord></edgeMap>" for x, y in xy]
+                lines.append("</roi>")
+            lines.append("</unblindedReadNodule>")
+        for nn in session.get("non_nodules", []):
+            lines += ["<nonNodule>", f"<nonNoduleID>{escape(nn['id'])}</nonNoduleID>",
+                      f"<imageZposition>{series.z[nn['slice']]:.6f}</imageZposition>",
+                      f"<imageSOP_UID>{uid(nn['slice'])}</imageSOP_UID>",
+                      f"<locus><xCoord>{nn['x']}</xCoord><yCoord>{nn['y']}</yCoord></locus>", "</nonNodule>"]
+        lines.append("</readingSession>")
+    lines.append("</LidcReadMessage>")
+    return "\n".join(lines) + "\n"

@@ -289,6 +289,17 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
                 if target is not None and str(target) not in known:
                     yield Finding((*lp, "map", raw), "C304", f"{target!r} is not a class of label {lname!r}",
                                   hint=_near(str(target), known) or f"classes: {sorted(known)}")
+    for lname, spec in lay.annotations.items():
+        ap = (*at, "annotations", lname)
+        if lname not in label_names:
+            yield Finding(ap, "C311", f"no label {lname!r} in the config's labels", hint=_near(lname, set(label_names)),
+                          key=True)
+            continue
+        values = {v.name for v in label_names[lname].mask_values}
+        for ann, target in spec.classes.items():
+            if values and target not in values:
+                yield Finding((*ap, "classes", ann), "C304", f"{target!r} is not a mask value of label {lname!r}",
+                              hint=_near(target, values) or f"mask values: {sorted(values)}")
     for key in ("patient", "scan"):
         vf = getattr(lay, key)
         if vf is not None:
@@ -307,7 +318,7 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
                     yield Finding((*sp, "lists", split, j), "C306", str(exc))
         yield from _check_template(lay.splits.key, usable, (*sp, "key"))
     for lab in cfg.labels:
-        if lab.name not in lay.labels and lab.name not in lay.files:
+        if lab.name not in lay.labels and lab.name not in lay.files and lab.name not in lay.annotations:
             yield Finding((*at,), "W403", f"no layout rule gives label {lab.name!r} a value",
                           hint=f"add `labels: {{{lab.name}: ...}}` or a file role")
     if cfg.verified is None:

@@ -420,6 +420,38 @@ class SplitSpec(Strict):
         return self
 
 
+class ConsensusSpec(Strict):
+    min_readers: Annotated[int, Field(ge=1, le=16)] = Field(
+        description="A voxel is marked when at least this many readers marked it (e.g. 2 of LIDC's four).")
+
+
+class AnnotationSpec(Strict):
+    """Annotation files that give one label of an image series, matched to it by UIDs, not by names."""
+
+    pattern: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="Glob of the annotation files relative to the layout root, e.g. `**/*.xml`. Each is matched to "
+        "the scan whose SeriesInstanceUID it refers to (the layout's `headers` must name SeriesInstanceUID and "
+        "`group` the slices), and its marks to slices by SOPInstanceUID (else by position).")
+    format: Annotated[str, Field(pattern=r"^(rtstruct|seg|lidc-xml)$")] = Field(
+        description="`rtstruct` (DICOM RT Structure Set), `seg` (DICOM Segmentation) or `lidc-xml` (LIDC-IDRI "
+        "reading XML).")
+    classes: dict[Annotated[str, Field(min_length=1, max_length=64)], str] = Field(
+        default_factory=dict, max_length=200,
+        description="Annotation name (RTSTRUCT ROIName, SEG SegmentLabel; LIDC: `nodule`, `small-nodule`, "
+        "`non-nodule`) → the label's mask value name (mask labels) or class name. Names not listed are left out; "
+        "empty keeps every mark (points and boxes labels only).")
+    readers: Annotated[str, Field(pattern=r"^(each|consensus)$")] = Field(
+        "each", description="`each`: one mask (or one record per mark) per reader, never merged; `consensus`: one "
+        "mask of the voxels at least `consensus.min_readers` readers marked.")
+    consensus: ConsensusSpec | None = Field(None, description="With `readers: consensus`: how many readers agree.")
+
+    @model_validator(mode="after")
+    def _consensus(self) -> AnnotationSpec:
+        if (self.readers == "consensus") != (self.consensus is not None):
+            raise ValueError("`readers: consensus` goes with `consensus: {min_readers: N}`, and only with it")
+        return self
+
+
 class Layout(Strict):
     root: Annotated[str, Field(max_length=300)] = Field(
         "", description="Folder under the data directory (or archive) where the patterns start."
@@ -466,6 +498,10 @@ class Layout(Strict):
         default_factory=dict, description="Extra metadata columns (e.g. age, sex) → where they come from."
     )
     splits: SplitSpec | None = Field(None, description="Official splits; absent when there are none.")
+    annotations: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)], AnnotationSpec] = Field(
+        default_factory=dict, max_length=10,
+        description="Label name → annotation files (RTSTRUCT, SEG, LIDC XML) that give it: a mask label becomes a "
+        "mask per scan (per reader, or a declared consensus); a points label a list of marks with their reader.")
 
 
 # --------------------------------------------------------------------------------------------- configs

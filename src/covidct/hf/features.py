@@ -101,6 +101,10 @@ def features_for(card: Card, cfg: Config) -> datasets.Features:
         if name not in lay.labels:
             continue  # the validator warns (W403); nothing gives it a value
         feats[name] = _label_feature(lab, member, ClassLabel, List, Value, lay.labels[name])
+    if lay.annotations:
+        from covidct.hf.annotation_labels import annotation_features
+
+        feats.update(annotation_features(cfg, ip.shape, member))
     if lay.patient is not None or grouped:
         feats["patient_id"] = Value("string")
     if lay.scan is not None or grouped:
@@ -222,6 +226,11 @@ class Encoder:
         self.grouped = cfg.layout.group is not None
         self.with_spacing = "spacing" in features
         self.embed = embed
+        self.annotations = None
+        if cfg.layout.annotations:
+            from covidct.hf.annotation_labels import AnnotationEncoder
+
+            self.annotations = AnnotationEncoder(cfg, self.member)
 
     def encode(self, rec: Any) -> dict[str, Any]:
         ex: dict[str, Any] = {}
@@ -238,6 +247,8 @@ class Encoder:
                 ex[role] = arr
                 if role == "image":
                     spacing = sp
+        if self.annotations is not None:
+            ex.update(self.annotations.encode(rec, self.plans["image"].shape is not None))
         for name in self.features:
             if name in ex or name in ("patient_id", "scan_id", "slice_index", "spacing", "path"):
                 continue

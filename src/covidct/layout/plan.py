@@ -87,6 +87,7 @@ class Group:
     paired: dict[str, Match] = field(default_factory=dict)
     values: dict[str, Any] | None = None
     rel: str = ""
+    annotations: dict[str, list[str]] = field(default_factory=dict)  # label → its annotation files (paths)
 
 
 @dataclass
@@ -223,11 +224,14 @@ class Plan:
         if found is None:
             found = walker.find(self.roots)
         self._check_found(found, walker)
+        images_before = found.roles["image"]
         if uses_headers(self.layout):
             found = self._apply_headers(found)
         self._read_tables(found)
         members = self._pair(found)
         self.groups = self._group(members)
+        if self.layout.annotations:
+            self._attach_annotations(found, images_before)
         for g in self.groups:
             if self.per_member:
                 for m in g.members:
@@ -431,6 +435,53 @@ class Plan:
                                       f"{self.layout.files[role].pattern!r}; provide it or set `required: false`")
             out.append(g)
         return out
+
+    def _attach_annotations(self, found: Found, images_before: list[Match]) -> None:
+        """Each annotation file to the scan whose SeriesInstanceUID it refers to (names are not compared).
+
+        The files are those of the annotation pattern, and, for DICOM annotations, the image-pattern files that
+        `where` left out (an RTSTRUCT or SEG lies among the slices and matches `**/*.dcm` too)."""
+        from covidct.layout.walk import annotation_key
+        from covidct.readers import ReadError
+        from covidct.readers.annotation_files import referenced_series
+
+        lay = self.layout
+        series = next((n for n, kw in lay.headers.items() if str(kw.value) == "SeriesInstanceUID"), None)
+        if series is None or lay.group is None:
+            raise LayoutError(f"{self.card.id}/{self.config.name}: `annotations` are matched to scans by "
+                              "SeriesInstanceUID: add it to `headers` (e.g. `series: SeriesInstanceUID`) and group "
+                              "the slices (`group: {by: [series], ...}`)")
+        by_series: dict[str, Group] = {}
+        for g in self.groups:
+            uid = g.ctx.get(series) or g.members[0].image.parts.get(series)
+            if uid:
+                by_series[str(uid)] = g
+        kept = {m.rel for m in found.roles["image"]}
+        rx = part_regexes(lay)
+        annotation_files = list({m.rel: m for label in lay.annotations
+                                 for m in found.tables.get(annotation_key(label), [])}.values())
+        for label, spec in lay.annotations.items():
+            pat = parse(spec.pattern, rx)
+            # a file goes to the first pattern it matches in a walk: two labels may share their files
+            files = [m for m in annotation_files if pat.match(m.rel) is not None]
+            if spec.format in ("rtstruct", "seg"):
+                files += [m for m in images_before if m.rel not in kept and pat.match(m.rel) is not None]
+            unmatched: list[str] = []
+            for m in files:
+                try:
+                    is_format, uid = referenced_series(m.path, spec.format)
+                except ReadError as exc:
+                    raise LayoutError(f"annotation file of label {label!r}: {exc}") from None
+                if not is_format:
+                    continue  # an image file `where` left out that is no annotation of this format (a PET slice)
+                g = by_series.get(uid or "")
+                if g is None:
+                    unmatched.append(m.rel)
+                else:
+                    g.annotations.setdefault(label, []).append(m.path)
+            if unmatched:
+                self._warn(f"{len(unmatched)} {spec.format} file(s) of label {label!r} refer to no scan of the data "
+                           f"(by SeriesInstanceUID): e.g. {unmatched[0]!r}", "unpaired")
 
     # ---------------------------------------------------------------------------------------- values
 
@@ -942,6 +993,7 @@ class Plan:
         for role in self.mask_roles:
             hit = m.paired.get(role) or g.paired.get(role)
             files[role] = [hit.path] if hit else []
+        self._annotation_files(g, files)
         for s in ([split] if split is not None else vals["split"]):
             yield Record(
                 key=m.image.rel, split=s, path=m.image.rel, files=files, patient=vals["patient"],
@@ -967,12 +1019,19 @@ class Plan:
                 files[role] = [g.paired[role].path]
             else:
                 files[role] = [m.paired[role].path for m in ordered if role in m.paired]
+        self._annotation_files(g, files)
         for s in ([split] if split is not None else vals["split"]):
             yield Record(
                 key=g.key, split=s, path=g.rel, files=files, patient=vals["patient"],
                 scan=vals["scan"] if vals["scan"] is not None else g.key,
                 labels=labels, fields=dict(vals["fields"]),
             )
+
+    def _annotation_files(self, g: Group, files: dict[str, list[str]]) -> None:
+        from covidct.layout.walk import annotation_key
+
+        for label in self.layout.annotations:
+            files[annotation_key(label)] = sorted(g.annotations.get(label, []))
 
     def _array_value(self, name: str, ref: ArrayRef, pos: int | None, n_slices: int | None, what: str) -> Any:
         if ref.row is None:

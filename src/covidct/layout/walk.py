@@ -53,6 +53,11 @@ class Found:
     excluded: int = 0  # names the layout's `exclude` globs leave out (counted by match_names)
 
 
+def annotation_key(label: str) -> str:
+    """The name the annotation files of ``label`` go by in a walk's tables and a record's files."""
+    return f"{label} annotations"
+
+
 def part_regexes(layout: Layout) -> tuple[tuple[str, str], ...]:
     return tuple((name, spec.regex) for name, spec in layout.parts.items())
 
@@ -121,6 +126,8 @@ class Walker:
         self.tables: dict[str, Pattern] = {}
         for name, t in layout.tables.items():
             self.tables[name] = parse(t.path, rx)
+        for label, spec in layout.annotations.items():  # walked like globbed tables; plan.py matches them by UID
+            self.tables[annotation_key(label)] = parse(spec.pattern, rx)
         self.exclude = [compile_glob(g) for g in layout.exclude]
         self.known = set(extra_known)
 
