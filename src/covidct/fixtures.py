@@ -1423,15 +1423,16 @@ def write_ct_series(out: Path, seed: str, n_slices: int = 4, rows: int = 24, col
         slot = _Slot(index=k, split="train", split_raw=None, expected={}, raw={}, patient=f"patient-{seed}")
         member = _Member(pos=k, parts={})
         arr = np.full((rows, cols), -800, dtype=np.int16)
-        data = _dicom_bytes(arr, slot, member, n_slices, None, False, override={
+        path = folder / (fill("*") + f"-{k}.dcm")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        attributes = {
             "SeriesInstanceUID": series, "StudyInstanceUID": study, "FrameOfReferenceUID": frame,
             "PatientName": "Fixture^Patient", "PatientBirthDate": "", "PatientSex": "O", "StudyDate": "20200101",
             "StudyTime": "120000", "ReferringPhysicianName": "", "StudyID": "1", "AccessionNumber": "",
             "SeriesNumber": "1",
-            "SOPInstanceUID": generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, str(k)])})
-        path = folder / (fill("*") + f"-{k}.dcm")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+            "SOPInstanceUID": generate_uid(prefix=_UID_ROOT + ".", entropy_srcs=[seed, str(k)])}
+        spec = WriteSpec(name=path.name, slice=_slice_facts(slot, member, n_slices, None, None, attributes))
+        format_of(FileFormat.DICOM).write(arr, path, spec)
         import pydicom
 
         ds = pydicom.dcmread(path, stop_before_pixels=True)
