@@ -82,6 +82,11 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
         if rules:
             out.append(f"{indent}{title + ':':<10}" + "; ".join(f"DICOM {_line(k)} in {_join(v)}"
                                                               for k, v in rules.items()))
+    for label, a in layout.annotations.items():
+        who = (f"consensus of at least {a.consensus.min_readers} readers" if a.consensus is not None
+               else "one per reader")
+        names = f"; {_join(f'{k} -> {v}' for k, v in a.classes.items())}" if a.classes else ""
+        out.append(f"{indent}annotations {_line(label)}: {_line(a.pattern)} ({_line(a.format)}, {who}{names})")
     if layout.group:
         g = layout.group
         order = f"DICOM {_line(g.order_by)}" if g.order_by is not None else f"part {_line(g.order_part)}"
