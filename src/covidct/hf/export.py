@@ -302,15 +302,16 @@ def export_fixture(
     num_shards: int | None = None,
 ) -> ExportResult:
     """Synthesize a fixture of every (or the named) loadable config and export it, marked synthetic."""
+    from covidct.card.issues import ignore_data_warnings
     from covidct.fixtures import synthesize
+    from covidct.layout.plan import COUNT_WARNINGS
 
     loadable = [c for c in card.loadable_configs if not configs or c.name in configs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".covidct-fixture-", dir=out) as work, warnings.catch_warnings():
         # a fixture holds a few examples per class: the count warnings against the card are expected
-        warnings.filterwarnings("ignore", message=".*card counts.*")
-        warnings.filterwarnings("ignore", message=".*differ from the card.*")
+        ignore_data_warnings(*COUNT_WARNINGS)
         dirs: dict[str, str | os.PathLike[str]] = {}
         for cfg in loadable:
             target = Path(work) / cfg.name

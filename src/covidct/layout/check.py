@@ -20,7 +20,7 @@ from typing import Any
 from covidct.card.model import Card, Config
 from covidct.fsutil import UnsafePath, open_regular, walk_entries
 from covidct.layout.headers import uses_headers
-from covidct.layout.plan import CountCheck, LayoutWarning, Plan, gc_paused
+from covidct.layout.plan import COUNT_WARNINGS, CountCheck, LayoutWarning, Plan, gc_paused
 from covidct.layout.walk import Found, LayoutError, Walker, mismatch_reason
 
 # Names that are never data: documents and the litter of file systems and archivers. Anything else
@@ -173,7 +173,7 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
     lay = config.layout
     assert lay is not None
     plan = Plan(card, config, [root] if root and os.path.isdir(root) else [])
-    plan.reported_elsewhere = frozenset({"unmatched", "unpaired", "counts"})
+    plan.reported_elsewhere = frozenset({"L503", "L504", *COUNT_WARNINGS})  # the report has its own sections
     walker = plan.walker()
     found = walker.match_names(root, names)
     for role, ms in found.roles.items():

@@ -200,14 +200,16 @@ def _vocabulary_section(name: str, values: list[str]) -> list[str]:
 
 # ----------------------------------------------------------------------------------------- issues
 
-FAMILIES = {"Y": "The file and its YAML", "S": "The schema", "C": "Consistency checks", "W": "Warnings"}
+FAMILIES = {"Y": "The file and its YAML", "S": "The schema", "C": "Consistency checks", "W": "Warnings",
+            "L": "Reading the data (warnings of `load`, `export` and `check`)"}
 
 
 def issues_markdown() -> str:
     out = [
         "Every problem `covidct validate` reports has a code. Errors make the command exit with status 1; "
         "warnings (W) do not, unless `--strict` is given. Each message is located as `file:line:column`. "
-        "This page is generated from `covidct.card.issues.KINDS`.\n"
+        "Reading a dataset's files (`covidct load`, `export`, `check`) warns with the L codes, after the card "
+        "and config (`card/config: L503 ...`). This page is generated from `covidct.card.issues.KINDS`.\n"
     ]
     by_family: dict[str, list] = {}
     for k in KINDS.values():
