@@ -323,25 +323,7 @@ class Plan:
 
     def _pair(self, found: Any) -> list[Member]:
         images: list[Match] = found.roles["image"]
-        image_parts = set(parse(self.layout.files["image"].pattern, part_regexes(self.layout)).parts)
-        group_by = set(self.layout.group.by) if self.layout.group else set()
-        self._unit_roles: dict[str, tuple[str, ...]] = {}
-        indexes: dict[str, tuple[tuple[str, ...], dict[tuple[Any, ...], list[Match]]]] = {}
-        for role in self.mask_roles:
-            rparts = parse(self.layout.files[role].pattern, part_regexes(self.layout)).parts
-            shared = tuple(p for p in rparts if p in image_parts)
-            extra = [p for p in rparts if p not in image_parts]
-            if extra:
-                raise LayoutError(
-                    f"file role {role!r}: parts {extra} of {self.layout.files[role].pattern!r} are not in the image "
-                    f"pattern, so its files cannot be paired with images"
-                )
-            if group_by and set(shared) <= group_by and set(shared) != image_parts:
-                self._unit_roles[role] = shared  # one file per scan (e.g. a mask volume for a DICOM series)
-            idx: dict[tuple[Any, ...], list[Match]] = {}
-            for m in found.roles.get(role, []):
-                idx.setdefault(tuple(self._norm(p, m.parts[p]) for p in shared), []).append(m)
-            indexes[role] = (shared, idx)
+        indexes = self._index_roles(found)
         members = []
         missing: dict[str, list[str]] = {}
         used: dict[str, set[str]] = {r: set() for r in self.mask_roles}
@@ -365,6 +347,35 @@ class Plan:
                     missing.setdefault(role, []).append(im.rel)
             members.append(Member(im, paired, ctx))
         self._role_indexes = indexes
+        self._check_pairing(members, missing, used)
+        return members
+
+    def _index_roles(self, found: Any) -> dict[str, tuple[tuple[str, ...], dict[tuple[Any, ...], list[Match]]]]:
+        """Per mask role: the parts it shares with the image pattern, and its files by those parts' values."""
+        image_parts = set(parse(self.layout.files["image"].pattern, part_regexes(self.layout)).parts)
+        group_by = set(self.layout.group.by) if self.layout.group else set()
+        self._unit_roles: dict[str, tuple[str, ...]] = {}
+        indexes: dict[str, tuple[tuple[str, ...], dict[tuple[Any, ...], list[Match]]]] = {}
+        for role in self.mask_roles:
+            rparts = parse(self.layout.files[role].pattern, part_regexes(self.layout)).parts
+            shared = tuple(p for p in rparts if p in image_parts)
+            extra = [p for p in rparts if p not in image_parts]
+            if extra:
+                raise LayoutError(
+                    f"file role {role!r}: parts {extra} of {self.layout.files[role].pattern!r} are not in the image "
+                    f"pattern, so its files cannot be paired with images"
+                )
+            if group_by and set(shared) <= group_by and set(shared) != image_parts:
+                self._unit_roles[role] = shared  # one file per scan (e.g. a mask volume for a DICOM series)
+            idx: dict[tuple[Any, ...], list[Match]] = {}
+            for m in found.roles.get(role, []):
+                idx.setdefault(tuple(self._norm(p, m.parts[p]) for p in shared), []).append(m)
+            indexes[role] = (shared, idx)
+        return indexes
+
+    def _check_pairing(self, members: list[Member], missing: dict[str, list[str]],
+                       used: dict[str, set[str]]) -> None:
+        """A required file missing is an error; files of a role that no image took are orphans (warned)."""
         for role, rels in missing.items():
             pat = self.layout.files[role].pattern
             first = next(m for m in members if m.image.rel == rels[0])
@@ -376,7 +387,7 @@ class Plan:
                 f"{len(rels)} image(s) have no {role} file matching {pat!r}: e.g. {rels[0]!r}{expected}. "
                 f"Provide the files, or mark the role `required: false` in the card."
             )
-        for role, (_shared, idx) in indexes.items():
+        for role, (_shared, idx) in self._role_indexes.items():
             if role in self._unit_roles:
                 continue
             orphans = [m.rel for ms in idx.values() for m in ms if m.rel not in used[role]]
@@ -384,7 +395,6 @@ class Plan:
             if orphans:
                 self._warn("L504", count=len(orphans), role=role, first=orphans[0],
                            pattern=self.layout.files["image"].pattern)
-        return members
 
     def _group(self, members: list[Member]) -> list[Group]:
         if self.layout.group is None:
