@@ -232,7 +232,7 @@ def _significant_lines(path: Path) -> list[tuple[int, str]]:
     return kept
 
 
-def duplicated_runs(files: list[Path], run: int = DUPLICATE_RUN) -> list[str]:
+def duplicated_runs(files: list[Path], root: Path = SRC, run: int = DUPLICATE_RUN) -> list[str]:
     """Places where ``run`` identical consecutive significant lines stand twice (in one file or two)."""
     first_seen: dict[tuple[str, ...], str] = {}
     found = []
@@ -241,7 +241,7 @@ def duplicated_runs(files: list[Path], run: int = DUPLICATE_RUN) -> list[str]:
         reported_until = -1
         for i in range(len(lines) - run + 1):
             window = tuple(text for _, text in lines[i:i + run])
-            where = f"{path.relative_to(SRC).as_posix()}:{lines[i][0]}"
+            where = f"{path.relative_to(root).as_posix()}:{lines[i][0]}"
             if window not in first_seen:
                 first_seen[window] = where
             elif i > reported_until:  # one report per duplicated stretch, not one per window in it
@@ -256,13 +256,7 @@ def test_duplicated_runs_are_found(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("\n".join(block) + "\n")
     (tmp_path / "b.py").write_text("x = 1\n" + "\n\n# a comment\n".join(block) + "\n")
     (tmp_path / "c.py").write_text("\n".join(block[:-1]) + "\nother()\n")  # five lines: not a duplicate
-    files = sorted(tmp_path.glob("*.py"))
-    global SRC
-    saved, SRC = SRC, tmp_path
-    try:
-        assert duplicated_runs(files) == ["b.py:2 repeats a.py:1"]
-    finally:
-        SRC = saved
+    assert duplicated_runs(sorted(tmp_path.glob("*.py")), tmp_path) == ["b.py:2 repeats a.py:1"]
 
 
 def test_no_duplicated_blocks_in_src() -> None:
