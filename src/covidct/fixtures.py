@@ -196,38 +196,8 @@ def _gen(items: list[Any], i: int, budget: list[int]) -> str:
         elif name == "SUBPATTERN":
             out.append(_gen(list(av[-1]), i, budget))
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
-            lo, hi, sub = av
-            sub = list(sub)
-            single = len(sub) == 1 and str(sub[0][0]) in ("IN", "ANY", "LITERAL", "NOT_LITERAL")
-            if single and str(sub[0][0]) in ("IN", "ANY", "NOT_LITERAL"):
-                op0 = str(sub[0][0])
-                if op0 == "IN":
-                    alpha = _alphabet(sub[0][1])
-                elif op0 == "NOT_LITERAL":
-                    alpha = [c for c in _PREFERRED if ord(c) != sub[0][1]]
-                else:
-                    alpha = list(_PREFERRED[10:36])
-                alpha = alpha or ["x"]
-                digits = []
-                n = i
-                while True:
-                    digits.append(alpha[n % len(alpha)])
-                    n //= len(alpha)
-                    if n == 0:
-                        break
-                count = max(lo, len(digits), 1 if hi > 0 else 0)
-                if hi != _sre_parse.MAXREPEAT:
-                    count = min(count, hi)
-                _spend(budget, count)
-                pad = alpha[0]
-                digits = digits[:count]
-                out.append("".join(reversed(digits)).rjust(count, pad))
-                i = 0
-            else:
-                count = max(lo, 1 if hi > 0 else 0)
-                if count > budget[0]:
-                    raise _TooLong
-                out.append("".join(_gen(sub, i, budget) for _ in range(count)))
+            text, i = _gen_repeat(av, i, budget)
+            out.append(text)
         elif name in ("AT",):
             continue
         elif name == "CATEGORY":
@@ -235,6 +205,44 @@ def _gen(items: list[Any], i: int, budget: list[int]) -> str:
         else:
             out.append("x")
     return "".join(out)
+
+
+def _gen_repeat(av: Any, i: int, budget: list[int]) -> tuple[str, int]:
+    """The text of a repeat for value number ``i``, and what is left of ``i`` for the items after it.
+
+    A repeated single character class spells ``i`` in its alphabet (so values differ); any other repeat
+    is written the fewest times it may be.
+    """
+    lo, hi, sub = av
+    sub = list(sub)
+    single = len(sub) == 1 and str(sub[0][0]) in ("IN", "ANY", "LITERAL", "NOT_LITERAL")
+    if not (single and str(sub[0][0]) in ("IN", "ANY", "NOT_LITERAL")):
+        count = max(lo, 1 if hi > 0 else 0)
+        if count > budget[0]:
+            raise _TooLong
+        return "".join(_gen(sub, i, budget) for _ in range(count)), i
+    op0 = str(sub[0][0])
+    if op0 == "IN":
+        alpha = _alphabet(sub[0][1])
+    elif op0 == "NOT_LITERAL":
+        alpha = [c for c in _PREFERRED if ord(c) != sub[0][1]]
+    else:
+        alpha = list(_PREFERRED[10:36])
+    alpha = alpha or ["x"]
+    digits = []
+    n = i
+    while True:
+        digits.append(alpha[n % len(alpha)])
+        n //= len(alpha)
+        if n == 0:
+            break
+    count = max(lo, len(digits), 1 if hi > 0 else 0)
+    if hi != _sre_parse.MAXREPEAT:
+        count = min(count, hi)
+    _spend(budget, count)
+    pad = alpha[0]
+    digits = digits[:count]
+    return "".join(reversed(digits)).rjust(count, pad), 0
 
 
 def _finite(rx: str) -> bool:

@@ -46,6 +46,9 @@ from covidct.extras import require
 if TYPE_CHECKING:
     import datasets
     import ray.data
+    from typing_extensions import Unpack
+
+    from covidct.hf.load import PlanOptions
 
 
 def read_dataset(
@@ -54,20 +57,16 @@ def read_dataset(
     *,
     data_dir: str | os.PathLike[str] | None = None,
     split: str | None = None,
-    split_by: str | None = None,
-    test_size: float = 0.2,
-    seed: int = 0,
-    manifests: list[str | os.PathLike[str]] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    cards_dir: str | os.PathLike[str] | None = None,
     rows_per_task: int | None = None,
+    **options: Unpack[PlanOptions],
 ) -> ray.data.Dataset | dict[str, ray.data.Dataset]:
     """A card config's data as Ray Datasets: one per split (a dict), or the one ``split``.
 
-    ``ref``, ``config`` and the options mean what they mean for :func:`covidct.load_dataset` (a card
-    id, card file, :class:`Card` or a folder holding a card; ``split_by``/``test_size``/``seed``/
-    ``manifests`` for a patient-level split); ``cache_dir`` is where downloads are kept when there is
-    no ``data_dir``. A folder exported by ``covidct export`` is read from its Parquet files instead.
+    ``ref``, ``config`` and the ``options`` (:class:`covidct.hf.load.PlanOptions`: ``split_by``,
+    ``test_size``, ``seed``, ``manifests`` for a patient-level split; ``cache_dir``, where downloads are
+    kept when there is no ``data_dir``; ``cards_dir``) mean what they mean for :func:`covidct.load_dataset`
+    (a card id, card file, :class:`Card` or a folder holding a card). A folder exported by
+    ``covidct export`` is read from its Parquet files instead.
     ``rows_per_task``: examples decoded by one Ray task (default: from the size of an example).
 
     Nothing is read until the dataset is consumed (Ray Data is lazy); a file that cannot be decoded
@@ -78,7 +77,7 @@ def read_dataset(
     import ray.data
 
     from covidct.hf.builder import DataError, builder_for
-    from covidct.hf.load import card_in, load_card_file
+    from covidct.hf.load import PlanOptions, card_in, load_card_file
 
     if rows_per_task is not None and (not isinstance(rows_per_task, int) or rows_per_task < 1):
         raise DataError(f"rows_per_task must be a whole number of at least 1, not {rows_per_task!r}")
@@ -92,8 +91,10 @@ def read_dataset(
             ref = load_card_file(card_file)
         else:
             ref = str(ref)
-    builder = builder_for(ref, config, data_dir=data_dir, cache_dir=cache_dir, split_by=split_by,
-                          test_size=test_size, seed=seed, manifests=manifests, cards_dir=cards_dir)
+    unknown = set(options) - set(PlanOptions.__annotations__)
+    if unknown:
+        raise TypeError(f"read_dataset() got unexpected keyword argument(s): {', '.join(sorted(unknown))}")
+    builder = builder_for(ref, config, data_dir=data_dir, **options)
     plan = builder.make_plan(_LocalFiles(builder.config.data_dir))
     if split is not None and split not in plan.splits:
         raise DataError(f"{builder.card.id}/{builder.config.name} has no split {split!r}; its splits: "

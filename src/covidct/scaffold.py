@@ -496,11 +496,11 @@ def _part_regex(values: set[str]) -> tuple[str, str]:
     return "[^/]+", "str"
 
 
-def guess_layout(sv: Survey) -> Guess | None:
-    images = [(rel, fmt) for rel, fmt in sv.files if fmt in IMAGE_FORMATS]
-    if not images:
-        return None
-    # masks: a top folder named like masks beside one named like images
+def _split_roles(images: list[tuple[str, str]]) -> tuple[dict[str, list[tuple[str, str]]], str | None, str | None]:
+    """The image files per role, and the top folders of images and masks (both None unless both are found).
+
+    Masks are a top folder named like masks beside one named like images.
+    """
     tops = Counter(rel.split("/", 1)[0] for rel, _ in images if "/" in rel)
     mask_top = next((t for t in tops if t.lower() in MASK_WORDS), None)
     image_top = next((t for t in tops if t.lower() in IMAGE_WORDS), None)
@@ -518,17 +518,16 @@ def guess_layout(sv: Survey) -> Guess | None:
         raster = ("png", "jpeg", "bmp")
         roles_files["image"] = [(r, f) for r, f in images
                                 if f == fmt_major or (f in raster and fmt_major in raster)]
-    main = roles_files["image"]
-    depth_counts = Counter(r.count("/") for r, _ in main)
-    depth = depth_counts.most_common(1)[0][0]
-    g = Guess(roles={}, parts={}, values={})
-    g.other_depths = sum(n for d, n in depth_counts.items() if d != depth)
-    segs_by_role = {role: [r.split("/") for r, _ in files if r.count("/") == depth]
-                    for role, files in roles_files.items()}
+    return roles_files, image_top, mask_top
+
+
+def _folder_tokens(g: Guess, segs_by_role: dict[str, list[list[str]]], start: int,
+                   depth: int) -> tuple[list[str], dict[str, int]]:
+    """Pattern tokens for the folder positions ``start..depth-1`` (shared by the roles), and the position of
+    each named part; the parts' regexes, values and meanings (split, label, ids) go into ``g``."""
     main_segs = segs_by_role["image"]
     n = len(main_segs)
-    start = 1 if image_top else 0
-    tokens: list[str] = []  # pattern tokens for positions start..depth-1 (folders), shared by roles
+    tokens: list[str] = []
     id_names = ["patient", "scan"] if sum(1 for _ in range(start, depth)) >= 2 else ["scan"]
     used: set[str] = set()
     values_at: dict[str, int] = {}
@@ -539,17 +538,7 @@ def guess_layout(sv: Survey) -> Guess | None:
             if lit is not None:
                 tokens.append(lit)
                 continue
-        low = {v.lower() for v in vals}
-        if low <= SPLIT_WORDS and "split" not in used:
-            name = "split"
-            g.split_part = name
-        elif (len(vals) <= 20 and n >= 2 * len(vals) and "label" not in used
-              and not all(v.isdigit() for v in vals)):
-            name = "label"
-            g.label_part = name
-        else:
-            name = next((x for x in id_names if x not in used), f"dir{pos + 1}")
-            g.id_parts.append(name)
+        name = _folder_part_name(g, vals, n, used, id_names, pos)
         used.add(name)
         values_at[name] = pos
         if name in ("split", "label"):
@@ -559,15 +548,36 @@ def guess_layout(sv: Survey) -> Guess | None:
         else:
             g.parts[name] = _part_regex(vals)
         tokens.append("{" + name + "}")
-    # the file name: stem and extension
-    stems = {_stem(s[depth]) for s in main_segs}
+    return tokens, values_at
+
+
+def _folder_part_name(g: Guess, vals: set[str], n: int, used: set[str], id_names: list[str], pos: int) -> str:
+    """What a folder level that varies seems to be: the split, the label, or an id (recorded in ``g``)."""
+    low = {v.lower() for v in vals}
+    if low <= SPLIT_WORDS and "split" not in used:
+        g.split_part = "split"
+        return "split"
+    if len(vals) <= 20 and n >= 2 * len(vals) and "label" not in used and not all(v.isdigit() for v in vals):
+        g.label_part = "label"
+        return "label"
+    name = next((x for x in id_names if x not in used), f"dir{pos + 1}")
+    g.id_parts.append(name)
+    return name
+
+
+def _role_patterns(g: Guess, roles_files: dict[str, list[tuple[str, str]]],
+                   segs_by_role: dict[str, list[list[str]]], tops: dict[str, str | None], tokens: list[str],
+                   depth: int) -> None:
+    """The pattern and format of each role in ``g``: its top folder, the shared folder tokens, the file name."""
+    main = roles_files["image"]
+    stems = {_stem(s[depth]) for s in segs_by_role["image"]}
     main_fmt = Counter(f for _, f in main).most_common(1)[0][0]
     slices = main_fmt == "dicom" or (g.id_parts and all(x.isdigit() for x in stems))
     stem_name = "slice" if slices else "image"
     g.parts[stem_name] = _part_regex(stems)
     for role, segs in segs_by_role.items():
         exts = sorted({_ext(s[depth]) for s in segs})
-        top = image_top if role == "image" else mask_top
+        top = tops[role]
         prefix = [_escape_literal(top) or TODO] if top else []
         if len(exts) == 1:
             tail = "{" + stem_name + "}" + (_escape_literal(exts[0]) or "")
@@ -578,9 +588,26 @@ def guess_layout(sv: Survey) -> Guess | None:
             tail = "{" + stem_name + "}.{" + pname + "}"
         fmt = Counter(f for r, f in roles_files[role]).most_common(1)[0][0]
         g.roles[role] = ("/".join([*prefix, *tokens, tail]), fmt)
+
+
+def guess_layout(sv: Survey) -> Guess | None:
+    images = [(rel, fmt) for rel, fmt in sv.files if fmt in IMAGE_FORMATS]
+    if not images:
+        return None
+    roles_files, image_top, mask_top = _split_roles(images)
+    main = roles_files["image"]
+    depth_counts = Counter(r.count("/") for r, _ in main)
+    depth = depth_counts.most_common(1)[0][0]
+    g = Guess(roles={}, parts={}, values={})
+    g.other_depths = sum(n for d, n in depth_counts.items() if d != depth)
+    segs_by_role = {role: [r.split("/") for r, _ in files if r.count("/") == depth]
+                    for role, files in roles_files.items()}
+    start = 1 if image_top else 0
+    tokens, values_at = _folder_tokens(g, segs_by_role, start, depth)
+    _role_patterns(g, roles_files, segs_by_role, {"image": image_top, "mask": mask_top}, tokens, depth)
     g.image_files = [r for r, _ in main if r.count("/") == depth]
     g.mask_files = [r for r, _ in roles_files.get("mask", [])]
-    for s in main_segs:
+    for s in segs_by_role["image"]:
         g.examples.append({name: s[pos] for name, pos in values_at.items()})
     if g.other_depths:
         g.notes.append(f"{g.other_depths} image file(s) sit at another folder depth and are not described")

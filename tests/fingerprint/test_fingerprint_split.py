@@ -83,10 +83,12 @@ def test_load_dataset_with_manifests(leaky: tuple[Path, Path, list[tuple[str, st
     from covidct.hf.builder import DataError
 
     data, manifest, _planted = leaky
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         ds = covidct.load_dataset("covid-ct", data_dir=data, split_by="example", test_size=0.5, seed=3,
                                   manifests=[manifest], cache_dir=tmp_path / "cache")
+    replaced = [str(w.message) for w in caught if " L508 " in str(w.message)]  # the card has official splits
+    assert replaced and "split_by='example' replaces them" in replaced[0], [str(w.message) for w in caught]
     assert set(ds) == {"train", "test"}
     assert sum(len(d) for d in ds.values()) == 12
     with pytest.raises(DataError, match="goes with split_by"):

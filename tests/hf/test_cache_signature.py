@@ -251,7 +251,7 @@ def test_a_missing_data_folder_reuses_what_was_prepared_from_it(tmp_path: Path) 
         warnings.simplefilter("ignore")
         ds = prepare(builder_for(card, data_dir=data, cache_dir=cache, embed=True))
     shutil.rmtree(data)
-    with pytest.warns(LayoutWarning, match="data folder .* is missing; using the dataset prepared from it before"):
+    with pytest.warns(LayoutWarning, match="L510 the data folder .* is missing; using the dataset prepared"):
         b = builder_for(card, data_dir=data, cache_dir=cache, embed=True)
     again = prepare(b)
     assert again["train"].num_rows == ds["train"].num_rows == 2

@@ -193,7 +193,7 @@ def test_card_without_checksum_warns_with_the_sha256(srv: LocalServer, tmp_path:
     from covidct.layout.plan import LayoutWarning
 
     card = _card(f"{srv.base}/data.zip")
-    with pytest.warns(LayoutWarning, match=f"no checksum.*sha256 is {hashlib.sha256(archive).hexdigest()}"):
+    with pytest.warns(LayoutWarning, match=f"L509 .*no checksum.*sha256 is {hashlib.sha256(archive).hexdigest()}"):
         prepare(builder_for(card, cache_dir=tmp_path / "cache"))
 
 

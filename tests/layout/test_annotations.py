@@ -146,7 +146,7 @@ def test_an_annotation_of_no_scan_is_reported(data):
     place(root, "xml", "orphan.xml", lidc(other))
     shutil.rmtree(root.parent / "elsewhere")
     c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml"}}, [MARKS])
-    with pytest.warns(UserWarning, match=r"1 lidc-xml file\(s\) of label 'nodules' refer to no scan"):
+    with pytest.warns(UserWarning, match=r"L511 1 lidc-xml file\(s\) of label 'nodules' refer to no scan"):
         got = encode(c, root)
     assert [e["nodules"] for e in got] == [[], []]
 

@@ -195,7 +195,7 @@ def test_a_scan_without_a_common_order_attribute_is_an_error(tmp_path: Path) -> 
 
 
 # a miniature copy: the card's counts (880 images, 984 boxes) cannot hold
-@pytest.mark.filterwarnings("ignore:nih-chestxray14/detection. the card counts:covidct.layout.plan.LayoutWarning")
+@pytest.mark.filterwarnings("ignore:nih-chestxray14/detection. L506 the card counts:covidct.layout.plan.LayoutWarning")
 def test_nih_box_list_with_its_published_header_gives_records_and_only_listed_images(tmp_path: Path) -> None:
     """BBox_List_2017.csv's header (`Image Index,Finding Label,Bbox [x,y,w,h],,,`) and first row, as quoted
     in the research notes: the bracket splits into four columns and three empty ones follow."""

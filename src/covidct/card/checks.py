@@ -8,7 +8,7 @@ whole registry (unique ids and aliases, lineage targets) take the set of known i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from covidct.card.codes import check_codes
 from covidct.card.finding import Finding, Path
@@ -201,6 +201,35 @@ def _check_config(card: Card, cfg: Config, at: Path) -> Iterator[Finding]:
 
 def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Finding]:
     declared = set(lay.parts)
+    rx = yield from _check_parts_and_root(lay, at)
+    label_names = {lab.name: lab for lab in cfg.labels}
+    available, image_ok = yield from _check_file_roles(lay, rx, declared, label_names, at)
+    if not image_ok:  # when the image pattern is broken, do not cascade "part not in pattern" findings
+        return
+    yield from _check_headers(lay, available, declared, at)
+    available |= set(lay.headers)
+    usable = available | set(BUILTIN_PARTS)
+    yield from _check_tables_and_archives(card, lay, rx, declared, usable, at)
+    yield from _check_group(lay, available, at)
+    yield from _check_value_rules(lay, available, label_names, at)
+    yield from _check_splits(lay, available, usable, at)
+    for lab in cfg.labels:
+        if lab.name not in lay.labels and lab.name not in lay.files and lab.name not in lay.annotations:
+            yield Finding((*at,), "W403", f"no layout rule gives label {lab.name!r} a value",
+                          hint=f"add `labels: {{{lab.name}: ...}}` or a file role")
+    if cfg.verified is None:
+        yield Finding((*at,), "W405", f"the layout of config {cfg.name!r} was never checked against the real "
+                      "dataset's files", hint="run `covidct check` on a real listing (tests/listings/<id>/) and "
+                      "record it in `verified`")
+    for j, pat_text in enumerate(lay.exclude):
+        try:
+            compile_glob(pat_text)  # safe path, and no pathological backtracking
+        except PatternError as exc:
+            yield Finding((*at, "exclude", j), "C306", str(exc))
+
+
+def _check_parts_and_root(lay: Layout, at: Path) -> Generator[Finding, None, tuple[tuple[str, str], ...]]:
+    """Findings on the parts' regexes and the root; returns the (name, regex) of the parts that are safe."""
     regexes: list[tuple[str, str]] = []
     for name, spec in lay.parts.items():
         try:
@@ -208,17 +237,22 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             regexes.append((name, spec.regex))
         except PatternError as exc:
             yield Finding((*at, "parts", name, "regex"), "C314", str(exc))
-    rx = tuple(regexes)
     if lay.root:
         try:
             check_safe_path(lay.root, "root")
         except PatternError as exc:
             yield Finding((*at, "root"), "C306", str(exc))
-    available: set[str] = set()  # parts every example has (from the image pattern)
-    image_ok = True  # when the image pattern is broken, do not cascade "part not in pattern" findings
+    return tuple(regexes)
+
+
+def _check_file_roles(lay: Layout, rx: tuple[tuple[str, str], ...], declared: set[str],
+                      label_names: dict[str, LabelDef], at: Path) -> Generator[Finding, None, tuple[set[str], bool]]:
+    """Findings on the file roles; returns the parts every example has (from the image pattern) and
+    whether the image pattern parses."""
+    available: set[str] = set()
+    image_ok = True
     if "image" not in lay.files:
         yield Finding((*at, "files"), "S202", "layout files need an `image` role")
-    label_names = {lab.name: lab for lab in cfg.labels}
     for role, fs in lay.files.items():
         fp = (*at, "files", role, "pattern")
         try:
@@ -238,11 +272,11 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
                           hint=_near(role, set(label_names)), key=True)
         elif label_names[role].kind != LabelKind.MASK:
             yield Finding((*at, "files", role), "C311", f"label {role!r} comes from files but is not a mask", key=True)
-    if not image_ok:
-        return
-    yield from _check_headers(lay, available, declared, at)
-    available |= set(lay.headers)
-    usable = available | set(BUILTIN_PARTS)
+    return available, image_ok
+
+
+def _check_tables_and_archives(card: Card, lay: Layout, rx: tuple[tuple[str, str], ...], declared: set[str],
+                               usable: set[str], at: Path) -> Iterator[Finding]:
     for name, t in lay.tables.items():
         tp = (*at, "tables", name)
         try:
@@ -267,14 +301,23 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
         if a not in downloads:
             yield Finding((*at, "archives", j), "C311", f"archive {a!r} is not in `downloads`",
                           hint=_near(a, downloads))
-    if lay.group is not None:
-        gp = (*at, "group")
-        for j, p in enumerate(lay.group.by):
-            if p not in available:
-                yield Finding((*gp, "by", j), "C307", f"group part {p!r} is not in the image pattern")
-        if lay.group.order_part is not None and lay.group.order_part not in available:
-            yield Finding((*gp, "order_part"), "C307",
-                          f"order part {lay.group.order_part!r} is not in the image pattern")
+
+
+def _check_group(lay: Layout, available: set[str], at: Path) -> Iterator[Finding]:
+    if lay.group is None:
+        return
+    gp = (*at, "group")
+    for j, p in enumerate(lay.group.by):
+        if p not in available:
+            yield Finding((*gp, "by", j), "C307", f"group part {p!r} is not in the image pattern")
+    if lay.group.order_part is not None and lay.group.order_part not in available:
+        yield Finding((*gp, "order_part"), "C307",
+                      f"order part {lay.group.order_part!r} is not in the image pattern")
+
+
+def _check_value_rules(lay: Layout, available: set[str], label_names: dict[str, LabelDef],
+                       at: Path) -> Iterator[Finding]:
+    """The value rules of labels, patient, scan and fields."""
     for lname, vf in lay.labels.items():
         lp = (*at, "labels", lname)
         if lname not in label_names:
@@ -306,30 +349,21 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             yield from _check_value_from(vf, lay, available, (*at, key))
     for fname, vf in lay.fields.items():
         yield from _check_value_from(vf, lay, available, (*at, "fields", fname))
-    if lay.splits is not None:
-        sp = (*at, "splits")
-        if lay.splits.by is not None:
-            yield from _check_value_from(lay.splits.by, lay, available, (*sp, "by"))
-        for split, files in (lay.splits.lists or {}).items():
-            for j, f in enumerate(files):
-                try:
-                    check_safe_path(f, "split list")
-                except PatternError as exc:
-                    yield Finding((*sp, "lists", split, j), "C306", str(exc))
-        yield from _check_template(lay.splits.key, usable, (*sp, "key"))
-    for lab in cfg.labels:
-        if lab.name not in lay.labels and lab.name not in lay.files and lab.name not in lay.annotations:
-            yield Finding((*at,), "W403", f"no layout rule gives label {lab.name!r} a value",
-                          hint=f"add `labels: {{{lab.name}: ...}}` or a file role")
-    if cfg.verified is None:
-        yield Finding((*at,), "W405", f"the layout of config {cfg.name!r} was never checked against the real "
-                      "dataset's files", hint="run `covidct check` on a real listing (tests/listings/<id>/) and "
-                      "record it in `verified`")
-    for j, pat_text in enumerate(lay.exclude):
-        try:
-            compile_glob(pat_text)  # safe path, and no pathological backtracking
-        except PatternError as exc:
-            yield Finding((*at, "exclude", j), "C306", str(exc))
+
+
+def _check_splits(lay: Layout, available: set[str], usable: set[str], at: Path) -> Iterator[Finding]:
+    if lay.splits is None:
+        return
+    sp = (*at, "splits")
+    if lay.splits.by is not None:
+        yield from _check_value_from(lay.splits.by, lay, available, (*sp, "by"))
+    for split, files in (lay.splits.lists or {}).items():
+        for j, f in enumerate(files):
+            try:
+                check_safe_path(f, "split list")
+            except PatternError as exc:
+                yield Finding((*sp, "lists", split, j), "C306", str(exc))
+    yield from _check_template(lay.splits.key, usable, (*sp, "key"))
 
 
 def _check_headers(lay: Layout, available: set[str], declared: set[str], at: Path) -> Iterator[Finding]:

@@ -1,12 +1,16 @@
 """Located validation issues, and the catalogue of issue kinds.
 
-Issue kinds are data (code, severity, title, description), after frictionless-py, so that the docs
-site lists every code with its meaning and the validator never invents an undocumented one.
+Issue kinds are data (code, severity, title, description, message template), after frictionless-py, so
+that the docs site lists every code with its meaning and nothing reports an undocumented one. Two
+channels carry them: located ``Issue``s (a card's file, line and column: Y, S, C, W) and, while a
+dataset's files are read, ``LayoutWarning``s through the ``warnings`` module (L), each raised by
+:func:`warn_data` from its kind's template.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 
@@ -22,10 +26,13 @@ class IssueKind:
     severity: Severity
     title: str
     description: str
+    #: The message, with ``{name}`` fields filled by :func:`warn_data`. A located card issue's message is
+    #: composed where the check finds it (one kind, several wordings: ``{message}``).
+    template: str = "{message}"
 
 
-def _k(code: str, sev: Severity, title: str, description: str) -> IssueKind:
-    return IssueKind(code, sev, title, description)
+def _k(code: str, sev: Severity, title: str, description: str, template: str = "{message}") -> IssueKind:
+    return IssueKind(code, sev, title, description, template)
 
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -85,15 +92,70 @@ KINDS: dict[str, IssueKind] = {
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
         _k("W403", W, "Label without layout", "The config has a layout but no rule gives this label a value."),
-        _k("W404", W, "Lineage not reciprocated", "The other card does not mention this one."),
+        # (W404 "lineage not reciprocated" is retired: a relation is stated once, by one card; the site derives
+        # the other side, "referenced by". The code is not reused.)
         _k("W405", W, "Layout not verified", "The config's layout has no record of a `covidct check` against a real "
            "listing of the dataset's files (`verified`)."),
         _k("W406", W, "Download without sha256", "A download has a URL but no sha256, so its bytes are not "
            "verified (an error for cards in the registry: C316)."),
         _k("W407", W, "Class not coded", "A class or mask value has neither concept `codes` nor an `unmapped` "
            "reason, so it cannot be compared with other datasets' classes."),
+        # L: while a dataset's files are read (`covidct load`, `export`, `check`): LayoutWarnings, not located
+        _k("L501", W, "Symbolic links refused", "The data folder holds symbolic links; they are not followed.",
+           "{count} symbolic link(s) were refused (not followed): {examples}; copy the files instead"),
+        _k("L502", W, "Special files skipped", "The data folder holds FIFOs, sockets or devices; they are never "
+           "opened.", "{count} FIFO(s), socket(s) or device(s) were skipped (never opened; only regular files are "
+           "data): {examples}"),
+        _k("L503", W, "Files match no pattern", "Files under the layout's root match none of its patterns and are "
+           "ignored.", "{count} file(s) match no pattern of the layout and are ignored: {first!r}{more}: {why}. "
+           "Add them to `exclude` if they are not data."),
+        _k("L504", W, "Files without an image", "Files of another role (a mask) pair with no image file.",
+           "{count} {role} file(s) have no image: e.g. {first!r} (image pattern {pattern!r})"),
+        _k("L505", W, "Examples without a split", "Examples that no split lists (or that map to null) are left out.",
+           "{count} example(s) belong to no split (not listed, or mapped to null) and are left out"),
+        _k("L506", W, "Count differs from the card", "The data holds another number of examples than the card's "
+           "count says.", "the card counts {card:,} {level}{in_split}; the data has {data:,} ({difference})"),
+        _k("L507", W, "Class counts differ from the card", "Per-class numbers of examples differ from the card's "
+           "`by_class` counts.", "{level} per class{in_split} differ from the card: {differences}"),
+        _k("L508", W, "Official splits replaced", "`split_by` re-splits a dataset that has official splits.",
+           "has official splits {splits}; split_by={split_by!r} replaces them"),
+        _k("L509", W, "Download not verified", "The card gives no checksum for a download, so its bytes were used "
+           "unverified.", "the card gives no checksum, so the file was used unverified; its sha256 is {sha256} (add "
+           "`sha256: {sha256}` to the card's download)"),
+        _k("L510", W, "Data folder missing", "The data folder is gone; the dataset prepared from it before is used.",
+           "the data folder {folder} is missing; using the dataset prepared from it before ({prepared})"),
+        _k("L511", W, "Annotations refer to no scan", "Annotation files (RTSTRUCT, SEG, LIDC XML) name a "
+           "SeriesInstanceUID that no image series of the data has; they are left out.",
+           "{count} {format} file(s) of label {label!r} refer to no scan of the data (by SeriesInstanceUID): "
+           "e.g. {first!r}"),
     ]
 }
+
+
+class LayoutWarning(UserWarning):
+    """The data loads but differs from the card (counts, unmatched files, unlabelled examples).
+
+    ``code`` is its kind in :data:`KINDS`; raised only by :func:`warn_data`.
+    """
+
+    code: str = ""
+
+
+def warn_data(code: str, where: str, /, *, stacklevel: int = 2, **values: object) -> None:
+    """Warn, as a :class:`LayoutWarning`, of the problem ``code`` found in ``where`` (``card/config`` or a
+    download), its message filled from the catalogue's template: ``<where>: <code> <message>``."""
+    kind = KINDS[code]
+    warning = LayoutWarning(f"{where}: {code} {kind.template.format(**values)}")
+    warning.code = code
+    warnings.warn(warning, stacklevel=stacklevel + 1)
+
+
+def ignore_data_warnings(*codes: str) -> None:
+    """Inside ``warnings.catch_warnings()``: silence the ``LayoutWarning``s of these kinds (by code, not wording)."""
+    unknown = [c for c in codes if c not in KINDS]
+    if unknown:
+        raise ValueError(f"no issue kind {unknown}")
+    warnings.filterwarnings("ignore", message=rf"[^\n]*: (?:{'|'.join(codes)}) ", category=LayoutWarning)
 
 
 @dataclass(frozen=True, order=True)

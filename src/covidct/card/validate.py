@@ -11,7 +11,7 @@ import os
 import typing
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
 from typing import Any
@@ -39,7 +39,6 @@ class Summary:
     id_pos: Pos
     names: list[tuple[str, Pos]]  # aliases and name, with positions
     lineage: list[tuple[str, Pos]]
-    mentions: set[str] = field(default_factory=set)  # ids this card's lineage names
 
 
 @dataclass
@@ -156,8 +155,7 @@ def summarize(located: Located, stem: str | None) -> Summary | None:
         for i, lin in enumerate(data["lineage"]):
             if isinstance(lin, dict) and isinstance(lin.get("card"), str):
                 lineage.append((lin["card"], located.where(("lineage", i, "card"))))
-    return Summary(id=card_id, id_pos=located.where(("id",)), names=names, lineage=lineage,
-                   mentions={t for t, _ in lineage})
+    return Summary(id=card_id, id_pos=located.where(("id",)), names=names, lineage=lineage)
 
 
 # ------------------------------------------------------------------------------------ pydantic errors

@@ -39,6 +39,7 @@ def _combine_args(p: argparse.ArgumentParser) -> None:
          "splits; --out exports it as Parquet")
 @args(_combine_args)
 def cmd_combine(ns: argparse.Namespace) -> int:
+    from covidct.card.issues import ignore_data_warnings
     from covidct.combined import check_export, combine, export_combined, plan
 
     configs, labels = _pairs(ns.config, "--config"), _pairs(ns.label, "--label")
@@ -57,7 +58,7 @@ def cmd_combine(ns: argparse.Namespace) -> int:
         warnings.showwarning = show_warning
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", module="datasets")
-        warnings.filterwarnings("ignore", message=".*card counts.*")
+        ignore_data_warnings("L506")  # a combined dataset's counts are not one card's
         ds = combine(ns.ids, combo.target, _pairs(ns.data_dir, "--data-dir"), split_by=ns.split_by,
                      test_size=ns.test_size, seed=ns.seed, configs=configs, labels=labels,
                      manifests=ns.manifest, cache_dir=ns.cache_dir, cards_dir=getattr(ns, "cards", None))

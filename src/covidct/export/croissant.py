@@ -325,7 +325,37 @@ class _Doc:
             img_field["isArray"] = True
         fields: list[dict[str, Any]] = [img_field]
         auxes: dict[str, _Aux] = {}
+        fields += self.value_fields(ctx, rs_id, enums, auxes)
+        fields += self.path_and_split_fields(ctx, rs_id, auxes)
+        join_fields, side = _joins(rs_id, auxes)
+        fields += join_fields
+        self.record_sets.append(
+            {"@type": "cr:RecordSet", "@id": rs_id, "name": cfg.name, "description": self.description(cfg, side),
+             "field": fields}
+        )
+        for aux in side:
+            sid = self.uid(f"{cfg.name}.{aux.name}-by-image")
+            self.record_sets.append(
+                {
+                    "@type": "cr:RecordSet",
+                    "@id": sid,
+                    "name": sid,
+                    "description": f"Values of config {cfg.name} from `{aux.name}`, per image (joined on "
+                    f"`{aux.template_text}`).",
+                    "field": [
+                        _field(sid, "path", "sc:Text", "Path of the image file relative to the layout root.",
+                               source=_path_source(ctx)),
+                        *aux.join_fields(sid),
+                        *aux.make_fields(sid),
+                    ],
+                }
+            )
 
+    def value_fields(self, ctx: _Ctx, rs_id: str, enums: dict[str, str | None],
+                     auxes: dict[str, _Aux]) -> list[dict[str, Any]]:
+        """Fields of the labels, the ids and the layout's extra fields (what cannot be a field: a note)."""
+        cfg, layout = ctx.cfg, ctx.layout
+        fields: list[dict[str, Any]] = []
         labels_by_name = {lab.name: lab for lab in cfg.labels}
         for role, spec in layout.files.items():
             if role != "image":
@@ -340,15 +370,18 @@ class _Doc:
                 fields += self.value_field(ctx, rs_id, name, vf, None, None, auxes)
             elif layout.group is not None:
                 self.notes.append(f"`{name}` (the parts that group the files)")
-        per_member = not cfg.example_is_whole_scan
-        if layout.group is not None and per_member:
+        if layout.group is not None and not cfg.example_is_whole_scan:
             self.notes.append("`slice_index` (position of the slice in its scan)")
-        if format_of(image.format).spacing:
+        if format_of(ctx.image.format).spacing:
             self.notes.append("`spacing` (mm, read from the image headers)")
         for name, vf in layout.fields.items():
             fields += self.value_field(ctx, rs_id, name, vf, None, None, auxes)
-        toks = tokens(image.pattern)
-        fields.append(
+        return fields
+
+    def path_and_split_fields(self, ctx: _Ctx, rs_id: str, auxes: dict[str, _Aux]) -> list[dict[str, Any]]:
+        layout = ctx.layout
+        per_member = not ctx.cfg.example_is_whole_scan
+        fields = [
             _field(
                 rs_id,
                 "path",
@@ -356,40 +389,18 @@ class _Doc:
                 "Path of the image file relative to the layout root"
                 + ("" if per_member else " (the first slice of the scan)")
                 + ".",
-                source={
-                    **_ref("fileSet", image_fs),
-                    "extract": {"fileProperty": "fullpath"},
-                    "transform": {"regex": _regex(layout, image.pattern, (0, len(toks)))},
-                },
+                source=_path_source(ctx),
             )
-        )
+        ]
         if layout.splits is not None and layout.splits.by is not None:
             fields += self.value_field(ctx, rs_id, "split", layout.splits.by, None, None, auxes)
         elif layout.splits is not None and layout.splits.lists:
             lists = ", ".join(f"`{f}`" for files in layout.splits.lists.values() for f in files)
             self.notes.append(f"the split (from the list files {lists})")
+        return fields
 
-        # Croissant wants a declared join between every two sources of a record set. Auxiliary sources
-        # keyed by the same template join each other correctly; any other goes to a record set of its
-        # own, joined with the image only.
-        main: list[_Aux] = []
-        side: list[_Aux] = []
-        for aux in auxes.values():
-            (main if all(a.template == aux.template for a in main) else side).append(aux)
-        for aux in main:
-            fields += aux.join_fields(rs_id) + aux.make_fields(rs_id)
-        for i, a in enumerate(main):
-            for b in main[i + 1 :]:
-                fields.append(
-                    _field(
-                        rs_id,
-                        f"_key_{a.name}_{b.name}",
-                        "sc:Text",
-                        f"Join of `{a.name}` with `{b.name}` (not a feature).",
-                        source=a.key_ref,
-                        references=b.key_ref,
-                    )
-                )
+    def description(self, cfg: Config, side: list[_Aux]) -> str:
+        """The config's record set description: what is in side record sets, what Croissant cannot express."""
         desc = _text(cfg.description) or f"Examples of config {cfg.name}: one {cfg.example.value} each."
         if side:
             desc += (
@@ -405,35 +416,7 @@ class _Doc:
                 + "; ".join(self.notes)
                 + ", which Croissant cannot express as a field source."
             )
-        self.record_sets.append(
-            {"@type": "cr:RecordSet", "@id": rs_id, "name": cfg.name, "description": desc, "field": fields}
-        )
-        for aux in side:
-            sid = self.uid(f"{cfg.name}.{aux.name}-by-image")
-            self.record_sets.append(
-                {
-                    "@type": "cr:RecordSet",
-                    "@id": sid,
-                    "name": sid,
-                    "description": f"Values of config {cfg.name} from `{aux.name}`, per image (joined on "
-                    f"`{aux.template_text}`).",
-                    "field": [
-                        _field(
-                            sid,
-                            "path",
-                            "sc:Text",
-                            "Path of the image file relative to the layout root.",
-                            source={
-                                **_ref("fileSet", image_fs),
-                                "extract": {"fileProperty": "fullpath"},
-                                "transform": {"regex": _regex(layout, image.pattern, (0, len(toks)))},
-                            },
-                        ),
-                        *aux.join_fields(sid),
-                        *aux.make_fields(sid),
-                    ],
-                }
-            )
+        return desc
 
     def aux_file(self, ctx: _Ctx, role: str, spec: FileSpec, lab: LabelDef | None, auxes: dict[str, _Aux]) -> None:
         cfg, layout = ctx.cfg, ctx.layout
@@ -760,3 +743,41 @@ def _with_urls(rs_id: str, items: list[Any], rows: list[dict[str, Any]],
     for row, url in zip(rows, urls, strict=True):
         row[f"{rs_id}/url"] = url
     return (*kinds, ("url", "sc:URL"))
+
+
+def _path_source(ctx: _Ctx) -> dict[str, Any]:
+    """The source of a `path` field: the image file's path, matched whole by the image pattern's regex."""
+    return {
+        **_ref("fileSet", ctx.image_fs),
+        "extract": {"fileProperty": "fullpath"},
+        "transform": {"regex": _regex(ctx.layout, ctx.image.pattern, (0, len(tokens(ctx.image.pattern))))},
+    }
+
+
+def _joins(rs_id: str, auxes: dict[str, _Aux]) -> tuple[list[dict[str, Any]], list[_Aux]]:
+    """The auxiliary sources' fields and joins in the config's record set, and the sources set aside.
+
+    Croissant wants a declared join between every two sources of a record set. Auxiliary sources keyed by
+    the same template join each other correctly; any other goes to a record set of its own, joined with
+    the image only.
+    """
+    main: list[_Aux] = []
+    side: list[_Aux] = []
+    for aux in auxes.values():
+        (main if all(a.template == aux.template for a in main) else side).append(aux)
+    fields: list[dict[str, Any]] = []
+    for aux in main:
+        fields += aux.join_fields(rs_id) + aux.make_fields(rs_id)
+    for i, a in enumerate(main):
+        for b in main[i + 1 :]:
+            fields.append(
+                _field(
+                    rs_id,
+                    f"_key_{a.name}_{b.name}",
+                    "sc:Text",
+                    f"Join of `{a.name}` with `{b.name}` (not a feature).",
+                    source=a.key_ref,
+                    references=b.key_ref,
+                )
+            )
+    return fields, side

@@ -15,7 +15,7 @@ from typing import Any
 from covidct.card.model import Card
 from covidct.card.vocab import ArchiveFormat, Relation
 from covidct.export.mime import ARCHIVE_MIME
-from covidct.render.facts import card_facts
+from covidct.render.facts import CardFacts, card_facts
 
 _PERIOD = re.compile(r"^\s*(\d{4}(?:-\d{2}){0,2})\s*(?:to|/|–|—|-{1,2}(?=\s))\s*(\d{4}(?:-\d{2}){0,2})\s*$")
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
@@ -43,11 +43,7 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
     """schema.org Dataset for ``card``. ``related`` maps other card ids to their page URLs."""
     related = related or {}
     facts = card_facts(card)
-    desc = card.summary.strip()
-    if card.description.strip():
-        desc += "\n\n" + card.description.strip()
-    if len(desc) < 50:  # Google asks for 50..5000 characters
-        desc = (desc + " " + f"Dataset card {card.ref} in the covidct registry.").strip()
+    desc = _description(card)
     d: dict[str, Any] = {
         "@context": "https://schema.org/",
         "@type": "Dataset",
@@ -66,6 +62,37 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
         d["url"] = url
     if _http(card.homepage):
         d["sameAs"] = card.homepage
+    if card.citation and facts.doi_url:
+        d["identifier"].append(facts.doi_url)
+    d.update(_terms(card, facts))
+    d.update(_provenance(card))
+    dist = _distribution(card, croissant_url)
+    if dist:
+        d["distribution"] = dist
+    based = [related[lin.card] for lin in card.lineage
+             if lin.card in related and lin.relation in (Relation.DERIVED_FROM, Relation.SUBSET_OF)]
+    if based:
+        d["isBasedOn"] = based
+    sizes = [f"{n} {level.value}" for level, n in facts.headline_counts]
+    if sizes:
+        d["size"] = ", ".join(sizes)
+    if catalog_url:
+        d["includedInDataCatalog"] = {"@type": "DataCatalog", "name": "covidct", "url": catalog_url}
+    return d
+
+
+def _description(card: Card) -> str:
+    desc = card.summary.strip()
+    if card.description.strip():
+        desc += "\n\n" + card.description.strip()
+    if len(desc) < 50:  # Google asks for 50..5000 characters
+        desc = (desc + " " + f"Dataset card {card.ref} in the covidct registry.").strip()
+    return desc
+
+
+def _terms(card: Card, facts: CardFacts) -> dict[str, Any]:
+    """license, conditionsOfAccess and citation (a DOI is also an identifier: appended by the caller's list)."""
+    d: dict[str, Any] = {}
     lic = facts.license_url
     if lic:
         d["license"] = lic
@@ -80,10 +107,14 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
     cit = card.citation
     if cit:
         if facts.doi_url:
-            d["identifier"].append(facts.doi_url)
             d["citation"] = facts.doi_url
         elif cit.text:
             d["citation"] = cit.text.strip()
+    return d
+
+
+def _provenance(card: Card) -> dict[str, Any]:
+    d: dict[str, Any] = {}
     prov = card.provenance
     if prov:
         if prov.institutions:
@@ -93,6 +124,10 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
         tc = temporal_coverage(prov.collection_period)
         if tc:
             d["temporalCoverage"] = tc
+    return d
+
+
+def _distribution(card: Card, croissant_url: str | None) -> list[dict[str, Any]]:
     dist = []
     for dl in card.downloads:
         if not _http(dl.url):
@@ -106,18 +141,7 @@ def dataset_jsonld(card: Card, *, url: str | None = None, catalog_url: str | Non
     if croissant_url:
         dist.append({"@type": "DataDownload", "name": f"{card.id} Croissant metadata",
                      "encodingFormat": "application/ld+json", "contentUrl": croissant_url})
-    if dist:
-        d["distribution"] = dist
-    based = [related[lin.card] for lin in card.lineage
-             if lin.card in related and lin.relation in (Relation.DERIVED_FROM, Relation.SUBSET_OF)]
-    if based:
-        d["isBasedOn"] = based
-    sizes = [f"{n} {level.value}" for level, n in facts.headline_counts]
-    if sizes:
-        d["size"] = ", ".join(sizes)
-    if catalog_url:
-        d["includedInDataCatalog"] = {"@type": "DataCatalog", "name": "covidct", "url": catalog_url}
-    return d
+    return dist
 
 
 def dumps(data: Any) -> str:

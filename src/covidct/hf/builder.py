@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import datasets
 
+from covidct.card.issues import warn_data
 from covidct.card.model import Card, Config
 from covidct.card.vocab import ArchiveFormat
 from covidct.fsutil import first_dir
@@ -307,12 +308,8 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
         plan = make_plan(self.card, self.card_config, self._roots(dl_manager), found=walked)
         if self.config.split_by:
             if self.card_config.layout and self.card_config.layout.splits is not None:
-                import warnings
-
-                from covidct.layout.plan import LayoutWarning
-
-                warnings.warn(f"{self.card.id}/{self.config.name} has official splits {plan.splits}; "
-                              f"split_by={self.config.split_by!r} replaces them", LayoutWarning, stacklevel=2)
+                warn_data("L508", f"{self.card.id}/{self.config.name}", splits=plan.splits,
+                          split_by=self.config.split_by)
             links: list[tuple[str, str]] = []
             if self.config.manifests:
                 from covidct.fingerprint.manifest import ManifestError
@@ -426,12 +423,7 @@ def _check_digests(got: Digests, d: Any, where: str | None, *, warn: bool = True
         raise ChecksumMismatch(f"{what}: {got.size:,} bytes, the card says {d.size_bytes:,}; the file is refused. "
                                f"{fix}.")
     if warn and not (d.md5 or d.sha256):
-        import warnings
-
-        from covidct.layout.plan import LayoutWarning
-
-        warnings.warn(f"{d.name}: the card gives no checksum, so the file was used unverified; its sha256 is "
-                      f"{got.sha256} (add `sha256: {got.sha256}` to the card's download)", LayoutWarning, stacklevel=2)
+        warn_data("L509", d.name, sha256=got.sha256)
     return got
 
 
@@ -547,13 +539,8 @@ def builder_for(
         # the folder is gone: what was prepared from it before is still what it held (embed=True, arrays)
         earlier = _prepared_states(os.path.dirname(builder.cache_dir))
         if earlier:
-            import warnings
-
-            from covidct.layout.plan import LayoutWarning
-
-            warnings.warn(f"{card.id}/{cfg.name}: the data folder {data} is missing; using the dataset prepared "
-                          f"from it before ({os.path.join(os.path.dirname(builder.cache_dir), earlier[0])})",
-                          LayoutWarning, stacklevel=2)
+            warn_data("L510", f"{card.id}/{cfg.name}", folder=data,
+                      prepared=os.path.join(os.path.dirname(builder.cache_dir), earlier[0]))
             builder = make(earlier[0])
     return builder
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from covidct.card.model import ORG, Card
+from covidct.card.model import ORG, Card, Config
 from covidct.card.vocab import Redistribution
 from covidct.errors import CovidctError
 from covidct.hf.manifest import MANIFEST, read_manifest, write_manifest  # noqa: F401 (importable from here too)
@@ -195,14 +195,7 @@ def export(
     size_limit = convert_file_size_to_int(max_shard_size)
     if not synthetic:
         check_redistribution(card, allow_unknown_license=allow_unknown_license)
-    loadable = card.loadable_configs
-    if configs:
-        unknown = sorted(set(configs) - {c.name for c in card.configs})
-        if unknown:
-            raise DataError(f"{card.id} has no config {unknown}; it has {[c.name for c in card.configs]}")
-        loadable = [c for c in loadable if c.name in configs]
-    if not loadable:
-        raise DataError(f"{card.id}: no config with a `layout` to export; the card must describe the files first")
+    loadable = _selected_configs(card, configs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     folder = out / ORG / card.id
@@ -230,16 +223,7 @@ def export(
             data_files = []
             parquet_bytes = 0
             for split, si in info.splits.items():
-                prepared = _shards(builder.cache_dir, builder.dataset_name, split)
-                if not prepared:  # pragma: no cover - datasets changed its file names
-                    raise RuntimeError(f"no Parquet file for split {split!r} in {builder.cache_dir}")
-                dest = tmp / "data" / cfg.name
-                dest.mkdir(parents=True, exist_ok=True)
-                for target in write_shards(prepared, dest, split, num_shards, size_limit):
-                    parquet_bytes += target.stat().st_size
-                    result.files.append(folder / target.relative_to(tmp))
-                for p in prepared:
-                    p.unlink()
+                parquet_bytes += _move_shards(builder, cfg.name, split, tmp, folder, num_shards, size_limit, result)
                 splits[split] = (si.num_examples, si.num_bytes)
                 data_files.append({"split": split, "path": f"data/{cfg.name}/{split}-*"})
             result.splits[cfg.name] = splits
@@ -270,6 +254,38 @@ def export(
     return result
 
 
+def _selected_configs(card: Card, configs: list[str] | None) -> list[Config]:
+    """The loadable configs to export (all, or the named ones); a name the card lacks is an error."""
+    from covidct.hf.builder import DataError
+
+    loadable = card.loadable_configs
+    if configs:
+        unknown = sorted(set(configs) - {c.name for c in card.configs})
+        if unknown:
+            raise DataError(f"{card.id} has no config {unknown}; it has {[c.name for c in card.configs]}")
+        loadable = [c for c in loadable if c.name in configs]
+    if not loadable:
+        raise DataError(f"{card.id}: no config with a `layout` to export; the card must describe the files first")
+    return loadable
+
+
+def _move_shards(builder: Any, config: str, split: str, tmp: Path, folder: Path, num_shards: int | None,
+                 size_limit: int, result: ExportResult) -> int:
+    """Rewrite one prepared split as the Hub folder's shards (listed in ``result``); their total size."""
+    prepared = _shards(builder.cache_dir, builder.dataset_name, split)
+    if not prepared:  # pragma: no cover - datasets changed its file names
+        raise RuntimeError(f"no Parquet file for split {split!r} in {builder.cache_dir}")
+    dest = tmp / "data" / config
+    dest.mkdir(parents=True, exist_ok=True)
+    size = 0
+    for target in write_shards(prepared, dest, split, num_shards, size_limit):
+        size += target.stat().st_size
+        result.files.append(folder / target.relative_to(tmp))
+    for p in prepared:
+        p.unlink()
+    return size
+
+
 def _plain(value: Any) -> Any:
     """Only plain YAML types (dict/list/str/int/float/bool/None), so safe_dump accepts it."""
     if isinstance(value, dict):
@@ -286,15 +302,16 @@ def export_fixture(
     num_shards: int | None = None,
 ) -> ExportResult:
     """Synthesize a fixture of every (or the named) loadable config and export it, marked synthetic."""
+    from covidct.card.issues import ignore_data_warnings
     from covidct.fixtures import synthesize
+    from covidct.layout.plan import COUNT_WARNINGS
 
     loadable = [c for c in card.loadable_configs if not configs or c.name in configs]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".covidct-fixture-", dir=out) as work, warnings.catch_warnings():
         # a fixture holds a few examples per class: the count warnings against the card are expected
-        warnings.filterwarnings("ignore", message=".*card counts.*")
-        warnings.filterwarnings("ignore", message=".*differ from the card.*")
+        ignore_data_warnings(*COUNT_WARNINGS)
         dirs: dict[str, str | os.PathLike[str]] = {}
         for cfg in loadable:
             target = Path(work) / cfg.name

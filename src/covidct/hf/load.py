@@ -10,12 +10,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from covidct.card.model import Card
 from covidct.hf.builder import CardBuilder, DataError, builder_for, layout_error_from
 
 CARD_FILES = ("card.yaml", "card.json")
+
+
+class PlanOptions(TypedDict, total=False):
+    """How a card's examples are planned beyond the data folder: what :func:`load_dataset` takes, and what
+    other readers of the same plan (``covidct.ray.read_dataset``) take as ``**options``."""
+
+    split_by: str | None  # "patient" or "scan": a new split of that level (official splits replaced)
+    test_size: float
+    seed: int
+    manifests: list[str | os.PathLike[str]] | None  # fingerprint manifests: near duplicates stay together
+    cache_dir: str | os.PathLike[str] | None  # where downloads are kept when there is no data_dir
+    cards_dir: str | os.PathLike[str] | None
 
 
 def load_dataset(

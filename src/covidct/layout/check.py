@@ -21,7 +21,7 @@ from covidct.card.model import Card, Config
 from covidct.fsutil import UnsafePath, open_regular, walk_entries
 from covidct.layout import fastcheck
 from covidct.layout.headers import uses_headers
-from covidct.layout.plan import CountCheck, LayoutWarning, Plan, Tally, gc_paused
+from covidct.layout.plan import COUNT_WARNINGS, CountCheck, LayoutWarning, Plan, Tally, gc_paused
 from covidct.layout.walk import LayoutError, Match, Walker, mismatch_reason
 
 # Names that are never data: documents and the litter of file systems and archivers. Anything else
@@ -184,7 +184,7 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
 
 def _new_plan(card: Card, config: Config, root: str) -> Plan:
     plan = Plan(card, config, [root] if root and os.path.isdir(root) else [])
-    plan.reported_elsewhere = frozenset({"unmatched", "unpaired", "counts"})
+    plan.reported_elsewhere = frozenset({"L503", "L504", *COUNT_WARNINGS})  # the report has its own sections
     return plan
 
 

@@ -206,6 +206,10 @@ class _Found:
         self.tables = tables
 
 
+def _nothing(rel: str) -> bool:
+    return False
+
+
 def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[str]) -> tuple[
         dict[str, int], dict[str, list[Match]], list[str], int]:
     """:meth:`Walker.match_names` into a :class:`NamesTally`: (images, table matches, unmatched, excluded).
@@ -223,7 +227,7 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
     tables: dict[str, list[Match]] = {t: [] for t in walker.tables}
     unmatched: list[str] = []
     excluded = 0
-    exclude = walker._excluded if walker.exclude else None
+    exclude = walker._excluded if walker.exclude else _nothing
     folders: dict[str, list[dict[str, str] | None]] = {}  # folder with its '/' -> values per pattern
     # (folder, key values of the file name[, the path when values read it]) -> images; matched whole:
     # ("", key values[, path])
@@ -238,7 +242,7 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
     image_file = image_files.get
     count_of = counts.get
     for rel in names:
-        if exclude is not None and exclude(rel):
+        if exclude(rel):
             excluded += 1
             continue
         if len(rel) > MAX_PATH_CHARS:
@@ -261,41 +265,55 @@ def match_names(walker: Walker, tally: NamesTally, root: str, names: Iterable[st
                     k = (head, hit[1], rel) if builtins else (head, hit[1])
                     counts[k] = count_of(k, 0) + 1
                     continue
-        for i in rest:
-            m = ms[i]
-            if m.whole:
-                parts = m.pat.match(rel)
-                if parts is None:
-                    continue
-                if i == 0:
-                    pk = tuple([parts.get(p, _MISS) for p in tally.keys])
-                    k = ("", pk, rel) if builtins else ("", pk)
-                    counts[k] = counts.get(k, 0) + 1
-                else:
-                    tables[names_of[i]].append(Match(root, rel, parts))
-                break
-            dv = entry[i]
-            if dv is None:
-                continue
-            hit = m.file(f)
-            if hit is None:
-                continue
-            fv = hit[0]
-            if m.cross and any(dv[p] != fv[p] for p in m.cross):
-                continue
-            if i == 0:
-                k = (head, hit[1], rel) if builtins else (head, hit[1])
-                counts[k] = counts.get(k, 0) + 1
-            else:
-                tables[names_of[i]].append(Match(root, rel, {**dv, **fv}))
-            break
-        else:
+        if not _match_rest(ms, rest, entry, rel, f, head, root, tally, counts, tables, names_of):
             unmatched.append(rel)
-    if any(u.lower().endswith(_COMPANION_EXTS) for u in unmatched):
-        raise FallBack("a .raw or .img file may belong to a matched .mhd or .hdr")
-    unmatched = [u for u in unmatched if u not in walker.known]
+    unmatched = _unmatched_data(unmatched, walker)
     tally.pending = (image, folders, counts)
     return {"image": sum(counts.values())}, tables, unmatched, excluded
+
+
+def _unmatched_data(unmatched: list[str], walker: Walker) -> list[str]:
+    """The unmatched names that are data files; a possible companion (.raw, .img) falls back to the full path,
+    which pairs companions with their headers."""
+    if any(u.lower().endswith(_COMPANION_EXTS) for u in unmatched):
+        raise FallBack("a .raw or .img file may belong to a matched .mhd or .hdr")
+    return [u for u in unmatched if u not in walker.known]
+
+
+def _match_rest(ms: list[LevelMatcher], rest: range, entry: list[dict[str, str] | None], rel: str, f: str, head: str,
+                root: str, tally: NamesTally, counts: dict[tuple[Any, ...], int], tables: dict[str, list[Match]],
+                names_of: list[str]) -> bool:
+    """``rel`` against the patterns the inline image test of :func:`match_names` did not settle (whole-path
+    patterns, tables, an image file name that missed): counted or listed, and True when one matched."""
+    for i in rest:
+        m = ms[i]
+        if m.whole:
+            parts = m.pat.match(rel)
+            if parts is None:
+                continue
+            if i == 0:
+                pk = tuple([parts.get(p, _MISS) for p in tally.keys])
+                k = ("", pk, rel) if tally.builtins else ("", pk)
+                counts[k] = counts.get(k, 0) + 1
+            else:
+                tables[names_of[i]].append(Match(root, rel, parts))
+            return True
+        dv = entry[i]
+        if dv is None:
+            continue
+        hit = m.file(f)
+        if hit is None:
+            continue
+        fv = hit[0]
+        if m.cross and any(dv[p] != fv[p] for p in m.cross):
+            continue
+        if i == 0:
+            k = (head, hit[1], rel) if tally.builtins else (head, hit[1])
+            counts[k] = counts.get(k, 0) + 1
+        else:
+            tables[names_of[i]].append(Match(root, rel, {**dv, **fv}))
+        return True
+    return False
 
 
 def run(plan: Plan, walker: Walker, root: str, names: Iterable[str]) -> tuple[

@@ -14,13 +14,13 @@ import copy
 import gc
 import os
 import random
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from covidct.card.issues import LayoutWarning, warn_data
 from covidct.card.model import Card, Config, Layout, ValueFrom
 from covidct.card.pattern import BUILTIN_PARTS, compile_glob, parse, template_parts
 from covidct.card.vocab import CountLevel, LabelKind, SortKey, Unit
@@ -61,9 +61,7 @@ _COUNT_LEVEL = {
 _DOUBLE_EXT = (".nii.gz", ".tar.gz", ".mha.gz", ".nrrd.gz")
 
 
-class LayoutWarning(UserWarning):
-    """The data loads but differs from the card (counts, unmatched files, unlabelled examples)."""
-
+COUNT_WARNINGS = frozenset({"L506", "L507"})  # the data's counts differ from the card's
 
 @dataclass(frozen=True)
 class ArrayRef:
@@ -187,7 +185,7 @@ class Plan:
         self.splits: list[str] = []
         self.dropped = 0
         self.orphans: dict[str, list[str]] = {}  # role → files of that role paired with no image
-        self.reported_elsewhere: frozenset[str] = frozenset()  # warning kinds the caller reports itself
+        self.reported_elsewhere: frozenset[str] = frozenset()  # warning codes the caller reports itself
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
         # DICOM header values (`layout.headers`, `where`): the data signature keys their cache (None: not
@@ -243,7 +241,7 @@ class Plan:
                         m.values = {"labels": {n: self._label(n, m.ctx, True, m.image.rel)
                                                for n in self._member_level_labels()}}
         self._collect_splits()
-        if "counts" not in self.reported_elsewhere:
+        if not self.reported_elsewhere >= COUNT_WARNINGS:
             self._check_counts()
         return self
 
@@ -266,11 +264,9 @@ class Plan:
         images = found.roles.get("image", [])
         where = " or ".join(self.roots) if self.roots else "(no data folder)"
         if found.symlinks:
-            self._warn(f"{len(found.symlinks)} symbolic link(s) were refused (not followed): "
-                       f"{', '.join(found.symlinks[:5])}; copy the files instead")
+            self._warn("L501", count=len(found.symlinks), examples=", ".join(found.symlinks[:5]))
         if found.special:
-            self._warn(f"{len(found.special)} FIFO(s), socket(s) or device(s) were skipped (never opened; only regular "
-                       f"files are data): {', '.join(found.special[:5])}")
+            self._warn("L502", count=len(found.special), examples=", ".join(found.special[:5]))
         if not images:
             pat = self.layout.files["image"].pattern
             if found.unmatched:
@@ -292,8 +288,7 @@ class Plan:
             first = found.unmatched[0]
             why = explain_mismatch(first, walker.roles, walker.part_rx)
             more = f" (and {len(found.unmatched) - 1} more)" if len(found.unmatched) > 1 else ""
-            self._warn(f"{len(found.unmatched)} file(s) match no pattern of the layout and are ignored: "
-                       f"{first!r}{more}: {why}. Add them to `exclude` if they are not data.", "unmatched")
+            self._warn("L503", count=len(found.unmatched), first=first, more=more, why=why)
 
     def _apply_headers(self, found: Found) -> Found:
         """The image matches with their DICOM header values as parts; the files `where` leaves out, dropped."""
@@ -332,25 +327,7 @@ class Plan:
 
     def _pair(self, found: Any) -> list[Member]:
         images: list[Match] = found.roles["image"]
-        image_parts = set(parse(self.layout.files["image"].pattern, part_regexes(self.layout)).parts)
-        group_by = set(self.layout.group.by) if self.layout.group else set()
-        self._unit_roles: dict[str, tuple[str, ...]] = {}
-        indexes: dict[str, tuple[tuple[str, ...], dict[tuple[Any, ...], list[Match]]]] = {}
-        for role in self.mask_roles:
-            rparts = parse(self.layout.files[role].pattern, part_regexes(self.layout)).parts
-            shared = tuple(p for p in rparts if p in image_parts)
-            extra = [p for p in rparts if p not in image_parts]
-            if extra:
-                raise LayoutError(
-                    f"file role {role!r}: parts {extra} of {self.layout.files[role].pattern!r} are not in the image "
-                    f"pattern, so its files cannot be paired with images"
-                )
-            if group_by and set(shared) <= group_by and set(shared) != image_parts:
-                self._unit_roles[role] = shared  # one file per scan (e.g. a mask volume for a DICOM series)
-            idx: dict[tuple[Any, ...], list[Match]] = {}
-            for m in found.roles.get(role, []):
-                idx.setdefault(tuple(self._norm(p, m.parts[p]) for p in shared), []).append(m)
-            indexes[role] = (shared, idx)
+        indexes = self._index_roles(found)
         members = []
         missing: dict[str, list[str]] = {}
         used: dict[str, set[str]] = {r: set() for r in self.mask_roles}
@@ -374,6 +351,35 @@ class Plan:
                     missing.setdefault(role, []).append(im.rel)
             members.append(Member(im, paired, ctx))
         self._role_indexes = indexes
+        self._check_pairing(members, missing, used)
+        return members
+
+    def _index_roles(self, found: Any) -> dict[str, tuple[tuple[str, ...], dict[tuple[Any, ...], list[Match]]]]:
+        """Per mask role: the parts it shares with the image pattern, and its files by those parts' values."""
+        image_parts = set(parse(self.layout.files["image"].pattern, part_regexes(self.layout)).parts)
+        group_by = set(self.layout.group.by) if self.layout.group else set()
+        self._unit_roles: dict[str, tuple[str, ...]] = {}
+        indexes: dict[str, tuple[tuple[str, ...], dict[tuple[Any, ...], list[Match]]]] = {}
+        for role in self.mask_roles:
+            rparts = parse(self.layout.files[role].pattern, part_regexes(self.layout)).parts
+            shared = tuple(p for p in rparts if p in image_parts)
+            extra = [p for p in rparts if p not in image_parts]
+            if extra:
+                raise LayoutError(
+                    f"file role {role!r}: parts {extra} of {self.layout.files[role].pattern!r} are not in the image "
+                    f"pattern, so its files cannot be paired with images"
+                )
+            if group_by and set(shared) <= group_by and set(shared) != image_parts:
+                self._unit_roles[role] = shared  # one file per scan (e.g. a mask volume for a DICOM series)
+            idx: dict[tuple[Any, ...], list[Match]] = {}
+            for m in found.roles.get(role, []):
+                idx.setdefault(tuple(self._norm(p, m.parts[p]) for p in shared), []).append(m)
+            indexes[role] = (shared, idx)
+        return indexes
+
+    def _check_pairing(self, members: list[Member], missing: dict[str, list[str]],
+                       used: dict[str, set[str]]) -> None:
+        """A required file missing is an error; files of a role that no image took are orphans (warned)."""
         for role, rels in missing.items():
             pat = self.layout.files[role].pattern
             first = next(m for m in members if m.image.rel == rels[0])
@@ -385,15 +391,14 @@ class Plan:
                 f"{len(rels)} image(s) have no {role} file matching {pat!r}: e.g. {rels[0]!r}{expected}. "
                 f"Provide the files, or mark the role `required: false` in the card."
             )
-        for role, (_shared, idx) in indexes.items():
+        for role, (_shared, idx) in self._role_indexes.items():
             if role in self._unit_roles:
                 continue
             orphans = [m.rel for ms in idx.values() for m in ms if m.rel not in used[role]]
             self.orphans[role] = orphans
             if orphans:
-                self._warn(f"{len(orphans)} {role} file(s) have no image: e.g. {orphans[0]!r} (image pattern "
-                           f"{self.layout.files['image'].pattern!r})", "unpaired")
-        return members
+                self._warn("L504", count=len(orphans), role=role, first=orphans[0],
+                           pattern=self.layout.files["image"].pattern)
 
     def _group(self, members: list[Member]) -> list[Group]:
         if self.layout.group is None:
@@ -480,8 +485,7 @@ class Plan:
                 else:
                     g.annotations.setdefault(label, []).append(m.path)
             if unmatched:
-                self._warn(f"{len(unmatched)} {spec.format} file(s) of label {label!r} refer to no scan of the data "
-                           f"(by SeriesInstanceUID): e.g. {unmatched[0]!r}", "unpaired")
+                self._warn("L511", count=len(unmatched), format=spec.format, label=label, first=unmatched[0])
 
     # ---------------------------------------------------------------------------------------- values
 
@@ -704,7 +708,7 @@ class Plan:
                     names[x] = None
         self.dropped = dropped
         if dropped:
-            self._warn(f"{dropped} example(s) belong to no split (not listed, or mapped to null) and are left out")
+            self._warn("L505", count=dropped)
         if not names:
             raise LayoutError(f"no example of {self.card.id}/{self.config.name} belongs to a split; check `splits`")
         self.splits = sorted(names, key=self._split_rank)
@@ -849,17 +853,17 @@ class Plan:
         for c in self.count_checks():
             where = f" in split {c.split!r}" if c.split else ""
             if c.card is not None and c.card != c.data:
-                self._warn(f"the card counts {c.card:,} {c.level}{where}; the data has {c.data:,} "
-                           f"({_diff(c.data - c.card)})", "counts")
+                self._warn("L506", card=c.card, level=c.level, in_split=where, data=c.data,
+                           difference=_diff(c.data - c.card))
             diffs = [f"{k}: card {want:,}, data {have:,}" for k, (want, have) in c.by_class.items() if want != have]
             if diffs:
-                self._warn(f"{c.level} per class{where} differ from the card: {'; '.join(diffs)}", "counts")
+                self._warn("L507", level=c.level, in_split=where, differences="; ".join(diffs))
 
-    def _warn(self, msg: str, kind: str = "") -> None:
-        """A LayoutWarning, unless the caller reports this kind itself (``covidct check``: its own report)."""
-        if kind and kind in self.reported_elsewhere:
+    def _warn(self, code: str, **values: object) -> None:
+        """A LayoutWarning of kind ``code``, unless the caller reports that kind itself (``covidct check``)."""
+        if code in self.reported_elsewhere:
             return
-        warnings.warn(f"{self.card.id}/{self.config.name}: {msg}", LayoutWarning, stacklevel=3)
+        warn_data(code, f"{self.card.id}/{self.config.name}", stacklevel=3, **values)
 
     # ---------------------------------------------------------------------------------------- records
 

@@ -7,7 +7,8 @@ Kept free of heavy imports: numpy is imported inside the functions that need it,
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +45,19 @@ def check_regular(src: Any) -> None:
     """Refuse a path that is not a regular file before any library opens it (a FIFO would block)."""
     if not isinstance(src, (str, os.PathLike)):
         return  # a file object: the caller opened it
-    from covidct.fsutil import UnsafePath, require_regular
+    from covidct.fsutil import require_regular
+
+    with opening(src):
+        require_regular(src)
+
+
+@contextmanager
+def opening(src: Any) -> Iterator[None]:
+    """Turn the errors of opening ``src`` (missing, not a regular file, unreadable) into one ``ReadError``."""
+    from covidct.fsutil import UnsafePath
 
     try:
-        require_regular(src)
+        yield
     except FileNotFoundError:
         raise ReadError(src, "no such file") from None
     except UnsafePath as exc:

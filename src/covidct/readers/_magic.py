@@ -9,7 +9,7 @@ from typing import Any
 
 from covidct.card.vocab import FileFormat
 from covidct.fsutil import UnsafePath, open_regular
-from covidct.readers._common import ReadError
+from covidct.readers._common import opening
 from covidct.readers.formats import format_of, sniff_bytes
 
 HEAD = 512
@@ -23,15 +23,8 @@ def read_head(src: Any, n: int = HEAD) -> bytes:
             return src.read(n)
         finally:
             src.seek(pos)
-    try:
-        with open_regular(src) as fh:  # a FIFO, device or folder is refused before it is opened
-            return fh.read(n)
-    except FileNotFoundError:
-        raise ReadError(src, "no such file") from None
-    except UnsafePath as exc:
-        raise ReadError(src, exc.problem) from None
-    except OSError as exc:
-        raise ReadError(src, f"cannot open ({exc.strerror or exc})") from None
+    with opening(src), open_regular(src) as fh:  # a FIFO, device or folder is refused before it is opened
+        return fh.read(n)
 
 
 def _gunzip_head(src: Any, n: int = HEAD) -> bytes:

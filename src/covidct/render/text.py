@@ -55,6 +55,12 @@ def value_from(v: ValueFrom) -> str:
 
 def layout_lines(layout: Layout, indent: str) -> list[str]:
     """The file layout of one config, one fact a line."""
+    return [*_file_lines(layout, indent), *_header_lines(layout, indent), *_table_lines(layout, indent),
+            *_value_lines(layout, indent)]
+
+
+def _file_lines(layout: Layout, indent: str) -> list[str]:
+    """Archives, root, file roles, parts and exclusions."""
     i2 = indent + INDENT
     out: list[str] = []
     if layout.archives:
@@ -75,6 +81,12 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
             out.append(f"{i2}{_line(name):<{width}}  {_line(part.regex)}{extra}{desc}")
     if layout.exclude:
         out.append(f"{indent}exclude:  {_join(layout.exclude)}")
+    return out
+
+
+def _header_lines(layout: Layout, indent: str) -> list[str]:
+    """DICOM headers, the where rules and the grouping of slices into scans."""
+    out: list[str] = []
     if layout.headers:
         out.append(f"{indent}headers:  " + ", ".join(f"{_line(n)} = DICOM {_line(k)}"
                                                     for n, k in layout.headers.items()))
@@ -93,6 +105,12 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
         desc = ", descending" if g.descending else ""
         by = " + ".join(_line(b) for b in g.by)
         out.append(f"{indent}group:    one example per {by}; slices ordered by {order}{desc}")
+    return out
+
+
+def _table_lines(layout: Layout, indent: str) -> list[str]:
+    i2 = indent + INDENT
+    out: list[str] = []
     if layout.tables:
         out.append(f"{indent}tables:")
         for name, t in layout.tables.items():
@@ -105,6 +123,13 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
         for name, a in layout.arrays.items():
             desc = f" - {_line(a.description)}" if a.description else ""
             out.append(f"{i2}{_line(name)}: {_line(a.path)}, axis 0 = row of table {_line(a.row_table)}{desc}")
+    return out
+
+
+def _value_lines(layout: Layout, indent: str) -> list[str]:
+    """Where labels, fields, ids and splits come from."""
+    i2 = indent + INDENT
+    out: list[str] = []
     for title, mapping in (("labels", layout.labels), ("fields", layout.fields)):
         if mapping:
             out.append(f"{indent}{title}:")

@@ -127,9 +127,27 @@ def _refs(node: Any) -> list[str]:
 def card_reference_markdown() -> str:
     schema = Card.model_json_schema()
     defs: dict[str, Any] = schema.get("$defs", {})
+    order = _models_in_order(schema, defs)
+    models = [n for n in order if "properties" in (schema if n == "Card" else defs[n])]
+    enums = sorted(n for n in defs if "enum" in defs[n])
+    out = [
+        "Every field a card may hold, generated from the Pydantic model (`covidct.card.model`). The same model "
+        "gives the JSON Schema (`covidct schema`, committed as `schema/card.schema.json`) that editors use to "
+        "complete and check cards as you type. Unknown fields are errors.\n",
+    ]
+    for name in models:
+        out += _model_section(name, schema if name == "Card" else defs[name], defs)
+    out.append("\n## Vocabularies\n\nThe allowed values of the fields above, with their meaning.\n")
+    for name in enums:
+        out += _vocabulary_section(name, defs[name]["enum"])
+    return "".join(out)
+
+
+def _models_in_order(schema: dict[str, Any], defs: dict[str, Any]) -> list[str]:
+    """The schema's models in the order a card mentions them (breadth first from ``Card``)."""
     order: list[str] = []
     queue = ["Card"]
-    while queue:  # models in the order a card mentions them
+    while queue:
         name = queue.pop(0)
         if name in order:
             continue
@@ -139,60 +157,59 @@ def card_reference_markdown() -> str:
             for r in _refs(node["properties"][pname]):
                 if r not in order and r not in queue:
                     queue.append(r)
-    models = [n for n in order if "properties" in (schema if n == "Card" else defs[n])]
-    enums = sorted(n for n in defs if "enum" in defs[n])
-    out = [
-        "Every field a card may hold, generated from the Pydantic model (`covidct.card.model`). The same model "
-        "gives the JSON Schema (`covidct schema`, committed as `schema/card.schema.json`) that editors use to "
-        "complete and check cards as you type. Unknown fields are errors.\n",
-    ]
-    for name in models:
-        node = schema if name == "Card" else defs[name]
-        required = set(node.get("required", []))
-        out.append(f"\n## {name}\n")
-        desc = node.get("description") if name != "Card" else "The top level of a card file."
-        rows = []
-        for pname, p in node["properties"].items():
-            if "default" in p:
-                dflt = p["default"]
-                req = "optional" + ("" if dflt in (None, [], {}) else
-                                    f", default <code>{esc(json.dumps(dflt, ensure_ascii=False))}</code>")
-            else:
-                req = "<strong>required</strong>" if pname in required else "optional"
-            rows.append(f'<tr id="{_anchor(name)}-{esc(pname)}"><td><code>{esc(pname)}</code></td>'
-                        f"<td>{_type(p, defs)}</td><td>{req}</td>"
-                        f"<td>{inline_code(p.get('description', ''))}</td></tr>")
-        table = ('<div class="covidct-reference"><table><thead><tr><th>Field</th><th>Type</th><th>Required</th>'
-                 f"<th>Description</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
-        intro = f"<p>{inline_code(desc)}</p>" if desc else ""
-        out.append(f'\n<div class="covidct-section" id="{_anchor(name)}">{intro}{table}</div>\n')
-    out.append("\n## Vocabularies\n\nThe allowed values of the fields above, with their meaning.\n")
-    for name in enums:
-        cls = getattr(vocab_mod, name, None)
-        described = cls.describe() if isinstance(cls, type) and issubclass(cls, Vocab) else {}
-        doc = (cls.__doc__ or "").strip() if isinstance(cls, type) and issubclass(cls, Vocab) else ""
-        if doc.startswith("A string vocabulary"):
-            doc = ""
-        rows = "".join(f"<tr><td><code>{esc(v)}</code></td><td>{inline_code(described.get(v, ''))}</td></tr>"
-                       for v in defs[name]["enum"])
-        out.append(f"\n### {name}\n")
-        out.append(f'\n<div class="covidct-section" id="{_anchor(name)}">'
-                   + (f"<p>{inline_code(doc)}</p>" if doc else "")
-                   + f'<div class="covidct-reference"><table><thead><tr><th>Value</th><th>Meaning</th></tr></thead>'
-                     f"<tbody>{rows}</tbody></table></div></div>\n")
-    return "".join(out)
+    return order
+
+
+def _model_section(name: str, node: dict[str, Any], defs: dict[str, Any]) -> list[str]:
+    """A model's heading and its table of fields."""
+    required = set(node.get("required", []))
+    desc = node.get("description") if name != "Card" else "The top level of a card file."
+    rows = []
+    for pname, p in node["properties"].items():
+        if "default" in p:
+            dflt = p["default"]
+            req = "optional" + ("" if dflt in (None, [], {}) else
+                                f", default <code>{esc(json.dumps(dflt, ensure_ascii=False))}</code>")
+        else:
+            req = "<strong>required</strong>" if pname in required else "optional"
+        rows.append(f'<tr id="{_anchor(name)}-{esc(pname)}"><td><code>{esc(pname)}</code></td>'
+                    f"<td>{_type(p, defs)}</td><td>{req}</td>"
+                    f"<td>{inline_code(p.get('description', ''))}</td></tr>")
+    table = ('<div class="covidct-reference"><table><thead><tr><th>Field</th><th>Type</th><th>Required</th>'
+             f"<th>Description</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+    intro = f"<p>{inline_code(desc)}</p>" if desc else ""
+    return [f"\n## {name}\n", f'\n<div class="covidct-section" id="{_anchor(name)}">{intro}{table}</div>\n']
+
+
+def _vocabulary_section(name: str, values: list[str]) -> list[str]:
+    """A vocabulary's heading and its table of values with their meaning."""
+    cls = getattr(vocab_mod, name, None)
+    is_vocab = isinstance(cls, type) and issubclass(cls, Vocab)
+    described = cls.describe() if is_vocab else {}
+    doc = (cls.__doc__ or "").strip() if is_vocab else ""
+    if doc.startswith("A string vocabulary"):
+        doc = ""
+    rows = "".join(f"<tr><td><code>{esc(v)}</code></td><td>{inline_code(described.get(v, ''))}</td></tr>"
+                   for v in values)
+    return [f"\n### {name}\n",
+            f'\n<div class="covidct-section" id="{_anchor(name)}">'
+            + (f"<p>{inline_code(doc)}</p>" if doc else "")
+            + f'<div class="covidct-reference"><table><thead><tr><th>Value</th><th>Meaning</th></tr></thead>'
+              f"<tbody>{rows}</tbody></table></div></div>\n"]
 
 
 # ----------------------------------------------------------------------------------------- issues
 
-FAMILIES = {"Y": "The file and its YAML", "S": "The schema", "C": "Consistency checks", "W": "Warnings"}
+FAMILIES = {"Y": "The file and its YAML", "S": "The schema", "C": "Consistency checks", "W": "Warnings",
+            "L": "Reading the data (warnings of `load`, `export` and `check`)"}
 
 
 def issues_markdown() -> str:
     out = [
         "Every problem `covidct validate` reports has a code. Errors make the command exit with status 1; "
         "warnings (W) do not, unless `--strict` is given. Each message is located as `file:line:column`. "
-        "This page is generated from `covidct.card.issues.KINDS`.\n"
+        "Reading a dataset's files (`covidct load`, `export`, `check`) warns with the L codes, after the card "
+        "and config (`card/config: L503 ...`). This page is generated from `covidct.card.issues.KINDS`.\n"
     ]
     by_family: dict[str, list] = {}
     for k in KINDS.values():
