@@ -81,6 +81,9 @@ KINDS: dict[str, IssueKind] = {
            "and assertion, so the two classes would mean the same thing."),
         _k("C319", E, "Misused header value", "A layout reads DICOM headers (`headers`, `where`, `where_not`) "
            "but its images are not DICOM, or a header value has the name of a path part."),
+        _k("C320", E, "Unavailability not stated", "Access is `unavailable` without `access.unavailable` (why, "
+           "since when, who says so), or `access.unavailable` is given for data that can be had, or its dates "
+           "disagree (checked before it was gone)."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),

@@ -35,6 +35,7 @@ from covidct.card.vocab import (
     Relation,
     SortKey,
     Task,
+    UnavailableReason,
     Unit,
 )
 
@@ -128,12 +129,41 @@ class License(Strict):
         return self
 
 
+class Unavailability(Strict):
+    """Why, and since when, no official source distributes the data of an `unavailable` card."""
+
+    reason: UnavailableReason = Field(
+        description="Why the files cannot be had: `withdrawn` by the distributor, `host-gone`, `competition-closed` "
+        "(given to entrants only), or `unknown`."
+    )
+    since: CardDate | None = Field(
+        None, description="The earliest date the files are known to be gone (the date of the distributor's notice, "
+        "or of the first failed attempt a source reports); absent when unknown."
+    )
+    checked: CardDate | None = Field(None, description="When a person last confirmed that the files cannot be had.")
+    notice: ShortText | None = Field(
+        None, description="The distributor's own words, quoted (e.g. Kaggle's `the data for this competition is no "
+        "longer available for download`)."
+    )
+    source: SourceRefs = Field(default_factory=list, description="Where the notice or the failed attempt is recorded.")
+
+    def phrase(self) -> str:
+        """``no longer distributed since 2019-05-01: the distributor took the files down``: the one wording
+        of the fact, shared by the loaders' errors and every document (render/facts)."""
+        since = f" since {self.since.isoformat()}" if self.since else ""
+        why = UnavailableReason.describe()[self.reason.value].rstrip(".")
+        return f"no longer distributed{since}: {why[:1].lower()}{why[1:]}"
+
+
 class Access(Strict):
     kind: AccessKind = Field(description="How the data can be obtained.")
     instructions: LongText | None = Field(
         None, description="Steps to obtain the files by hand (login, request form, competition page)."
     )
     url: Url | None = Field(None, description="Page where access is requested or files are downloaded.")
+    unavailable: Unavailability | None = Field(
+        None, description="For kind `unavailable` (and only for it): why and since when the files cannot be had."
+    )
     source: SourceRefs = Field(default_factory=list)
 
 
@@ -625,6 +655,16 @@ class Card(Strict):
     def loadable_configs(self) -> list[Config]:
         """The configs with a layout: the ones a builder, a loading script or a fixture can load."""
         return [c for c in self.configs if c.layout is not None]
+
+    def unloadable_reason(self, cfg: Config) -> str:
+        """Why ``cfg`` cannot be loaded, for a user: the one wording of every loader's error, which says first
+        that the data is no longer distributed when the card says so."""
+        text = f"{self.id}/{cfg.name} has no `layout` in its card, so covidct cannot load it"
+        if self.access.kind != AccessKind.UNAVAILABLE:
+            return text
+        gone = self.access.unavailable.phrase() if self.access.unavailable else "no longer distributed"
+        see = f"; see {self.access.url}" if self.access.url else ""
+        return f"the data of {self.id} is {gone}{see}; {text}"
 
     def source_ids(self) -> set[str]:
         return {s.id for s in self.sources}

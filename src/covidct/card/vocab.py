@@ -188,6 +188,13 @@ class AccessKind(Vocab):
     UNAVAILABLE = "unavailable"
 
 
+class UnavailableReason(Vocab):
+    WITHDRAWN = "withdrawn"
+    HOST_GONE = "host-gone"
+    COMPETITION_CLOSED = "competition-closed"
+    UNKNOWN = "unknown"
+
+
 class Redistribution(Vocab):
     ALLOWED = "allowed"
     FORBIDDEN = "forbidden"
@@ -280,6 +287,10 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("AccessKind", "request"): "Data is sent after a request is approved.",
     ("AccessKind", "competition"): "Released to competition entrants only.",
     ("AccessKind", "unavailable"): "No longer downloadable from any official source.",
+    ("UnavailableReason", "withdrawn"): "The distributor took the files down.",
+    ("UnavailableReason", "host-gone"): "The site that distributed the files no longer exists or no longer answers.",
+    ("UnavailableReason", "competition-closed"): "The files went to a competition's entrants only, and it has ended.",
+    ("UnavailableReason", "unknown"): "The files cannot be found, and no one has said why.",
     ("LabelKind", "class"): "One class per example.",
     ("LabelKind", "multi-label"): "Any number of classes per example.",
     ("LabelKind", "mask"): "A label image with one value per pixel/voxel.",

@@ -460,10 +460,12 @@ def section_load(ctx: ReadmeContext) -> Section:
     card = ctx.card
     loadable = card.loadable_configs
     if not loadable:
+        gone = card_facts(card).unavailable
         return Section(
             "How to load",
-            "The card does not describe the file layout yet, so no loader exists. "
-            "Contributions welcome: describe the layout in the card.",
+            f"{gone} " * bool(gone) + "The card does not describe the file layout yet, so no loader exists. "
+            + ("Holders of a copy of the files are welcome to describe its layout in the card." if gone
+               else "Contributions welcome: describe the layout in the card."),
         )
     in_folder = [c for c in loadable if c.name in ctx.splits]
     cfg = (in_folder or loadable)[0].name
@@ -533,6 +535,11 @@ def section_license(ctx: ReadmeContext) -> Section:
     if gated(card):
         lines.append("- **Agreement:** users must accept the terms before download; the Hub copy is gated.")
     lines.append(f"- **Access:** {md_inline(acc.kind.value)}" + (f", {md_link(acc.url, acc.url)}" if acc.url else ""))
+    gone = card_facts(card).unavailable
+    if gone:
+        notice = f" The distributor's notice: \"{md_inline(acc.unavailable.notice)}\"" \
+            if acc.unavailable and acc.unavailable.notice else ""
+        lines.append(f"- **Availability:** {md_inline(gone)}{notice}")
     if card.downloads:
         rows = []
         for d in card.downloads:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import Enum
 
 from covidct.card.model import Card, Config, Layout, ValueFrom
-from covidct.render.facts import release_note
+from covidct.render.facts import not_loadable_reason, release_note, unavailable_note
 
 INDENT = "  "
 
@@ -118,7 +118,7 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
     return out
 
 
-def config_lines(cfg: Config) -> list[str]:
+def config_lines(cfg: Config, card: Card | None = None) -> list[str]:
     lines = [f"config {_line(cfg.name)}: {_join(cfg.tasks)}; {_line(cfg.dimensionality)}; "
              f"one example = {_line(cfg.example)}" + ("; loadable" if cfg.layout else "")]
     if cfg.description:
@@ -137,7 +137,8 @@ def config_lines(cfg: Config) -> list[str]:
         lines.append("  layout:")
         lines += layout_lines(cfg.layout, INDENT * 2)
     else:
-        lines.append("  layout:   not described yet (`covidct load` cannot read this config)")
+        why = not_loadable_reason(card, cfg) if card is not None else None
+        lines.append(f"  layout:   not described (`covidct load` cannot read this config: {why or 'no file layout'})")
     return lines
 
 
@@ -160,6 +161,10 @@ def card_text(card: Card) -> str:
     lines.append(f"access:     {_line(card.access.kind)}" + (f" - {_line(card.access.url)}" if card.access.url else ""))
     if card.access.instructions:
         lines += _block(card.access.instructions, " " * 12)
+    gone = unavailable_note(card)
+    if gone:
+        notice = card.access.unavailable.notice if card.access.unavailable else None
+        lines.append("unavailable: " + _line(gone) + (f' The notice: "{_line(notice)}"' if notice else ""))
     if card.homepage:
         lines.append(f"homepage:   {_line(card.homepage)}")
     if card.citation and card.citation.doi:
@@ -178,7 +183,7 @@ def card_text(card: Card) -> str:
                 lines.append(f"    {_line(d.description)}")
     for cfg in card.configs:
         lines.append("")
-        lines += config_lines(cfg)
+        lines += config_lines(cfg, card)
     if card.caveats:
         lines += ["", "caveats:"]
         for c in card.caveats:
