@@ -43,6 +43,9 @@ def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bo
     yield from check_codes(card)
     for i, cfg in enumerate(card.configs):
         yield from _check_config(card, cfg, ("configs", i))
+    for i, cfg in enumerate(card.configs):
+        if cfg.derived is not None:
+            yield from _check_derived(card, cfg, ("configs", i, "derived"), known_ids)
     for i, lin in enumerate(card.lineage):
         if lin.card == card.id:
             yield Finding(("lineage", i, "card"), "C305", "lineage refers to the card itself")
@@ -155,6 +158,37 @@ def _check_unavailable(card: Card) -> Iterator[Finding]:
             and acc.unavailable.checked < acc.unavailable.since:
         yield Finding(("access", "unavailable", "checked"), "C320",
                       f"checked on {acc.unavailable.checked} but gone only since {acc.unavailable.since}")
+
+
+def _check_derived(card: Card, cfg: Config, at: Path, known_ids: set[str] | None) -> Iterator[Finding]:
+    """A derived config names safe list paths, each source tag once, real cards, and its own labels."""
+    der = cfg.derived
+    assert der is not None
+    if cfg.layout is not None:
+        yield Finding(at, "C311", f"config {cfg.name!r} has both a `layout` and `derived`; give one", key=True)
+    for split, path in der.split_files.items():
+        try:
+            check_safe_path(path, "split file")
+        except PatternError as exc:
+            yield Finding((*at, "split_files", split), "C306", str(exc))
+    seen: dict[str, int] = {}
+    for j, src in enumerate(der.sources):
+        if src.tag in seen:
+            yield Finding((*at, "sources", j, "tag"), "C312", f"source tag {src.tag!r} repeats (first at item "
+                          f"{seen[src.tag] + 1})")
+        seen.setdefault(src.tag, j)
+        if src.card is None:
+            continue
+        if src.card == card.id:
+            yield Finding((*at, "sources", j, "card"), "C305", "a derived config cannot name its own card")
+        elif known_ids is not None and src.card not in known_ids:
+            yield Finding((*at, "sources", j, "card"), "C305", f"no card with id {src.card!r} in the registry",
+                          hint="add that card first, or fix the id")
+    label_names = {lab.name for lab in cfg.labels}
+    for name in der.labels:
+        if name not in label_names:
+            yield Finding((*at, "labels", name), "C311", f"no label {name!r} in the config's labels",
+                          hint=_near(name, label_names), key=True)
 
 
 def _check_checksums(card: Card, in_registry: bool) -> Iterator[Finding]:

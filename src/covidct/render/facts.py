@@ -89,8 +89,11 @@ def unavailable_note(card: Card) -> str | None:
 
 def layout_status(card: Card, cfg: Config) -> str:
     """The config's layout status (`verified`, `differs`, `unverified`, `no layout`), where `no layout` of a card
-    whose data is no longer distributed reads `unavailable`: the catalog's column and filter."""
+    whose data is no longer distributed reads `unavailable`, and that of a config rebuilt from other datasets'
+    copies `derived`: the catalog's column and filter."""
     status = cfg.layout_status
+    if status == "no layout" and cfg.derived is not None:
+        return "derived"
     if status == "no layout" and card.access.kind == AccessKind.UNAVAILABLE:
         return "unavailable"
     return status
@@ -99,7 +102,7 @@ def layout_status(card: Card, cfg: Config) -> str:
 def not_loadable_reason(card: Card, cfg: Config) -> str | None:
     """Why covidct cannot load ``cfg`` in a few words (None when it can): the data is gone, or the card
     does not describe the files."""
-    if cfg.layout is not None:
+    if cfg.layout is not None or cfg.derived is not None:
         return None
     if card.access.kind == AccessKind.UNAVAILABLE:
         return "the data is no longer distributed, and the card describes no file layout"
@@ -110,7 +113,7 @@ def not_loadable_reason(card: Card, cfg: Config) -> str | None:
 class ConfigFacts:
     name: str
     loadable: bool  # the card describes the file layout
-    not_loadable: str | None  # why it cannot be loaded (not_loadable_reason), None when loadable
+    not_loadable: str | None  # why it cannot be loaded (not_loadable_reason), None when loadable or derived
     whole_scan: bool  # one example is a whole scan assembled from a group of files
     expected_examples: int | None
     other_release_counts: tuple[Count, ...]  # counts of another release than the one the layout loads

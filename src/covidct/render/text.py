@@ -136,6 +136,14 @@ def config_lines(cfg: Config, card: Card | None = None) -> list[str]:
     if cfg.layout is not None:
         lines.append("  layout:")
         lines += layout_lines(cfg.layout, INDENT * 2)
+    elif cfg.derived is not None:
+        d = cfg.derived
+        lines.append("  derived:  rebuilt from your copies of its sources (covidct.load_dataset(..., data_dirs={...}))")
+        lines += [f"    split {_line(split)}: {_line(path)}" for split, path in d.split_files.items()]
+        lines.append(f"    columns: {_join(d.columns)} (header-less, whitespace-separated)")
+        lines += [f"    source {_line(s.tag)}: " + (f"{_line(s.card)}/{_line(s.config)}, by file {_line(s.match)}"
+                                                    if s.card else "no card yet (its rows are left out)")
+                  for s in d.sources]
     else:
         why = not_loadable_reason(card, cfg) if card is not None else None
         lines.append(f"  layout:   not described (`covidct load` cannot read this config: {why or 'no file layout'})")

@@ -172,6 +172,15 @@ def covidct_load_code(card: Card, configs: tuple[str, ...]) -> str:
                                             for name in configs)])
 
 
+def derived_load_code(card: Card, cfg: Config) -> str:
+    """How to rebuild a derived config: the folder of its split files and the user's copy of each source."""
+    assert cfg.derived is not None
+    dirs = [f'    "{card.id}": "LISTS_DIR",'] + [f'    "{s.card}": "{s.card.upper().replace("-", "_")}_DIR",'
+                                                for s in cfg.derived.sources if s.card]
+    return "\n".join(["import covidct", "", f'ds = covidct.load_dataset("{card.ref}", "{cfg.name}", data_dirs={{',
+                      *dirs, "})"])
+
+
 def hub_load_code(card: Card, configs: tuple[str, ...]) -> str:
     return "\n".join(["from datasets import load_dataset", "", *(f'ds = load_dataset("{card.ref}", "{name}")'
                                                               for name in configs)])
@@ -191,7 +200,7 @@ def _template() -> Any:
         described=described, value_range=value_range, count_total=count_total, release_note=release_note,
         count_chart=count_chart, tree_text=tree_text, fingerprint_rows=fingerprint_rows,
         fingerprint_commands=fingerprint_commands, load_card_code=load_card_code,
-        covidct_load_code=covidct_load_code, hub_load_code=hub_load_code,
+        covidct_load_code=covidct_load_code, hub_load_code=hub_load_code, derived_load_code=derived_load_code,
         redistribution_note=REDISTRIBUTION_NOTE.__getitem__, intensity=intensity,
         task_values=lambda c: sorted({t.value for cfg in c.configs for t in cfg.tasks}),
         dimension_values=lambda c: sorted({cfg.dimensionality.value for cfg in c.configs}),

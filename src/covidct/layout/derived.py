@@ -1,0 +1,166 @@
+"""Derived datasets: rebuild a dataset made from others (COVIDx) from the user's copies of its sources.
+
+A derived config publishes split files (header-less, whitespace-separated lists) whose rows name an
+example of a source dataset by its file name and a source tag. Each source is read with its own card's
+layout (:func:`covidct.layout.plan.make_plan`), its examples are indexed by file name (or stem), and
+each row becomes a :class:`DerivedRecord` pointing at the source's record, with the label the list gives
+and the ``source`` card it came from. Nothing of the derived dataset's files but the lists is read.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from covidct.card.model import MAX_LIST_ROWS, Card, Config, Derived, DerivedSource
+from covidct.card.vocab import DerivedMatch
+from covidct.fsutil import UnsafePath, open_regular, resolve_inside
+from covidct.layout.plan import LayoutError, Record, make_plan
+
+MAX_LIST_BYTES = 256 * 2**20  # one split file; COVIDx CXR-4's train list is about 8 MB
+MAX_LINE = 4096
+MISSING_SHOWN = 5
+
+
+class DerivedWarning(UserWarning):
+    """Rows of a derived dataset that cannot be rebuilt (their source has no card yet)."""
+
+
+@dataclass
+class DerivedRecord:
+    """One example of a derived dataset: the source's record, and what the split file says of it."""
+
+    key: str
+    split: str
+    source: str  # the source card's id
+    record: Record  # the source example, as its own card's layout reads it
+    source_card: Card
+    source_config: Config
+    values: dict[str, str]  # the row, column → value
+    labels: dict[str, str]  # label name → class name (from the split file)
+    patient: str | None
+
+
+def read_list(folder: str, path: str, columns: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of one split file (line number, column → value), bounded in size, line length and rows."""
+    where = f"split file {path!r}"
+    try:
+        real = resolve_inside(folder, path, where)
+    except FileNotFoundError:
+        raise LayoutError(f"{where} is not in {folder}: put the derived dataset's published lists there") from None
+    except UnsafePath as exc:
+        raise LayoutError(str(exc)) from None
+    size = os.stat(real).st_size
+    if size > MAX_LIST_BYTES:
+        raise LayoutError(f"{where} is {size:,} bytes; a split file may have at most {MAX_LIST_BYTES:,}")
+    with open_regular(real, where) as fh:
+        for n, raw in enumerate(fh, start=1):
+            if n > MAX_LIST_ROWS:
+                raise LayoutError(f"{where} has more than {MAX_LIST_ROWS:,} rows")
+            if len(raw) > MAX_LINE:
+                raise LayoutError(f"{path}:{n}: the line is longer than {MAX_LINE} bytes")
+            try:
+                line = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                raise LayoutError(f"{path}:{n}: the line is not UTF-8 text") from None
+            if not line:
+                continue
+            cells = line.split()
+            if len(cells) != len(columns):
+                raise LayoutError(f"{path}:{n}: {len(cells)} values, but the card declares {len(columns)} columns "
+                                  f"({' '.join(columns)})")
+            yield n, dict(zip(columns, cells, strict=True))
+
+
+def _key(name: str, match: DerivedMatch) -> str:
+    name = name.rpartition("/")[2]
+    if match == DerivedMatch.STEM and "." in name.lstrip("."):
+        return name.rpartition(".")[0]
+    return name
+
+
+def _index(cards: Mapping[str, Card], src: DerivedSource, data_dirs: Mapping[str, str | os.PathLike[str]],
+           owner: str) -> tuple[Card, Config, dict[str, Record]]:
+    """The source's examples by file name (or stem), read with the source card's own layout."""
+    assert src.card is not None and src.config is not None
+    card = cards.get(src.card)
+    if card is None:
+        raise LayoutError(f"{owner} names the source card {src.card!r}, which is not in the registry")
+    try:
+        cfg = card.config(src.config)
+    except KeyError:
+        raise LayoutError(f"{owner} names config {src.config!r} of {src.card}, which it lacks: "
+                          f"{[c.name for c in card.configs]}") from None
+    if src.card not in data_dirs:
+        raise LayoutError(f"{owner} needs your copy of {src.card} (source tag {src.tag!r}): pass "
+                          f"data_dirs={{{src.card!r}: ...}}")
+    if cfg.layout is None:
+        raise LayoutError(card.unloadable_reason(cfg))
+    index: dict[str, Record] = {}
+    for rec in make_plan(card, cfg, [data_dirs[src.card]]).records():
+        index.setdefault(_key(rec.path, src.match), rec)
+    return card, cfg, index
+
+
+def derived_records(card: Card, cfg: Config, data_dirs: Mapping[str, str | os.PathLike[str]],
+                    cards: Mapping[str, Card]) -> dict[str, list[DerivedRecord]]:
+    """Every example of a derived config, by split: ``data_dirs`` maps the derived card's id to the folder of
+    its split files, and each source card's id to the user's copy of that source."""
+    der: Derived | None = cfg.derived
+    if der is None:
+        raise LayoutError(f"{card.id}/{cfg.name} is not a derived config")
+    owner = f"{card.id}/{cfg.name}"
+    if card.id not in data_dirs:
+        raise LayoutError(f"{owner} reads its published split files from data_dirs[{card.id!r}]: pass the folder "
+                          f"that holds {sorted(der.split_files.values())}")
+    folder = os.fspath(data_dirs[card.id])
+    by_tag = {s.tag: s for s in der.sources}
+    classes = {lab.name: {c.name for c in lab.classes} for lab in cfg.labels}
+    rows: dict[str, list[tuple[str, int, dict[str, str]]]] = {}
+    used: set[str] = set()
+    for split, path in der.split_files.items():
+        rows[split] = []
+        for n, row in read_list(folder, path, der.columns):
+            tag = row[der.source_column]
+            if tag not in by_tag:
+                raise LayoutError(f"{path}:{n}: source {tag!r} is not among the card's sources "
+                                  f"{sorted(by_tag)}; describe it under `derived.sources`")
+            for name, col in der.labels.items():
+                if row[col] not in classes[name]:
+                    raise LayoutError(f"{path}:{n}: {row[col]!r} is not a class of label {name!r} "
+                                      f"({sorted(classes[name])})")
+            used.add(tag)
+            rows[split].append((path, n, row))
+    indexes = {tag: _index(cards, by_tag[tag], data_dirs, owner) for tag in sorted(used) if by_tag[tag].card}
+    left_out = Counter(row[der.source_column] for split_rows in rows.values() for _, _, row in split_rows
+                       if row[der.source_column] not in indexes)
+    if left_out:
+        warnings.warn(DerivedWarning(
+            f"{owner}: {sum(left_out.values()):,} rows left out, their sources have no card yet: "
+            + ", ".join(f"{tag} ({n:,})" for tag, n in sorted(left_out.items()))), stacklevel=2)
+    out: dict[str, list[DerivedRecord]] = {}
+    missing: dict[str, list[str]] = {}
+    for split, split_rows in rows.items():
+        out[split] = []
+        for path, n, row in split_rows:
+            src = by_tag[row[der.source_column]]
+            if src.tag not in indexes:
+                continue
+            src_card, src_cfg, index = indexes[src.tag]
+            rec = index.get(_key(row[der.file_column], src.match))
+            if rec is None:
+                missing.setdefault(src_card.id, []).append(f"{path}:{n} {row[der.file_column]}")
+                continue
+            out[split].append(DerivedRecord(
+                key=f"{src_card.id}/{rec.key}", split=split, source=src_card.id, record=rec, source_card=src_card,
+                source_config=src_cfg,
+                values=row, labels={name: row[col] for name, col in der.labels.items()},
+                patient=row[der.patient_column] if der.patient_column else None))
+    if missing:
+        parts = [f"{len(v):,} in {k} (first: {', '.join(v[:MISSING_SHOWN])})" for k, v in sorted(missing.items())]
+        raise LayoutError(f"{owner}: rows name files that your copies of the sources lack: {'; '.join(parts)}. "
+                          "Use the source releases the derived dataset was built from")
+    return out
