@@ -137,3 +137,18 @@ def test_a_source_matched_by_file_name_keeps_its_image_file(tmp_path: Path) -> N
     assert ds["source"] == ["covid-chestxray-dataset"] * 2 and ds["patient_id"] == ["p0", "p1"]
     assert [Path(p).name for p in ds["source_path"]] == names
     assert ds[0]["image"].size[0] > 0
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"a a.png normal rsna\n" * 100_001, r"has more than 100,000 rows"),
+    (b"x" * 5_000_000, r":1: the line is longer than 4096 bytes"),  # no line break: not read whole
+    (b"a a.png normal rsna\n" * 1_700_000, r"is 34,000,000 bytes; a split file may have at most 33,554,432"),
+    (b"a \xff.png normal rsna\n", r":1: the line is not UTF-8 text"),
+])
+def test_a_hostile_split_file_is_refused(tmp_path: Path, content: bytes, message: str) -> None:
+    folder = tmp_path / "covidx"
+    folder.mkdir()
+    (folder / "test_COVIDx_CXR-3A.txt").write_bytes(content)
+    card = registry().get("covidx")
+    with pytest.raises(CovidctError, match=message):
+        derived_records(card, card.config("three-class"), {"covidx": folder}, registry().cards())

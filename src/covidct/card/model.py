@@ -540,7 +540,6 @@ class Fingerprint(Strict):
         default_factory=list, description="Duplicates measured against other fingerprinted cards.")
 
 
-MAX_LIST_ROWS = 2_000_000  # rows of one published split file (COVIDx CXR-4 lists 84,818 images)
 ColumnName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", min_length=1, max_length=64)]
 ListPath = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00\\]+$",
                                 description="A path relative to the derived dataset's own folder.")]

@@ -15,12 +15,14 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from covidct.card.model import MAX_LIST_ROWS, Card, Config, Derived, DerivedSource
+from covidct.card.model import Card, Config, Derived, DerivedSource
 from covidct.card.vocab import DerivedMatch
 from covidct.fsutil import UnsafePath, open_regular, resolve_inside
 from covidct.layout.plan import LayoutError, Record, make_plan
 
-MAX_LIST_BYTES = 256 * 2**20  # one split file; COVIDx CXR-4's train list is about 8 MB
+# Bounds of one split file (read whole before the join): COVIDx CXR-4 lists 84,818 images in about 8 MB.
+MAX_LIST_BYTES = 32 * 2**20
+MAX_LIST_ROWS = 100_000  # COVIDx CXR-4 has 84,818 images in all its lists
 MAX_LINE = 4096
 MISSING_SHOWN = 5
 
@@ -44,8 +46,8 @@ class DerivedRecord:
     patient: str | None
 
 
-def read_list(folder: str, path: str, columns: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """The rows of one split file (line number, column → value), bounded in size, line length and rows."""
+def read_list(folder: str, path: str, columns: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """The rows of one split file (line number, values in column order), bounded in size, line length and rows."""
     where = f"split file {path!r}"
     try:
         real = resolve_inside(folder, path, where)
@@ -56,23 +58,25 @@ def read_list(folder: str, path: str, columns: list[str]) -> Iterator[tuple[int,
     size = os.stat(real).st_size
     if size > MAX_LIST_BYTES:
         raise LayoutError(f"{where} is {size:,} bytes; a split file may have at most {MAX_LIST_BYTES:,}")
+    width = len(columns)
     with open_regular(real, where) as fh:
-        for n, raw in enumerate(fh, start=1):
+        n = 0
+        while raw := fh.readline(MAX_LINE + 1):  # bounded: a file without line breaks is not read whole
+            n += 1
             if n > MAX_LIST_ROWS:
                 raise LayoutError(f"{where} has more than {MAX_LIST_ROWS:,} rows")
             if len(raw) > MAX_LINE:
                 raise LayoutError(f"{path}:{n}: the line is longer than {MAX_LINE} bytes")
             try:
-                line = raw.decode("utf-8").strip()
+                cells = raw.decode("utf-8").split()
             except UnicodeDecodeError:
                 raise LayoutError(f"{path}:{n}: the line is not UTF-8 text") from None
-            if not line:
+            if not cells:
                 continue
-            cells = line.split()
-            if len(cells) != len(columns):
-                raise LayoutError(f"{path}:{n}: {len(cells)} values, but the card declares {len(columns)} columns "
+            if len(cells) != width:
+                raise LayoutError(f"{path}:{n}: {len(cells)} values, but the card declares {width} columns "
                                   f"({' '.join(columns)})")
-            yield n, dict(zip(columns, cells, strict=True))
+            yield n, cells
 
 
 def _key(name: str, match: DerivedMatch) -> str:
@@ -118,47 +122,47 @@ def derived_records(card: Card, cfg: Config, data_dirs: Mapping[str, str | os.Pa
                           f"that holds {sorted(der.split_files.values())}")
     folder = os.fspath(data_dirs[card.id])
     by_tag = {s.tag: s for s in der.sources}
-    classes = {lab.name: {c.name for c in lab.classes} for lab in cfg.labels}
-    rows: dict[str, list[tuple[str, int, dict[str, str]]]] = {}
-    used: set[str] = set()
+    pos = {c: i for i, c in enumerate(der.columns)}
+    tag_at, file_at = pos[der.source_column], pos[der.file_column]
+    patient_at = pos[der.patient_column] if der.patient_column else None
+    label_at = [(name, pos[col], {c.name for lab in cfg.labels if lab.name == name for c in lab.classes})
+                for name, col in der.labels.items()]
+    rows: dict[str, list[tuple[str, int, list[str]]]] = {}
     for split, path in der.split_files.items():
         rows[split] = []
         for n, row in read_list(folder, path, der.columns):
-            tag = row[der.source_column]
-            if tag not in by_tag:
-                raise LayoutError(f"{path}:{n}: source {tag!r} is not among the card's sources "
+            if row[tag_at] not in by_tag:
+                raise LayoutError(f"{path}:{n}: source {row[tag_at]!r} is not among the card's sources "
                                   f"{sorted(by_tag)}; describe it under `derived.sources`")
-            for name, col in der.labels.items():
-                if row[col] not in classes[name]:
-                    raise LayoutError(f"{path}:{n}: {row[col]!r} is not a class of label {name!r} "
-                                      f"({sorted(classes[name])})")
-            used.add(tag)
+            for name, at, names in label_at:
+                if row[at] not in names:
+                    raise LayoutError(f"{path}:{n}: {row[at]!r} is not a class of label {name!r} ({sorted(names)})")
             rows[split].append((path, n, row))
-    indexes = {tag: _index(cards, by_tag[tag], data_dirs, owner) for tag in sorted(used) if by_tag[tag].card}
-    left_out = Counter(row[der.source_column] for split_rows in rows.values() for _, _, row in split_rows
-                       if row[der.source_column] not in indexes)
+    tally = Counter(row[tag_at] for split_rows in rows.values() for _, _, row in split_rows)
+    indexes = {tag: _index(cards, by_tag[tag], data_dirs, owner) for tag in sorted(tally) if by_tag[tag].card}
+    left_out = {tag: k for tag, k in tally.items() if tag not in indexes}
     if left_out:
         warnings.warn(DerivedWarning(
             f"{owner}: {sum(left_out.values()):,} rows left out, their sources have no card yet: "
-            + ", ".join(f"{tag} ({n:,})" for tag, n in sorted(left_out.items()))), stacklevel=2)
+            + ", ".join(f"{tag} ({k:,})" for tag, k in sorted(left_out.items()))), stacklevel=2)
     out: dict[str, list[DerivedRecord]] = {}
     missing: dict[str, list[str]] = {}
     for split, split_rows in rows.items():
         out[split] = []
         for path, n, row in split_rows:
-            src = by_tag[row[der.source_column]]
+            src = by_tag[row[tag_at]]
             if src.tag not in indexes:
                 continue
             src_card, src_cfg, index = indexes[src.tag]
-            rec = index.get(_key(row[der.file_column], src.match))
+            rec = index.get(_key(row[file_at], src.match))
             if rec is None:
-                missing.setdefault(src_card.id, []).append(f"{path}:{n} {row[der.file_column]}")
+                missing.setdefault(src_card.id, []).append(f"{path}:{n} {row[file_at]}")
                 continue
             out[split].append(DerivedRecord(
                 key=f"{src_card.id}/{rec.key}", split=split, source=src_card.id, record=rec, source_card=src_card,
-                source_config=src_cfg,
-                values=row, labels={name: row[col] for name, col in der.labels.items()},
-                patient=row[der.patient_column] if der.patient_column else None))
+                source_config=src_cfg, values=dict(zip(der.columns, row, strict=True)),
+                labels={name: row[at] for name, at, _ in label_at},
+                patient=row[patient_at] if patient_at is not None else None))
     if missing:
         parts = [f"{len(v):,} in {k} (first: {', '.join(v[:MISSING_SHOWN])})" for k, v in sorted(missing.items())]
         raise LayoutError(f"{owner}: rows name files that your copies of the sources lack: {'; '.join(parts)}. "
