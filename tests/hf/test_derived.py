@@ -152,3 +152,17 @@ def test_a_hostile_split_file_is_refused(tmp_path: Path, content: bytes, message
     card = registry().get("covidx")
     with pytest.raises(CovidctError, match=message):
         derived_records(card, card.config("three-class"), {"covidx": folder}, registry().cards())
+
+
+def test_covidct_load_takes_the_sources_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from covidct.cli import main
+
+    rsna_dir, stems = _rsna(tmp_path)
+    lists = _list(tmp_path, [f"{stems[0]} {stems[0]}.png normal rsna\n"])
+    status = main(["load", "covidx", "three-class", "--source-dir", f"covidx={lists}",
+                   "--source-dir", f"rsna-pneumonia={rsna_dir}", "--cache-dir", str(tmp_path / "cache")])
+    out = capsys.readouterr().out
+    assert status == 0 and "num_rows: 1" in out and "source: Value('string')" in out
+    assert main(["load", "covidx", "three-class", "--source-dir", "covidx"]) == 1
+    err = capsys.readouterr().err
+    assert "write CARD=DIR" in err
