@@ -166,3 +166,15 @@ def test_covidct_load_takes_the_sources_folders(tmp_path: Path, capsys: pytest.C
     assert main(["load", "covidx", "three-class", "--source-dir", "covidx"]) == 1
     err = capsys.readouterr().err
     assert "write CARD=DIR" in err
+
+
+def test_the_documents_say_how_to_rebuild_it() -> None:
+    from covidct.hf.readme import render_readme
+    from covidct.render.facts import layout_status
+    from covidct.render.text import card_text
+
+    card = registry().get("covidx")
+    readme = render_readme(card, "card")
+    assert '"rsna-pneumonia": "RSNA_PNEUMONIA_DIR"' in readme and "no loader exists" not in readme
+    assert "source ricord: no card yet (its rows are left out)" in card_text(card)
+    assert layout_status(card, card.config("three-class")) == "derived"

@@ -22,7 +22,7 @@ import yaml
 from covidct.card.model import ORG, Card, Config
 from covidct.card.vocab import LabelKind, Redistribution
 from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
-from covidct.render.facts import card_facts, release_note
+from covidct.render.facts import card_facts, derived_load_code, release_note
 
 Kind = Literal["scripts", "parquet", "card"]
 
@@ -459,6 +459,12 @@ def section_images(ctx: ReadmeContext) -> Section:
 def section_load(ctx: ReadmeContext) -> Section:
     card = ctx.card
     loadable = card.loadable_configs
+    derived = [c for c in card.configs if c.derived is not None]
+    if not loadable and derived:
+        return Section("How to load", "\n\n".join(
+            f"Config {md_code_inline(c.name)} is built from other datasets: covidct rebuilds it from your copies of "
+            "its sources (each read with its own card's layout) through the published split files, keeping the "
+            f"`source` of every example:\n\n```python\n{derived_load_code(card, c)}\n```" for c in derived))
     if not loadable:
         gone = card_facts(card).unavailable
         return Section(

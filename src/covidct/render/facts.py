@@ -163,3 +163,12 @@ def card_facts(card: Card) -> CardFacts:
             for cfg in card.configs
         ),
     )
+
+
+def derived_load_code(card: Card, cfg: Config) -> str:
+    """How to rebuild a derived config: the folder of its split files and the user's copy of each source."""
+    assert cfg.derived is not None
+    dirs = [f'    "{card.id}": "LISTS_DIR",'] + [f'    "{s.card}": "{s.card.upper().replace("-", "_")}_DIR",'
+                                                for s in cfg.derived.sources if s.card]
+    return "\n".join(["import covidct", "", f'ds = covidct.load_dataset("{card.ref}", "{cfg.name}", data_dirs={{',
+                      *dirs, "})"])

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from covidct.card.model import Card, Config, Count, Fingerprint, Layout
 from covidct.card.vocab import Intensity, LabelKind, Redistribution, Relation, Vocab
-from covidct.render.facts import CardFacts, card_facts, count_total, release_note
+from covidct.render.facts import CardFacts, card_facts, count_total, derived_load_code, release_note
 from covidct.site.html import environment, macros
 from covidct.site.svg import Group, chart, mask_colours
 
@@ -170,15 +170,6 @@ def load_card_code(card: Card) -> str:
 def covidct_load_code(card: Card, configs: tuple[str, ...]) -> str:
     return "\n".join(["import covidct", "", *(f'ds = covidct.load_dataset("{card.ref}", "{name}", data_dir="DATA_DIR")'
                                             for name in configs)])
-
-
-def derived_load_code(card: Card, cfg: Config) -> str:
-    """How to rebuild a derived config: the folder of its split files and the user's copy of each source."""
-    assert cfg.derived is not None
-    dirs = [f'    "{card.id}": "LISTS_DIR",'] + [f'    "{s.card}": "{s.card.upper().replace("-", "_")}_DIR",'
-                                                for s in cfg.derived.sources if s.card]
-    return "\n".join(["import covidct", "", f'ds = covidct.load_dataset("{card.ref}", "{cfg.name}", data_dirs={{',
-                      *dirs, "})"])
 
 
 def hub_load_code(card: Card, configs: tuple[str, ...]) -> str:
