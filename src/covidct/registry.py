@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from covidct.card.issues import Severity
 from covidct.card.model import ORG, Card
 from covidct.card.validate import FileResult, registry_checks, validate_file
-from covidct.card.vocab import CountLevel
+from covidct.card.vocab import AccessKind, CountLevel
 from covidct.cards_snapshot import PACKAGED, card_files
 from covidct.errors import CovidctError
+from covidct.render.facts import layout_status
 from covidct.settings import settings
 
 if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
@@ -121,7 +122,7 @@ class Registry:
 CATALOG_COLUMNS = [
     "id", "name", "aliases", "summary", "modality", "anatomy", "tasks", "dimensionality", "configs",
     "patients", "scans", "images", "classes", "license", "redistribution", "access", "has_layout",
-    "layout", "homepage", "doi", "derived_from", "concepts", "concept_names",
+    "layout", "unavailable_since", "homepage", "doi", "derived_from", "concepts", "concept_names",
 ]
 
 
@@ -147,12 +148,22 @@ def catalog_row(card: Card) -> dict[str, object]:
         "redistribution": card.license.redistribution.value,
         "access": card.access.kind.value,
         "has_layout": bool(card.loadable_configs),
-        "layout": sorted({cfg.layout_status for cfg in card.configs}),  # verified, differs, unverified, no layout
+        # verified, differs, unverified, no layout; `unavailable` for no layout when the data is gone
+        "layout": sorted({layout_status(card, cfg) for cfg in card.configs}),
+        "unavailable_since": _unavailable_since(card),
         "homepage": card.homepage,
         "doi": card.citation.doi if card.citation else None,
         "derived_from": sorted({lin.card for lin in card.lineage}),
         **_concepts(card),
     }
+
+
+def _unavailable_since(card: Card) -> str | None:
+    """`2019-05-01`, or `unknown` for data no longer distributed since an unknown date; None while distributed."""
+    if card.access.kind != AccessKind.UNAVAILABLE:
+        return None
+    gone = card.access.unavailable
+    return gone.since.isoformat() if gone is not None and gone.since else "unknown"
 
 
 def _concepts(card: Card) -> dict[str, list[str]]:

@@ -47,6 +47,8 @@ NOT_IN_GOLDEN: dict[str, tuple[str, str, str]] = {
              " L508 "),
     "L509": ("raised while a download is checked, not by a card", "tests/hf/test_download_errors.py", "L509"),
     "L510": ("raised while a prepared dataset is loaded, not by a card", "tests/hf/test_cache_signature.py", "L510"),
+    "L512": ("raised while a derived dataset is rebuilt from its sources, not by a card", "tests/hf/test_derived.py",
+             "L512"),
     "L511": ("raised while annotation files are matched to the data's series, not by a card",
              "tests/layout/test_annotations.py", "L511"),
 }

@@ -24,6 +24,7 @@ from covidct.card.vocab import (
     Modality,
     Redistribution,
     Task,
+    UnavailableReason,
     Unit,
 )
 
@@ -114,6 +115,10 @@ def valid_card(draw: st.DrawFn) -> dict[str, Any]:
         "sources": [{"id": s, "title": draw(short()), "url": draw(http_url)} for s in source_ids],
         "last_reviewed": draw(st.dates(dt.date(2020, 1, 1), dt.date(2030, 12, 31))).isoformat(),
     }
+    if card["access"]["kind"] == "unavailable":  # an unavailable card says why and since when (C320)
+        card["access"]["unavailable"] = {
+            "reason": draw(_vocab(UnavailableReason)), "notice": draw(short()), "source": draw(cite),
+            "since": draw(st.dates(dt.date(2000, 1, 1), dt.date(2025, 12, 31))).isoformat()}
     if draw(st.booleans()):  # also a config without layout, as many cards have
         extra = copy.deepcopy(card["configs"][0])
         extra["name"] = "other"

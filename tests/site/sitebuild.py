@@ -100,7 +100,7 @@ def plain_card() -> dict:
         "modality": ["chest X-ray"],
         "anatomy": ["chest"],
         "license": {"id": "unknown", "redistribution": "unknown"},
-        "access": {"kind": "unavailable"},
+        "access": {"kind": "unavailable", "unavailable": {"reason": "unknown"}},  # an unavailable card says why
         "configs": [{"name": "default", "tasks": ["other"], "dimensionality": "2D", "example": "image",
                      "image": {"formats": ["png"], "intensity": "unknown"}}],
         "last_reviewed": dt.date(2026, 1, 1),

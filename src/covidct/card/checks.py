@@ -25,7 +25,7 @@ from covidct.card.pattern import (
     parse,
     template_parts,
 )
-from covidct.card.vocab import FileFormat, LabelKind
+from covidct.card.vocab import AccessKind, FileFormat, LabelKind
 
 
 def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bool = False) -> Iterator[Finding]:
@@ -37,11 +37,15 @@ def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bo
     yield from _check_sources(card)
     yield from _check_urls(card)
     yield from _check_license(card)
+    yield from _check_unavailable(card)
     yield from _check_checksums(card, in_registry)
     yield from _check_unique_names(card)
     yield from check_codes(card)
     for i, cfg in enumerate(card.configs):
         yield from _check_config(card, cfg, ("configs", i))
+    for i, cfg in enumerate(card.configs):
+        if cfg.derived is not None:
+            yield from _check_derived(card, cfg, ("configs", i, "derived"), known_ids)
     for i, lin in enumerate(card.lineage):
         if lin.card == card.id:
             yield Finding(("lineage", i, "card"), "C305", "lineage refers to the card itself")
@@ -92,6 +96,8 @@ def _check_sources(card: Card) -> Iterator[Finding]:
 
     yield from refs(card.license, ("license",))
     yield from refs(card.access, ("access",))
+    if card.access.unavailable:
+        yield from refs(card.access.unavailable, ("access", "unavailable"))
     if card.provenance:
         yield from refs(card.provenance, ("provenance",))
     for i, d in enumerate(card.downloads):
@@ -110,6 +116,8 @@ def _check_sources(card: Card) -> Iterator[Finding]:
         yield Finding(("license",), "W401", "license cites no source")
     if not card.access.source:
         yield Finding(("access",), "W401", "access cites no source")
+    if card.access.unavailable and not card.access.unavailable.source:
+        yield Finding(("access", "unavailable"), "W401", "the unavailability cites no source")
 
 
 def _check_urls(card: Card) -> Iterator[Finding]:
@@ -134,6 +142,53 @@ def _check_license(card: Card) -> Iterator[Finding]:
         hint = f"did you mean {problem.suggestion!r}?" if problem.suggestion else \
             "an SPDX id from https://spdx.org/licenses/, `LicenseRef-<name>` or `other` with the terms, or `unknown`"
         yield Finding(("license", "id"), "C315", problem.message, hint=hint)
+
+
+def _check_unavailable(card: Card) -> Iterator[Finding]:
+    """An `unavailable` card says why and since when; an available one carries no unavailability."""
+    acc = card.access
+    if acc.kind == AccessKind.UNAVAILABLE and acc.unavailable is None:
+        yield Finding(("access", "kind"), "C320", "access is `unavailable` but the card does not say why",
+                      hint="add `unavailable: {reason: ..., since: YYYY-MM-DD, source: [...]}` under `access`")
+    elif acc.kind != AccessKind.UNAVAILABLE and acc.unavailable is not None:
+        yield Finding(("access", "unavailable"), "C320", f"access is `{acc.kind.value}`, so the data can be had; "
+                      "`unavailable` is only for kind `unavailable`", hint="drop it, or set `kind: unavailable`",
+                      key=True)
+    elif acc.unavailable is not None and acc.unavailable.since and acc.unavailable.checked \
+            and acc.unavailable.checked < acc.unavailable.since:
+        yield Finding(("access", "unavailable", "checked"), "C320",
+                      f"checked on {acc.unavailable.checked} but gone only since {acc.unavailable.since}")
+
+
+def _check_derived(card: Card, cfg: Config, at: Path, known_ids: set[str] | None) -> Iterator[Finding]:
+    """A derived config names safe list paths, each source tag once, real cards, and its own labels."""
+    der = cfg.derived
+    assert der is not None
+    if cfg.layout is not None:
+        yield Finding(at, "C311", f"config {cfg.name!r} has both a `layout` and `derived`; give one", key=True)
+    for split, path in der.split_files.items():
+        try:
+            check_safe_path(path, "split file")
+        except PatternError as exc:
+            yield Finding((*at, "split_files", split), "C306", str(exc))
+    seen: dict[str, int] = {}
+    for j, src in enumerate(der.sources):
+        if src.tag in seen:
+            yield Finding((*at, "sources", j, "tag"), "C312", f"source tag {src.tag!r} repeats (first at item "
+                          f"{seen[src.tag] + 1})")
+        seen.setdefault(src.tag, j)
+        if src.card is None:
+            continue
+        if src.card == card.id:
+            yield Finding((*at, "sources", j, "card"), "C305", "a derived config cannot name its own card")
+        elif known_ids is not None and src.card not in known_ids:
+            yield Finding((*at, "sources", j, "card"), "C305", f"no card with id {src.card!r} in the registry",
+                          hint="add that card first, or fix the id")
+    label_names = {lab.name for lab in cfg.labels}
+    for name in der.labels:
+        if name not in label_names:
+            yield Finding((*at, "labels", name), "C311", f"no label {name!r} in the config's labels",
+                          hint=_near(name, label_names), key=True)
 
 
 def _check_checksums(card: Card, in_registry: bool) -> Iterator[Finding]:

@@ -88,6 +88,9 @@ KINDS: dict[str, IssueKind] = {
            "and assertion, so the two classes would mean the same thing."),
         _k("C319", E, "Misused header value", "A layout reads DICOM headers (`headers`, `where`, `where_not`) "
            "but its images are not DICOM, or a header value has the name of a path part."),
+        _k("C320", E, "Unavailability not stated", "Access is `unavailable` without `access.unavailable` (why, "
+           "since when, who says so), or `access.unavailable` is given for data that can be had, or its dates "
+           "disagree (checked before it was gone)."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
@@ -124,6 +127,9 @@ KINDS: dict[str, IssueKind] = {
            "`sha256: {sha256}` to the card's download)"),
         _k("L510", W, "Data folder missing", "The data folder is gone; the dataset prepared from it before is used.",
            "the data folder {folder} is missing; using the dataset prepared from it before ({prepared})"),
+        _k("L512", W, "Derived rows without a source card", "Rows of a derived dataset's split files come from a "
+           "source that has no card yet; they are left out.",
+           "{count:,} rows left out, their sources have no card yet: {tags}"),
         _k("L511", W, "Annotations refer to no scan", "Annotation files (RTSTRUCT, SEG, LIDC XML) name a "
            "SeriesInstanceUID that no image series of the data has; they are left out.",
            "{count} {format} file(s) of label {label!r} refer to no scan of the data (by SeriesInstanceUID): "

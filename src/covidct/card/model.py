@@ -22,6 +22,7 @@ from covidct.card.vocab import (
     CheckResult,
     CodeSystem,
     CountLevel,
+    DerivedMatch,
     Dimensionality,
     FileFormat,
     Granularity,
@@ -35,6 +36,7 @@ from covidct.card.vocab import (
     Relation,
     SortKey,
     Task,
+    UnavailableReason,
     Unit,
 )
 
@@ -128,12 +130,41 @@ class License(Strict):
         return self
 
 
+class Unavailability(Strict):
+    """Why, and since when, no official source distributes the data of an `unavailable` card."""
+
+    reason: UnavailableReason = Field(
+        description="Why the files cannot be had: `withdrawn` by the distributor, `host-gone`, `competition-closed` "
+        "(given to entrants only), or `unknown`."
+    )
+    since: CardDate | None = Field(
+        None, description="The earliest date the files are known to be gone (the date of the distributor's notice, "
+        "or of the first failed attempt a source reports); absent when unknown."
+    )
+    checked: CardDate | None = Field(None, description="When a person last confirmed that the files cannot be had.")
+    notice: ShortText | None = Field(
+        None, description="The distributor's own words, quoted (e.g. Kaggle's `the data for this competition is no "
+        "longer available for download`)."
+    )
+    source: SourceRefs = Field(default_factory=list, description="Where the notice or the failed attempt is recorded.")
+
+    def phrase(self) -> str:
+        """``no longer distributed since 2019-05-01: the distributor took the files down``: the one wording
+        of the fact, shared by the loaders' errors and every document (render/facts)."""
+        since = f" since {self.since.isoformat()}" if self.since else ""
+        why = UnavailableReason.describe()[self.reason.value].rstrip(".")
+        return f"no longer distributed{since}: {why[:1].lower()}{why[1:]}"
+
+
 class Access(Strict):
     kind: AccessKind = Field(description="How the data can be obtained.")
     instructions: LongText | None = Field(
         None, description="Steps to obtain the files by hand (login, request form, competition page)."
     )
     url: Url | None = Field(None, description="Page where access is requested or files are downloaded.")
+    unavailable: Unavailability | None = Field(
+        None, description="For kind `unavailable` (and only for it): why and since when the files cannot be had."
+    )
     source: SourceRefs = Field(default_factory=list)
 
 
@@ -545,6 +576,57 @@ class Fingerprint(Strict):
         default_factory=list, description="Duplicates measured against other fingerprinted cards.")
 
 
+ColumnName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", min_length=1, max_length=64)]
+ListPath = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^[^\x00\\]+$",
+                                description="A path relative to the derived dataset's own folder.")]
+
+
+class DerivedSource(Strict):
+    """One source dataset of a derived config: the examples its split files name by their source tag."""
+
+    tag: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s]+$")] = Field(
+        description="The value of the source column that names this source (COVIDx: `cohen`, `rsna`).")
+    card: Slug | None = Field(None, description="The id of the source's card in the registry; absent while the "
+                              "source has no card (its rows are then left out, with a warning that counts them).")
+    config: Slug | None = Field(None, description="The source card's config whose examples the rows name (it needs "
+                                "a layout); required with `card`.")
+    match: DerivedMatch = Field(
+        DerivedMatch.NAME, description="How a row's file names the source's example: by file `name`, or by `stem` "
+        "when the derived dataset converted the files (RSNA `<id>.dcm` listed as `<id>.png`).")
+
+
+class Derived(Strict):
+    """A dataset built from others: published split files whose rows name the source datasets' examples, so
+    covidct rebuilds it from the user's copies of the sources (each read with its own card's layout)."""
+
+    split_files: dict[SplitName, ListPath] = Field(
+        min_length=1, max_length=16, description="Split name → its published list (e.g. `test: "
+        "test_COVIDx_CXR-3A.txt`), in the derived dataset's own folder.")
+    columns: list[ColumnName] = Field(
+        min_length=2, max_length=32, description="The lists' columns in order: header-less, whitespace-separated text.")
+    file_column: ColumnName = Field(description="The column holding the source example's file name.")
+    source_column: ColumnName = Field(description="The column holding the source tag.")
+    patient_column: ColumnName | None = Field(None, description="The column holding the patient id, if any.")
+    labels: dict[Slug, ColumnName] = Field(
+        default_factory=dict, description="Label name → the column holding its class name.")
+    sources: list[DerivedSource] = Field(min_length=1, max_length=64, description="The source datasets, by tag.")
+    source: SourceRefs = Field(default_factory=list,
+                               description="Where the split files and their format are published.")
+
+    @model_validator(mode="after")
+    def _columns_declared(self) -> Derived:
+        for src in self.sources:
+            if (src.card is None) != (src.config is None):
+                raise ValueError(f"source {src.tag!r}: give both `card` and `config`, or neither")
+        used = [self.file_column, self.source_column, *self.labels.values()]
+        if self.patient_column:
+            used.append(self.patient_column)
+        missing = sorted(set(used) - set(self.columns))
+        if missing:
+            raise ValueError(f"column(s) {missing} are not in `columns` {self.columns}")
+        return self
+
+
 class Config(Strict):
     name: Slug = Field(description="Config name, e.g. `lesion-seg`; `default` when there is only one.")
     description: LongText | None = None
@@ -558,6 +640,9 @@ class Config(Strict):
     verified: LayoutCheck | None = Field(
         None, description="What the layout was checked against with `covidct check` (a real file listing)."
     )
+    derived: Derived | None = Field(
+        None, description="Instead of a layout, for a dataset built from others: its published split files and "
+        "the source cards whose examples they name (`covidct.load_dataset(id, config, data_dirs={...})`).")
     fingerprint: Fingerprint | None = Field(
         None, description="A published manifest of the data's hashes (`covidct fingerprint`), to check any data "
         "against this dataset with `covidct overlaps --manifest`.")
@@ -661,6 +746,20 @@ class Card(Strict):
     def loadable_configs(self) -> list[Config]:
         """The configs with a layout: the ones a builder, a loading script or a fixture can load."""
         return [c for c in self.configs if c.layout is not None]
+
+    def unloadable_reason(self, cfg: Config) -> str:
+        """Why ``cfg`` cannot be loaded, for a user: the one wording of every loader's error, which says first
+        that the data is no longer distributed when the card says so."""
+        text = f"{self.id}/{cfg.name} has no `layout` in its card, so covidct cannot load it"
+        if cfg.derived is not None:
+            names = ", ".join(repr(s.card) for s in cfg.derived.sources if s.card)
+            return (f"{self.id}/{cfg.name} is built from other datasets: load it with data_dirs={{{self.id!r}: the "
+                    f"folder of its split files, {names}: your copies of them}}")
+        if self.access.kind != AccessKind.UNAVAILABLE:
+            return text
+        gone = self.access.unavailable.phrase() if self.access.unavailable else "no longer distributed"
+        see = f"; see {self.access.url}" if self.access.url else ""
+        return f"the data of {self.id} is {gone}{see}; {text}"
 
     def source_ids(self) -> set[str]:
         return {s.id for s in self.sources}

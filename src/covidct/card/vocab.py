@@ -188,6 +188,18 @@ class AccessKind(Vocab):
     UNAVAILABLE = "unavailable"
 
 
+class DerivedMatch(Vocab):
+    NAME = "name"
+    STEM = "stem"
+
+
+class UnavailableReason(Vocab):
+    WITHDRAWN = "withdrawn"
+    HOST_GONE = "host-gone"
+    COMPETITION_CLOSED = "competition-closed"
+    UNKNOWN = "unknown"
+
+
 class Redistribution(Vocab):
     ALLOWED = "allowed"
     FORBIDDEN = "forbidden"
@@ -280,6 +292,12 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("AccessKind", "request"): "Data is sent after a request is approved.",
     ("AccessKind", "competition"): "Released to competition entrants only.",
     ("AccessKind", "unavailable"): "No longer downloadable from any official source.",
+    ("DerivedMatch", "name"): "The row's file name equals the source example's file name.",
+    ("DerivedMatch", "stem"): "The names agree without their extensions (the derived dataset converted the files).",
+    ("UnavailableReason", "withdrawn"): "The distributor took the files down.",
+    ("UnavailableReason", "host-gone"): "The site that distributed the files no longer exists or no longer answers.",
+    ("UnavailableReason", "competition-closed"): "The files went to a competition's entrants only, and it has ended.",
+    ("UnavailableReason", "unknown"): "The files cannot be found, and no one has said why.",
     ("LabelKind", "class"): "One class per example.",
     ("LabelKind", "multi-label"): "Any number of classes per example.",
     ("LabelKind", "mask"): "A label image with one value per pixel/voxel.",

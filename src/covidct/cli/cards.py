@@ -65,7 +65,8 @@ def _list_args(p: argparse.ArgumentParser) -> None:
     for f in ("modality", "task", "anatomy", "license", "access"):
         p.add_argument(f"--{f}", action="append", help=f"keep cards whose {f} matches (repeatable)")
     p.add_argument("--layout", action="append", help="keep cards with a config whose layout is verified (against "
-                   "a real file listing), differs, unverified, or `no layout` (repeatable)")
+                   "a real file listing), differs, unverified, `derived` (rebuilt from other datasets' copies), `no "
+                   "layout`, or `unavailable` (no layout, and the data is no longer distributed) (repeatable)")
     p.add_argument("--concept", action="append", help="keep cards with a class that carries this concept: a code "
                    "(840539006, SCTID:840539006, RID1301) or its name (COVID-19) (repeatable)")
     p.add_argument("--format", choices=["table", "json", "csv", "ids"], default="table")

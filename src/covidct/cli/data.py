@@ -55,6 +55,9 @@ def _load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("id", help="card id, covidct/<id>, name or alias, or an exported Hub folder")
     p.add_argument("config", nargs="?", help="config name (needed when the card has several)")
     p.add_argument("--data-dir", help="folder holding the dataset's files (else the card's archives are downloaded)")
+    p.add_argument("--source-dir", action="append", metavar="CARD=DIR",
+                   help="for a config built from other datasets (COVIDx): the folder of the card's own split files "
+                        "(`covidx=DIR`) and your copy of each source (`rsna-pneumonia=DIR`) (repeatable)")
     p.add_argument("--cache-dir", help="datasets cache folder (default: the Hugging Face cache)")
     p.add_argument("--split-by", choices=["patient", "scan", "example"],
                    help="random train/test split for configs without official splits")
@@ -64,6 +67,21 @@ def _load_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-private-hosts", action="store_true",
                    help="let the card's downloads come from private, loopback or link-local addresses (refused by "
                         "default; same as COVIDCT_ALLOW_PRIVATE_HOSTS=1)")
+
+
+def _source_dirs(pairs: list[str] | None) -> dict[str, str] | None:
+    """``--source-dir CARD=DIR`` options as the ``data_dirs`` of a derived config."""
+    if not pairs:
+        return None
+    out: dict[str, str] = {}
+    for pair in pairs:
+        card, sep, folder = pair.partition("=")
+        if not sep or not card or not folder:
+            raise UserFacingError(f"--source-dir {pair!r}: write CARD=DIR, e.g. rsna-pneumonia=~/data/rsna")
+        if card in out:
+            raise UserFacingError(f"--source-dir names {card!r} twice")
+        out[card] = folder
+    return out
 
 
 def _card_or_draft(path: str) -> Any:
@@ -102,7 +120,8 @@ def cmd_load(ns: argparse.Namespace) -> int:
         warnings.showwarning = show_warning
         warnings.simplefilter("always")
         warnings.filterwarnings("ignore", module="datasets")
-        ds = load_dataset(ref, ns.config, data_dir=ns.data_dir, cache_dir=ns.cache_dir, split_by=ns.split_by,
+        ds = load_dataset(ref, ns.config, data_dir=ns.data_dir, data_dirs=_source_dirs(ns.source_dir),
+                          cache_dir=ns.cache_dir, split_by=ns.split_by,
                           test_size=ns.test_size, seed=ns.seed, download_mode="force_redownload" if ns.force else None,
                           cards_dir=getattr(ns, "cards", None))
     echo(ds)

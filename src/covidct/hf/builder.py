@@ -494,8 +494,7 @@ def builder_for(
         raise DataError(str(exc.args[0])) from None
     if cfg.layout is None:
         raise DataError(
-            f"{card.id}/{cfg.name} has no `layout` in its card, so covidct cannot load it; "
-            f"configs with a layout: {[c.name for c in card.loadable_configs] or 'none'}"
+            f"{card.unloadable_reason(cfg)}; configs with a layout: {[c.name for c in card.loadable_configs] or 'none'}"
         )
     data = str(Path(os.path.expanduser(str(data_dir))).resolve()) if data_dir else None
     # the cache folder is <name>/<config>-<key>/<version>/<hash>: `key` names the card, config and options,

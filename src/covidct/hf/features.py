@@ -82,7 +82,7 @@ def features_for(card: Card, cfg: Config) -> datasets.Features:
     List = _list_type()
 
     if cfg.layout is None:
-        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout")
+        raise LayoutError(card.unloadable_reason(cfg))
     lay = cfg.layout
     grouped = lay.group is not None
     member = per_member(cfg)

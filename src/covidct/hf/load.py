@@ -35,6 +35,7 @@ def load_dataset(
     config: str | None = None,
     *,
     data_dir: str | os.PathLike[str] | None = None,
+    data_dirs: dict[str, str | os.PathLike[str]] | None = None,
     split: str | None = None,
     split_by: str | None = None,
     test_size: float = 0.2,
@@ -62,6 +63,10 @@ def load_dataset(
     are copies or near duplicates of each other (also through another manifest's images) then stay on
     one side too, so no duplicate group crosses the split. Returns a ``DatasetDict`` (or one
     ``Dataset`` with ``split``; ``IterableDatasetDict`` with ``streaming=True``).
+
+    A derived config (COVIDx, built from other datasets) takes ``data_dirs`` instead of ``data_dir``: the card's
+    own id → the folder of its published split files, and each source card's id → your copy of that source;
+    every example keeps its ``source`` card.
     """
     folder = Path(os.path.expanduser(str(ref))) if not isinstance(ref, Card) else None
     if folder is not None and folder.is_dir():
@@ -69,6 +74,17 @@ def load_dataset(
         if card_file is None:
             return _load_exported(folder, config, split=split, cache_dir=cache_dir, streaming=streaming, **kwargs)
         ref = load_card_file(card_file)
+    derived = _derived_config(ref, config, cards_dir)
+    if derived is not None:
+        from covidct.hf.derived import load_derived
+        from covidct.registry import registry
+
+        card, cfg = derived
+        if data_dirs is None:
+            raise DataError(card.unloadable_reason(cfg))
+        return load_derived(card, cfg, data_dirs, cards=registry(cards_dir).cards(), split=split, cache_dir=cache_dir)
+    if data_dirs is not None:
+        raise DataError("data_dirs is for derived configs (built from other datasets); pass data_dir")
     builder = builder_for(ref if not isinstance(ref, os.PathLike) else str(ref), config, data_dir=data_dir,
                           cache_dir=cache_dir, split_by=split_by, manifests=manifests,
                           test_size=test_size, seed=seed, cards_dir=cards_dir, **kwargs)
@@ -93,6 +109,22 @@ def prepare(builder: CardBuilder, *, split: str | None = None, streaming: bool =
         if cause is not None:
             raise cause from None
         raise
+
+
+def _derived_config(ref: Any, config: str | None, cards_dir: Any) -> tuple[Card, Any] | None:
+    """(card, config) when ``ref``'s ``config`` is a derived one, else None (an unknown config is left to the
+    builder, which names the configs there are)."""
+    if isinstance(ref, Card):
+        card = ref
+    else:
+        from covidct.registry import load_card
+
+        card = load_card(str(ref), cards_dir)
+    try:
+        cfg = card.config(config)
+    except KeyError:
+        return None
+    return (card, cfg) if cfg.derived is not None else None
 
 
 def card_in(folder: Path) -> Path | None:

@@ -22,7 +22,7 @@ import yaml
 from covidct.card.model import ORG, Card, Config
 from covidct.card.vocab import LabelKind, Redistribution
 from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
-from covidct.render.facts import card_facts, release_note
+from covidct.render.facts import card_facts, derived_load_code, release_note
 
 Kind = Literal["scripts", "parquet", "card"]
 
@@ -459,11 +459,19 @@ def section_images(ctx: ReadmeContext) -> Section:
 def section_load(ctx: ReadmeContext) -> Section:
     card = ctx.card
     loadable = card.loadable_configs
+    derived = [c for c in card.configs if c.derived is not None]
+    if not loadable and derived:
+        return Section("How to load", "\n\n".join(
+            f"Config {md_code_inline(c.name)} is built from other datasets: covidct rebuilds it from your copies of "
+            "its sources (each read with its own card's layout) through the published split files, keeping the "
+            f"`source` of every example:\n\n```python\n{derived_load_code(card, c)}\n```" for c in derived))
     if not loadable:
+        gone = card_facts(card).unavailable
         return Section(
             "How to load",
-            "The card does not describe the file layout yet, so no loader exists. "
-            "Contributions welcome: describe the layout in the card.",
+            f"{gone} " * bool(gone) + "The card does not describe the file layout yet, so no loader exists. "
+            + ("Holders of a copy of the files are welcome to describe its layout in the card." if gone
+               else "Contributions welcome: describe the layout in the card."),
         )
     in_folder = [c for c in loadable if c.name in ctx.splits]
     cfg = (in_folder or loadable)[0].name
@@ -533,6 +541,11 @@ def section_license(ctx: ReadmeContext) -> Section:
     if gated(card):
         lines.append("- **Agreement:** users must accept the terms before download; the Hub copy is gated.")
     lines.append(f"- **Access:** {md_inline(acc.kind.value)}" + (f", {md_link(acc.url, acc.url)}" if acc.url else ""))
+    gone = card_facts(card).unavailable
+    if gone:
+        notice = f" The distributor's notice: \"{md_inline(acc.unavailable.notice)}\"" \
+            if acc.unavailable and acc.unavailable.notice else ""
+        lines.append(f"- **Availability:** {md_inline(gone)}{notice}")
     if card.downloads:
         rows = []
         for d in card.downloads:

@@ -163,7 +163,7 @@ def builtins_of(rel: str) -> dict[str, str]:
 class Plan:
     def __init__(self, card: Card, config: Config, roots: list[str]):
         if config.layout is None:
-            raise LayoutError(f"config {config.name!r} of {card.id} has no layout, so it cannot be loaded")
+            raise LayoutError(card.unloadable_reason(config))
         self.card = card
         self.config = config
         self.layout: Layout = config.layout
@@ -1126,7 +1126,7 @@ def make_plan(card: Card, config: Config | str | None, data_dirs: Iterable[str |
     """
     cfg = config if isinstance(config, Config) else card.config(config)
     if cfg.layout is None:
-        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
+        raise LayoutError(card.unloadable_reason(cfg))
     roots = resolve_roots(list(data_dirs), cfg.layout)
     if not roots:
         raise LayoutError(f"the layout root {cfg.layout.root!r} of {card.id}/{cfg.name} is not a folder under "
@@ -1204,7 +1204,7 @@ def find_files(card: Card, config: Config | str | None, data_dirs: Iterable[str 
     for a cache key (:meth:`FoundFiles.signature`), then handed to :func:`make_plan` (``found=``)."""
     cfg = config if isinstance(config, Config) else card.config(config)
     if cfg.layout is None:
-        raise LayoutError(f"config {cfg.name!r} of {card.id} has no layout, so it cannot be loaded")
+        raise LayoutError(card.unloadable_reason(cfg))
     roots = resolve_roots(list(data_dirs), cfg.layout)
     return FoundFiles(cfg.layout, roots, Plan(card, cfg, roots).walker().find(roots))
 

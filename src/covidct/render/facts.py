@@ -2,10 +2,11 @@
 
 The site page (HTML), the Hub README (Markdown), ``covidct show`` (text), Croissant and schema.org
 JSON-LD all state the same facts about a card: where its license is, whether it costs nothing to get,
-which configs load, whether one example is a whole scan, its DOI, its headline counts, which counts
-are of another release than the one the layout loads. Each used to derive them on its own, and the
-copies drifted (``isAccessibleForFree`` meant "open" in Croissant and "open or registration" in
-schema.org). Here each fact has one definition; a renderer only chooses how to show it.
+which configs load (and why not), whether the data is still distributed, whether one example is a
+whole scan, its DOI, its headline counts, which counts are of another release than the one the layout
+loads. Each used to derive them on its own, and the copies drifted (``isAccessibleForFree`` meant
+"open" in Croissant and "open or registration" in schema.org). Here each fact has one definition; a
+renderer only chooses how to show it.
 """
 
 from __future__ import annotations
@@ -75,10 +76,44 @@ def expected_examples(cfg: Config) -> int | None:
     return None
 
 
+def unavailable_note(card: Card) -> str | None:
+    """``The data is no longer distributed since ... (why).`` for an `unavailable` card, else None."""
+    if card.access.kind != AccessKind.UNAVAILABLE:
+        return None
+    gone = card.access.unavailable
+    text = f"The data is {gone.phrase() if gone else 'no longer distributed'}."
+    if gone is not None and gone.checked:
+        text += f" Last checked {gone.checked.isoformat()}."
+    return text
+
+
+def layout_status(card: Card, cfg: Config) -> str:
+    """The config's layout status (`verified`, `differs`, `unverified`, `no layout`), where `no layout` of a card
+    whose data is no longer distributed reads `unavailable`, and that of a config rebuilt from other datasets'
+    copies `derived`: the catalog's column and filter."""
+    status = cfg.layout_status
+    if status == "no layout" and cfg.derived is not None:
+        return "derived"
+    if status == "no layout" and card.access.kind == AccessKind.UNAVAILABLE:
+        return "unavailable"
+    return status
+
+
+def not_loadable_reason(card: Card, cfg: Config) -> str | None:
+    """Why covidct cannot load ``cfg`` in a few words (None when it can): the data is gone, or the card
+    does not describe the files."""
+    if cfg.layout is not None or cfg.derived is not None:
+        return None
+    if card.access.kind == AccessKind.UNAVAILABLE:
+        return "the data is no longer distributed, and the card describes no file layout"
+    return "the card describes no file layout"
+
+
 @dataclass(frozen=True)
 class ConfigFacts:
     name: str
     loadable: bool  # the card describes the file layout
+    not_loadable: str | None  # why it cannot be loaded (not_loadable_reason), None when loadable or derived
     whole_scan: bool  # one example is a whole scan assembled from a group of files
     expected_examples: int | None
     other_release_counts: tuple[Count, ...]  # counts of another release than the one the layout loads
@@ -92,6 +127,7 @@ class CardFacts:
     is_free: bool  # schema.org / Croissant isAccessibleForFree
     gated: bool  # users must accept terms (the card says so, or its access kind implies it)
     doi_url: str | None
+    unavailable: str | None  # unavailable_note: the data is no longer distributed (since when, why), else None
     headline_counts: tuple[tuple[CountLevel, int], ...]  # whole-dataset totals, HEADLINE_LEVELS order
     configs: tuple[ConfigFacts, ...]
 
@@ -113,11 +149,13 @@ def card_facts(card: Card) -> CardFacts:
         is_free=card.access.kind in FREE_ACCESS,
         gated=card.license.requires_agreement or card.access.kind in GATED_ACCESS,
         doi_url=DOI_URL.format(cit.doi) if cit is not None and cit.doi else None,
+        unavailable=unavailable_note(card),
         headline_counts=tuple(headline),
         configs=tuple(
             ConfigFacts(
                 name=cfg.name,
                 loadable=cfg.layout is not None,
+                not_loadable=not_loadable_reason(card, cfg),
                 whole_scan=cfg.example_is_whole_scan,
                 expected_examples=expected_examples(cfg),
                 other_release_counts=tuple(c for c in cfg.counts if c.release),
@@ -125,3 +163,12 @@ def card_facts(card: Card) -> CardFacts:
             for cfg in card.configs
         ),
     )
+
+
+def derived_load_code(card: Card, cfg: Config) -> str:
+    """How to rebuild a derived config: the folder of its split files and the user's copy of each source."""
+    assert cfg.derived is not None
+    dirs = [f'    "{card.id}": "LISTS_DIR",'] + [f'    "{s.card}": "{s.card.upper().replace("-", "_")}_DIR",'
+                                                for s in cfg.derived.sources if s.card]
+    return "\n".join(["import covidct", "", f'ds = covidct.load_dataset("{card.ref}", "{cfg.name}", data_dirs={{',
+                      *dirs, "})"])

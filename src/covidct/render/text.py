@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import Enum
 
 from covidct.card.model import Card, Config, Layout, ValueFrom
-from covidct.render.facts import release_note
+from covidct.render.facts import not_loadable_reason, release_note, unavailable_note
 
 INDENT = "  "
 
@@ -148,7 +148,7 @@ def _value_lines(layout: Layout, indent: str) -> list[str]:
     return out
 
 
-def config_lines(cfg: Config) -> list[str]:
+def config_lines(cfg: Config, card: Card | None = None) -> list[str]:
     lines = [f"config {_line(cfg.name)}: {_join(cfg.tasks)}; {_line(cfg.dimensionality)}; "
              f"one example = {_line(cfg.example)}" + ("; loadable" if cfg.layout else "")]
     if cfg.description:
@@ -166,19 +166,22 @@ def config_lines(cfg: Config) -> list[str]:
     if cfg.layout is not None:
         lines.append("  layout:")
         lines += layout_lines(cfg.layout, INDENT * 2)
+    elif cfg.derived is not None:
+        d = cfg.derived
+        lines.append("  derived:  rebuilt from your copies of its sources (covidct.load_dataset(..., data_dirs={...}))")
+        lines += [f"    split {_line(split)}: {_line(path)}" for split, path in d.split_files.items()]
+        lines.append(f"    columns: {_join(d.columns)} (header-less, whitespace-separated)")
+        lines += [f"    source {_line(s.tag)}: " + (f"{_line(s.card)}/{_line(s.config)}, by file {_line(s.match)}"
+                                                    if s.card else "no card yet (its rows are left out)")
+                  for s in d.sources]
     else:
-        lines.append("  layout:   not described yet (`covidct load` cannot read this config)")
+        why = not_loadable_reason(card, cfg) if card is not None else None
+        lines.append(f"  layout:   not described (`covidct load` cannot read this config: {why or 'no file layout'})")
     return lines
 
 
-def card_text(card: Card) -> str:
-    lines = [f"{_line(card.name)}  ({card.ref})", _line(card.summary), ""]
-    if card.aliases:
-        lines.append("aliases:    " + _join(card.aliases))
-    lines.append("modality:   " + _join(card.modality))
-    lines.append("anatomy:    " + _join(card.anatomy))
-    if card.tags:
-        lines.append("tags:       " + _join(card.tags))
+def _license_and_access_lines(card: Card) -> list[str]:
+    lines: list[str] = []
     lic = card.license
     lines.append(f"license:    {_line(lic.id)}" + (f" ({_line(lic.name)})" if lic.name else "")
                  + f"; redistribution {_line(lic.redistribution)}"
@@ -190,6 +193,22 @@ def card_text(card: Card) -> str:
     lines.append(f"access:     {_line(card.access.kind)}" + (f" - {_line(card.access.url)}" if card.access.url else ""))
     if card.access.instructions:
         lines += _block(card.access.instructions, " " * 12)
+    gone = unavailable_note(card)
+    if gone:
+        notice = card.access.unavailable.notice if card.access.unavailable else None
+        lines.append("unavailable: " + _line(gone) + (f' The notice: "{_line(notice)}"' if notice else ""))
+    return lines
+
+
+def card_text(card: Card) -> str:
+    lines = [f"{_line(card.name)}  ({card.ref})", _line(card.summary), ""]
+    if card.aliases:
+        lines.append("aliases:    " + _join(card.aliases))
+    lines.append("modality:   " + _join(card.modality))
+    lines.append("anatomy:    " + _join(card.anatomy))
+    if card.tags:
+        lines.append("tags:       " + _join(card.tags))
+    lines += _license_and_access_lines(card)
     if card.homepage:
         lines.append(f"homepage:   {_line(card.homepage)}")
     if card.citation and card.citation.doi:
@@ -208,7 +227,7 @@ def card_text(card: Card) -> str:
                 lines.append(f"    {_line(d.description)}")
     for cfg in card.configs:
         lines.append("")
-        lines += config_lines(cfg)
+        lines += config_lines(cfg, card)
     if card.caveats:
         lines += ["", "caveats:"]
         for c in card.caveats:

@@ -14,6 +14,7 @@ from covidct.card import vocab as vocab_mod
 from covidct.card.issues import KINDS, Severity
 from covidct.card.model import Card
 from covidct.card.vocab import CountLevel, Vocab
+from covidct.render.facts import layout_status, unavailable_note
 from covidct.site.html import esc, inline_code, macros
 
 # ----------------------------------------------------------------------------------------- catalog
@@ -29,7 +30,7 @@ def _facets(card: Card) -> dict[str, list[str]]:
         "anatomy": list(dict.fromkeys(card.anatomy)),
         "license": [card.license.id],
         "access": [card.access.kind.value],
-        "layout": sorted({cfg.layout_status for cfg in card.configs}),
+        "layout": sorted({layout_status(card, cfg) for cfg in card.configs}),
     }
 
 
@@ -56,7 +57,8 @@ def catalog_html(cards: dict[str, Card], page_url: Callable[[str], str]) -> str:
                            *f["anatomy"]]).lower()  # JS lower-cases the query
         rows.append({"card": c, "facets": f, "url": page_url(c.id), "search": search,
                      "data": [(k, json.dumps(v, ensure_ascii=False)) for k, v in f.items()],
-                     "patients": _num(c.headline_count(CountLevel.PATIENTS)), "images": _num(images)})
+                     "patients": _num(c.headline_count(CountLevel.PATIENTS)), "images": _num(images),
+                     "gone": unavailable_note(c)})
     sorted_options = {k: sorted(v, key=str.casefold) for k, v in options.items()}
     return str(macros("pages.html").catalog(rows, sorted_options, FILTERS, heads))
 

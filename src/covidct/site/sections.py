@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from covidct.card.model import Card, Config, Count, Fingerprint, Layout
 from covidct.card.vocab import Intensity, LabelKind, Redistribution, Relation, Vocab
-from covidct.render.facts import CardFacts, card_facts, count_total, release_note
+from covidct.render.facts import CardFacts, card_facts, count_total, derived_load_code, release_note
 from covidct.site.html import environment, macros
 from covidct.site.svg import Group, chart, mask_colours
 
@@ -191,7 +191,7 @@ def _template() -> Any:
         described=described, value_range=value_range, count_total=count_total, release_note=release_note,
         count_chart=count_chart, tree_text=tree_text, fingerprint_rows=fingerprint_rows,
         fingerprint_commands=fingerprint_commands, load_card_code=load_card_code,
-        covidct_load_code=covidct_load_code, hub_load_code=hub_load_code,
+        covidct_load_code=covidct_load_code, hub_load_code=hub_load_code, derived_load_code=derived_load_code,
         redistribution_note=REDISTRIBUTION_NOTE.__getitem__, intensity=intensity,
         task_values=lambda c: sorted({t.value for cfg in c.configs for t in cfg.tasks}),
         dimension_values=lambda c: sorted({cfg.dimensionality.value for cfg in c.configs}),
