@@ -346,8 +346,8 @@ class Synthesizer:
         sp = self.lay.splits
         if sp is None:
             return [(None, None)]
-        if sp.lists is not None:
-            return [(name, None) for name in sp.lists]
+        if (sp.lists or sp.columns) is not None:
+            return [(name, None) for name in (sp.lists or sp.columns or {})]
         assert sp.by is not None
         if sp.by.map is not None:
             out: list[tuple[str | None, str | None]] = []
@@ -632,6 +632,8 @@ class Synthesizer:
         by = set(self.lay.group.by)
         if vf.part is not None:
             return vf.part in by
+        if vf.template is not None:
+            return all(n in by for n in template_parts(vf.template))
         if vf.table is not None:
             return all(n in by for n in template_parts(self.lay.tables[vf.table].key))
         return True
@@ -665,6 +667,12 @@ class Synthesizer:
             v = slot.parts.get(vf.part) or (slot.members[0].parts.get(vf.part) if slot.members else None)
             if v is None:
                 return None
+        elif vf.template is not None:
+            try:
+                v = fill_template(vf.template, {**(slot.members[0].parts if slot.members else {}), **slot.parts})
+            except KeyError as exc:
+                raise FixtureError(f"{what} template {vf.template!r}: part {exc.args[0]!r} has no value in a "
+                                   "synthesized example") from None
         elif vf.value is not None:
             v = str(vf.value)
         elif vf.table is not None:
@@ -814,6 +822,8 @@ class Synthesizer:
     def _tables(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
         lay = self.lay
         for tname, spec in lay.tables.items():
+            if lay.splits is not None and lay.splits.columns is not None and lay.splits.table == tname:
+                continue  # one column per fold: written with the split lists
             tpat = parse(spec.path, tuple(self.rx.items()))
             key_parts = template_parts(spec.key)
             unit_level = self.grouped and all(p in (lay.group.by if lay.group else []) for p in key_parts)
@@ -915,9 +925,10 @@ class Synthesizer:
 
     def _split_lists(self, slots: list[_Slot]) -> None:
         sp = self.lay.splits
-        if sp is None or sp.lists is None:
+        if sp is None or (sp.lists or sp.columns) is None:
             return
-        for split, files in sp.lists.items():
+        members: dict[str, list[str]] = {}
+        for split in sp.lists or sp.columns or {}:
             lines = []
             for s in slots:
                 if s.split != split:
@@ -926,9 +937,18 @@ class Synthesizer:
                     lines += [fill_template(sp.key, self._ctx(m)) for m in s.members]
                 else:
                     lines.append(fill_template(sp.key, self._unit_ctx(s)))
-            lines = list(dict.fromkeys(lines))
+            members[split] = list(dict.fromkeys(lines))
+        if sp.columns is not None:  # one column per fold, ragged: blank cells below a shorter fold
+            assert sp.table is not None
+            spec = self.lay.tables[sp.table]
+            cols = list(dict.fromkeys(sp.columns.values()))
+            rows = [{sp.columns[split]: (m[j] if j < len(m) else None) for split, m in members.items()}
+                    for j in range(max((len(m) for m in members.values()), default=0))]
+            self._write_table(spec.path, spec, cols, rows)
+            return
+        for split, files in (sp.lists or {}).items():
             for f in files:
-                self._write_bytes(f, ("\n".join(lines) + "\n").encode())
+                self._write_bytes(f, ("\n".join(members[split]) + "\n").encode())
 
     def _images(self, slots: list[_Slot]) -> None:
         g = self.lay.group

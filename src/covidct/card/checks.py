@@ -306,6 +306,8 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
                 except PatternError as exc:
                     yield Finding((*sp, "lists", split, j), "C306", str(exc))
         yield from _check_template(lay.splits.key, usable, (*sp, "key"))
+        if lay.splits.table is not None:
+            yield from _check_split_columns(lay, lay.splits.table, lay.splits.columns or {}, sp)
     for lab in cfg.labels:
         if lab.name not in lay.labels and lab.name not in lay.files:
             yield Finding((*at,), "W403", f"no layout rule gives label {lab.name!r} a value",
@@ -319,6 +321,24 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             compile_glob(pat_text)  # safe path, and no pathological backtracking
         except PatternError as exc:
             yield Finding((*at, "exclude", j), "C306", str(exc))
+
+
+def _check_split_columns(lay: Layout, table: str, columns: dict[str, str], sp: Path) -> Iterator[Finding]:
+    """One column per fold: the table exists, and its own `column` (by which the table is indexed) is one of them."""
+    if table not in lay.tables:
+        yield Finding((*sp, "table"), "C311", f"no table {table!r} in the layout", hint=_near(table, set(lay.tables)))
+        return
+    own = lay.tables[table].column
+    if own not in columns.values():
+        yield Finding((*sp, "table"), "C320", f"table {table!r} is read by its column {own!r}, which is not one of "
+                      f"the split columns {list(dict.fromkeys(columns.values()))}",
+                      hint=f"set `column:` of table {table!r} to one of the split columns")
+    first: dict[str, str] = {}
+    for split, col in columns.items():
+        if col in first:
+            yield Finding((*sp, "columns", split), "C320", f"column {col!r} gives split {first[col]!r} already",
+                          hint="one column per split")
+        first.setdefault(col, split)
 
 
 def _check_headers(lay: Layout, available: set[str], declared: set[str], at: Path) -> Iterator[Finding]:
@@ -352,6 +372,8 @@ def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Pat
     if vf.part is not None and vf.part not in available:
         yield Finding((*path, "part"), "C307", f"part {vf.part!r} is not in the image pattern",
                       hint=_near(vf.part, available))
+    if vf.template is not None:
+        yield from _check_template(vf.template, available | set(BUILTIN_PARTS), (*path, "template"))
     if vf.table is not None and vf.table not in lay.tables:
         yield Finding((*path, "table"), "C311", f"no table {vf.table!r} in the layout",
                       hint=_near(vf.table, set(lay.tables)))

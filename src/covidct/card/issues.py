@@ -81,6 +81,8 @@ KINDS: dict[str, IssueKind] = {
            "and assertion, so the two classes would mean the same thing."),
         _k("C319", E, "Misused header value", "A layout reads DICOM headers (`headers`, `where`, `where_not`) "
            "but its images are not DICOM, or a header value has the name of a path part."),
+        _k("C320", E, "Misdeclared split columns", "A split rule with one column per fold (`splits.columns`) names "
+           "one column for two splits, or a table whose own `column` is not one of the split columns."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),

@@ -328,9 +328,13 @@ class FileSpec(Strict):
 
 
 class ValueFrom(Strict):
-    """Where one value of an example comes from: exactly one of part, table, array or value."""
+    """Where one value of an example comes from: exactly one of part, template, table, array or value."""
 
     part: str | None = Field(None, description="A named part of the file path.")
+    template: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="A value combined from several parts (or header values), e.g. `{patient}/{study}` for an "
+        "id that is unique only with its patient (CheXpert's `study1`, COVID-CTset's `SR_2`).",
+    )
     table: str | None = Field(None, description="A table of the layout, joined to the example.")
     column: str | None = Field(None, description="The table column (with `table`).")
     array: str | None = Field(None, description="An NPY array of the layout (per-slice labels).")
@@ -354,9 +358,9 @@ class ValueFrom(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
-        given = [k for k in ("part", "table", "array", "value") if getattr(self, k) is not None]
+        given = [k for k in ("part", "template", "table", "array", "value") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of `part`, `table`, `array` or `value`")
+            raise ValueError("give exactly one of `part`, `template`, `table`, `array` or `value`")
         if self.table is not None and (self.column is None) == (self.columns is None):
             raise ValueError("`table` needs a `column` (one value) or `columns` (records of boxes or points)")
         if self.columns is not None and self.table is None:
@@ -410,13 +414,22 @@ class SplitSpec(Strict):
         None, description="Split name → text files listing the members (matched against `key`)."
     )
     key: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        "{_name}", description="Template the lines of `lists` files are compared with."
+        "{_name}", description="Template the lines of `lists` files (or the cells of `columns`) are compared with."
+    )
+    table: str | None = Field(None, description="With `columns`: the table whose columns list the members.")
+    columns: dict[SplitName, str] | None = Field(
+        None, max_length=50,
+        description="One column per fold: split name → column of `table` whose cells (one member a row, blank "
+        "cells skipped) are matched against `key`, e.g. LNDb's trainFolds.csv `{fold0: Fold0, ..., fold3: Fold3}`. "
+        "The table's own `column` must be one of these columns.",
     )
 
     @model_validator(mode="after")
     def _one_way(self) -> SplitSpec:
-        if (self.by is None) == (self.lists is None):
-            raise ValueError("give exactly one of `by` or `lists`")
+        if sum(x is not None for x in (self.by, self.lists, self.columns)) != 1:
+            raise ValueError("give exactly one of `by`, `lists` or `columns`")
+        if (self.table is None) != (self.columns is None):
+            raise ValueError("`columns` and `table` go together")
         return self
 
 

@@ -253,6 +253,8 @@ class Plan:
         """Whether ``vf`` can be resolved from the parts a whole scan shares."""
         if vf.part is not None:
             return self.layout.group is not None and vf.part in self.layout.group.by
+        if vf.template is not None:
+            return self.layout.group is not None and set(template_parts(vf.template)) <= set(self.layout.group.by)
         if vf.table is not None:
             names = template_parts(self.layout.tables[vf.table].key)
             return self.layout.group is not None and all(n in self.layout.group.by for n in names)
@@ -448,6 +450,8 @@ class Plan:
                 return True
             if vf.part is not None:
                 keys.add(vf.part)
+            elif vf.template is not None:
+                keys.update(template_parts(vf.template))
             elif vf.table is not None and vf.table in lay.tables:
                 keys.update(template_parts(lay.tables[vf.table].key))
             elif vf.array is not None and vf.array in lay.arrays:
@@ -549,6 +553,13 @@ class Plan:
                 raise LayoutError(f"{what}: part {{{vf.part}}} is not shared by every slice of the scan; "
                                   f"scan-level values can only use the group parts {by}")
             return ctx[vf.part]
+        if vf.template is not None:
+            try:
+                return tbl.fill_template(vf.template, ctx)
+            except KeyError as exc:
+                by = self.layout.group.by if self.layout.group else []
+                raise LayoutError(f"{what}: template {vf.template!r} needs part {exc.args[0]!r}, which this example "
+                                  f"does not have (scan-level values can only use the group parts {by})") from None
         if vf.columns is not None:
             raise LayoutError(f"{what}: `columns` gives the records of a boxes or points label; use `column` here")
         if vf.table is not None:
@@ -602,8 +613,30 @@ class Plan:
                     out.append(s)
             return out
         key = tbl.key_of(sp.key, ctx)
+        if sp.columns is not None:
+            members_of = self._split_columns()
+            nkey = None if key is None else tbl.normalize_key(key, self._split_int_key)
+            return [name for name, members in members_of.items() if nkey is not None and nkey in members]
         lists = self._split_lists()
         return [name for name, members in lists.items() if key is not None and key in members]
+
+    def _split_columns(self) -> dict[str, set[Any]]:
+        """One column per fold (`splits.columns`): split name → the keys its column lists (blank cells skipped)."""
+        cached = getattr(self, "_columns_cache", None)
+        if cached is not None:
+            return cached
+        sp = self.layout.splits
+        assert sp is not None and sp.columns is not None and sp.table is not None
+        part = tbl.single_part(sp.key)
+        self._split_int_key = part is not None and self.part_types.get(part) == "int"
+        t = self.tables[sp.table]
+        out: dict[str, set[Any]] = {}
+        for split, column in sp.columns.items():
+            col = t.column(column)
+            out[split] = {tbl.normalize_key(v, self._split_int_key) for row in t.rows
+                          if (v := row.get(col)) is not None}
+        self._columns_cache: dict[str, set[Any]] | None = out
+        return out
 
     def _split_lists(self) -> dict[str, set[str]]:
         cached = getattr(self, "_lists_cache", None)
@@ -660,8 +693,8 @@ class Plan:
         """Splits in the card's order (map or lists), else train, validation, test, then by name."""
         sp = self.layout.splits
         declared: list[str] = []
-        if sp is not None and sp.lists is not None:
-            declared = list(sp.lists)
+        if sp is not None and (sp.lists or sp.columns) is not None:
+            declared = list(sp.lists or sp.columns or {})
         elif sp is not None and sp.by is not None and sp.by.map is not None:
             declared = list(dict.fromkeys(str(t) for t in [*sp.by.map.values(), sp.by.default] if t is not None))
         if name in declared:

@@ -43,6 +43,8 @@ def raw_text(v: Any) -> str | None:
 def describe_source(vf: ValueFrom) -> str:
     if vf.part is not None:
         return f"path part {{{vf.part}}}"
+    if vf.template is not None:
+        return f"template {vf.template!r}"
     if vf.table is not None:
         if vf.columns is not None:
             return f"table {vf.table!r} columns {list(vf.columns.values())!r}"
