@@ -9,6 +9,7 @@ import pytest
 from cardkit import make_card, png
 from pydantic import ValidationError
 
+from conftest import need
 from covidct.card.checks import check_card
 from covidct.layout import LayoutError, make_plan
 
@@ -107,3 +108,19 @@ def test_split_columns_are_checked_when_the_card_is_validated() -> None:
         make_card(_fold_layout(lists={"train": ["train.txt"]}))
 
 
+
+
+def test_show_and_the_site_say_where_combined_ids_and_fold_columns_come_from() -> None:
+    from covidct.render.text import layout_lines
+
+    card = make_card(_fold_layout(columns={"fold0": "Fold0", "fold1": "Fold<1>"}) | {"patient": {
+        "template": "{scan}-<b>"}})
+    lay = card.configs[0].layout
+    text = "\n".join(layout_lines(lay, ""))
+    assert "parts combined as {scan}-<b>" in text and "fold1: column Fold<1>" in text
+    need("jinja2")
+    from covidct.site.sections import PageContext, dataset_markdown
+
+    page = dataset_markdown(PageContext(card=card, cards={card.id: card}, page_url=lambda o: None))
+    assert "parts combined as <code>{scan}-&lt;b&gt;</code>" in page
+    assert "<code>fold1</code> in column <code>Fold&lt;1&gt;</code>" in page

@@ -36,6 +36,8 @@ def value_from(v: ValueFrom) -> str:
     """Where a value comes from, e.g. ``part cls, map NCP -> NCP, CP -> CP``."""
     if v.part is not None:
         src = f"part {_line(v.part)}"
+    elif v.template is not None:
+        src = f"parts combined as {_line(v.template)}"
     elif v.table is not None:
         cols = (f"column {_line(v.column)}" if v.column is not None
                 else "columns " + ", ".join(f"{_line(k)} <- {_line(c)}" for k, c in (v.columns or {}).items()))
@@ -112,6 +114,9 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
         out.append(f"{indent}splits:   none official")
     elif s.by is not None:
         out.append(f"{indent}splits:   {value_from(s.by)}")
+    elif s.columns is not None:
+        out.append(f"{indent}splits:   one column of table {_line(s.table)} per split, one {_line(s.key)} a cell:")
+        out += [f"{i2}{_line(name)}: column {_line(col)}" for name, col in s.columns.items()]
     else:
         out.append(f"{indent}splits:   listed in files, one {_line(s.key)} a line:")
         out += [f"{i2}{_line(name)}: {_join(files)}" for name, files in (s.lists or {}).items()]
