@@ -31,6 +31,7 @@ from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
 from covidct.errors import CovidctError
 from covidct.layout.plan import builtins_of
 from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
+from covidct.numtext import int_text
 from covidct.readers.formats import SliceFacts, WriteSpec, format_of
 from covidct.readers.formats.npy import npy_bytes
 
@@ -270,6 +271,7 @@ class _Member:
     rel: dict[str, str] = field(default_factory=dict)  # role → relative path
     slice_labels: dict[str, Any] = field(default_factory=dict)  # expected per-slice label values
     slice_raw: dict[str, Any] = field(default_factory=dict)
+    row: int | None = None  # HDF5 images: the row of the image dataset that is this example
 
 
 @dataclass
@@ -409,7 +411,7 @@ class Synthesizer:
                 self._reachable(lab)
             return self._raw_class.get((lab.name, name))
         cls = self._class_by_name[lab.name][name]
-        cands = [name, str(cls.value)]
+        cands = [str(cls.value)] if vf.dataset is not None else [name, str(cls.value)]  # HDF5: numbers only
         if vf.part is not None:
             rx = self.rx.get(vf.part, "[^/]+")
             cands = [c for c in cands if _matches(rx, c)]
@@ -701,6 +703,9 @@ class Synthesizer:
                     m.rel[role] = rel
                     self._target(rel)  # refused now, not half-way through writing
                 rel = m.rel["image"]
+                if self.lay.files["image"].dataset is not None:  # HDF5: examples are rows of one file
+                    m.row = sum(1 for r in seen if r.rsplit("#", 1)[0] == rel)
+                    rel = f"{rel}#{m.row}"
                 if rel in seen:
                     raise FixtureError(f"two examples would share the file {rel!r}: the image pattern "
                                        f"{self.lay.files['image'].pattern!r} has too few free parts")
@@ -951,6 +956,9 @@ class Synthesizer:
                 self._write_bytes(f, ("\n".join(members[split]) + "\n").encode())
 
     def _images(self, slots: list[_Slot]) -> None:
+        if self.lay.files["image"].dataset is not None:
+            self._hdf5_files(slots)
+            return
         g = self.lay.group
         for s in slots:
             for m in s.members:
@@ -960,6 +968,29 @@ class Synthesizer:
                             set(self.patterns[role].parts) <= set(g.by if g else []):
                         continue  # one mask per scan, written once
                     self._write_file(rel, fmt, role, s, m)
+
+    def _hdf5_files(self, slots: list[_Slot]) -> None:
+        """HDF5 images: each file holds its examples as rows of the image dataset, and the label datasets
+        (`dataset` values) as one row per example, shaped (N, 1) like lung-nodule-malignancy's `slice_class`."""
+        import h5py
+        import numpy as np
+
+        image = self.lay.files["image"]
+        assert image.dataset is not None
+        files: dict[str, list[tuple[_Slot, _Member]]] = {}
+        for s in slots:
+            for m in s.members:
+                files.setdefault(m.rel["image"], []).append((s, m))
+        for rel, rows in files.items():
+            rows.sort(key=lambda sm: sm[1].row or 0)
+            buf = io.BytesIO()
+            with h5py.File(buf, "w") as f:
+                f.create_dataset(image.dataset, data=np.stack([self._pixels("image", s, m, False) for s, m in rows]))
+                for name, vf in self.lay.labels.items():
+                    if vf.dataset is not None and name in self.labels:
+                        f.create_dataset(vf.dataset, data=np.array([[_number_of(s.raw.get(name), name)]
+                                                                    for s, _m in rows]))
+            self._write_bytes(rel, buf.getvalue())
 
     def _excluded_files(self, slots: list[_Slot]) -> None:
         """One file per simple ``exclude`` glob, so the fixture proves the exclusion works."""
@@ -1008,7 +1039,8 @@ class Synthesizer:
                             labels[name] = m.slice_labels[name]
                         else:
                             labels[name] = s.expected.get(name)
-                    self.manifest.examples.append(Expected(m.rel["image"], split, s.patient, labels))
+                    path = m.rel["image"] if m.row is None else f"{m.rel['image']}#{m.row}"
+                    self.manifest.examples.append(Expected(path, split, s.patient, labels))
             else:
                 labels = {}
                 for name, vf in lay.labels.items():
@@ -1193,6 +1225,18 @@ class Synthesizer:
 
 
 _UID_ROOT = "1.2.826.0.1.3680043.10.1338"  # fixture UIDs: never a real scan's
+
+
+def _number_of(raw: Any, label: str) -> float:
+    """A raw label value as the number an HDF5 label dataset stores."""
+    number = int_text(str(raw)) if raw is not None else None
+    if number is not None:
+        return number
+    try:
+        return float(str(raw))
+    except ValueError:
+        raise FixtureError(f"label {label!r}: raw value {raw!r} cannot be stored in a numeric HDF5 dataset; "
+                           "its `map` needs numeric keys") from None
 
 
 def _header_value(keyword: str, part: str, k: int) -> str:

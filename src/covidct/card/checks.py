@@ -241,6 +241,7 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
     if not image_ok:
         return
     yield from _check_headers(lay, available, declared, at)
+    yield from _check_hdf5(lay, at)
     available |= set(lay.headers)
     usable = available | set(BUILTIN_PARTS)
     for name, t in lay.tables.items():
@@ -321,6 +322,34 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
             compile_glob(pat_text)  # safe path, and no pathological backtracking
         except PatternError as exc:
             yield Finding((*at, "exclude", j), "C306", str(exc))
+
+
+def _check_hdf5(lay: Layout, at: Path) -> Iterator[Finding]:
+    """HDF5 rows: only the image role names a dataset, of an HDF5 file, without `group`; values from
+    `dataset` need such an image; an HDF5 image needs its dataset."""
+    for role, fs in lay.files.items():
+        fp = (*at, "files", role)
+        if fs.dataset is not None and (role != "image" or fs.format != FileFormat.HDF5):
+            what = f"file role {role!r}" if role != "image" else f"the images are {fs.format.value}"
+            yield Finding((*fp, "dataset"), "C321", f"`dataset` names the HDF5 dataset whose rows are the examples; "
+                          f"{what}", hint="only `files: {image: {format: hdf5, dataset: ...}}`")
+        elif role == "image" and fs.format == FileFormat.HDF5 and fs.dataset is None:
+            yield Finding(fp, "C321", "HDF5 images need the `dataset` whose rows are the examples",
+                          hint="e.g. `dataset: ct_slices`")
+    image = lay.files.get("image")
+    rows = image is not None and image.dataset is not None and image.format == FileFormat.HDF5
+    if rows and lay.group is not None:
+        yield Finding((*at, "group"), "C321", "HDF5 rows are examples already; `group` cannot gather them",
+                      key=True)
+    values = [(("labels", n), vf) for n, vf in lay.labels.items()] + [
+        (("fields", n), vf) for n, vf in lay.fields.items()] + [
+        ((k,), vf) for k, vf in (("patient", lay.patient), ("scan", lay.scan)) if vf is not None]
+    if lay.splits is not None and lay.splits.by is not None:
+        values.append((("splits", "by"), lay.splits.by))
+    for where, vf in values:
+        if vf.dataset is not None and not rows:
+            yield Finding((*at, *where, "dataset"), "C321", "values from an HDF5 `dataset` need HDF5 images whose "
+                          "rows are the examples", hint="add `dataset:` to `files.image` (format hdf5)")
 
 
 def _check_split_columns(lay: Layout, table: str, columns: dict[str, str], sp: Path) -> Iterator[Finding]:

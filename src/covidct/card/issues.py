@@ -83,6 +83,9 @@ KINDS: dict[str, IssueKind] = {
            "but its images are not DICOM, or a header value has the name of a path part."),
         _k("C320", E, "Misdeclared split columns", "A split rule with one column per fold (`splits.columns`) names "
            "one column for two splits, or a table whose own `column` is not one of the split columns."),
+        _k("C321", E, "Misused HDF5 dataset", "`dataset` (the HDF5 dataset whose rows are the examples) is given "
+           "for a file that is not the HDF5 image, an HDF5 image lacks it, it is combined with `group`, or a value "
+           "comes from a `dataset` while the images are not HDF5 rows."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),

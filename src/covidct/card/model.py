@@ -325,6 +325,11 @@ class FileSpec(Strict):
     )
     format: FileFormat = Field(description="File format (decides the reader).")
     required: bool = Field(True, description="Whether every example must have this file.")
+    dataset: Annotated[str, Field(pattern=r"^/?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$", max_length=200)] | None = Field(
+        None, description="HDF5 images: the dataset whose rows (axis 0) are the examples, e.g. `ct_slices` of shape "
+        "(6691, 64, 64); each matched file gives one example per row, and labels can come from other datasets of the "
+        "same file (`{dataset: slice_class}`).",
+    )
 
 
 class ValueFrom(Strict):
@@ -338,6 +343,10 @@ class ValueFrom(Strict):
     table: str | None = Field(None, description="A table of the layout, joined to the example.")
     column: str | None = Field(None, description="The table column (with `table`).")
     array: str | None = Field(None, description="An NPY array of the layout (per-slice labels).")
+    dataset: Annotated[str, Field(pattern=r"^/?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$", max_length=200)] | None = Field(
+        None, description="HDF5 images (`files.image.dataset`): a dataset of the same file, its row for the example "
+        "(a one-value row such as shape (N, 1) gives that value).",
+    )
     value: str | LabelInt | None = Field(None, description="A constant.")
     map: dict[str, str | LabelInt | None] | None = Field(
         None, description="Raw value → class name (or split name); unmapped raw values are errors."
@@ -358,9 +367,9 @@ class ValueFrom(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
-        given = [k for k in ("part", "template", "table", "array", "value") if getattr(self, k) is not None]
+        given = [k for k in ("part", "template", "table", "array", "dataset", "value") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of `part`, `template`, `table`, `array` or `value`")
+            raise ValueError("give exactly one of `part`, `template`, `table`, `array`, `dataset` or `value`")
         if self.table is not None and (self.column is None) == (self.columns is None):
             raise ValueError("`table` needs a `column` (one value) or `columns` (records of boxes or points)")
         if self.columns is not None and self.table is None:

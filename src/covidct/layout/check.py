@@ -185,8 +185,8 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
     report.excluded = found.excluded
     _group_unmatched(report, found, walker)
     _not_checked(report, config)
-    if uses_headers(lay):
-        return report  # grouping, ids, splits and counts come from headers that names do not have
+    if uses_headers(lay) or lay.files["image"].dataset is not None:
+        return report  # grouping, ids, splits and counts come from headers (or HDF5 rows) that names do not have
 
     absent = _named_but_absent(config, set(names), plan.roots, in_tables)
     if absent:
@@ -259,6 +259,11 @@ def _not_checked(report: CheckReport, config: Config) -> None:
     if lay.group is not None and lay.group.order_by is not None:
         report.not_checked.append(f"slice order by {lay.group.order_by.value}: read from the DICOM headers, "
                                   "not checked in a names-only run")
+    image = lay.files.get("image")
+    if image is not None and image.dataset is not None:
+        report.not_checked.append(f"HDF5 rows: the examples are the rows of dataset {image.dataset!r} inside the "
+                                  "files, which a names-only run cannot open, so their number, labels, splits and "
+                                  "counts are not checked; only the file names are. Load a real copy to check them")
     for name, arr in lay.arrays.items():
         report.not_checked.append(f"array {name!r} ({arr.path}): its rows and slices are not read in a names-only run")
 

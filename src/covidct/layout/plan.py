@@ -77,6 +77,7 @@ class Member:
     paired: dict[str, Match]
     ctx: dict[str, str]
     values: dict[str, Any] | None = None
+    row: int | None = None  # HDF5 images (`files.image.dataset`): the example's row of the dataset
 
 
 @dataclass(slots=True)
@@ -100,6 +101,7 @@ class Record:
     patient: str | None = None
     scan: str | None = None
     slice_index: int | None = None
+    row: int | None = None  # HDF5 images: the row of `files.image.dataset` that is this example
     labels: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, str | None] = field(default_factory=dict)
 
@@ -227,6 +229,8 @@ class Plan:
             found = self._apply_headers(found)
         self._read_tables(found)
         members = self._pair(found)
+        if self.layout.files["image"].dataset is not None:
+            members = self._rows(members, self.layout.files["image"].dataset)
         self.groups = self._group(members)
         for g in self.groups:
             if self.per_member:
@@ -393,9 +397,47 @@ class Plan:
                            f"{self.layout.files['image'].pattern!r})", "unpaired")
         return members
 
+    def _rows(self, members: list[Member], dataset: str) -> list[Member]:
+        """HDF5 images: one member per row of ``dataset`` in each file (its header says how many)."""
+        import covidct.readers.hdf5 as h5
+
+        out: list[Member] = []
+        for m in members:
+            try:
+                n = h5.rows(m.image.path, dataset)
+            except h5.ReadError as exc:
+                raise LayoutError(str(exc)) from None
+            if len(out) + n > h5.MAX_ROWS:
+                raise LayoutError(f"{m.image.rel}: HDF5 dataset {dataset!r} declares {n:,} rows; more than "
+                                  f"{h5.MAX_ROWS:,} examples from HDF5 rows are refused")
+            for i in range(n):
+                # the row and file travel in the context, so values from other datasets are cached per row
+                ctx = {**m.ctx, _ROW: str(i), _FILE: m.image.path}
+                out.append(Member(m.image, m.paired, ctx, row=i))
+        return out
+
+    def _hdf5_value(self, ctx: dict[str, str], dataset: str, what: str) -> Any:
+        """The example's row of another dataset of its HDF5 file (read whole once, its size checked first)."""
+        import covidct.readers.hdf5 as h5
+
+        if _ROW not in ctx:
+            raise LayoutError(f"{what}: `dataset` values need HDF5 images (`files: {{image: {{dataset: ...}}}}`)")
+        path, row = ctx[_FILE], int(ctx[_ROW])
+        key = f"hdf5:{path}\0{dataset}"
+        arr = self._arrays.get(key)
+        if arr is None:
+            try:
+                arr = self._arrays[key] = h5.read_all(path, dataset)
+            except h5.ReadError as exc:
+                raise LayoutError(str(exc)) from None
+        if row >= arr.shape[0]:
+            raise LayoutError(f"{what}: HDF5 dataset {dataset!r} has {arr.shape[0]} rows; row {row} is missing")
+        value = arr[row]
+        return value.reshape(()).item() if value.size == 1 else value
+
     def _group(self, members: list[Member]) -> list[Group]:
         if self.layout.group is None:
-            return [Group(m.image.rel, [m], m.ctx, rel=m.image.rel) for m in members]
+            return [Group(_key(m), [m], m.ctx, rel=_key(m)) for m in members]
         by = self.layout.group.by
         groups: dict[tuple[Any, ...], Group] = {}
         norm = self._norm
@@ -452,6 +494,8 @@ class Plan:
                 keys.add(vf.part)
             elif vf.template is not None:
                 keys.update(template_parts(vf.template))
+            elif vf.dataset is not None:
+                keys.update((_FILE, _ROW))
             elif vf.table is not None and vf.table in lay.tables:
                 keys.update(template_parts(lay.tables[vf.table].key))
             elif vf.array is not None and vf.array in lay.arrays:
@@ -553,6 +597,8 @@ class Plan:
                 raise LayoutError(f"{what}: part {{{vf.part}}} is not shared by every slice of the scan; "
                                   f"scan-level values can only use the group parts {by}")
             return ctx[vf.part]
+        if vf.dataset is not None:
+            return self._hdf5_value(ctx, vf.dataset, what)
         if vf.template is not None:
             try:
                 return tbl.fill_template(vf.template, ctx)
@@ -958,9 +1004,9 @@ class Plan:
             files[role] = [hit.path] if hit else []
         for s in ([split] if split is not None else vals["split"]):
             yield Record(
-                key=m.image.rel, split=s, path=m.image.rel, files=files, patient=vals["patient"],
+                key=_key(m), split=s, path=_key(m), files=files, patient=vals["patient"],
                 scan=vals["scan"] if vals["scan"] is not None else (g.key if self.grouped else None),
-                slice_index=pos, labels=labels, fields=dict(vals["fields"]),
+                slice_index=pos, row=m.row, labels=labels, fields=dict(vals["fields"]),
             )
 
     def _group_records(self, g: Group, split: str | None) -> Iterator[Record]:
@@ -1029,6 +1075,14 @@ class _PerSliceMarker:
 
 
 _PER_SLICE = _PerSliceMarker()
+# context keys of HDF5 rows (no part can have these names: parts start with a letter)
+_ROW = "\0row"
+_FILE = "\0file"
+
+
+def _key(m: Member) -> str:
+    """An example's key and path: the file, and for HDF5 rows the row (``all_patches.hdf5#12``)."""
+    return m.image.rel if m.row is None else f"{m.image.rel}#{m.row}"
 
 
 def _plain(raw: Any) -> Any:

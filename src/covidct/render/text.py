@@ -38,6 +38,8 @@ def value_from(v: ValueFrom) -> str:
         src = f"part {_line(v.part)}"
     elif v.template is not None:
         src = f"parts combined as {_line(v.template)}"
+    elif v.dataset is not None:
+        src = f"the example's row of HDF5 dataset {_line(v.dataset)}"
     elif v.table is not None:
         cols = (f"column {_line(v.column)}" if v.column is not None
                 else "columns " + ", ".join(f"{_line(k)} <- {_line(c)}" for k, c in (v.columns or {}).items()))
@@ -67,6 +69,7 @@ def layout_lines(layout: Layout, indent: str) -> list[str]:
     width = max(len(r) for r in layout.files)
     for role, spec in layout.files.items():
         opt = "" if spec.required else ", optional"
+        opt += f", rows of dataset {_line(spec.dataset)}" if spec.dataset else ""
         out.append(f"{i2}{_line(role):<{width}}  {_line(spec.pattern)}  ({_line(spec.format)}{opt})")
     if layout.parts:
         out.append(f"{indent}parts:")
