@@ -426,6 +426,8 @@ class Synthesizer:
             return self._expect_const(lab, vf, raw), raw
         if vf.columns is not None:
             return self._records_value(lab, vf, k)
+        if vf.label_columns is not None:
+            return self._label_columns_value(vf.label_columns, k)
         if kind in (LabelKind.CLASS, LabelKind.SLICE_CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_MULTI_LABEL):
             reach = self._reachable(lab)
             if not reach:
@@ -445,6 +447,24 @@ class Synthesizer:
         if kind == LabelKind.NUMBER:
             return float(k) + 0.5, f"{k}.5"
         return f"text{k}", f"text{k}"
+
+    def _label_columns_value(self, label_columns: dict[str, dict[str, Any]],
+                             k: int) -> tuple[list[str], dict[str, Any]]:
+        """One column per class: every other column set (to each of its classes in turn), the rest blank or
+        a raw value mapped to null; (the classes in column order, column → raw cell)."""
+        expected: list[str] = []
+        raws: dict[str, Any] = {}
+        for j, (col, mapping) in enumerate(label_columns.items()):
+            targets = [(raw, str(t)) for raw, t in mapping.items() if t is not None]
+            nulls = [raw for raw, t in mapping.items() if t is None]
+            if targets and (k >> (j % 8)) & 1 == 0:  # examples with every column, some, and none set
+                raw, cls = targets[(k >> 1) % len(targets)]
+                raws[col] = raw
+                if cls not in expected:
+                    expected.append(cls)
+            else:
+                raws[col] = nulls[0] if nulls and (k + j) % 2 == 1 else None
+        return expected, raws
 
     def _records_value(self, lab: LabelDef, vf: ValueFrom, k: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(expected records, raw table rows) of a boxes/points label: 0, 1 or 2 records by example, so
@@ -898,6 +918,8 @@ class Synthesizer:
                 users.append((vf.column, "label", name))
             if vf.table == tname and vf.columns and name in self.labels:
                 users += [(col, "record", (name, col)) for col in dict.fromkeys(vf.columns.values())]
+            if vf.table == tname and vf.label_columns and name in self.labels:
+                users += [(col, "label_column", (name, col)) for col in vf.label_columns]
         for what in ("patient", "scan"):
             vf = getattr(lay, what)
             if vf is not None and vf.table == tname and vf.column:
@@ -911,6 +933,9 @@ class Synthesizer:
         return [u for u in users if u[0] != spec.column]
 
     def _cell(self, kind: str, target: Any, s: _Slot, m: _Member | None, ctx: dict[str, str]) -> Any:
+        if kind == "label_column":  # one column per class: this column's raw cell
+            name, col = target
+            return (s.raw.get(name) or {}).get(col)
         if kind == "record":  # one value per table row of the example's boxes/points
             name, col = target
             return [r.get(col) for r in s.raw.get(name) or []]

@@ -124,3 +124,72 @@ def test_show_and_the_site_say_where_combined_ids_and_fold_columns_come_from() -
     page = dataset_markdown(PageContext(card=card, cards={card.id: card}, page_url=lambda o: None))
     assert "parts combined as <code>{scan}-&lt;b&gt;</code>" in page
     assert "<code>fold1</code> in column <code>Fold&lt;1&gt;</code>" in page
+
+
+FINDINGS = {"name": "findings", "kind": "multi-label", "granularity": "study", "source": ["nlp-mined"],
+            "classes": [{"name": "atelectasis", "value": 0}, {"name": "atelectasis_uncertain", "value": 1},
+                        {"name": "edema", "value": 2}]}
+ONE_ZERO_MINUS_ONE = {"1.0": "atelectasis", "-1.0": "atelectasis_uncertain", "0.0": None}
+
+
+def _chexpert_table(tmp_path: Path, rows: str) -> dict[str, object]:
+    _chexpert_like(tmp_path)
+    (tmp_path / "train.csv").write_text("Path,Atelectasis,Edema\n" + rows)
+    return _layout(tables={"labels": {"path": "train.csv", "format": "csv", "column": "Path", "key": "{_path}"}},
+                   labels={"findings": {"table": "labels", "label_columns": {
+                       "Atelectasis": ONE_ZERO_MINUS_ONE, "Edema": {"1.0": "edema", "0.0": None, "-1.0": None}}}})
+
+
+def test_one_column_per_class_gives_a_multi_label_with_uncertainty_kept_and_blanks_unset(tmp_path: Path) -> None:
+    layout = _chexpert_table(tmp_path, "patient1/study1/view1.png,1.0,1.0\npatient1/study1/view2.png,-1.0,\n"
+                                       "patient1/study2/view1.png,0.0,-1.0\npatient2/study1/view1.png,,\n")
+    got = {r.path: r.labels["findings"] for r in _plan(make_card(layout, [FINDINGS]), tmp_path).records()}
+    assert got == {"patient1/study1/view1.png": ["atelectasis", "edema"],
+                   "patient1/study1/view2.png": ["atelectasis_uncertain"],
+                   "patient1/study2/view1.png": [], "patient2/study1/view1.png": []}
+
+
+def test_a_cell_its_column_map_lacks_is_one_error_that_names_the_row(tmp_path: Path) -> None:
+    layout = _chexpert_table(tmp_path, "patient1/study1/view1.png,2.0,\n")
+    with pytest.raises(LayoutError, match=r"train.csv row 2, column 'Atelectasis'.*'2.0'.*not in its `map`"):
+        list(_plan(make_card(layout, [FINDINGS]), tmp_path).records())
+
+
+def test_label_columns_are_checked_when_the_card_is_validated(tmp_path: Path) -> None:
+    layout = _chexpert_table(tmp_path, "")
+    layout["labels"]["findings"]["label_columns"]["Edema"]["1.0"] = "oedema"  # type: ignore[index]
+    found = [(f.code, f.path[-1]) for f in check_card(make_card(layout, [FINDINGS]))]
+    assert ("C304", "1.0") in found
+    single = {**FINDINGS, "kind": "class"}
+    assert "C322" in [f.code for f in check_card(make_card(_chexpert_table(tmp_path, ""), [single]))]
+    with pytest.raises(ValidationError, match="`table` needs a `column`"):
+        make_card(_layout(labels={"findings": {"table": "t", "column": "c", "label_columns": {"c": {}}}}), [FINDINGS])
+
+
+def test_fixtures_write_label_columns_and_combined_ids_that_load_back(tmp_path: Path) -> None:
+    from covidct.fixtures import synthesize
+
+    layout = _chexpert_table(tmp_path / "unused", "")
+    layout["scan"] = {"template": "{patient}/{study}"}
+    card = make_card(layout, [FINDINGS])
+    manifest = synthesize(card, None, tmp_path / "data")
+    want = {e.path: e.labels["findings"] for e in manifest.examples}
+    got = {r.path: r.labels["findings"] for r in _plan(card, tmp_path / "data").records()}
+    assert got == want
+    assert {tuple(v) for v in want.values()} >= {(), ("atelectasis", "edema"), ("atelectasis_uncertain",)}
+
+
+def test_show_and_the_site_say_which_column_gives_which_class(tmp_path: Path) -> None:
+    from covidct.render.text import layout_lines
+
+    layout = _chexpert_table(tmp_path, "")
+    layout["labels"]["findings"]["label_columns"]["<Edema>"] = {"1.0": "edema"}  # type: ignore[index]
+    card = make_card(layout, [FINDINGS])
+    text = "\n".join(layout_lines(card.configs[0].layout, ""))
+    assert "one column per class: Atelectasis 1.0 -> atelectasis, -1.0 -> atelectasis_uncertain" in text
+    need("jinja2")
+    from covidct.site.sections import PageContext, dataset_markdown
+
+    page = dataset_markdown(PageContext(card=card, cards={card.id: card}, page_url=lambda o: None))
+    assert "<code>Atelectasis</code> <code>1.0</code>→<code>atelectasis</code>, <code>-1.0</code>" in page
+    assert "<code>&lt;Edema&gt;</code> <code>1.0</code>→<code>edema</code>" in page

@@ -86,6 +86,8 @@ KINDS: dict[str, IssueKind] = {
         _k("C321", E, "Misused HDF5 dataset", "`dataset` (the HDF5 dataset whose rows are the examples) is given "
            "for a file that is not the HDF5 image, an HDF5 image lacks it, it is combined with `group`, or a value "
            "comes from a `dataset` while the images are not HDF5 rows."),
+        _k("C322", E, "Misused label columns", "`label_columns` (one table column per class) gives the classes of a "
+           "multi-label label, but is used for another kind of label or for an id, field or split."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),

@@ -365,15 +365,25 @@ class ValueFrom(Strict):
         "whose class maps to null, or whose cells are all empty, is no record.",
     )
 
+    label_columns: Annotated[dict[str, dict[str, str | LabelInt | None]], Field(max_length=200)] | None = Field(
+        None,
+        description="With `table`, for a multi-label label from one column per finding (CheXpert's 14 observations "
+        "with 1, 0, -1 or blank): table column → map of its raw cells to a class of the label (null: not set). The "
+        "example's classes are those its cells map to, in column order; a blank cell sets nothing; a raw value its "
+        "column's map lacks is an error. E.g. `{Atelectasis: {'1.0': atelectasis, '-1.0': atelectasis_uncertain, "
+        "'0.0': null}}`.",
+    )
+
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
         given = [k for k in ("part", "template", "table", "array", "dataset", "value") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of `part`, `template`, `table`, `array`, `dataset` or `value`")
-        if self.table is not None and (self.column is None) == (self.columns is None):
-            raise ValueError("`table` needs a `column` (one value) or `columns` (records of boxes or points)")
-        if self.columns is not None and self.table is None:
-            raise ValueError("`columns` goes with `table`")
+        if self.table is not None and sum(x is not None for x in (self.column, self.columns, self.label_columns)) != 1:
+            raise ValueError("`table` needs a `column` (one value), `columns` (records of boxes or points) or "
+                             "`label_columns` (one column per class of a multi-label label)")
+        if (self.columns is not None or self.label_columns is not None) and self.table is None:
+            raise ValueError("`columns` and `label_columns` go with `table`")
         if self.default is not None and self.map is None:
             raise ValueError("`default` goes with `map`")
         return self

@@ -191,6 +191,7 @@ class Plan:
         self.reported_elsewhere: frozenset[str] = frozenset()  # warning kinds the caller reports itself
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
+        self._column_mappers: dict[str, list[tuple[str, ClassMapper]]] = {}
         # DICOM header values (`layout.headers`, `where`): the data signature keys their cache (None: not
         # cached); the values read per image path also order the slices, so no header is read twice
         self.data_signature: str | None = None
@@ -571,8 +572,31 @@ class Plan:
             return ArrayRef(vf.array, self.tables[spec.row_table].rownums[rows[0]] if rows else None)
         if vf.columns is not None and label.kind in RECORD_KINDS:
             return self._records(name, vf, ctx, what)
+        if vf.label_columns is not None:
+            return self._label_columns(name, vf, ctx, f"{what}: label {name!r}")
         raw = self._raw(vf, ctx, f"{what}: label {name!r}", many=label.kind in (LabelKind.MULTI_LABEL,))
         return convert_label(label, self.mappers.get(name), raw, f"{what}: label {name!r}", per_slice)
+
+    def _label_columns(self, name: str, vf: ValueFrom, ctx: dict[str, str], what: str) -> list[str]:
+        """A multi-label label from one column per class: the classes its joined rows' cells map to."""
+        assert vf.table is not None and vf.label_columns is not None
+        if self.labels[name].kind != LabelKind.MULTI_LABEL:
+            raise LayoutError(f"{what}: `label_columns` gives the classes of a multi-label label")
+        t = self.tables[vf.table]
+        mappers = self._column_mappers.get(name)
+        if mappers is None:  # one mapper per column: its own map of raw cells to classes
+            mappers = self._column_mappers[name] = [
+                (t.column(col), ClassMapper(self.labels[name], vf.model_copy(update={
+                    "label_columns": None, "column": col, "map": mapping, "default": None})))
+                for col, mapping in vf.label_columns.items()]
+        out: list[str] = []
+        for i in self._join(vf.table, ctx, what):
+            row = t.rows[i]
+            for col, mapper in mappers:
+                cls = mapper.one(row.get(col), f"{what}, {t.where(i)}, column {col!r}")
+                if cls is not None and cls not in out:
+                    out.append(cls)
+        return out
 
     def _records(self, name: str, vf: ValueFrom, ctx: dict[str, str], what: str) -> list[dict[str, Any]]:
         """Boxes or points: one record per joined table row (none joined: an empty list)."""

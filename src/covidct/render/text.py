@@ -41,8 +41,13 @@ def value_from(v: ValueFrom) -> str:
     elif v.dataset is not None:
         src = f"the example's row of HDF5 dataset {_line(v.dataset)}"
     elif v.table is not None:
-        cols = (f"column {_line(v.column)}" if v.column is not None
-                else "columns " + ", ".join(f"{_line(k)} <- {_line(c)}" for k, c in (v.columns or {}).items()))
+        if v.label_columns is not None:
+            cols = "one column per class: " + "; ".join(
+                f"{_line(c)} " + ", ".join(f"{_line(k)} -> {_line(t)}" for k, t in m.items())
+                for c, m in v.label_columns.items())
+        else:
+            cols = (f"column {_line(v.column)}" if v.column is not None
+                    else "columns " + ", ".join(f"{_line(k)} <- {_line(c)}" for k, c in (v.columns or {}).items()))
         src = f"table {_line(v.table)}, {cols}"
     elif v.array is not None:
         src = f"array {_line(v.array)}"
