@@ -31,6 +31,7 @@ from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
 from covidct.errors import CovidctError
 from covidct.layout.plan import builtins_of
 from covidct.layout.values import CLASS_KINDS, MULTI_KINDS, RECORD_CLASS_FIELD, SLICE_KINDS
+from covidct.numtext import int_text
 from covidct.readers.formats import SliceFacts, WriteSpec, format_of
 from covidct.readers.formats.npy import npy_bytes
 
@@ -278,6 +279,7 @@ class _Member:
     rel: dict[str, str] = field(default_factory=dict)  # role → relative path
     slice_labels: dict[str, Any] = field(default_factory=dict)  # expected per-slice label values
     slice_raw: dict[str, Any] = field(default_factory=dict)
+    row: int | None = None  # HDF5 images: the row of the image dataset that is this example
 
 
 @dataclass
@@ -354,8 +356,8 @@ class Synthesizer:
         sp = self.lay.splits
         if sp is None:
             return [(None, None)]
-        if sp.lists is not None:
-            return [(name, None) for name in sp.lists]
+        if (sp.lists or sp.columns) is not None:
+            return [(name, None) for name in (sp.lists or sp.columns or {})]
         assert sp.by is not None
         if sp.by.map is not None:
             out: list[tuple[str | None, str | None]] = []
@@ -417,7 +419,7 @@ class Synthesizer:
                 self._reachable(lab)
             return self._raw_class.get((lab.name, name))
         cls = self._class_by_name[lab.name][name]
-        cands = [name, str(cls.value)]
+        cands = [str(cls.value)] if vf.dataset is not None else [name, str(cls.value)]  # HDF5: numbers only
         if vf.part is not None:
             rx = self.rx.get(vf.part, "[^/]+")
             cands = [c for c in cands if _matches(rx, c)]
@@ -432,6 +434,8 @@ class Synthesizer:
             return self._expect_const(lab, vf, raw), raw
         if vf.columns is not None:
             return self._records_value(lab, vf, k)
+        if vf.label_columns is not None:
+            return self._label_columns_value(vf.label_columns, k)
         if kind in (LabelKind.CLASS, LabelKind.SLICE_CLASS, LabelKind.MULTI_LABEL, LabelKind.SLICE_MULTI_LABEL):
             reach = self._reachable(lab)
             if not reach:
@@ -451,6 +455,24 @@ class Synthesizer:
         if kind == LabelKind.NUMBER:
             return float(k) + 0.5, f"{k}.5"
         return f"text{k}", f"text{k}"
+
+    def _label_columns_value(self, label_columns: dict[str, dict[str, Any]],
+                             k: int) -> tuple[list[str], dict[str, Any]]:
+        """One column per class: every other column set (to each of its classes in turn), the rest blank or
+        a raw value mapped to null; (the classes in column order, column → raw cell)."""
+        expected: list[str] = []
+        raws: dict[str, Any] = {}
+        for j, (col, mapping) in enumerate(label_columns.items()):
+            targets = [(raw, str(t)) for raw, t in mapping.items() if t is not None]
+            nulls = [raw for raw, t in mapping.items() if t is None]
+            if targets and (k >> (j % 8)) & 1 == 0:  # examples with every column, some, and none set
+                raw, cls = targets[(k >> 1) % len(targets)]
+                raws[col] = raw
+                if cls not in expected:
+                    expected.append(cls)
+            else:
+                raws[col] = nulls[0] if nulls and (k + j) % 2 == 1 else None
+        return expected, raws
 
     def _records_value(self, lab: LabelDef, vf: ValueFrom, k: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(expected records, raw table rows) of a boxes/points label: 0, 1 or 2 records by example, so
@@ -640,6 +662,8 @@ class Synthesizer:
         by = set(self.lay.group.by)
         if vf.part is not None:
             return vf.part in by
+        if vf.template is not None:
+            return all(n in by for n in template_parts(vf.template))
         if vf.table is not None:
             return all(n in by for n in template_parts(self.lay.tables[vf.table].key))
         return True
@@ -673,6 +697,12 @@ class Synthesizer:
             v = slot.parts.get(vf.part) or (slot.members[0].parts.get(vf.part) if slot.members else None)
             if v is None:
                 return None
+        elif vf.template is not None:
+            try:
+                v = fill_template(vf.template, {**(slot.members[0].parts if slot.members else {}), **slot.parts})
+            except KeyError as exc:
+                raise FixtureError(f"{what} template {vf.template!r}: part {exc.args[0]!r} has no value in a "
+                                   "synthesized example") from None
         elif vf.value is not None:
             v = str(vf.value)
         elif vf.table is not None:
@@ -701,6 +731,9 @@ class Synthesizer:
                     m.rel[role] = rel
                     self._target(rel)  # refused now, not half-way through writing
                 rel = m.rel["image"]
+                if self.lay.files["image"].dataset is not None:  # HDF5: examples are rows of one file
+                    m.row = sum(1 for r in seen if r.rsplit("#", 1)[0] == rel)
+                    rel = f"{rel}#{m.row}"
                 if rel in seen:
                     raise FixtureError(f"two examples would share the file {rel!r}: the image pattern "
                                        f"{self.lay.files['image'].pattern!r} has too few free parts")
@@ -823,6 +856,8 @@ class Synthesizer:
     def _tables(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
         lay = self.lay
         for tname, spec in lay.tables.items():
+            if lay.splits is not None and lay.splits.columns is not None and lay.splits.table == tname:
+                continue  # one column per fold: written with the split lists
             tpat = parse(spec.path, tuple(self.rx.items()))
             key_parts = template_parts(spec.key)
             unit_level = self.grouped and all(p in (lay.group.by if lay.group else []) for p in key_parts)
@@ -892,6 +927,8 @@ class Synthesizer:
                 users.append((vf.column, "label", name))
             if vf.table == tname and vf.columns and name in self.labels:
                 users += [(col, "record", (name, col)) for col in dict.fromkeys(vf.columns.values())]
+            if vf.table == tname and vf.label_columns and name in self.labels:
+                users += [(col, "label_column", (name, col)) for col in vf.label_columns]
         for what in ("patient", "scan"):
             vf = getattr(lay, what)
             if vf is not None and vf.table == tname and vf.column:
@@ -905,6 +942,9 @@ class Synthesizer:
         return [u for u in users if u[0] != spec.column]
 
     def _cell(self, kind: str, target: Any, s: _Slot, m: _Member | None, ctx: dict[str, str]) -> Any:
+        if kind == "label_column":  # one column per class: this column's raw cell
+            name, col = target
+            return (s.raw.get(name) or {}).get(col)
         if kind == "record":  # one value per table row of the example's boxes/points
             name, col = target
             return [r.get(col) for r in s.raw.get(name) or []]
@@ -924,9 +964,10 @@ class Synthesizer:
 
     def _split_lists(self, slots: list[_Slot]) -> None:
         sp = self.lay.splits
-        if sp is None or sp.lists is None:
+        if sp is None or (sp.lists or sp.columns) is None:
             return
-        for split, files in sp.lists.items():
+        members: dict[str, list[str]] = {}
+        for split in sp.lists or sp.columns or {}:
             lines = []
             for s in slots:
                 if s.split != split:
@@ -935,11 +976,23 @@ class Synthesizer:
                     lines += [fill_template(sp.key, self._ctx(m)) for m in s.members]
                 else:
                     lines.append(fill_template(sp.key, self._unit_ctx(s)))
-            lines = list(dict.fromkeys(lines))
+            members[split] = list(dict.fromkeys(lines))
+        if sp.columns is not None:  # one column per fold, ragged: blank cells below a shorter fold
+            assert sp.table is not None
+            spec = self.lay.tables[sp.table]
+            cols = list(dict.fromkeys(sp.columns.values()))
+            rows = [{sp.columns[split]: (m[j] if j < len(m) else None) for split, m in members.items()}
+                    for j in range(max((len(m) for m in members.values()), default=0))]
+            self._write_table(spec.path, spec, cols, rows)
+            return
+        for split, files in (sp.lists or {}).items():
             for f in files:
-                self._write_bytes(f, ("\n".join(lines) + "\n").encode())
+                self._write_bytes(f, ("\n".join(members[split]) + "\n").encode())
 
     def _images(self, slots: list[_Slot]) -> None:
+        if self.lay.files["image"].dataset is not None:
+            self._hdf5_files(slots)
+            return
         g = self.lay.group
         for s in slots:
             for m in s.members:
@@ -949,6 +1002,29 @@ class Synthesizer:
                             set(self.patterns[role].parts) <= set(g.by if g else []):
                         continue  # one mask per scan, written once
                     self._write_file(rel, fmt, role, s, m)
+
+    def _hdf5_files(self, slots: list[_Slot]) -> None:
+        """HDF5 images: each file holds its examples as rows of the image dataset, and the label datasets
+        (`dataset` values) as one row per example, shaped (N, 1) like lung-nodule-malignancy's `slice_class`."""
+        import h5py
+        import numpy as np
+
+        image = self.lay.files["image"]
+        assert image.dataset is not None
+        files: dict[str, list[tuple[_Slot, _Member]]] = {}
+        for s in slots:
+            for m in s.members:
+                files.setdefault(m.rel["image"], []).append((s, m))
+        for rel, rows in files.items():
+            rows.sort(key=lambda sm: sm[1].row or 0)
+            buf = io.BytesIO()
+            with h5py.File(buf, "w") as f:
+                f.create_dataset(image.dataset, data=np.stack([self._pixels("image", s, m, False) for s, m in rows]))
+                for name, vf in self.lay.labels.items():
+                    if vf.dataset is not None and name in self.labels:
+                        f.create_dataset(vf.dataset, data=np.array([[_number_of(s.raw.get(name), name)]
+                                                                    for s, _m in rows]))
+            self._write_bytes(rel, buf.getvalue())
 
     def _excluded_files(self, slots: list[_Slot]) -> None:
         """One file per simple ``exclude`` glob, so the fixture proves the exclusion works."""
@@ -1024,7 +1100,8 @@ class Synthesizer:
                             labels[name] = m.slice_labels[name]
                         else:
                             labels[name] = s.expected.get(name)
-                    self.manifest.examples.append(Expected(m.rel["image"], split, s.patient, labels))
+                    path = m.rel["image"] if m.row is None else f"{m.rel['image']}#{m.row}"
+                    self.manifest.examples.append(Expected(path, split, s.patient, labels))
             else:
                 labels = {}
                 for name, vf in lay.labels.items():
@@ -1209,6 +1286,18 @@ class Synthesizer:
 
 
 _UID_ROOT = "1.2.826.0.1.3680043.10.1338"  # fixture UIDs: never a real scan's
+
+
+def _number_of(raw: Any, label: str) -> float:
+    """A raw label value as the number an HDF5 label dataset stores."""
+    number = int_text(str(raw)) if raw is not None else None
+    if number is not None:
+        return number
+    try:
+        return float(str(raw))
+    except ValueError:
+        raise FixtureError(f"label {label!r}: raw value {raw!r} cannot be stored in a numeric HDF5 dataset; "
+                           "its `map` needs numeric keys") from None
 
 
 def _header_value(keyword: str, part: str, k: int) -> str:

@@ -262,6 +262,7 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
     if not image_ok:  # when the image pattern is broken, do not cascade "part not in pattern" findings
         return
     yield from _check_headers(lay, available, declared, at)
+    yield from _check_hdf5(lay, at)
     available |= set(lay.headers)
     usable = available | set(BUILTIN_PARTS)
     yield from _check_tables_and_archives(card, lay, rx, declared, usable, at)
@@ -419,6 +420,54 @@ def _check_splits(lay: Layout, available: set[str], usable: set[str], at: Path) 
             except PatternError as exc:
                 yield Finding((*sp, "lists", split, j), "C306", str(exc))
     yield from _check_template(lay.splits.key, usable, (*sp, "key"))
+    if lay.splits.table is not None:
+        yield from _check_split_columns(lay, lay.splits.table, lay.splits.columns or {}, sp)
+
+
+def _check_hdf5(lay: Layout, at: Path) -> Iterator[Finding]:
+    """HDF5 rows: only the image role names a dataset, of an HDF5 file, without `group`; values from
+    `dataset` need such an image; an HDF5 image needs its dataset."""
+    for role, fs in lay.files.items():
+        fp = (*at, "files", role)
+        if fs.dataset is not None and (role != "image" or fs.format != FileFormat.HDF5):
+            what = f"file role {role!r}" if role != "image" else f"the images are {fs.format.value}"
+            yield Finding((*fp, "dataset"), "C322", f"`dataset` names the HDF5 dataset whose rows are the examples; "
+                          f"{what}", hint="only `files: {image: {format: hdf5, dataset: ...}}`")
+        elif role == "image" and fs.format == FileFormat.HDF5 and fs.dataset is None:
+            yield Finding(fp, "C322", "HDF5 images need the `dataset` whose rows are the examples",
+                          hint="e.g. `dataset: ct_slices`")
+    image = lay.files.get("image")
+    rows = image is not None and image.dataset is not None and image.format == FileFormat.HDF5
+    if rows and lay.group is not None:
+        yield Finding((*at, "group"), "C322", "HDF5 rows are examples already; `group` cannot gather them",
+                      key=True)
+    values = [(("labels", n), vf) for n, vf in lay.labels.items()] + [
+        (("fields", n), vf) for n, vf in lay.fields.items()] + [
+        ((k,), vf) for k, vf in (("patient", lay.patient), ("scan", lay.scan)) if vf is not None]
+    if lay.splits is not None and lay.splits.by is not None:
+        values.append((("splits", "by"), lay.splits.by))
+    for where, vf in values:
+        if vf.dataset is not None and not rows:
+            yield Finding((*at, *where, "dataset"), "C322", "values from an HDF5 `dataset` need HDF5 images whose "
+                          "rows are the examples", hint="add `dataset:` to `files.image` (format hdf5)")
+
+
+def _check_split_columns(lay: Layout, table: str, columns: dict[str, str], sp: Path) -> Iterator[Finding]:
+    """One column per fold: the table exists, and its own `column` (by which the table is indexed) is one of them."""
+    if table not in lay.tables:
+        yield Finding((*sp, "table"), "C311", f"no table {table!r} in the layout", hint=_near(table, set(lay.tables)))
+        return
+    own = lay.tables[table].column
+    if own not in columns.values():
+        yield Finding((*sp, "table"), "C321", f"table {table!r} is read by its column {own!r}, which is not one of "
+                      f"the split columns {list(dict.fromkeys(columns.values()))}",
+                      hint=f"set `column:` of table {table!r} to one of the split columns")
+    first: dict[str, str] = {}
+    for split, col in columns.items():
+        if col in first:
+            yield Finding((*sp, "columns", split), "C321", f"column {col!r} gives split {first[col]!r} already",
+                          hint="one column per split")
+        first.setdefault(col, split)
 
 
 def _check_headers(lay: Layout, available: set[str], declared: set[str], at: Path) -> Iterator[Finding]:
@@ -452,12 +501,27 @@ def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Pat
     if vf.part is not None and vf.part not in available:
         yield Finding((*path, "part"), "C307", f"part {vf.part!r} is not in the image pattern",
                       hint=_near(vf.part, available))
+    if vf.template is not None:
+        yield from _check_template(vf.template, available | set(BUILTIN_PARTS), (*path, "template"))
     if vf.table is not None and vf.table not in lay.tables:
         yield Finding((*path, "table"), "C311", f"no table {vf.table!r} in the layout",
                       hint=_near(vf.table, set(lay.tables)))
     if vf.array is not None and vf.array not in lay.arrays:
         yield Finding((*path, "array"), "C311", f"no array {vf.array!r} in the layout",
                       hint=_near(vf.array, set(lay.arrays)))
+    if vf.label_columns is not None:  # one column per class of a multi-label label
+        if label is None or label.kind != LabelKind.MULTI_LABEL:
+            what = f"label {label.name!r} is a {label.kind.value} label" if label else "this is not a label"
+            yield Finding((*path, "label_columns"), "C323", f"`label_columns` gives the classes of a multi-label "
+                          f"label; {what}", hint="use `column` with a `map` for one value", key=True)
+        elif label.classes:
+            known = {c.name for c in label.classes}
+            for col, mapping in vf.label_columns.items():
+                for raw, target in mapping.items():
+                    if target is not None and str(target) not in known:
+                        yield Finding((*path, "label_columns", col, raw), "C304",
+                                      f"{target!r} is not a class of label {label.name!r}",
+                                      hint=_near(str(target), known) or f"classes: {sorted(known)}")
     if vf.columns is not None:  # records: one box or point per table row
         if label is None or label.kind not in (LabelKind.BOXES, LabelKind.POINTS):
             what = f"label {label.name!r} is a {label.kind.value} label" if label else "this is not a label"

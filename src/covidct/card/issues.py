@@ -91,6 +91,13 @@ KINDS: dict[str, IssueKind] = {
         _k("C320", E, "Unavailability not stated", "Access is `unavailable` without `access.unavailable` (why, "
            "since when, who says so), or `access.unavailable` is given for data that can be had, or its dates "
            "disagree (checked before it was gone)."),
+        _k("C321", E, "Misdeclared split columns", "A split rule with one column per fold (`splits.columns`) names "
+           "one column for two splits, or a table whose own `column` is not one of the split columns."),
+        _k("C322", E, "Misused HDF5 dataset", "`dataset` (the HDF5 dataset whose rows are the examples) is given "
+           "for a file that is not the HDF5 image, an HDF5 image lacks it, it is combined with `group`, or a value "
+           "comes from a `dataset` while the images are not HDF5 rows."),
+        _k("C323", E, "Misused label columns", "`label_columns` (one table column per class) gives the classes of a "
+           "multi-label label, but is used for another kind of label or for an id, field or split."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),

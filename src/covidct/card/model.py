@@ -356,15 +356,28 @@ class FileSpec(Strict):
     )
     format: FileFormat = Field(description="File format (decides the reader).")
     required: bool = Field(True, description="Whether every example must have this file.")
+    dataset: Annotated[str, Field(pattern=r"^/?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$", max_length=200)] | None = Field(
+        None, description="HDF5 images: the dataset whose rows (axis 0) are the examples, e.g. `ct_slices` of shape "
+        "(6691, 64, 64); each matched file gives one example per row, and labels can come from other datasets of the "
+        "same file (`{dataset: slice_class}`).",
+    )
 
 
 class ValueFrom(Strict):
-    """Where one value of an example comes from: exactly one of part, table, array or value."""
+    """Where one value of an example comes from: exactly one of part, template, table, array or value."""
 
     part: str | None = Field(None, description="A named part of the file path.")
+    template: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None, description="A value combined from several parts (or header values), e.g. `{patient}/{study}` for an "
+        "id that is unique only with its patient (CheXpert's `study1`, COVID-CTset's `SR_2`).",
+    )
     table: str | None = Field(None, description="A table of the layout, joined to the example.")
     column: str | None = Field(None, description="The table column (with `table`).")
     array: str | None = Field(None, description="An NPY array of the layout (per-slice labels).")
+    dataset: Annotated[str, Field(pattern=r"^/?[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*$", max_length=200)] | None = Field(
+        None, description="HDF5 images (`files.image.dataset`): a dataset of the same file, its row for the example "
+        "(a one-value row such as shape (N, 1) gives that value).",
+    )
     value: str | LabelInt | None = Field(None, description="A constant.")
     map: dict[str, str | LabelInt | None] | None = Field(
         None, description="Raw value → class name (or split name); unmapped raw values are errors."
@@ -383,15 +396,25 @@ class ValueFrom(Strict):
         "whose class maps to null, or whose cells are all empty, is no record.",
     )
 
+    label_columns: Annotated[dict[str, dict[str, str | LabelInt | None]], Field(max_length=200)] | None = Field(
+        None,
+        description="With `table`, for a multi-label label from one column per finding (CheXpert's 14 observations "
+        "with 1, 0, -1 or blank): table column → map of its raw cells to a class of the label (null: not set). The "
+        "example's classes are those its cells map to, in column order; a blank cell sets nothing; a raw value its "
+        "column's map lacks is an error. E.g. `{Atelectasis: {'1.0': atelectasis, '-1.0': atelectasis_uncertain, "
+        "'0.0': null}}`.",
+    )
+
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
-        given = [k for k in ("part", "table", "array", "value") if getattr(self, k) is not None]
+        given = [k for k in ("part", "template", "table", "array", "dataset", "value") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("give exactly one of `part`, `table`, `array` or `value`")
-        if self.table is not None and (self.column is None) == (self.columns is None):
-            raise ValueError("`table` needs a `column` (one value) or `columns` (records of boxes or points)")
-        if self.columns is not None and self.table is None:
-            raise ValueError("`columns` goes with `table`")
+            raise ValueError("give exactly one of `part`, `template`, `table`, `array`, `dataset` or `value`")
+        if self.table is not None and sum(x is not None for x in (self.column, self.columns, self.label_columns)) != 1:
+            raise ValueError("`table` needs a `column` (one value), `columns` (records of boxes or points) or "
+                             "`label_columns` (one column per class of a multi-label label)")
+        if (self.columns is not None or self.label_columns is not None) and self.table is None:
+            raise ValueError("`columns` and `label_columns` go with `table`")
         if self.default is not None and self.map is None:
             raise ValueError("`default` goes with `map`")
         return self
@@ -441,13 +464,22 @@ class SplitSpec(Strict):
         None, description="Split name → text files listing the members (matched against `key`)."
     )
     key: Annotated[str, Field(min_length=1, max_length=200)] = Field(
-        "{_name}", description="Template the lines of `lists` files are compared with."
+        "{_name}", description="Template the lines of `lists` files (or the cells of `columns`) are compared with."
+    )
+    table: str | None = Field(None, description="With `columns`: the table whose columns list the members.")
+    columns: dict[SplitName, str] | None = Field(
+        None, max_length=50,
+        description="One column per fold: split name → column of `table` whose cells (one member a row, blank "
+        "cells skipped) are matched against `key`, e.g. LNDb's trainFolds.csv `{fold0: Fold0, ..., fold3: Fold3}`. "
+        "The table's own `column` must be one of these columns.",
     )
 
     @model_validator(mode="after")
     def _one_way(self) -> SplitSpec:
-        if (self.by is None) == (self.lists is None):
-            raise ValueError("give exactly one of `by` or `lists`")
+        if sum(x is not None for x in (self.by, self.lists, self.columns)) != 1:
+            raise ValueError("give exactly one of `by`, `lists` or `columns`")
+        if (self.table is None) != (self.columns is None):
+            raise ValueError("`columns` and `table` go together")
         return self
 
 

@@ -243,7 +243,7 @@ class Encoder:
             if p.kind == "raster":
                 ex[role] = self._raster(paths[0], rec.path if role == "image" else None)
             else:
-                arr, sp = self._array(paths, role, p)
+                arr, sp = self._array(paths, role, p, rec.row if role == "image" else None)
                 ex[role] = arr
                 if role == "image":
                     spacing = sp
@@ -292,15 +292,22 @@ class Encoder:
             return {"bytes": data, "path": rel or path.rsplit("/", 1)[-1]}
         return {"bytes": None, "path": path}
 
-    def _array(self, paths: list[str], role: str, p: ImagePlan) -> tuple[numpy.ndarray, tuple[float, ...] | None]:
+    def _array(self, paths: list[str], role: str, p: ImagePlan,
+               row: int | None = None) -> tuple[numpy.ndarray, tuple[float, ...] | None]:
         import numpy as np
 
         fmt = self.formats[role]
         mask = role != "image"
         decoded = []
         for path in paths:
+            dataset = self.cfg.layout.files[role].dataset if self.cfg.layout else None
             try:
-                d = self.rd.read(path, fmt.value if fmt != FileFormat.OTHER else None, mask=mask)
+                if row is not None and dataset is not None:  # one row of an HDF5 dataset is the example
+                    from covidct.readers import hdf5
+
+                    d = hdf5.read_row(path, dataset, row, mask=mask)
+                else:
+                    d = self.rd.read(path, fmt.value if fmt != FileFormat.OTHER else None, mask=mask)
             except self.rd.ReadError as exc:
                 raise LayoutError(str(exc)) from None
             decoded.append(d)

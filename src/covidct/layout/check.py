@@ -182,6 +182,13 @@ def _check(card: Card, config: Config, report: CheckReport, names: list[str], ro
     return _check_full(card, config, report, names, root, release)
 
 
+def _values_not_in_names(config: Config) -> bool:
+    """Whether the examples' values come from inside the files (DICOM headers, HDF5 rows): names cannot say."""
+    lay = config.layout
+    assert lay is not None
+    return uses_headers(lay) or lay.files["image"].dataset is not None
+
+
 def _new_plan(card: Card, config: Config, root: str) -> Plan:
     plan = Plan(card, config, [root] if root and os.path.isdir(root) else [])
     plan.reported_elsewhere = frozenset({"L503", "L504", *COUNT_WARNINGS})  # the report has its own sections
@@ -226,8 +233,8 @@ def _check_fast(card: Card, config: Config, base: CheckReport, names: list[str],
     except fastcheck.FallBack:
         return None
     in_tables = _report_matches(report, config, walker, seen, matched, tables, excluded, unmatched)
-    if uses_headers(config.layout):
-        return report  # grouping, ids, splits and counts come from headers that names do not have
+    if _values_not_in_names(config):
+        return report  # grouping, ids, splits and counts come from headers (or HDF5 rows) that names do not have
     if _tables_absent(report, config, seen, plan, in_tables):
         return report
     with warnings.catch_warnings(record=True) as caught:
@@ -252,8 +259,8 @@ def _check_full(card: Card, config: Config, report: CheckReport, names: list[str
     seen = set(names)
     in_tables = _report_matches(report, config, walker, seen, {r: len(ms) for r, ms in found.roles.items()},
                                 found.tables, found.excluded, found.unmatched)
-    if uses_headers(config.layout):
-        return report  # grouping, ids, splits and counts come from headers that names do not have
+    if _values_not_in_names(config):
+        return report  # grouping, ids, splits and counts come from headers (or HDF5 rows) that names do not have
     if _tables_absent(report, config, seen, plan, in_tables):
         return report
     with warnings.catch_warnings(record=True) as caught:
@@ -320,6 +327,11 @@ def _not_checked(report: CheckReport, config: Config) -> None:
     if lay.group is not None and lay.group.order_by is not None:
         report.not_checked.append(f"slice order by {lay.group.order_by.value}: read from the DICOM headers, "
                                   "not checked in a names-only run")
+    image = lay.files.get("image")
+    if image is not None and image.dataset is not None:
+        report.not_checked.append(f"HDF5 rows: the examples are the rows of dataset {image.dataset!r} inside the "
+                                  "files, which a names-only run cannot open, so their number, labels, splits and "
+                                  "counts are not checked; only the file names are. Load a real copy to check them")
     for name, arr in lay.arrays.items():
         report.not_checked.append(f"array {name!r} ({arr.path}): its rows and slices are not read in a names-only run")
 

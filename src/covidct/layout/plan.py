@@ -75,6 +75,7 @@ class Member:
     paired: dict[str, Match]
     ctx: dict[str, str]
     values: dict[str, Any] | None = None
+    row: int | None = None  # HDF5 images (`files.image.dataset`): the example's row of the dataset
 
 
 @dataclass(slots=True)
@@ -99,6 +100,7 @@ class Record:
     patient: str | None = None
     scan: str | None = None
     slice_index: int | None = None
+    row: int | None = None  # HDF5 images: the row of `files.image.dataset` that is this example
     labels: dict[str, Any] = field(default_factory=dict)
     fields: dict[str, str | None] = field(default_factory=dict)
 
@@ -188,6 +190,7 @@ class Plan:
         self.reported_elsewhere: frozenset[str] = frozenset()  # warning codes the caller reports itself
         self._arrays: dict[str, Any] = {}
         self._join_cache: dict[tuple[str, str], list[int]] = {}
+        self._column_mappers: dict[str, list[tuple[str, ClassMapper]]] = {}
         # DICOM header values (`layout.headers`, `where`): the data signature keys their cache (None: not
         # cached); the values read per image path also order the slices, so no header is read twice
         self.data_signature: str | None = None
@@ -227,6 +230,8 @@ class Plan:
             found = self._apply_headers(found)
         self._read_tables(found)
         members = self._pair(found)
+        if self.layout.files["image"].dataset is not None:
+            members = self._rows(members, self.layout.files["image"].dataset)
         self.groups = self._group(members)
         if self.layout.annotations:
             self._attach_annotations(found, images_before)
@@ -255,6 +260,8 @@ class Plan:
         """Whether ``vf`` can be resolved from the parts a whole scan shares."""
         if vf.part is not None:
             return self.layout.group is not None and vf.part in self.layout.group.by
+        if vf.template is not None:
+            return self.layout.group is not None and set(template_parts(vf.template)) <= set(self.layout.group.by)
         if vf.table is not None:
             names = template_parts(self.layout.tables[vf.table].key)
             return self.layout.group is not None and all(n in self.layout.group.by for n in names)
@@ -400,9 +407,47 @@ class Plan:
                 self._warn("L504", count=len(orphans), role=role, first=orphans[0],
                            pattern=self.layout.files["image"].pattern)
 
+    def _rows(self, members: list[Member], dataset: str) -> list[Member]:
+        """HDF5 images: one member per row of ``dataset`` in each file (its header says how many)."""
+        import covidct.readers.hdf5 as h5
+
+        out: list[Member] = []
+        for m in members:
+            try:
+                n = h5.rows(m.image.path, dataset)
+            except h5.ReadError as exc:
+                raise LayoutError(str(exc)) from None
+            if len(out) + n > h5.MAX_ROWS:
+                raise LayoutError(f"{m.image.rel}: HDF5 dataset {dataset!r} declares {n:,} rows; more than "
+                                  f"{h5.MAX_ROWS:,} examples from HDF5 rows are refused")
+            for i in range(n):
+                # the row and file travel in the context, so values from other datasets are cached per row
+                ctx = {**m.ctx, _ROW: str(i), _FILE: m.image.path}
+                out.append(Member(m.image, m.paired, ctx, row=i))
+        return out
+
+    def _hdf5_value(self, ctx: dict[str, str], dataset: str, what: str) -> Any:
+        """The example's row of another dataset of its HDF5 file (read whole once, its size checked first)."""
+        import covidct.readers.hdf5 as h5
+
+        if _ROW not in ctx:
+            raise LayoutError(f"{what}: `dataset` values need HDF5 images (`files: {{image: {{dataset: ...}}}}`)")
+        path, row = ctx[_FILE], int(ctx[_ROW])
+        key = f"hdf5:{path}\0{dataset}"
+        arr = self._arrays.get(key)
+        if arr is None:
+            try:
+                arr = self._arrays[key] = h5.read_all(path, dataset)
+            except h5.ReadError as exc:
+                raise LayoutError(str(exc)) from None
+        if row >= arr.shape[0]:
+            raise LayoutError(f"{what}: HDF5 dataset {dataset!r} has {arr.shape[0]} rows; row {row} is missing")
+        value = arr[row]
+        return value.reshape(()).item() if value.size == 1 else value
+
     def _group(self, members: list[Member]) -> list[Group]:
         if self.layout.group is None:
-            return [Group(m.image.rel, [m], m.ctx, rel=m.image.rel) for m in members]
+            return [Group(_key(m), [m], m.ctx, rel=_key(m)) for m in members]
         by = self.layout.group.by
         groups: dict[tuple[Any, ...], Group] = {}
         norm = self._norm
@@ -503,6 +548,10 @@ class Plan:
                 return True
             if vf.part is not None:
                 keys.add(vf.part)
+            elif vf.template is not None:
+                keys.update(template_parts(vf.template))
+            elif vf.dataset is not None:
+                keys.update((_FILE, _ROW))
             elif vf.table is not None and vf.table in lay.tables:
                 keys.update(template_parts(lay.tables[vf.table].key))
             elif vf.array is not None and vf.array in lay.arrays:
@@ -578,8 +627,31 @@ class Plan:
             return ArrayRef(vf.array, self.tables[spec.row_table].rownums[rows[0]] if rows else None)
         if vf.columns is not None and label.kind in RECORD_KINDS:
             return self._records(name, vf, ctx, what)
+        if vf.label_columns is not None:
+            return self._label_columns(name, vf, ctx, f"{what}: label {name!r}")
         raw = self._raw(vf, ctx, f"{what}: label {name!r}", many=label.kind in (LabelKind.MULTI_LABEL,))
         return convert_label(label, self.mappers.get(name), raw, f"{what}: label {name!r}", per_slice)
+
+    def _label_columns(self, name: str, vf: ValueFrom, ctx: dict[str, str], what: str) -> list[str]:
+        """A multi-label label from one column per class: the classes its joined rows' cells map to."""
+        assert vf.table is not None and vf.label_columns is not None
+        if self.labels[name].kind != LabelKind.MULTI_LABEL:
+            raise LayoutError(f"{what}: `label_columns` gives the classes of a multi-label label")
+        t = self.tables[vf.table]
+        mappers = self._column_mappers.get(name)
+        if mappers is None:  # one mapper per column: its own map of raw cells to classes
+            mappers = self._column_mappers[name] = [
+                (t.column(col), ClassMapper(self.labels[name], vf.model_copy(update={
+                    "label_columns": None, "column": col, "map": mapping, "default": None})))
+                for col, mapping in vf.label_columns.items()]
+        out: list[str] = []
+        for i in self._join(vf.table, ctx, what):
+            row = t.rows[i]
+            for col, mapper in mappers:
+                cls = mapper.one(row.get(col), f"{what}, {t.where(i)}, column {col!r}")
+                if cls is not None and cls not in out:
+                    out.append(cls)
+        return out
 
     def _records(self, name: str, vf: ValueFrom, ctx: dict[str, str], what: str) -> list[dict[str, Any]]:
         """Boxes or points: one record per joined table row (none joined: an empty list)."""
@@ -604,6 +676,15 @@ class Plan:
                 raise LayoutError(f"{what}: part {{{vf.part}}} is not shared by every slice of the scan; "
                                   f"scan-level values can only use the group parts {by}")
             return ctx[vf.part]
+        if vf.dataset is not None:
+            return self._hdf5_value(ctx, vf.dataset, what)
+        if vf.template is not None:
+            try:
+                return tbl.fill_template(vf.template, ctx)
+            except KeyError as exc:
+                by = self.layout.group.by if self.layout.group else []
+                raise LayoutError(f"{what}: template {vf.template!r} needs part {exc.args[0]!r}, which this example "
+                                  f"does not have (scan-level values can only use the group parts {by})") from None
         if vf.columns is not None:
             raise LayoutError(f"{what}: `columns` gives the records of a boxes or points label; use `column` here")
         if vf.table is not None:
@@ -657,8 +738,30 @@ class Plan:
                     out.append(s)
             return out
         key = tbl.key_of(sp.key, ctx)
+        if sp.columns is not None:
+            members_of = self._split_columns()
+            nkey = None if key is None else tbl.normalize_key(key, self._split_int_key)
+            return [name for name, members in members_of.items() if nkey is not None and nkey in members]
         lists = self._split_lists()
         return [name for name, members in lists.items() if key is not None and key in members]
+
+    def _split_columns(self) -> dict[str, set[Any]]:
+        """One column per fold (`splits.columns`): split name → the keys its column lists (blank cells skipped)."""
+        cached = getattr(self, "_columns_cache", None)
+        if cached is not None:
+            return cached
+        sp = self.layout.splits
+        assert sp is not None and sp.columns is not None and sp.table is not None
+        part = tbl.single_part(sp.key)
+        self._split_int_key = part is not None and self.part_types.get(part) == "int"
+        t = self.tables[sp.table]
+        out: dict[str, set[Any]] = {}
+        for split, column in sp.columns.items():
+            col = t.column(column)
+            out[split] = {tbl.normalize_key(v, self._split_int_key) for row in t.rows
+                          if (v := row.get(col)) is not None}
+        self._columns_cache: dict[str, set[Any]] | None = out
+        return out
 
     def _split_lists(self) -> dict[str, set[str]]:
         cached = getattr(self, "_lists_cache", None)
@@ -717,8 +820,8 @@ class Plan:
         """Splits in the card's order (map or lists), else train, validation, test, then by name."""
         sp = self.layout.splits
         declared: list[str] = []
-        if sp is not None and sp.lists is not None:
-            declared = list(sp.lists)
+        if sp is not None and (sp.lists or sp.columns) is not None:
+            declared = list(sp.lists or sp.columns or {})
         elif sp is not None and sp.by is not None and sp.by.map is not None:
             declared = list(dict.fromkeys(str(t) for t in [*sp.by.map.values(), sp.by.default] if t is not None))
         if name in declared:
@@ -1000,9 +1103,9 @@ class Plan:
         self._annotation_files(g, files)
         for s in ([split] if split is not None else vals["split"]):
             yield Record(
-                key=m.image.rel, split=s, path=m.image.rel, files=files, patient=vals["patient"],
+                key=_key(m), split=s, path=_key(m), files=files, patient=vals["patient"],
                 scan=vals["scan"] if vals["scan"] is not None else (g.key if self.grouped else None),
-                slice_index=pos, labels=labels, fields=dict(vals["fields"]),
+                slice_index=pos, row=m.row, labels=labels, fields=dict(vals["fields"]),
             )
 
     def _group_records(self, g: Group, split: str | None) -> Iterator[Record]:
@@ -1078,6 +1181,14 @@ class _PerSliceMarker:
 
 
 _PER_SLICE = _PerSliceMarker()
+# context keys of HDF5 rows (no part can have these names: parts start with a letter)
+_ROW = "\0row"
+_FILE = "\0file"
+
+
+def _key(m: Member) -> str:
+    """An example's key and path: the file, and for HDF5 rows the row (``all_patches.hdf5#12``)."""
+    return m.image.rel if m.row is None else f"{m.image.rel}#{m.row}"
 
 
 def _plain(raw: Any) -> Any:

@@ -43,9 +43,13 @@ def raw_text(v: Any) -> str | None:
 def describe_source(vf: ValueFrom) -> str:
     if vf.part is not None:
         return f"path part {{{vf.part}}}"
+    if vf.template is not None:
+        return f"template {vf.template!r}"
     if vf.table is not None:
         if vf.columns is not None:
             return f"table {vf.table!r} columns {list(vf.columns.values())!r}"
+        if vf.label_columns is not None:
+            return f"table {vf.table!r} label columns {list(vf.label_columns)[:6]!r}"
         return f"table {vf.table!r} column {vf.column!r}"
     if vf.array is not None:
         return f"array {vf.array!r}"

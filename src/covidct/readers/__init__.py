@@ -56,7 +56,7 @@ def library(fmt: FileFormat | str) -> str | None:
 _LIBRARIES = {
     "numpy": "numpy", "PIL": "pillow", "tifffile": "tifffile", "pydicom": "pydicom", "nibabel": "nibabel",
     "SimpleITK": "SimpleITK", "pylibjpeg": "pylibjpeg", "libjpeg": "pylibjpeg-libjpeg",
-    "openjpeg": "pylibjpeg-openjpeg",
+    "openjpeg": "pylibjpeg-openjpeg", "h5py": "h5py",
 }  # fmt: skip
 
 

@@ -36,9 +36,18 @@ def value_from(v: ValueFrom) -> str:
     """Where a value comes from, e.g. ``part cls, map NCP -> NCP, CP -> CP``."""
     if v.part is not None:
         src = f"part {_line(v.part)}"
+    elif v.template is not None:
+        src = f"parts combined as {_line(v.template)}"
+    elif v.dataset is not None:
+        src = f"the example's row of HDF5 dataset {_line(v.dataset)}"
     elif v.table is not None:
-        cols = (f"column {_line(v.column)}" if v.column is not None
-                else "columns " + ", ".join(f"{_line(k)} <- {_line(c)}" for k, c in (v.columns or {}).items()))
+        if v.label_columns is not None:
+            cols = "one column per class: " + "; ".join(
+                f"{_line(c)} " + ", ".join(f"{_line(k)} -> {_line(t)}" for k, t in m.items())
+                for c, m in v.label_columns.items())
+        else:
+            cols = (f"column {_line(v.column)}" if v.column is not None
+                    else "columns " + ", ".join(f"{_line(k)} <- {_line(c)}" for k, c in (v.columns or {}).items()))
         src = f"table {_line(v.table)}, {cols}"
     elif v.array is not None:
         src = f"array {_line(v.array)}"
@@ -71,6 +80,7 @@ def _file_lines(layout: Layout, indent: str) -> list[str]:
     width = max(len(r) for r in layout.files)
     for role, spec in layout.files.items():
         opt = "" if spec.required else ", optional"
+        opt += f", rows of dataset {_line(spec.dataset)}" if spec.dataset else ""
         out.append(f"{i2}{_line(role):<{width}}  {_line(spec.pattern)}  ({_line(spec.format)}{opt})")
     if layout.parts:
         out.append(f"{indent}parts:")
@@ -142,6 +152,9 @@ def _value_lines(layout: Layout, indent: str) -> list[str]:
         out.append(f"{indent}splits:   none official")
     elif s.by is not None:
         out.append(f"{indent}splits:   {value_from(s.by)}")
+    elif s.columns is not None:
+        out.append(f"{indent}splits:   one column of table {_line(s.table)} per split, one {_line(s.key)} a cell:")
+        out += [f"{i2}{_line(name)}: column {_line(col)}" for name, col in s.columns.items()]
     else:
         out.append(f"{indent}splits:   listed in files, one {_line(s.key)} a line:")
         out += [f"{i2}{_line(name)}: {_join(files)}" for name, files in (s.lists or {}).items()]

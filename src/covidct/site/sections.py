@@ -120,7 +120,8 @@ def tree_text(layout: Layout) -> str:
         notes.setdefault(parts, []).append(note)
 
     for role, fs in layout.files.items():
-        add(fs.pattern, f"{role} ({fs.format.value}{'' if fs.required else ', optional'})")
+        rows = f", one example per row of dataset {fs.dataset}" if fs.dataset else ""
+        add(fs.pattern, f"{role} ({fs.format.value}{'' if fs.required else ', optional'}{rows})")
     for name, t in layout.tables.items():
         add(t.path, f"table {name} ({t.format.value})")
     for name, a in layout.arrays.items():
