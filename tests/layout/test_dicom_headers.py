@@ -290,3 +290,58 @@ def test_splits_and_labels_come_from_header_values(tmp_path: Path) -> None:
     assert plan.splits == ["train", "test"]
     assert {(r.split, r.scan, r.labels["region"]) for r in plan.records()} == {
         ("train", "1.1", "chest"), ("test", "1.2", "abdomen")}
+
+
+def _plan_scans(card: Any, root: Path) -> set[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {r.scan for r in make_plan(card, None, [root]).records()}
+
+
+def test_a_symlinked_header_cache_folder_is_neither_written_nor_pruned(tmp_path: Path) -> None:
+    """`dicom-headers` as a link to another folder: covidct must not write there, nor delete that folder's
+    oldest ``*.json`` files when it prunes old caches (it keeps 32)."""
+    _two_series(tmp_path / "data")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for i in range(40):
+        (victim / f"{i:02d}.json").write_text("{}")
+    (victim / f"{'0' * 32}.json").write_text("{}")  # named like a cache file: still not covidct's folder
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.symlink_to(victim, target_is_directory=True)
+    try:
+        assert _plan_scans(header_card(), tmp_path / "data") == {"1.1", "1.2"}
+        assert sorted(p.name for p in victim.iterdir()) == sorted([f"{i:02d}.json" for i in range(40)]
+                                                                  + [f"{'0' * 32}.json"])
+    finally:
+        folder.unlink()
+
+
+def test_pruning_keeps_files_the_cache_did_not_write(tmp_path: Path) -> None:
+    _two_series(tmp_path / "data")
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = [folder / f"notes-{i}.json" for i in range(40)]
+    for f in mine:
+        f.write_text("{}")
+    os.utime(mine[0], (0, 0))
+    try:
+        _plan_scans(header_card(), tmp_path / "data")
+        assert all(f.exists() for f in mine)
+    finally:
+        for f in mine:
+            f.unlink(missing_ok=True)
+
+
+def test_a_cache_file_nested_thousands_deep_is_rebuilt_not_a_traceback(tmp_path: Path) -> None:
+    _two_series(tmp_path / "data")
+    card = header_card()
+    first = _plan_scans(card, tmp_path / "data")
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    files = list(folder.glob("*.json"))
+    assert files
+    for f in files:
+        f.write_text("[" * 200_000 + "]" * 200_000)
+    assert _plan_scans(card, tmp_path / "data") == first

@@ -17,9 +17,12 @@ every matched file), so an unchanged folder is not read twice, and any change to
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
+import stat
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -142,11 +145,27 @@ def apply_headers(layout: Layout, roots: list[str], found: Found, signature: str
 # ------------------------------------------------------------------------------------------- cache
 
 
-def _cache_path(signature: str, roots: list[str], keywords: tuple[str, ...]) -> Path:
+CACHE_NAME = re.compile(r"[0-9a-f]{32}\.json")  # the files of the cache folder covidct wrote (and may delete)
+
+
+def _cache_path(signature: str, roots: list[str], keywords: tuple[str, ...]) -> Path | None:
+    """The cache file for this state of the data, or None when the cache folder is not covidct's own.
+
+    The folder ``dicom-headers`` must be a real folder (or absent): a symbolic link there would make
+    covidct write cache files into, and prune the oldest ``*.json`` files of, whatever folder it names.
+    """
     from covidct.settings import settings
 
+    folder = settings().cache_dir / "dicom-headers"
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return None
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
     key = hashlib.sha256(json.dumps([CACHE_FORMAT, signature, roots, keywords]).encode("utf-8", "surrogateescape"))
-    return settings().cache_dir / "dicom-headers" / f"{key.hexdigest()[:32]}.json"
+    return folder / f"{key.hexdigest()[:32]}.json"
 
 
 def _plain_value(v: Any) -> bool:
@@ -164,7 +183,7 @@ def _load_cache(path: Path, keywords: tuple[str, ...]) -> dict[str, dict[str, ob
             if os.fstat(fh.fileno()).st_size > MAX_CACHE_BYTES:
                 return None
             data = json.loads(fh.read().decode("utf-8", "surrogateescape"))
-    except (OSError, UnsafePath, ValueError):
+    except (OSError, UnsafePath, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("keywords") != list(keywords):
         return None
@@ -188,9 +207,13 @@ def _save_cache(path: Path, keywords: tuple[str, ...], files: dict[str, dict[str
     try:
         atomic_write_text(path, json.dumps({"format": CACHE_FORMAT, "keywords": list(keywords), "files": files},
                                            ensure_ascii=True, separators=(",", ":")))
-        olds = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in olds[MAX_CACHE_FILES:]:
-            old.unlink(missing_ok=True)
+        olds = []
+        for entry in os.scandir(path.parent):  # only the cache files covidct names, never a link or a folder
+            if CACHE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                olds.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+        for _mtime, old in sorted(olds, reverse=True)[MAX_CACHE_FILES:]:
+            with contextlib.suppress(FileNotFoundError):  # another process pruned it first
+                os.unlink(old)
     except OSError:
         pass
 
