@@ -345,3 +345,26 @@ def test_a_cache_file_nested_thousands_deep_is_rebuilt_not_a_traceback(tmp_path:
     for f in files:
         f.write_text("[" * 200_000 + "]" * 200_000)
     assert _plan_scans(card, tmp_path / "data") == first
+
+
+def test_slices_claiming_one_series_are_bounded_as_one_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file is within the decoded limit, the example they stack into is not: refused from the first
+    slice's size times the count, before the others decode (millions of files may claim one series)."""
+    datasets = pytest.importorskip("datasets")
+    from covidct.hf.builder import builder_for
+    from covidct.hf.load import prepare
+
+    datasets.disable_progress_bars()
+    for i in range(3):
+        _slice(tmp_path / f"data/{i}.dcm", series="1.1", z=float(i))  # 4x4 int16: 32 bytes each, 96 together
+    monkeypatch.setenv("COVIDCT_MAX_DECODED_BYTES", "64")
+    with warnings.catch_warnings(), pytest.raises(LayoutError) as err:
+        warnings.simplefilter("ignore")
+        prepare(builder_for(header_card(), data_dir=tmp_path / "data", cache_dir=tmp_path / "cache"))
+    assert "the 3 image files of one example decode to about 96 bytes, more than the limit of 64 bytes" in str(
+        err.value) and "COVIDCT_MAX_DECODED_BYTES=<bytes>" in str(err.value)
+    monkeypatch.setenv("COVIDCT_MAX_DECODED_BYTES", "96")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = prepare(builder_for(header_card(), data_dir=tmp_path / "data", cache_dir=tmp_path / "cache2"))
+    assert np.asarray(rows["train"][0]["image"]).shape == (3, 4, 4)

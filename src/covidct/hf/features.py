@@ -205,6 +205,19 @@ def description(card: Card, cfg: Config) -> str:
 # ------------------------------------------------------------------------------------------ encoding
 
 
+def _check_example_size(paths: list[str], role: str, nbytes: int) -> None:
+    from covidct.readers._common import max_decoded_bytes
+    from covidct.settings import MAX_DECODED_ENV
+
+    limit = max_decoded_bytes(paths[0])
+    if nbytes > limit:
+        where = paths[0].rsplit("/", 2)[-2] if len(paths) > 1 and "/" in paths[0] else paths[0]
+        raise LayoutError(f"{where}: the {len(paths):,} {role} files of one example decode to about {nbytes:,} "
+                          f"bytes, more than the limit of {limit:,} bytes; refused before decoding them all (are "
+                          f"they really one scan? check the layout's `group`); if they are, raise the limit with "
+                          f"{MAX_DECODED_ENV}=<bytes>")
+
+
 class Encoder:
     """Turns layout records into examples matching :func:`features_for`."""
 
@@ -287,12 +300,18 @@ class Encoder:
         fmt = self.formats[role]
         mask = role != "image"
         decoded = []
+        total = 0
         for path in paths:
             try:
                 d = self.rd.read(path, fmt.value if fmt != FileFormat.OTHER else None, mask=mask)
             except self.rd.ReadError as exc:
                 raise LayoutError(str(exc)) from None
             decoded.append(d)
+            total += d.array.nbytes
+            # each file is bounded by the decoded limit; so is the example its slices make (thousands of
+            # files that claim one SeriesInstanceUID would otherwise stack without end): refused from the
+            # first slice's size times the count, before the others are decoded, and again as they come
+            _check_example_size(paths, role, len(paths) * d.array.nbytes if len(decoded) == 1 else total)
         arrays = [_gray(d.array, paths[i]) for i, d in enumerate(decoded)]
         if p.ndim == 3 and len(arrays) == 1 and arrays[0].ndim == 3:
             arr = arrays[0]
