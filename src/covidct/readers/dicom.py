@@ -27,6 +27,7 @@ from covidct.readers._common import (
     ReadError,
     check_decoded_size,
     damaged,
+    gunzipped,
     intensity_of,
     plain,
     rescale,
@@ -91,6 +92,10 @@ def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    shown = src
+    inner = gunzipped(src)  # the sniffer calls a gzipped DICOM file DICOM (Format.gzip_inner): read what it holds
+    if inner is not None:
+        src = inner
     pos = src.tell() if hasattr(src, "seek") else None
     _check_inflated_size(src)
     kwargs: dict[str, Any] = {"stop_before_pixels": True, "specific_tags": _READ_TAGS} if header_only else {}
@@ -111,11 +116,11 @@ def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
                 src.seek(pos)
             return pydicom.dcmread(src, force=True, **kwargs)
     except FileNotFoundError:
-        raise ReadError(src, "no such file") from None
+        raise ReadError(shown, "no such file") from None
     except InvalidDicomError as exc:
-        raise ReadError(src, f"not a DICOM file ({exc})") from None
+        raise ReadError(shown, f"not a DICOM file ({exc})") from None
     except Exception as exc:  # pydicom raises many kinds on damaged files
-        raise damaged(src, "parse DICOM", exc) from None
+        raise damaged(shown, "parse DICOM", exc) from None
 
 
 DEFLATED_TS = "1.2.840.10008.1.2.1.99"  # Deflated Explicit VR Little Endian: the whole data set is deflated
@@ -167,10 +172,6 @@ def _transfer_syntaxes(fh: Any) -> list[str]:
     return found
 
 
-DEFLATE_RATIO = 50  # a deflated data set may inflate to this many times its compressed size...
-DEFLATE_FLOOR = 64 << 20  # ...or to this many bytes (any real slice, a binary SEG volume), whichever is larger
-
-
 def _check_inflated_size(src: Any) -> None:
     """Refuse a deflated DICOM file whose data set inflates to more than its allowance, before pydicom reads it.
 
@@ -183,8 +184,7 @@ def _check_inflated_size(src: Any) -> None:
     """
     import zlib
 
-    from covidct.readers._common import MAX_DECODED_DEFAULT
-    from covidct.settings import MAX_DECODED_ENV, settings
+    from covidct.readers._common import inflate_allowance, inflate_refused
 
     own = isinstance(src, (str, bytes)) or hasattr(src, "__fspath__")
     try:
@@ -198,14 +198,8 @@ def _check_inflated_size(src: Any) -> None:
         if DEFLATED_TS not in _transfer_syntaxes(fh):
             return
         start = fh.tell()
-        compressed = fh.seek(0, os.SEEK_END) - start
+        allowance, why = inflate_allowance(src, fh.seek(0, os.SEEK_END) - start)
         fh.seek(start)
-        try:
-            override = settings().max_decoded_bytes
-        except ValueError as exc:
-            raise ReadError(src, str(exc)) from None
-        allowance = override if override is not None else min(
-            MAX_DECODED_DEFAULT, max(DEFLATE_FLOOR, DEFLATE_RATIO * compressed))
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         total = 0
         while not inflater.eof:
@@ -214,12 +208,7 @@ def _check_inflated_size(src: Any) -> None:
                 break
             total += len(inflater.decompress(data, 1 << 20))
             if total > allowance:
-                why = (f"{MAX_DECODED_ENV}={override:,}" if override is not None else
-                       f"{DEFLATE_RATIO}x its {compressed:,} deflated bytes, at least {DEFLATE_FLOOR:,}, at most "
-                       f"{MAX_DECODED_DEFAULT:,}")
-                raise ReadError(src, f"its deflated data set inflates to more than {allowance:,} bytes ({why}); "
-                                "refused before decoding: the file is a decompression bomb or damaged",
-                                f"if the file is genuine, raise the limit with {MAX_DECODED_ENV}=<bytes>")
+                raise inflate_refused(src, "deflated data set", allowance, why)
     except zlib.error:
         return  # damaged deflate data: pydicom reports it
     finally:
