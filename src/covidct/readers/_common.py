@@ -157,11 +157,16 @@ def gunzipped(src: Any) -> Any:
         allowance, why = inflate_allowance(src, compressed)
         out = io.BytesIO()
         try:
-            with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
-                while chunk := gz.read(1 << 20):
-                    out.write(chunk)
-                    if out.tell() > allowance:
-                        raise inflate_refused(src, "gzip stream", allowance, why)
+            for keep in (False, True):  # counted first, chunk by chunk: a bomb never takes its allowance in memory
+                fh.seek(pos)
+                total = 0
+                with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
+                    while chunk := gz.read(1 << 20):
+                        total += len(chunk)
+                        if total > allowance:
+                            raise inflate_refused(src, "gzip stream", allowance, why)
+                        if keep:
+                            out.write(chunk)
         except (OSError, EOFError, zlib.error) as exc:
             raise damaged(src, "inflate the gzip stream", exc) from None
         out.seek(0)
