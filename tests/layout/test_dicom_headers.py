@@ -368,3 +368,24 @@ def test_slices_claiming_one_series_are_bounded_as_one_example(tmp_path: Path, m
         warnings.simplefilter("ignore")
         rows = prepare(builder_for(header_card(), data_dir=tmp_path / "data", cache_dir=tmp_path / "cache2"))
     assert np.asarray(rows["train"][0]["image"]).shape == (3, 4, 4)
+
+
+def test_a_cache_larger_than_its_files_entries_can_be_is_not_read(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache file padded to megabytes (or a gigabyte) for five files is not what covidct wrote: it is
+    not loaded into memory, the headers are read again."""
+    import covidct.readers as rd
+
+    _two_series(tmp_path / "data")
+    card = header_card()
+    first = _plan_scans(card, tmp_path / "data")
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    for f in folder.glob("*.json"):
+        data = json.loads(f.read_text())
+        data["padding"] = "x" * (8 << 20)
+        f.write_text(json.dumps(data))
+    calls: list[str] = []
+    real = rd.read_dicom_values
+    monkeypatch.setattr(rd, "read_dicom_values", lambda path, kws: calls.append(str(path)) or real(path, kws))
+    assert _plan_scans(card, tmp_path / "data") == first
+    assert len(calls) == 5

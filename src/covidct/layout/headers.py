@@ -35,7 +35,8 @@ from covidct.layout.walk import Found, LayoutError, Match
 
 CACHE_FORMAT = 1
 MAX_CACHE_FILES = 32  # header caches kept (one per state of a data folder); the oldest go first
-MAX_CACHE_BYTES = 1 << 30  # a cache file larger than this is not read (it is rebuilt)
+MAX_CACHE_BYTES = 1 << 30  # a cache file larger than this is not read (it is rebuilt)...
+CACHE_ENTRY_SLACK = 256  # ...nor one larger than its files' entries can be (see _max_cache_bytes)
 
 
 def uses_headers(layout: Layout) -> bool:
@@ -105,7 +106,7 @@ def apply_headers(layout: Layout, roots: list[str], found: Found, signature: str
     keywords = header_keywords(layout)
     images = found.roles.get("image", [])
     cache = _cache_path(signature, roots, keywords) if signature is not None else None
-    cached = _load_cache(cache, keywords) if cache is not None else None
+    cached = _load_cache(cache, keywords, _max_cache_bytes(images, keywords)) if cache is not None else None
     index = {r: i for i, r in enumerate(roots)}
     metas: dict[str, dict[str, object]] = {}
     read = 0
@@ -174,13 +175,26 @@ def _plain_value(v: Any) -> bool:
     return isinstance(v, (str, int, float)) and not isinstance(v, bool)
 
 
-def _load_cache(path: Path, keywords: tuple[str, ...]) -> dict[str, dict[str, object]] | None:
+def _max_cache_bytes(images: list[Match], keywords: tuple[str, ...]) -> int:
+    """The largest cache the files of ``images`` can have: each entry holds at most the keywords and the
+    slice-order attributes, each value at most MAX_VALUE_BYTES characters escaped as JSON (6 bytes a
+    character at most), and its key the relative path (escaped too). A larger file is not what covidct
+    wrote: it is not read, so a replaced cache cannot take more memory than the data folder's own."""
+    from covidct.readers.dicom import MAX_VALUE_BYTES, ORDER_KEYWORDS
+
+    per_value = 6 * 4 * MAX_VALUE_BYTES + CACHE_ENTRY_SLACK  # _load_cache allows 4x MAX_VALUE_BYTES per value
+    entry = (len(keywords) + len(ORDER_KEYWORDS)) * per_value + CACHE_ENTRY_SLACK
+    return min(MAX_CACHE_BYTES, 4096 + sum(entry + 6 * len(m.rel) for m in images))
+
+
+def _load_cache(path: Path, keywords: tuple[str, ...], max_bytes: int = MAX_CACHE_BYTES
+                ) -> dict[str, dict[str, object]] | None:
     """The cached header values, or None when there is no usable cache (absent, damaged, another format)."""
     from covidct.fsutil import UnsafePath, open_regular
 
     try:
         with open_regular(path, "header cache") as fh:
-            if os.fstat(fh.fileno()).st_size > MAX_CACHE_BYTES:
+            if os.fstat(fh.fileno()).st_size > max_bytes:
                 return None
             data = json.loads(fh.read().decode("utf-8", "surrogateescape"))
     except (OSError, UnsafePath, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
