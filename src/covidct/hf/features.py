@@ -211,11 +211,10 @@ def _check_example_size(paths: list[str], role: str, nbytes: int) -> None:
 
     limit = max_decoded_bytes(paths[0])
     if nbytes > limit:
-        where = paths[0].rsplit("/", 2)[-2] if len(paths) > 1 and "/" in paths[0] else paths[0]
-        raise LayoutError(f"{where}: the {len(paths):,} {role} files of one example decode to about {nbytes:,} "
-                          f"bytes, more than the limit of {limit:,} bytes; refused before decoding them all (are "
-                          f"they really one scan? check the layout's `group`); if they are, raise the limit with "
-                          f"{MAX_DECODED_ENV}=<bytes>")
+        raise LayoutError(f"{paths[0]} and the {len(paths) - 1:,} other {role} files of its example decode to "
+                          f"about {nbytes:,} bytes, more than the limit of {limit:,} bytes; refused before decoding "
+                          f"them all (are they really one scan? check the layout's `group`); if they are, raise the "
+                          f"limit with {MAX_DECODED_ENV}=<bytes>")
 
 
 class Encoder:
