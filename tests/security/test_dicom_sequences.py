@@ -23,17 +23,16 @@ from tests.conftest import need
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 RUNNER = """
-import resource, sys
+import sys, tracemalloc
 import covidct.readers as rd
-import pydicom, numpy  # noqa: F401 (loaded before the baseline)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import pydicom, pydicom.filereader, numpy  # noqa: F401 (loaded before counting)
+tracemalloc.start()
 try:
     rd.read_dicom_values(sys.argv[1], ("SeriesInstanceUID",))
 except rd.ReadError as exc:
     print("refused", exc)
-print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
+print(tracemalloc.get_traced_memory()[1])
 """
-
 
 def _many_items(path: Path, items: int) -> None:
     need("pydicom")
@@ -58,7 +57,7 @@ def _many_items(path: Path, items: int) -> None:
 @pytest.mark.xfail(strict=True, reason="not fixed yet: pydicom parses undefined-length sequences whole")
 def test_a_header_of_many_sequence_items_reads_in_memory_bounded_by_its_size(tmp_path: Path) -> None:
     path = tmp_path / "items.dcm"
-    _many_items(path, 100_000)
+    _many_items(path, 50_000)
     size = path.stat().st_size
     proc = subprocess.run([sys.executable, "-c", RUNNER, str(path)], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": SRC}, check=False)
