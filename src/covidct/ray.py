@@ -34,6 +34,7 @@ on ``sys.path``, which nothing does).
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -114,34 +115,96 @@ def read_dataset(
     return out[split] if split is not None else out
 
 
+MAX_FOOTER_BYTES = 32 << 20  # a Parquet footer (schema, features JSON, row-group facts); real exports: kilobytes
+
+
 def decoder(exported: str | os.PathLike[str]) -> _DecodeExported:
     """The ``map_batches`` function that decodes rows of Parquet files written by ``covidct export``.
 
     ``exported`` is one of the Parquet files or a folder holding them (the features are read from the
     ``huggingface`` metadata ``datasets`` writes into each file's schema):
     ``ray.data.read_parquet(folder).map_batches(covidct.ray.decoder(folder), batch_format="pyarrow")``.
+
+    The folder is untrusted like any data folder: its ``*.parquet`` must be regular files inside it (no
+    link, FIFO or device), each footer at most :data:`MAX_FOOTER_BYTES`, and anything that is not an
+    export's Parquet (damaged file, features JSON that is not JSON, nested thousands deep, or names types
+    ``datasets`` does not have) is a :class:`~covidct.hf.builder.DataError`, never another exception.
     """
     require("datasets", "hf")
     import datasets
-    import pyarrow.parquet as pq
 
+    from covidct.fsutil import walk_entries
     from covidct.hf.builder import DataError
 
     path = Path(os.path.expanduser(str(exported)))
-    files = sorted(path.rglob("*.parquet")) if path.is_dir() else [path]
-    if not files or not files[0].is_file():
+    if path.is_dir():
+        files = []
+        try:
+            for rel, entry in walk_entries(str(path)):
+                if not rel.endswith(".parquet") or entry.is_dir(follow_symlinks=False):
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    raise DataError(f"{entry.path}: not a regular file (a link or a special file); an export "
+                                    "folder holds only the Parquet files covidct wrote")
+                files.append(Path(entry.path))
+        except OSError as exc:
+            raise DataError(f"{exc.filename or path}: cannot list it ({exc.strerror or exc})") from None
+    else:
+        files = [path]
+    if not files or not files[0].exists():
         raise DataError(f"{path}: no Parquet file there; export one with `covidct export ID --data-dir DIR --out DIR`")
     found: dict[bytes, Path] = {}
+    schemas = {}
     for f in files:  # footers only; several configs (different features) in one folder cannot share a decoder
-        meta = (pq.read_schema(f).metadata or {}).get(b"huggingface")
+        schema = _schema(f)
+        meta = (schema.metadata or {}).get(b"huggingface")
         if not meta:
             raise DataError(f"{f} has no `datasets` features in its metadata; is it from `covidct export`?")
-        found.setdefault(meta, f)
+        if meta not in found:
+            found[meta] = f
+            schemas[meta] = schema
     if len(found) > 1:
         a, b = list(found.values())[:2]
         raise DataError(f"{path} holds Parquet files of different features ({a} and {b}): read one config's "
                         f"folder (data/<config>)")
-    return _DecodeExported(datasets.Features.from_arrow_schema(pq.read_schema(files[0])))
+    (meta, first), = found.items()
+    try:
+        info = json.loads(meta)
+        if not isinstance(info, dict):
+            raise ValueError(f"a JSON {type(info).__name__}, not an object")
+        features = datasets.Features.from_arrow_schema(schemas[meta])
+    except RecursionError:
+        raise DataError(f"{first}: its `datasets` features are nested too deep; is it from `covidct export`?") from None
+    except Exception as exc:
+        raise DataError(f"{first}: unreadable `datasets` features ({type(exc).__name__}: {str(exc)[:200]}); is it "
+                        "from `covidct export`?") from None
+    return _DecodeExported(features)
+
+
+def _schema(f: Path) -> Any:
+    """The Arrow schema in ``f``'s footer, read from a regular file after its footer size is checked."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from covidct.fsutil import UnsafePath, open_regular
+    from covidct.hf.builder import DataError
+
+    try:
+        with open_regular(f, "Parquet file") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size >= 12:
+                fh.seek(size - 8)
+                tail = fh.read(8)
+                footer = int.from_bytes(tail[:4], "little")
+                if tail[4:] == b"PAR1" and footer > MAX_FOOTER_BYTES:
+                    raise DataError(f"{f}: its Parquet footer declares {footer:,} bytes, more than the "
+                                    f"{MAX_FOOTER_BYTES:,} an export needs; the file is damaged or hostile")
+            fh.seek(0)
+            return pq.read_schema(fh)
+    except UnsafePath as exc:
+        raise DataError(f"{f}: {exc.problem}") from None
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"{f}: not a readable Parquet file ({str(exc)[:200]}); is it from `covidct export`?") from None
 
 
 # ------------------------------------------------------------------------------------------ decoding

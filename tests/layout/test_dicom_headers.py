@@ -290,3 +290,102 @@ def test_splits_and_labels_come_from_header_values(tmp_path: Path) -> None:
     assert plan.splits == ["train", "test"]
     assert {(r.split, r.scan, r.labels["region"]) for r in plan.records()} == {
         ("train", "1.1", "chest"), ("test", "1.2", "abdomen")}
+
+
+def _plan_scans(card: Any, root: Path) -> set[str]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {r.scan for r in make_plan(card, None, [root]).records()}
+
+
+def test_a_symlinked_header_cache_folder_is_neither_written_nor_pruned(tmp_path: Path) -> None:
+    """`dicom-headers` as a link to another folder: covidct must not write there, nor delete that folder's
+    oldest ``*.json`` files when it prunes old caches (it keeps 32)."""
+    _two_series(tmp_path / "data")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    for i in range(40):
+        (victim / f"{i:02d}.json").write_text("{}")
+    (victim / f"{'0' * 32}.json").write_text("{}")  # named like a cache file: still not covidct's folder
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.symlink_to(victim, target_is_directory=True)
+    try:
+        assert _plan_scans(header_card(), tmp_path / "data") == {"1.1", "1.2"}
+        assert sorted(p.name for p in victim.iterdir()) == sorted([f"{i:02d}.json" for i in range(40)]
+                                                                  + [f"{'0' * 32}.json"])
+    finally:
+        folder.unlink()
+
+
+def test_pruning_keeps_files_the_cache_did_not_write(tmp_path: Path) -> None:
+    _two_series(tmp_path / "data")
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = [folder / f"notes-{i}.json" for i in range(40)]
+    for f in mine:
+        f.write_text("{}")
+    os.utime(mine[0], (0, 0))
+    try:
+        _plan_scans(header_card(), tmp_path / "data")
+        assert all(f.exists() for f in mine)
+    finally:
+        for f in mine:
+            f.unlink(missing_ok=True)
+
+
+def test_a_cache_file_nested_thousands_deep_is_rebuilt_not_a_traceback(tmp_path: Path) -> None:
+    _two_series(tmp_path / "data")
+    card = header_card()
+    first = _plan_scans(card, tmp_path / "data")
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    files = list(folder.glob("*.json"))
+    assert files
+    for f in files:
+        f.write_text("[" * 200_000 + "]" * 200_000)
+    assert _plan_scans(card, tmp_path / "data") == first
+
+
+def test_slices_claiming_one_series_are_bounded_as_one_example(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each file is within the decoded limit, the example they stack into is not: refused from the first
+    slice's size times the count, before the others decode (millions of files may claim one series)."""
+    datasets = pytest.importorskip("datasets")
+    from covidct.hf.builder import builder_for
+    from covidct.hf.load import prepare
+
+    datasets.disable_progress_bars()
+    for i in range(3):
+        _slice(tmp_path / f"data/{i}.dcm", series="1.1", z=float(i))  # 4x4 int16: 32 bytes each, 96 together
+    monkeypatch.setenv("COVIDCT_MAX_DECODED_BYTES", "64")
+    with warnings.catch_warnings(), pytest.raises(LayoutError) as err:
+        warnings.simplefilter("ignore")
+        prepare(builder_for(header_card(), data_dir=tmp_path / "data", cache_dir=tmp_path / "cache"))
+    assert "0.dcm and the 2 other image files of its example decode to about 96 bytes, more than the limit of " \
+        "64 bytes" in str(err.value) and "COVIDCT_MAX_DECODED_BYTES=<bytes>" in str(err.value)
+    monkeypatch.setenv("COVIDCT_MAX_DECODED_BYTES", "96")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rows = prepare(builder_for(header_card(), data_dir=tmp_path / "data", cache_dir=tmp_path / "cache2"))
+    assert np.asarray(rows["train"][0]["image"]).shape == (3, 4, 4)
+
+
+def test_a_cache_larger_than_its_files_entries_can_be_is_not_read(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache file padded to megabytes (or a gigabyte) for five files is not what covidct wrote: it is
+    not loaded into memory, the headers are read again."""
+    import covidct.readers as rd
+
+    _two_series(tmp_path / "data")
+    card = header_card()
+    first = _plan_scans(card, tmp_path / "data")
+    folder = Path(os.environ["COVIDCT_CACHE_DIR"]) / "dicom-headers"
+    for f in folder.glob("*.json"):
+        data = json.loads(f.read_text())
+        data["padding"] = "x" * (8 << 20)
+        f.write_text(json.dumps(data))
+    calls: list[str] = []
+    real = rd.read_dicom_values
+    monkeypatch.setattr(rd, "read_dicom_values", lambda path, kws: calls.append(str(path)) or real(path, kws))
+    assert _plan_scans(card, tmp_path / "data") == first
+    assert len(calls) == 5

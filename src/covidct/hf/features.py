@@ -209,6 +209,18 @@ def description(card: Card, cfg: Config) -> str:
 # ------------------------------------------------------------------------------------------ encoding
 
 
+def _check_example_size(paths: list[str], role: str, nbytes: int) -> None:
+    from covidct.readers._common import max_decoded_bytes
+    from covidct.settings import MAX_DECODED_ENV
+
+    limit = max_decoded_bytes(paths[0])
+    if nbytes > limit:
+        raise LayoutError(f"{paths[0]} and the {len(paths) - 1:,} other {role} files of its example decode to "
+                          f"about {nbytes:,} bytes, more than the limit of {limit:,} bytes; refused before decoding "
+                          f"them all (are they really one scan? check the layout's `group`); if they are, raise the "
+                          f"limit with {MAX_DECODED_ENV}=<bytes>")
+
+
 class Encoder:
     """Turns layout records into examples matching :func:`features_for`."""
 
@@ -299,6 +311,7 @@ class Encoder:
         fmt = self.formats[role]
         mask = role != "image"
         decoded = []
+        total = 0
         for path in paths:
             dataset = self.cfg.layout.files[role].dataset if self.cfg.layout else None
             try:
@@ -311,6 +324,11 @@ class Encoder:
             except self.rd.ReadError as exc:
                 raise LayoutError(str(exc)) from None
             decoded.append(d)
+            total += d.array.nbytes
+            # each file is bounded by the decoded limit; so is the example its slices make (thousands of
+            # files that claim one SeriesInstanceUID would otherwise stack without end): refused from the
+            # first slice's size times the count, before the others are decoded, and again as they come
+            _check_example_size(paths, role, len(paths) * d.array.nbytes if len(decoded) == 1 else total)
         arrays = [_gray(d.array, paths[i]) for i, d in enumerate(decoded)]
         if p.ndim == 3 and len(arrays) == 1 and arrays[0].ndim == 3:
             arr = arrays[0]

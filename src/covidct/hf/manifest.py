@@ -63,8 +63,9 @@ def require_manifest(folder: Path) -> dict[str, Any]:
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ManifestError(f"{path}: unreadable manifest ({exc}); re-run the export") from None
+    except (OSError, ValueError, RecursionError) as exc:  # RecursionError: arrays nested thousands deep
+        reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)
+        raise ManifestError(f"{path}: unreadable manifest ({reason}); re-run the export") from None
     if not isinstance(data, dict):
         raise ManifestError(f"{path}: unreadable manifest; re-run the export")
     return data
@@ -74,6 +75,6 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     """The manifest of ``folder``, or None when it has none (or an unreadable one)."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None

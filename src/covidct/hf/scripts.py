@@ -161,11 +161,16 @@ def card_from_script(path: str | Path) -> Card:
         raise ScriptError(f"{path}: no loading script (expected <folder>/<folder name>.py)")
     if script.stat().st_size > 5_000_000:  # checked before reading it
         raise ScriptError(f"{script}: too large for a covidct loading script")
-    text = script.read_text(encoding="utf-8")
     try:
+        text = script.read_text(encoding="utf-8")
         tree = ast.parse(text, filename=str(script))
+    except UnicodeDecodeError as exc:
+        raise ScriptError(f"{script}: not UTF-8 text ({exc.reason} at byte {exc.start}); was it written by "
+                          "`covidct scripts`?") from None
     except SyntaxError as exc:
         raise ScriptError(f"{script}:{exc.lineno}: not valid Python ({exc.msg})") from None
+    except (RecursionError, MemoryError):
+        raise ScriptError(f"{script}: nested too deep to be a covidct loading script") from None
     doc: str | None = None
     for node in tree.body:
         if (
@@ -183,6 +188,8 @@ def card_from_script(path: str | Path) -> Card:
         data = json.loads(doc)
     except json.JSONDecodeError as exc:
         raise ScriptError(f"{script}: the embedded card is not JSON ({exc})") from None
+    except RecursionError:
+        raise ScriptError(f"{script}: the embedded card is nested too deep to be a card") from None
     return _validated(data, where=str(script))
 
 

@@ -17,9 +17,12 @@ every matched file), so an unchanged folder is not read twice, and any change to
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
+import stat
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -32,7 +35,8 @@ from covidct.layout.walk import Found, LayoutError, Match
 
 CACHE_FORMAT = 1
 MAX_CACHE_FILES = 32  # header caches kept (one per state of a data folder); the oldest go first
-MAX_CACHE_BYTES = 1 << 30  # a cache file larger than this is not read (it is rebuilt)
+MAX_CACHE_BYTES = 1 << 30  # a cache file larger than this is not read (it is rebuilt)...
+CACHE_ENTRY_SLACK = 256  # ...nor one larger than its files' entries can be (see _max_cache_bytes)
 
 
 def uses_headers(layout: Layout) -> bool:
@@ -102,7 +106,7 @@ def apply_headers(layout: Layout, roots: list[str], found: Found, signature: str
     keywords = header_keywords(layout)
     images = found.roles.get("image", [])
     cache = _cache_path(signature, roots, keywords) if signature is not None else None
-    cached = _load_cache(cache, keywords) if cache is not None else None
+    cached = _load_cache(cache, keywords, _max_cache_bytes(images, keywords)) if cache is not None else None
     index = {r: i for i, r in enumerate(roots)}
     metas: dict[str, dict[str, object]] = {}
     read = 0
@@ -142,11 +146,27 @@ def apply_headers(layout: Layout, roots: list[str], found: Found, signature: str
 # ------------------------------------------------------------------------------------------- cache
 
 
-def _cache_path(signature: str, roots: list[str], keywords: tuple[str, ...]) -> Path:
+CACHE_NAME = re.compile(r"[0-9a-f]{32}\.json")  # the files of the cache folder covidct wrote (and may delete)
+
+
+def _cache_path(signature: str, roots: list[str], keywords: tuple[str, ...]) -> Path | None:
+    """The cache file for this state of the data, or None when the cache folder is not covidct's own.
+
+    The folder ``dicom-headers`` must be a real folder (or absent): a symbolic link there would make
+    covidct write cache files into, and prune the oldest ``*.json`` files of, whatever folder it names.
+    """
     from covidct.settings import settings
 
+    folder = settings().cache_dir / "dicom-headers"
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return None
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return None
     key = hashlib.sha256(json.dumps([CACHE_FORMAT, signature, roots, keywords]).encode("utf-8", "surrogateescape"))
-    return settings().cache_dir / "dicom-headers" / f"{key.hexdigest()[:32]}.json"
+    return folder / f"{key.hexdigest()[:32]}.json"
 
 
 def _plain_value(v: Any) -> bool:
@@ -155,16 +175,29 @@ def _plain_value(v: Any) -> bool:
     return isinstance(v, (str, int, float)) and not isinstance(v, bool)
 
 
-def _load_cache(path: Path, keywords: tuple[str, ...]) -> dict[str, dict[str, object]] | None:
+def _max_cache_bytes(images: list[Match], keywords: tuple[str, ...]) -> int:
+    """The largest cache the files of ``images`` can have: each entry holds at most the keywords and the
+    slice-order attributes, each value at most MAX_VALUE_BYTES characters escaped as JSON (6 bytes a
+    character at most), and its key the relative path (escaped too). A larger file is not what covidct
+    wrote: it is not read, so a replaced cache cannot take more memory than the data folder's own."""
+    from covidct.readers.dicom import MAX_VALUE_BYTES, ORDER_KEYWORDS
+
+    per_value = 6 * 4 * MAX_VALUE_BYTES + CACHE_ENTRY_SLACK  # _load_cache allows 4x MAX_VALUE_BYTES per value
+    entry = (len(keywords) + len(ORDER_KEYWORDS)) * per_value + CACHE_ENTRY_SLACK
+    return min(MAX_CACHE_BYTES, 4096 + sum(entry + 6 * len(m.rel) for m in images))
+
+
+def _load_cache(path: Path, keywords: tuple[str, ...], max_bytes: int = MAX_CACHE_BYTES
+                ) -> dict[str, dict[str, object]] | None:
     """The cached header values, or None when there is no usable cache (absent, damaged, another format)."""
     from covidct.fsutil import UnsafePath, open_regular
 
     try:
         with open_regular(path, "header cache") as fh:
-            if os.fstat(fh.fileno()).st_size > MAX_CACHE_BYTES:
+            if os.fstat(fh.fileno()).st_size > max_bytes:
                 return None
             data = json.loads(fh.read().decode("utf-8", "surrogateescape"))
-    except (OSError, UnsafePath, ValueError):
+    except (OSError, UnsafePath, ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return None
     if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("keywords") != list(keywords):
         return None
@@ -188,9 +221,13 @@ def _save_cache(path: Path, keywords: tuple[str, ...], files: dict[str, dict[str
     try:
         atomic_write_text(path, json.dumps({"format": CACHE_FORMAT, "keywords": list(keywords), "files": files},
                                            ensure_ascii=True, separators=(",", ":")))
-        olds = sorted(path.parent.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        for old in olds[MAX_CACHE_FILES:]:
-            old.unlink(missing_ok=True)
+        olds = []
+        for entry in os.scandir(path.parent):  # only the cache files covidct names, never a link or a folder
+            if CACHE_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                olds.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+        for _mtime, old in sorted(olds, reverse=True)[MAX_CACHE_FILES:]:
+            with contextlib.suppress(FileNotFoundError):  # another process pruned it first
+                os.unlink(old)
     except OSError:
         pass
 

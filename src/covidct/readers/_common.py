@@ -106,6 +106,89 @@ def check_decoded_size(src: object, what: str, shape: Sequence[Any], itemsize: i
     return total
 
 
+INFLATE_RATIO = 50  # a gzip or deflate stream inside an image file may inflate to this many times its size...
+INFLATE_FLOOR = 64 << 20  # ...or to this many bytes (any real slice, a binary SEG volume), whichever is larger
+
+
+def inflate_allowance(src: object, compressed: int) -> tuple[int, str]:
+    """The most bytes a compressed stream of ``compressed`` bytes in ``src`` may inflate to, and why.
+
+    Like an archive's: :data:`INFLATE_RATIO` times the compressed size, at least :data:`INFLATE_FLOOR`, at
+    most the decoded limit; ``COVIDCT_MAX_DECODED_BYTES``, when set, replaces it. A bomb is then refused
+    after time linear in its own size, whatever it declares.
+    """
+    from covidct.settings import MAX_DECODED_ENV, settings
+
+    try:
+        override = settings().max_decoded_bytes
+    except ValueError as exc:
+        raise ReadError(src, str(exc)) from None
+    if override is not None:
+        return override, f"{MAX_DECODED_ENV}={override:,}"
+    allowance = min(MAX_DECODED_DEFAULT, max(INFLATE_FLOOR, INFLATE_RATIO * compressed))
+    return allowance, (f"{INFLATE_RATIO}x its {compressed:,} compressed bytes, at least {INFLATE_FLOOR:,}, at most "
+                       f"{MAX_DECODED_DEFAULT:,}")
+
+
+def inflate_refused(src: object, what: str, allowance: int, why: str) -> ReadError:
+    from covidct.settings import MAX_DECODED_ENV
+
+    return ReadError(src, f"its {what} inflates to more than {allowance:,} bytes ({why}); refused before decoding: "
+                     "the file is a decompression bomb or damaged",
+                     f"if the file is genuine, raise the limit with {MAX_DECODED_ENV}=<bytes>")
+
+
+def gunzipped(src: Any) -> Any:
+    """A gzip-compressed file (``src``: a path or a seekable file object) as an in-memory file, inflated
+    within :func:`inflate_allowance`; None when ``src`` is not gzip (then it is left at its position).
+
+    For the formats the sniffer also recognises inside gzip (DICOM, NPY: ``Format.gzip_inner``), whose
+    libraries would otherwise read the compressed bytes as the format itself.
+    """
+    import gzip
+    import io
+    import zlib
+
+    from covidct.fsutil import UnsafePath, open_regular
+
+    own = not hasattr(src, "read")
+    try:
+        fh = open_regular(src) if own else src
+    except FileNotFoundError:
+        raise ReadError(src, "no such file") from None
+    except UnsafePath as exc:
+        raise ReadError(src, exc.problem) from None
+    pos = fh.tell()
+    try:
+        if fh.read(2) != b"\x1f\x8b":
+            return None
+        compressed = fh.seek(0, os.SEEK_END) - pos
+        fh.seek(pos)
+        allowance, why = inflate_allowance(src, compressed)
+        out = io.BytesIO()
+        try:
+            for keep in (False, True):  # counted first, chunk by chunk: a bomb never takes its allowance in memory
+                fh.seek(pos)
+                total = 0
+                with gzip.GzipFile(fileobj=fh, mode="rb") as gz:
+                    while chunk := gz.read(1 << 20):
+                        total += len(chunk)
+                        if total > allowance:
+                            raise inflate_refused(src, "gzip stream", allowance, why)
+                        if keep:
+                            out.write(chunk)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise damaged(src, "inflate the gzip stream", exc) from None
+        out.seek(0)
+        out.name = describe_path(src)  # type: ignore[attr-defined]  # messages name the file, not a buffer
+        return out
+    finally:
+        if own:
+            fh.close()
+        else:
+            fh.seek(pos)
+
+
 def companion(path: str, name: str, what: str) -> str:
     """The real path of ``name`` (a file another file refers to: a .raw beside its .mhd, an Analyze
     .img) if it lies inside ``path``'s folder and is a regular file; else a :class:`ReadError`.

@@ -7,10 +7,21 @@ from typing import Any
 import numpy as np
 
 from covidct.fsutil import open_regular
-from covidct.readers._common import Decoded, ReadError, check_decoded_size, check_regular, damaged, intensity_of
+from covidct.readers._common import (
+    Decoded,
+    ReadError,
+    check_decoded_size,
+    check_regular,
+    damaged,
+    gunzipped,
+    intensity_of,
+)
 
 
 def read(src: Any, *, mask: bool = False) -> Decoded:
+    inner = gunzipped(src)  # the sniffer calls a gzipped .npy NPY (Format.gzip_inner): read what it holds
+    if inner is not None:
+        src = inner
     pos = src.tell() if hasattr(src, "seek") else None
     if _peek(src, 4) != b"PK\x03\x04":
         # shape and dtype first: a 100-byte header can declare terabytes
