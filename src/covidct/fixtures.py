@@ -598,9 +598,20 @@ class Synthesizer:
 
     def _slot(self, k: int, split: str | None, split_raw: str | None, cls: str | None, scan_level: bool) -> _Slot:
         lay = self.lay
-        expected: dict[str, Any] = {}
-        raw: dict[str, Any] = {}
-        slot = _Slot(k, split, split_raw, expected, raw, None)
+        slot = _Slot(k, split, split_raw, {}, {}, None)
+        fixed = self._unit_labels(slot, cls, scan_level)
+        sp = lay.splits
+        if sp is not None and sp.by is not None and sp.by.part is not None and split_raw is not None:
+            fixed[sp.by.part] = split_raw
+        self._members(slot, fixed)
+        self._slice_labels(slot)
+        if lay.patient is not None:
+            slot.patient = self._id_value(lay.patient, slot, "patient")
+        return slot
+
+    def _unit_labels(self, slot: _Slot, cls: str | None, scan_level: bool) -> dict[str, str]:
+        """The labels of example ``slot`` that have one value per example; returns the parts they fix."""
+        lay = self.lay
         fixed: dict[str, str] = {}
         for name, vf in lay.labels.items():
             lab = self.labels.get(name)
@@ -608,20 +619,21 @@ class Synthesizer:
                 continue
             if lab.kind in SLICE_KINDS and not self.per_member and not self._vf_unit_level(vf):
                 continue  # per-slice values, set on the members
-            exp, r = self._label_value(lab, k, cls, scan_level)
-            expected[name] = exp
-            raw[name] = r
+            exp, r = self._label_value(lab, slot.index, cls, scan_level)
+            slot.expected[name] = exp
+            slot.raw[name] = r
             if vf.part is not None:
                 if r is None or isinstance(r, list):
                     raise FixtureError(f"label {name!r} from part {{{vf.part}}} cannot hold {r!r}")
                 if vf.part in fixed and fixed[vf.part] != r:
                     raise FixtureError(f"part {{{vf.part}}} would need two values ({fixed[vf.part]!r}, {r!r})")
                 fixed[vf.part] = r
-        sp = lay.splits
-        if sp is not None and sp.by is not None and sp.by.part is not None and split_raw is not None:
-            fixed[sp.by.part] = split_raw
-        # identity parts: one value per example (scan), and per member for the others
-        group_by = set(lay.group.by) if lay.group else set()
+        return fixed
+
+    def _members(self, slot: _Slot, fixed: dict[str, str]) -> None:
+        """The identity parts of ``slot`` (one value per example, and per member for the others) and its members."""
+        k = slot.index
+        group_by = set(self.lay.group.by) if self.lay.group else set()
         unit_parts: dict[str, str] = dict(fixed)
         for p in self.image_parts:
             if p in unit_parts:
@@ -633,24 +645,24 @@ class Synthesizer:
         for pos in range(n):
             parts = dict(unit_parts)
             for p in self.image_parts:
-                if p in parts:
-                    continue
-                parts[p] = self._member_part(p, k, pos, n)
+                if p not in parts:
+                    parts[p] = self._member_part(p, k, pos, n)
             slot.members.append(_Member(pos, parts))
-        for name, vf in lay.labels.items():  # per-slice labels of scan examples, from per-slice rows or parts
+
+    def _slice_labels(self, slot: _Slot) -> None:
+        """Per-slice labels of scan examples, from per-slice rows or parts."""
+        lay = self.lay
+        for name, vf in lay.labels.items():
             lab = self.labels.get(name)
             if lab is None or vf.array is not None or name in lay.files or self.per_member:
                 continue
             if lab.kind in SLICE_KINDS and not self._vf_unit_level(vf):
                 for m in slot.members:
-                    exp, r = self._label_value(lab, k + m.pos, None, False)
+                    exp, r = self._label_value(lab, slot.index + m.pos, None, False)
                     m.slice_labels[name] = exp
                     m.slice_raw[name] = r
                     if vf.part is not None:
                         m.parts[vf.part] = r
-        if lay.patient is not None:
-            slot.patient = self._id_value(lay.patient, slot, "patient")
-        return slot
 
     def _is_id_part(self, p: str) -> bool:
         lay = self.lay
