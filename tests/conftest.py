@@ -6,11 +6,13 @@ installs everything and fetches the samples, so a skip there would hide a test t
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +21,12 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "cards"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The index of a cards folder lives in the user's cache: tests (and the commands they start) use a cache
+# folder of their own, never the user's.
+_CACHE = tempfile.mkdtemp(prefix="covidct-test-cache-")
+os.environ["COVIDCT_CACHE"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 try:  # no timing assertions: Hypothesis's per-example deadline fails tests on a busy 2-core CI machine
     from hypothesis import settings as _hypothesis_settings

@@ -64,7 +64,8 @@ def cmd_validate(ns: argparse.Namespace) -> int:
             return 0
     # the whole registry is the context of the cross-card checks, whichever cards are checked
     jobs = ns.jobs if ns.jobs > 0 else (os.cpu_count() or 1)
-    results = validate_paths(paths, jobs=jobs, registry_dir=cards_dir)
+    index = registry(cards_dir).index() if cards_dir.is_dir() else None  # only changed registry cards are read
+    results = validate_paths(paths, jobs=jobs, registry_dir=cards_dir, index=index)
     issues = [i for r in results for i in r.issues]
     errors, warnings = count(results)
     if ns.format == "json":
@@ -132,16 +133,14 @@ def _show_args(p: argparse.ArgumentParser) -> None:
 @args(_show_args)
 def cmd_show(ns: argparse.Namespace) -> int:
     reg = registry(_cards_dir(ns))
-    card = reg.get(ns.id)
+    path, rec = reg.locate(ns.id)  # with a warm index: neither other cards nor the card model are loaded
     if ns.format == "json":
-        echo(card.model_dump_json(indent=2, exclude_none=True), as_json=True)
+        echo(reg.get(ns.id).model_dump_json(indent=2, exclude_none=True), as_json=True)
         return 0
     if ns.format == "yaml":
-        echo(reg.paths[card.id].read_text(encoding="utf-8"), end="")
+        echo(path.read_text(encoding="utf-8"), end="")
         return 0
-    from covidct.render.text import card_text
-
-    echo(card_text(card))
+    echo(reg.show_text(rec))
     return 0
 
 
@@ -251,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
     parser.add_argument("--version", action=_Version, help="print the version and which cards are in use, then exit")
+    parser.add_argument("--no-index", action="store_true", help="read and validate every card afresh, without "
+                        "covidct's index of the cards folder (in the user's cache; also COVIDCT_NO_INDEX=1)")
     parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS, else the repository's cards/ "
                                         "when run from a clone, else the snapshot packaged with covidct)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -290,6 +291,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(ns, "handler", None):
         parser.print_help()
         return 2
+    if ns.no_index:
+        from covidct.settings import NO_INDEX_ENV
+
+        os.environ[NO_INDEX_ENV] = "1"
     try:
         return ns.handler(ns)
     except CovidctError as exc:  # every expected failure: one line, its own exit status, no traceback
