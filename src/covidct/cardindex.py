@@ -37,7 +37,6 @@ import time
 import warnings
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,7 +80,6 @@ class Record:
     text: bytes | None = None  # zlib-compressed `covidct show` text (valid cards, once stored)
     unchanged: bool = False  # read again, same bytes as the stored entry: only the key is new
     card_obj: Card | None = None  # the validated card, when validated in this process (never stored)
-    loaded: bool = False  # card, row and text were read from the index (or computed)
 
     def issues_in(self, in_registry: bool) -> list[list[Any]]:
         """The card's own issues as a card of the registry (a download URL needs a sha256) or not."""
@@ -183,7 +181,6 @@ def _derive(rec: Record) -> None:
     rec.card = zlib.compress(card.model_dump_json(exclude_defaults=True).encode("utf-8"), 1)
     rec.row = json.dumps(catalog_row(card), ensure_ascii=False)
     rec.text = zlib.compress(card_text(card).encode("utf-8"), 1)
-    rec.loaded = True
 
 
 def _validate_chunk(items: list[tuple[str, str | None, bool]]) -> list[Record]:
@@ -367,31 +364,35 @@ class CardIndex:
         out.update(mem)  # this process's records, with the card it validated
         return out
 
-    def load(self, rec: Record) -> Record:
-        """``rec`` with its card JSON, catalog row and show text (valid cards)."""
-        if rec.loaded or not rec.usable:
-            return rec
-        if rec.card_obj is not None:
-            _derive(rec)
-            return rec
+    def derived(self, records: Sequence[Record], what: str) -> list[Any]:
+        """``what`` (``card``, ``row`` or ``text``) of each of ``records`` (valid cards): from the index,
+        else made from the card (validating its file again if this process has not)."""
+        if what not in ("card", "row", "text"):
+            raise ValueError(what)
+        want = [r for r in records if getattr(r, what) is None and r.card_obj is None]
         db = self._conn()
-        row = None
-        if db is not None:
+        if db is not None and want:
             try:
-                row = db.execute("SELECT card, row, text FROM cards WHERE file = ? AND sha256 = ?",
-                                 (rec.file, rec.sha256)).fetchone()
+                if len(want) > 50:
+                    rows = db.execute(f"SELECT file, sha256, {what} FROM cards").fetchall()
+                else:
+                    rows = [row for r in want
+                            for row in db.execute(f"SELECT file, sha256, {what} FROM cards WHERE file = ?", (r.file,))]
+                found = {(f, sha): v for f, sha, v in rows}
             except sqlite3.Error as exc:
                 self._failed(exc)
-        if row is None or row[0] is None:  # gone meanwhile: validate the file again
-            fresh = validate_record(str(self.folder / rec.file))
-            if fresh.sha256 != rec.sha256 or fresh.card_obj is None:
-                raise OSError(f"{self.folder / rec.file} changed while it was read; try again")
-            rec.card_obj = fresh.card_obj
-            _derive(rec)
-            return rec
-        rec.card, rec.row, rec.text = row
-        rec.loaded = True
-        return rec
+                found = {}
+            for r in want:
+                setattr(r, what, found.get((r.file, r.sha256)))
+        for r in records:
+            if getattr(r, what) is None:
+                if r.card_obj is None:  # not in the index (any more): validate the file again
+                    fresh = validate_record(str(self.folder / r.file), derive=False)
+                    if fresh.sha256 != r.sha256 or fresh.card_obj is None:
+                        raise OSError(f"{self.folder / r.file} changed while it was read; try again")
+                    r.card_obj = fresh.card_obj
+                _derive(r)
+        return [getattr(r, what) for r in records]
 
     @staticmethod
     def _fresh(path: Path, rec: Record) -> bool:
@@ -416,6 +417,8 @@ class CardIndex:
             if rec is None or rec.key is None or not self._fresh(p, rec):
                 todo.append((str(p), rec.sha256 if rec else None, self._conn() is not None))
         if jobs > 1 and len(todo) >= PARALLEL_MIN:
+            from concurrent.futures import ProcessPoolExecutor
+
             n = max(1, len(todo) // (jobs * 8))
             chunks = [todo[i: i + n] for i in range(0, len(todo), n)]
             with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -462,7 +465,7 @@ class CardIndex:
                         db.execute("UPDATE cards SET size = ?, mtime_ns = ?, ctime_ns = ?, ino = ?, checked_ns = ? "
                                    "WHERE file = ? AND sha256 = ?", (*r.key, r.checked_ns, r.file, r.sha256))
                         continue
-                    if r.usable and not r.loaded:
+                    if r.usable and r.card is None:
                         _derive(r)
                     db.execute("INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                (r.file, *r.key, r.checked_ns, r.sha256, json.dumps(r.summary, ensure_ascii=False),
@@ -513,14 +516,12 @@ class CardIndex:
         return done, context
 
 
-def card_from_record(rec: Record) -> Card:
-    """The validated card of a valid record (its JSON was made from the validated model)."""
-    if rec.card_obj is None:
-        from covidct.card.model import Card
+def card_from_json(data: bytes) -> Card:
+    """A valid card from the JSON the index keeps (made from the validated model: validating it again
+    gives an equal card)."""
+    from covidct.card.model import Card
 
-        assert rec.card is not None
-        rec.card_obj = Card.model_validate_json(zlib.decompress(rec.card))
-    return rec.card_obj
+    return Card.model_validate_json(zlib.decompress(data))
 
 
-__all__ = ["CardIndex", "IndexWarning", "Record", "card_from_record", "code_fingerprint", "validate_record"]
+__all__ = ["CardIndex", "IndexWarning", "Record", "card_from_json", "code_fingerprint", "validate_record"]

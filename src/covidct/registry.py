@@ -115,23 +115,27 @@ class Registry:
             raise CardError(f"{len(errors)} error(s) in {self.cards_dir}; run `covidct validate`", errors)
         return records
 
-    def _card(self, rec: Record) -> Card:
-        from covidct.cardindex import card_from_record
+    def _cards_of(self, records: list[Record]) -> list[Card]:
+        """The cards of valid records (made once per file content in this process)."""
+        from covidct.cardindex import card_from_json
 
-        key = (rec.file, rec.sha256)
-        card = self._cards.get(key)
-        if card is None:
-            card = self._cards[key] = card_from_record(self.index().load(rec))
-        self.paths[card.id] = self.cards_dir / rec.file
-        return card
+        todo = [r for r in records if (r.file, r.sha256) not in self._cards and r.card_obj is None]
+        for r, data in zip(todo, self.index().derived(todo, "card"), strict=True):
+            self._cards[(r.file, r.sha256)] = card_from_json(data)
+        out = []
+        for r in records:
+            card = r.card_obj or self._cards[(r.file, r.sha256)]
+            self._cards[(r.file, r.sha256)] = card
+            self.paths[card.id] = self.cards_dir / r.file
+            out.append(card)
+        return out
 
     def cards(self) -> dict[str, Card]:
         """Every card by id, in file name order; :class:`CardError` if any card (or the registry) has an error."""
         records = self._valid_records()
         live = {(r.file, r.sha256) for r in records}
         self._cards = {k: c for k, c in self._cards.items() if k in live}
-        cards = [self._card(r) for r in records]
-        return {c.id: c for c in cards}
+        return {c.id: c for c in self._cards_of(records)}
 
     def locate(self, ref: str) -> tuple[Path, Record]:
         """The file and valid record of the card ``ref`` names: its id (the file ``<id>.yaml``, read
@@ -167,25 +171,18 @@ class Registry:
 
     def get(self, ref: str) -> Card:
         """A card by id, `covidct/<id>`, name or alias (case-insensitive); see :meth:`locate`."""
-        return self._card(self.locate(ref)[1])
+        return self._cards_of([self.locate(ref)[1]])[0]
 
     def show_text(self, rec: Record) -> str:
         """``covidct show``'s text of a valid card (kept in the index: no model is loaded)."""
         import zlib
 
-        rec = self.index().load(rec)
-        assert rec.text is not None
-        return zlib.decompress(rec.text).decode("utf-8")
+        return zlib.decompress(self.index().derived([rec], "text")[0]).decode("utf-8")
 
     def catalog(self) -> pd.DataFrame:
         import pandas as pd
 
-        index = self.index()
-        rows = []
-        for rec in self._valid_records():
-            rec = index.load(rec)
-            assert rec.row is not None
-            rows.append(json.loads(rec.row))
+        rows = [json.loads(row) for row in self.index().derived(self._valid_records(), "row")]
         df = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
         for col in ("patients", "scans", "images"):
             df[col] = df[col].astype("Int64")  # counts stay integers; unknown is <NA>, not NaN
