@@ -82,6 +82,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,5000,10000")
     ap.add_argument("--repeat", type=int, default=5, help="warm runs of each command")
     ap.add_argument("--repeat-cold", type=int, default=1, help="cold runs of each command (each validates everything)")
+    ap.add_argument("--cold-list-only", action="store_true", help="time catalog() and validate cold only through "
+                    "`list` (all three validate every card and write the index): their ratios are to list's cold run")
     ns = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; medians of wall / CPU seconds")
     for n in (int(x) for x in ns.sizes.split(",")):
@@ -103,11 +105,16 @@ def main() -> None:
                 "catalog()": ["-c", "import covidct; print(len(covidct.catalog()))"],
                 "validate (1 changed)": [*cli, "validate", "-q"],
             }
+            cold_list: list[tuple[float, float]] = []
             for name, args in commands.items():
                 cold = []
-                for _ in range(ns.repeat_cold):
+                if ns.cold_list_only and name not in ("show ID", "list"):
+                    cold = cold_list
+                for _ in range(ns.repeat_cold if not cold else 0):
                     shutil.rmtree(cache, ignore_errors=True)
                     cold.append(run(args, env))
+                if name == "list":
+                    cold_list = cold
                 if name == "show ID":  # a warm index: made by one full listing
                     run([*cli, "list", "--format", "ids"], env)
                 warm = []
@@ -118,7 +125,8 @@ def main() -> None:
                 changed.write_text(original, encoding="utf-8")
                 cw, cc = statistics.median(x[0] for x in cold), statistics.median(x[1] for x in cold)
                 ww, wc = statistics.median(x[0] for x in warm), statistics.median(x[1] for x in warm)
-                print(f"{n:>6} {name:<21} cold {cw:7.2f} s / {cc:6.2f} CPU   warm {ww:6.3f} s / {wc:6.3f} CPU   "
+                mark = "*" if cold is cold_list and name != "list" else " "
+                print(f"{n:>6} {name:<21}{mark}cold {cw:7.2f} s / {cc:6.2f} CPU   warm {ww:6.3f} s / {wc:6.3f} CPU   "
                       f"warm/cold {ww / cw:.3f} wall, {wc / cc:.3f} CPU")
 
 

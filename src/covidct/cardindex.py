@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from covidct.cards_snapshot import card_files
+from covidct.errors import CovidctError
 from covidct.settings import settings
 from covidct.version import __version__
 
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
     from covidct.card.crosscard import FileResult, Summary
     from covidct.card.model import Card
 
-SCHEMA = 1  # the layout of the index's tables; part of the format, with covidct's version and code
+SCHEMA = 2  # the layout of the index's tables; part of the format, with covidct's version and code
 CARD_SUFFIX = ".yaml"
 RACY_NS = 2_000_000_000  # a file changed less than this before it was read is hashed again when next seen
 PARALLEL_MIN = 50  # fewer stale cards than this are validated in this process
@@ -70,23 +71,41 @@ class Record:
     key: StatKey | None  # of the bytes validated; None: not kept (not a regular file, unreadable)
     checked_ns: int  # when the bytes were read
     sha256: str | None
-    summary: dict[str, Any] | None  # covidct.card.crosscard.Summary as JSON
-    issues: list[list[Any]]  # [line, col, code, message, hint] of the card's own issues, as a registry card
-    valid: bool  # no error among them (the registry-wide checks come on top)
-    loose: list[list[Any]] | None = None  # the issues as a card outside the registry, when they differ
-    loose_valid: bool = False
+    valid: bool  # no error among its own issues as a registry card (the registry-wide checks come on top)
+    loose_valid: bool  # no error among them as a card outside the registry
+    # [summary, issues, loose]: covidct.card.crosscard.Summary as JSON; [line, col, code, message, hint] of
+    # the card's own issues as a registry card; the same outside the registry when they differ (else None).
+    # Stored as JSON text, decoded when first asked for (a warm `covidct list` never needs them).
+    data: Any = None
     card: bytes | None = None  # zlib-compressed JSON of the card (valid cards, once stored)
     row: str | None = None  # the catalog row as JSON (valid cards, once stored)
     text: bytes | None = None  # zlib-compressed `covidct show` text (valid cards, once stored)
     unchanged: bool = False  # read again, same bytes as the stored entry: only the key is new
     card_obj: Card | None = None  # the validated card, when validated in this process (never stored)
 
+    def _decoded(self) -> list[Any]:
+        if isinstance(self.data, str):
+            try:
+                data = json.loads(self.data)
+            except ValueError:
+                data = None
+            if not (isinstance(data, list) and len(data) == 3 and isinstance(data[1], list)):
+                raise IndexCorrupt(f"covidct's index of the cards folder is damaged (the entry of {self.file!r}); "
+                                   f"run again with --no-index, or delete the folder `index` in {settings().cache_dir}")
+            self.data = data
+        return self.data  # type: ignore[no-any-return]
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        return self._decoded()[0]  # type: ignore[no-any-return]
+
     def issues_in(self, in_registry: bool) -> list[list[Any]]:
         """The card's own issues as a card of the registry (a download URL needs a sha256) or not."""
-        return self.issues if in_registry or self.loose is None else self.loose
+        _, issues, loose = self._decoded()
+        return issues if in_registry or loose is None else loose  # type: ignore[no-any-return]
 
     def valid_in(self, in_registry: bool) -> bool:
-        return self.valid if in_registry or self.loose is None else self.loose_valid
+        return self.valid if in_registry else self.loose_valid
 
     @property
     def usable(self) -> bool:
@@ -150,7 +169,7 @@ def validate_record(path: str, known_sha: str | None = None, derive: bool = True
         key = stat_key(fst)
         digest = hashlib.sha256(data).hexdigest()
         if digest == known_sha:
-            return Record(p.name, key, checked, digest, None, [], False, unchanged=True)
+            return Record(p.name, key, checked, digest, False, False, [None, [], None], unchanged=True)
 
         def check(in_registry: bool) -> FileResult:  # the bytes read, as validate_file would read them
             return validate_bytes(data, "", stem, in_registry=in_registry)
@@ -161,9 +180,9 @@ def validate_record(path: str, known_sha: str | None = None, derive: bool = True
 
     result = check(True)
     issues, valid = issues_valid(result)
-    rec = Record(p.name, key, checked, digest, _summary_json(result.summary), issues, valid, card_obj=result.card)
-    if any(i.code == "C316" for i in result.issues):
-        rec.loose, rec.loose_valid = issues_valid(check(False))
+    loose, loose_valid = issues_valid(check(False)) if any(i.code == "C316" for i in result.issues) else (None, valid)
+    rec = Record(p.name, key, checked, digest, valid, loose_valid, [_summary_json(result.summary), issues, loose],
+                 card_obj=result.card)
     if not rec.usable:
         rec.card_obj = None
     elif derive:
@@ -217,7 +236,7 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-_COLUMNS = "file, size, mtime_ns, ctime_ns, ino, checked_ns, sha256, summary, issues, valid"
+_COLUMNS = "file, size, mtime_ns, ctime_ns, ino, checked_ns, sha256, valid, data"
 _warned: set[str] = set()
 
 
@@ -225,6 +244,10 @@ def _warn_once(where: str, message: str) -> None:
     if where not in _warned:
         _warned.add(where)
         warnings.warn(message, IndexWarning, stacklevel=3)
+
+
+class IndexCorrupt(CovidctError):
+    """An entry of the index cannot be read (the file is otherwise sound: SQLite checked it)."""
 
 
 class _Unusable(Exception):
@@ -246,6 +269,7 @@ class CardIndex:
         self._db: sqlite3.Connection | None = None
         self._opened = False
         self._mem: dict[str, Record] = {}  # records of this process (the only ones without persistence)
+        self._mem_sound: dict[str, str] = {}
 
     # ---------------------------------------------------------------------------------- the file
 
@@ -298,8 +322,8 @@ class CardIndex:
                             db.execute(f"DROP TABLE IF EXISTS {table}")
                         db.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
                         db.execute("CREATE TABLE cards (file TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
-                                   "ctime_ns INTEGER, ino INTEGER, checked_ns INTEGER, sha256 TEXT, summary TEXT, "
-                                   "issues TEXT, valid INTEGER, card BLOB, row TEXT, text BLOB)")
+                                   "ctime_ns INTEGER, ino INTEGER, checked_ns INTEGER, sha256 TEXT, valid INTEGER, "
+                                   "data TEXT, card BLOB, row TEXT, text BLOB)")
                         db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", fmt), ("folder", folder)])
                     db.execute("COMMIT")
                 except BaseException:
@@ -353,10 +377,11 @@ class CardIndex:
             else:
                 rows = [r for f in files for r in db.execute(f"SELECT {_COLUMNS} FROM cards WHERE file = ?", (f,))]
             out = {}
-            for file, size, mtime, ctime, ino, checked, sha, summary, issues, valid in rows:
-                own, loose, loose_valid = json.loads(issues)
-                out[file] = Record(file, (size, mtime, ctime, ino), checked, sha, json.loads(summary), own,
-                                   bool(valid), loose, bool(loose_valid))
+            for file, size, mtime, ctime, ino, checked, sha, valid, data in rows:
+                if not isinstance(data, str):
+                    raise TypeError(f"a record of {file!r} has no data")
+                out[file] = Record(file, (size, mtime, ctime, ino), checked, sha, bool(valid & 1), bool(valid & 2),
+                                   data)
         except (sqlite3.Error, ValueError, TypeError) as exc:
             self._failed(exc if isinstance(exc, sqlite3.Error) else sqlite3.DatabaseError(str(exc)))
             return {}
@@ -467,16 +492,58 @@ class CardIndex:
                         continue
                     if r.usable and r.card is None:
                         _derive(r)
-                    db.execute("INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                               (r.file, *r.key, r.checked_ns, r.sha256, json.dumps(r.summary, ensure_ascii=False),
-                                json.dumps([r.issues, r.loose, r.loose_valid], ensure_ascii=False), int(r.valid),
-                                r.card, r.row, r.text))
+                    db.execute("INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               (r.file, *r.key, r.checked_ns, r.sha256, int(r.valid) | 2 * int(r.loose_valid),
+                                json.dumps(r._decoded(), ensure_ascii=False), r.card, r.row, r.text))
                 db.executemany("DELETE FROM cards WHERE file = ?", [(f,) for f in sorted(gone)])
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+        except sqlite3.Error as exc:
+            self._failed(exc)
+
+    # ---------------------------------------------------------------------------------- verdicts
+
+    @staticmethod
+    def _set_digest(records: Sequence[Record]) -> str | None:
+        """The digest of a set of card contents: file names and sha256 (None if a file was not kept)."""
+        h = hashlib.sha256()
+        for r in records:
+            if r.sha256 is None:
+                return None
+            h.update(f"{r.file}\0{r.sha256}\n".encode())
+        return h.hexdigest()
+
+    def known_sound(self, records: Sequence[Record], check: str) -> bool:
+        """Whether ``check`` (a name the caller gives its verdict) found these very contents without error.
+
+        The per-card and registry-wide checks depend only on the cards' names and bytes, and on
+        covidct's code (which the index is tied to): the same set needs no new verdict."""
+        digest = self._set_digest(records)
+        if digest is None:
+            return False
+        db = self._conn()
+        if db is None:
+            return self._mem_sound.get(check) == digest
+        try:
+            row = db.execute("SELECT v FROM meta WHERE k = ?", (f"sound:{check}",)).fetchone()
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return False
+        return row is not None and row[0] == digest
+
+    def mark_sound(self, records: Sequence[Record], check: str) -> None:
+        digest = self._set_digest(records)
+        if digest is None:
+            return
+        self._mem_sound[check] = digest
+        db = self._conn()
+        if db is None:
+            return
+        try:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"sound:{check}", digest))
         except sqlite3.Error as exc:
             self._failed(exc)
 

@@ -110,9 +110,12 @@ class Registry:
     def _valid_records(self) -> list[Record]:
         """The records of every card; :class:`CardError` listing every error when any card has one."""
         records = self._records()
+        if self.index().known_sound(records, "registry"):  # these very cards were found valid: no need to look
+            return records
         errors = [i.format() for r in self._results(records) for i in r.issues if i.severity is Severity.ERROR]
         if errors:
             raise CardError(f"{len(errors)} error(s) in {self.cards_dir}; run `covidct validate`", errors)
+        self.index().mark_sound(records, "registry")
         return records
 
     def _cards_of(self, records: list[Record]) -> list[Card]:
