@@ -299,9 +299,9 @@ class CardIndex:
                 self._db = self._open(path)
             except (_Unusable, OSError) as exc2:
                 self._db = None
-                _warn_once(str(path) + "!", f"no card index ({exc2}); every card is validated")
+                _warn_once(str(path) + "!", f"no card index ({exc2}); working without one")
         except OSError as exc:
-            _warn_once(str(path), f"cannot use the card index {path} ({exc.strerror or exc}); every card is validated")
+            _warn_once(str(path), f"cannot use the card index {path} ({exc.strerror or exc}); working without one")
             self._db = None
         return self._db
 

@@ -45,8 +45,23 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print problems only, no summary")
 
 
+def _one_line_warnings(handler: Any) -> Any:
+    """Warnings (e.g. a card index that had to be rebuilt) as one line each, while ``handler`` runs."""
+    import functools
+    import warnings
+
+    @functools.wraps(handler)
+    def run(ns: argparse.Namespace) -> int:
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            return handler(ns)  # type: ignore[no-any-return]
+
+    return run
+
+
 @command("validate", "check cards: YAML, schema and consistency; exit 1 on any error")
 @args(_validate_args)
+@_one_line_warnings
 def cmd_validate(ns: argparse.Namespace) -> int:
     from covidct.card.validate import count, validate_paths
 
@@ -94,6 +109,7 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 
 @command("list", "list the cards, filtered by modality, task, anatomy, license, access, concept")
 @args(_list_args)
+@_one_line_warnings
 def cmd_list(ns: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -131,6 +147,7 @@ def _show_args(p: argparse.ArgumentParser) -> None:
 
 @command("show", "show one card")
 @args(_show_args)
+@_one_line_warnings
 def cmd_show(ns: argparse.Namespace) -> int:
     reg = registry(_cards_dir(ns))
     path, rec = reg.locate(ns.id)  # with a warm index: neither other cards nor the card model are loaded
