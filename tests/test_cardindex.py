@@ -260,3 +260,23 @@ def test_registry_and_validate_share_the_index_but_judge_unpinned_downloads_as_b
         assert any(i.code == "W406" for r in Registry(folder).results() for i in r.issues)
         assert main(["--cards", str(folder), "validate", "-q"]) == 1  # the registry's validation: C316
         assert "C316" in capsys.readouterr().out
+
+
+def test_validate_after_one_changed_card_validates_that_card_only(
+        tmp_path: Path, counted: list[str], capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _cards(tmp_path / "cards")
+    monkeypatch.setenv("COVIDCT_CACHE", str(tmp_path / "cache"))
+    assert main(["--cards", str(folder), "validate"]) == 0
+    first = capsys.readouterr()
+    p = folder / "lndb.yaml"
+    p.write_text(p.read_text(encoding="utf-8") + "# an edit\n", encoding="utf-8")
+    counted.clear()
+    assert main(["--cards", str(folder), "validate"]) == 0
+    assert counted == ["lndb"]  # and the registry-wide checks, over the stored summaries
+    assert capsys.readouterr() == first
+    twin = (folder / "covid-ct.yaml").read_text(encoding="utf-8").replace("id: covid-ct", "id: twin")
+    (folder / "twin.yaml").write_text(twin, encoding="utf-8")  # a new card reusing covid-ct's aliases
+    counted.clear()
+    assert main(["--cards", str(folder), "validate", "-q"]) == 1
+    assert counted == ["twin"] and "C308" in capsys.readouterr().out

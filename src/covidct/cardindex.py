@@ -350,14 +350,19 @@ class CardIndex:
         return (rows.get("format"), rows.get("folder"))
 
     def _failed(self, exc: sqlite3.Error) -> None:
-        """A query failed: a busy index is skipped this time; anything else drops it (rebuilt next run)."""
+        """A query failed. A busy index is skipped this time; an operational failure (disk, or another
+        covidct that just replaced an outdated index) ends its use in this process; a damaged file is
+        removed (the next run builds a new one)."""
         if isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc)):
             return
         path = self.path
-        _warn_once(str(path), f"the card index {path} was unusable ({exc}); rebuilding it")
         if self._db is not None:
             self._db.close()
         self._db = None
+        if isinstance(exc, sqlite3.OperationalError):
+            _warn_once(str(path), f"the card index {path} cannot be used now ({exc}); working without it")
+            return
+        _warn_once(str(path), f"the card index {path} was unusable ({exc}); rebuilding it")
         try:
             for p in (path, path.with_name(path.name + "-journal")):
                 p.unlink(missing_ok=True)
