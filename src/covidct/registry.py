@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for, the mo
     from covidct.cardindex import CardIndex, Record
 
 
+MAX_REF = 500  # characters of a card reference worth comparing with the cards' names
+
+
 class CardError(CovidctError):
     """One or more cards are invalid; ``issues`` holds the located messages."""
 
@@ -161,7 +164,9 @@ class Registry:
                 import difflib
 
                 names = _names(records)
-                near = difflib.get_close_matches(key.casefold(), list(names), n=6, cutoff=0.6)
+                # (no name is longer than MAX_REF: a longer ref gets no suggestions, which cost len(ref) per name)
+                near = difflib.get_close_matches(key.casefold(), list(names), n=6, cutoff=0.6) \
+                    if len(key) <= MAX_REF else []
                 ids = list(dict.fromkeys(names[n] for n in near))[:3]  # several names may point at one card
                 hint = f"; did you mean {', '.join(repr(i) for i in ids)}?" if ids else ""
                 raise UnknownCard(f"no card {ref!r} in {self.cards_dir}{hint} (`covidct list` shows all)")
