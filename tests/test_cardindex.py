@@ -280,3 +280,26 @@ def test_validate_after_one_changed_card_validates_that_card_only(
     counted.clear()
     assert main(["--cards", str(folder), "validate", "-q"]) == 1
     assert counted == ["twin"] and "C308" in capsys.readouterr().out
+
+
+def test_warm_show_and_list_load_neither_the_card_model_nor_other_cards(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = _cards(tmp_path / "cards")
+    env = dict(os.environ, COVIDCT_CACHE=str(tmp_path / "cache"), PYTHONPATH=str(REPO / "src"))
+    code = ("import sys, io, contextlib; from covidct.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): status = main(sys.argv[1:])\n"
+            "print(status, 'pydantic' in sys.modules, 'covidct.card.model' in sys.modules)")
+
+    def run(*args: str) -> str:
+        r = subprocess.run([sys.executable, "-c", code, "--cards", str(folder), *args], env=env,
+                           capture_output=True, text=True, timeout=300)
+        assert "warning" not in r.stderr and "Traceback" not in r.stderr
+        return r.stdout.strip()
+
+    assert run("show", "lndb") == "0 True True"  # cold: validates lndb.yaml (and only it)
+    assert run("list") == "0 True True"  # cold: validates every card
+    assert run("show", "lndb") == "0 False False"
+    assert run("show", "lung nodule database") == "0 False False"  # an alias, through the stored summaries
+    assert run("list") == "0 False False"
