@@ -88,13 +88,16 @@ class Registry:
             self._index = CardIndex(self.cards_dir)
         return self._index
 
-    def files(self) -> list[Path]:
+    def _folder(self) -> Path:
         if not self.cards_dir.is_dir():
             raise CardError(f"no cards folder at {self.cards_dir} (set COVIDCT_CARDS to the folder of cards)")
-        return card_files(self.cards_dir)
+        return self.cards_dir
+
+    def files(self) -> list[Path]:
+        return card_files(self._folder())
 
     def _records(self, jobs: int = 1) -> list[Record]:
-        self.files()  # the folder must exist
+        self._folder()
         return self.index().refresh(jobs)
 
     def _results(self, records: list[Record]) -> list[FileResult]:
@@ -152,7 +155,7 @@ class Registry:
         if key.lower().startswith(ORG + "/"):
             key = key[len(ORG) + 1:]
         index = self.index()
-        self.files()
+        self._folder()  # (not listed: `show ID` looks at no other card)
         rec = None
         name = key + ".yaml"
         if key and Path(name).name == name and is_card_file(Path(name)) and "\\" not in name and "\0" not in name:
