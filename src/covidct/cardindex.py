@@ -36,7 +36,7 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,6 +77,7 @@ class Record:
     # the card's own issues as a registry card; the same outside the registry when they differ (else None).
     # Stored as JSON text, decoded when first asked for (a warm `covidct list` never needs them).
     data: Any = None
+    fetch: Callable[[Record], str] | None = None  # gets ``data`` from the index when first needed
     card: bytes | None = None  # zlib-compressed JSON of the card (valid cards, once stored)
     row: str | None = None  # the catalog row as JSON (valid cards, once stored)
     text: bytes | None = None  # zlib-compressed `covidct show` text (valid cards, once stored)
@@ -84,6 +85,8 @@ class Record:
     card_obj: Card | None = None  # the validated card, when validated in this process (never stored)
 
     def _decoded(self) -> list[Any]:
+        if self.data is None and self.fetch is not None:
+            self.data = self.fetch(self)
         if isinstance(self.data, str):
             try:
                 data = json.loads(self.data)
@@ -236,7 +239,7 @@ def code_fingerprint() -> str:
     return h.hexdigest()
 
 
-_COLUMNS = "file, size, mtime_ns, ctime_ns, ino, checked_ns, sha256, valid, data"
+_KEYS = "file, size, mtime_ns, ctime_ns, ino, checked_ns, sha256, valid"
 _warned: set[str] = set()
 
 
@@ -248,6 +251,10 @@ def _warn_once(where: str, message: str) -> None:
 
 class IndexCorrupt(CovidctError):
     """An entry of the index cannot be read (the file is otherwise sound: SQLite checked it)."""
+
+
+class CardsChanged(CovidctError):
+    """A card file changed while covidct read it."""
 
 
 class _Unusable(Exception):
@@ -270,6 +277,7 @@ class CardIndex:
         self._opened = False
         self._mem: dict[str, Record] = {}  # records of this process (the only ones without persistence)
         self._mem_sound: dict[str, str] = {}
+        self._data: dict[tuple[str, str | None], str] | None = None  # all stored data, once one record needs it
 
     # ---------------------------------------------------------------------------------- the file
 
@@ -377,22 +385,38 @@ class CardIndex:
         if db is None:
             return dict(self._mem) if files is None else {f: self._mem[f] for f in files if f in self._mem}
         try:
-            if files is None:
-                rows = db.execute(f"SELECT {_COLUMNS} FROM cards").fetchall()
+            if files is None:  # every card: their issues and summaries are read only if asked for
+                rows = [(*r, None) for r in db.execute(f"SELECT {_KEYS} FROM cards")]
             else:
-                rows = [r for f in files for r in db.execute(f"SELECT {_COLUMNS} FROM cards WHERE file = ?", (f,))]
+                rows = [r for f in files for r in db.execute(f"SELECT {_KEYS}, data FROM cards WHERE file = ?", (f,))]
             out = {}
             for file, size, mtime, ctime, ino, checked, sha, valid, data in rows:
-                if not isinstance(data, str):
-                    raise TypeError(f"a record of {file!r} has no data")
                 out[file] = Record(file, (size, mtime, ctime, ino), checked, sha, bool(valid & 1), bool(valid & 2),
-                                   data)
+                                   data, fetch=self._fetch if data is None else None)
         except (sqlite3.Error, ValueError, TypeError) as exc:
             self._failed(exc if isinstance(exc, sqlite3.Error) else sqlite3.DatabaseError(str(exc)))
             return {}
         mem = {f: r for f, r in self._mem.items() if f in out and r.key == out[f].key}
         out.update(mem)  # this process's records, with the card it validated
         return out
+
+    def _fetch(self, rec: Record) -> str:
+        """The stored data of a record (all records' at once: when one is needed, all usually are)."""
+        if self._data is None:
+            db = self._conn()
+            try:
+                rows = db.execute("SELECT file, sha256, data FROM cards").fetchall() if db is not None else []
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                rows = []
+            self._data = {(f, sha): d for f, sha, d in rows if isinstance(d, str)}
+        data = self._data.get((rec.file, rec.sha256))
+        if data is None:  # replaced meanwhile by another process: validate the file again
+            fresh = validate_record(str(self.folder / rec.file), derive=False)
+            if fresh.sha256 != rec.sha256:
+                raise CardsChanged(f"{self.folder / rec.file} changed while covidct read it; run the command again")
+            data = json.dumps(fresh._decoded(), ensure_ascii=False)
+        return data
 
     def derived(self, records: Sequence[Record], what: str) -> list[Any]:
         """``what`` (``card``, ``row`` or ``text``) of each of ``records`` (valid cards): from the index,
@@ -419,7 +443,8 @@ class CardIndex:
                 if r.card_obj is None:  # not in the index (any more): validate the file again
                     fresh = validate_record(str(self.folder / r.file), derive=False)
                     if fresh.sha256 != r.sha256 or fresh.card_obj is None:
-                        raise OSError(f"{self.folder / r.file} changed while it was read; try again")
+                        raise CardsChanged(f"{self.folder / r.file} changed while covidct read it; run the command "
+                                           "again")
                     r.card_obj = fresh.card_obj
                 _derive(r)
         return [getattr(r, what) for r in records]
@@ -500,6 +525,7 @@ class CardIndex:
                     db.execute("INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                (r.file, *r.key, r.checked_ns, r.sha256, int(r.valid) | 2 * int(r.loose_valid),
                                 json.dumps(r._decoded(), ensure_ascii=False), r.card, r.row, r.text))
+                self._data = None
                 db.executemany("DELETE FROM cards WHERE file = ?", [(f,) for f in sorted(gone)])
                 db.execute("COMMIT")
             except BaseException:
