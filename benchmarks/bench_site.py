@@ -11,7 +11,9 @@ mkdocs.yml minus the covidct plugin. So the ratio is what the plugin adds: valid
 generating the pages, JSON-LD and Croissant files. Both builds are strict, in fresh processes.
 
 Prints the medians and ratio = covidct / baseline (target: <= 1.2), for wall time and for the CPU
-time of the build process (steadier when other jobs share the machine).
+time of the build process (steadier when other jobs share the machine). The covidct build runs with
+its card index warm (a cache folder of the benchmark's own, filled by the first build) and, with
+``--no-index-too``, also without any index (COVIDCT_NO_INDEX=1: every card validated, as a first build).
 """
 
 from __future__ import annotations
@@ -130,9 +132,9 @@ def baseline_project(work: Path, pages: dict[str, tuple[str, dict]]) -> Path:
     return path
 
 
-def timed_build(config: Path, site: Path) -> tuple[float, float]:
+def timed_build(config: Path, site: Path, **extra_env: str) -> tuple[float, float]:
     """(wall seconds, CPU seconds of the build process): CPU time is less disturbed by other load."""
-    env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
+    env = dict(os.environ, NO_MKDOCS_2_WARNING="1", **extra_env)
     if site.exists():
         shutil.rmtree(site)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -151,9 +153,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cards", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--no-index-too", action="store_true", help="also time the covidct build without its index")
     ns = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-site-") as tmp:
         work = Path(tmp)
+        os.environ["COVIDCT_CACHE_DIR"] = str(work / "cache")  # never the user's cache
         cards = work / "cards"
         t0 = time.perf_counter()
         make_cards(ns.cards, cards)
@@ -165,21 +169,30 @@ def main() -> None:
             sys.exit(f"the plugin generated {n_datasets} dataset pages for {ns.cards} cards")
         base_cfg = baseline_project(work, pages)
         print(f"baseline: {len(pages)} static pages ({n_datasets} dataset pages) + the hand-written ones")
-        timed_build(cov_cfg, work / "warm-a")  # warm the OS file cache and .pyc files
+        index = {"COVIDCT_CACHE_DIR": str(work / "cache")}  # the index of the generated cards: the benchmark's own
+        first = timed_build(cov_cfg, work / "warm-a", **index)  # warms the OS file cache, .pyc files and the index
+        print(f"first covidct build (cold index, cold file cache): {first[0]:.2f} s wall / {first[1]:.2f} s CPU")
         timed_build(base_cfg, work / "warm-b")
-        a: list[tuple[float, float]] = []
-        b: list[tuple[float, float]] = []
+        runs: dict[str, list[tuple[float, float]]] = {"covidct": [], "baseline": []}
+        variants = [("covidct", index)]
+        if ns.no_index_too:
+            runs["covidct --no-index"] = []
+            variants.append(("covidct --no-index", dict(index, COVIDCT_NO_INDEX="1")))
         for i in range(ns.repeat):
-            order = [("a", cov_cfg), ("b", base_cfg)] if i % 2 == 0 else [("b", base_cfg), ("a", cov_cfg)]
-            for name, cfg in order:
-                (a if name == "a" else b).append(timed_build(cfg, work / f"site-{name}"))
-            print(f"run {i + 1}: covidct {a[-1][0]:.2f} s wall / {a[-1][1]:.2f} s CPU, "
-                  f"baseline {b[-1][0]:.2f} s wall / {b[-1][1]:.2f} s CPU")
-        wa, wb = statistics.median(x[0] for x in a), statistics.median(x[0] for x in b)
-        ca, cb = statistics.median(x[1] for x in a), statistics.median(x[1] for x in b)
-        print(f"covidct plugin, {ns.cards} cards:        median {wa:.2f} s wall, {ca:.2f} s CPU")
+            order = [*variants, ("baseline", {})]
+            for name, env in order if i % 2 == 0 else order[::-1]:
+                cfg = base_cfg if name == "baseline" else cov_cfg
+                runs[name].append(timed_build(cfg, work / "site-run", **env))
+            print(f"run {i + 1}: " + ", ".join(f"{k} {v[-1][0]:.2f} s wall / {v[-1][1]:.2f} s CPU"
+                                             for k, v in runs.items()))
+        wb = statistics.median(x[0] for x in runs["baseline"])
+        cb = statistics.median(x[1] for x in runs["baseline"])
         print(f"baseline mkdocs-material, {len(pages)} pages: median {wb:.2f} s wall, {cb:.2f} s CPU")
-        print(f"ratio covidct / baseline = {wa / wb:.3f} wall, {ca / cb:.3f} CPU (target <= 1.2)")
+        for name, _ in variants:
+            wa = statistics.median(x[0] for x in runs[name])
+            ca = statistics.median(x[1] for x in runs[name])
+            print(f"{name} plugin, {ns.cards} cards: median {wa:.2f} s wall, {ca:.2f} s CPU; "
+                  f"ratio to baseline {wa / wb:.3f} wall, {ca / cb:.3f} CPU (target <= 1.2)")
 
 if __name__ == "__main__":
     main()

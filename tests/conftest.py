@@ -6,11 +6,13 @@ installs everything and fetches the samples, so a skip there would hide a test t
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +21,13 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CARDS = REPO / "cards"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# The index of a cards folder lives in the user's cache: tests (and the commands they start) use a cache
+# folder of their own, never the user's.
+_CACHE = tempfile.mkdtemp(prefix="covidct-test-cache-")
+os.environ["COVIDCT_CACHE_DIR"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
+
 
 @pytest.fixture(autouse=True)
 def _cache_dir_per_test(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

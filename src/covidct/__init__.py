@@ -8,11 +8,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from covidct.card.model import Card
-from covidct.registry import CardError, Registry, UnknownCard, catalog, load_card
 from covidct.version import __version__
+
+if TYPE_CHECKING:
+    from covidct.card.model import Card
+    from covidct.registry import CardError, Registry, UnknownCard, catalog, load_card
+
+# imported when first used: `covidct show` and `covidct list` with a warm index never load the card model
+_LAZY = {"Card": "covidct.card.model", "CardError": "covidct.registry", "Registry": "covidct.registry",
+         "UnknownCard": "covidct.registry", "catalog": "covidct.registry", "load_card": "covidct.registry"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'covidct' has no attribute {name!r}")
 
 __all__ = ["Card", "CardError", "Registry", "UnknownCard", "__version__", "catalog", "combine", "load_card",
            "load_dataset"]

@@ -22,7 +22,11 @@ def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: in
     if unknown:
         echo(f"covidct build: unknown step(s) {sorted(unknown)}; steps: {[n for n, _ in STEPS]}", err=True)
         return 2
-    results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1), registry_dir=cards_dir)
+    from covidct.registry import Registry
+
+    reg = Registry(cards_dir)  # one index: the cards validated here are not validated again for the steps
+    results = validate_paths([cards_dir], jobs=jobs if jobs > 0 else (os.cpu_count() or 1), registry_dir=cards_dir,
+                             index=reg.index() if cards_dir.is_dir() else None)
     for r in results:
         for i in r.issues:
             echo(i.format(), err=True)
@@ -30,9 +34,7 @@ def run_build(cards_dir: Path, out: Path, skip: set[str] | None = None, jobs: in
     echo(f"validate: {len(results)} card(s), {errors} error(s), {warnings} warning(s)")
     if errors:
         return 1
-    from covidct.registry import Registry
-
-    cards = Registry(cards_dir).cards()
+    cards = reg.cards()
     for name, fn in STEPS:
         if name in skip:
             echo(f"{name}: skipped")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 PACKAGED = Path(__file__).resolve().parent / "_cards"  # written into wheels by setup.py, never committed
@@ -22,8 +23,15 @@ def is_card_file(path: Path) -> bool:
 
 
 def card_files(folder: Path) -> list[Path]:
-    """The card files of a folder (see :func:`is_card_file`), in name order."""
-    return sorted(p for p in folder.glob("*.yaml") if is_card_file(p))
+    """The card files of a folder (see :func:`is_card_file`), in name order (as paths compare: names
+    sorted as strings, case-insensitively where paths are); none if there is no such folder.
+
+    Names are listed and sorted as strings: sorting 10,000 Path objects took longer than listing them."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return []
+    return [folder / n for n in sorted((n for n in names if is_card_file(Path(n))), key=os.path.normcase)]
 
 
 def snapshot(folder: Path) -> dict[str, object]:

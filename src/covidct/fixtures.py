@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from covidct.card.cardregex import CardRegexError, part_matcher
-from covidct.card.model import SCAN_UNITS, Card, Config, LabelDef, Layout, ValueFrom
+from covidct.card.model import SCAN_UNITS, Card, Config, LabelDef, Layout, TableSpec, ValueFrom
 from covidct.card.pattern import fill_template, parse, template_parts
 from covidct.card.vocab import FileFormat, Intensity, LabelKind, SortKey, Unit
 from covidct.errors import CovidctError
@@ -870,34 +870,8 @@ class Synthesizer:
         for tname, spec in lay.tables.items():
             if lay.splits is not None and lay.splits.columns is not None and lay.splits.table == tname:
                 continue  # one column per fold: written with the split lists
-            tpat = parse(spec.path, tuple(self.rx.items()))
-            key_parts = template_parts(spec.key)
-            unit_level = self.grouped and all(p in (lay.group.by if lay.group else []) for p in key_parts)
-            files: dict[str, dict[str, dict[str, Any]]] = {}
-            order: list[tuple[str, str]] = []
             users = self._table_users(tname)
-            for s in slots:
-                contexts = [(self._unit_ctx(s), None)] if (unit_level or not self.grouped) else \
-                    [(self._ctx(m), m) for m in s.members]
-                if not self.grouped:
-                    contexts = [(self._ctx(s.members[0]), s.members[0])]
-                for ctx, m in contexts:
-                    key = fill_template(spec.key, ctx)
-                    row: dict[str, Any] = {spec.column: key}
-                    for col, kind, target in users:
-                        row[col] = self._cell(kind, target, s, m, ctx)
-                    path_vals = {p: (row.get(p) if row.get(p) is not None else ctx.get(p)) for p in tpat.parts}
-                    for p, v in path_vals.items():
-                        if v is None:
-                            path_vals[p] = self._part_value(p, 0)
-                    rel = tpat.format(path_vals) if tpat.parts else spec.path
-                    for p in tpat.parts:
-                        row.pop(p, None)  # carried by the path
-                    bucket = files.setdefault(rel, {})
-                    if key in bucket:
-                        continue
-                    bucket[key] = row
-                    order.append((rel, key))
+            files = self._table_rows(spec, users, slots)
             array_keys = getattr(self, "_array_keys", {}).get(tname)
             # an example without boxes/points needs no row, unless the table also says something else
             # about it (a split, an array row, a field: users other than records)
@@ -910,25 +884,38 @@ class Synthesizer:
                     keys = [k for k in array_keys if k in rows] + [k for k in keys if k not in array_keys]
                 cols: list[str] = [spec.column]
                 for r in rows.values():
-                    for c in r:
-                        if c not in cols:
-                            cols.append(c)
-                records = []
-                for k in keys:
-                    r = rows[k]
-                    vals = {c: r.get(c) for c in cols}
-                    multi = [c for c, v in vals.items() if isinstance(v, list)]
-                    if multi and spec.rows == "many":
-                        n = max(len(vals[c]) for c in multi)
-                        if n == 0 and only_records:
-                            continue  # nothing to say about this example (no boxes): no row at all
-                        for j in range(max(n, 1)):
-                            records.append({c: (v[j] if j < len(v) else None) if isinstance(v, list) else v
-                                            for c, v in vals.items()})
-                    else:
-                        records.append({c: ("|".join(map(str, v)) if isinstance(v, list) else v)
-                                        for c, v in vals.items()})
-                self._write_table(rel, spec, cols, records)
+                    cols += [c for c in r if c not in cols]
+                self._write_table(rel, spec, cols, _table_records(spec, cols, [rows[k] for k in keys], only_records))
+
+    def _table_rows(self, spec: TableSpec, users: list[tuple[str, str, Any]],
+                    slots: list[_Slot]) -> dict[str, dict[str, dict[str, Any]]]:
+        """The rows of a table, by the file they go to and their key (in the order they are made)."""
+        lay = self.lay
+        tpat = parse(spec.path, tuple(self.rx.items()))
+        key_parts = template_parts(spec.key)
+        unit_level = self.grouped and all(p in (lay.group.by if lay.group else []) for p in key_parts)
+        files: dict[str, dict[str, dict[str, Any]]] = {}
+        for s in slots:
+            if not self.grouped:
+                contexts = [(self._ctx(s.members[0]), s.members[0])]
+            elif unit_level:
+                contexts = [(self._unit_ctx(s), None)]
+            else:
+                contexts = [(self._ctx(m), m) for m in s.members]
+            for ctx, m in contexts:
+                key = fill_template(spec.key, ctx)
+                row: dict[str, Any] = {spec.column: key}
+                for col, kind, target in users:
+                    row[col] = self._cell(kind, target, s, m, ctx)
+                path_vals = {p: (row.get(p) if row.get(p) is not None else ctx.get(p)) for p in tpat.parts}
+                for p, v in path_vals.items():
+                    if v is None:
+                        path_vals[p] = self._part_value(p, 0)
+                rel = tpat.format(path_vals) if tpat.parts else spec.path
+                for p in tpat.parts:
+                    row.pop(p, None)  # carried by the path
+                files.setdefault(rel, {}).setdefault(key, row)
+        return files
 
     def _table_users(self, tname: str) -> list[tuple[str, str, Any]]:
         """(column, what, target) of every value the layout takes from table ``tname``."""
@@ -1346,6 +1333,25 @@ def _random_names(seed: str) -> Any:
         return folders + "/" if wildcard.endswith("/") else folders + "/" + token()
 
     return fill
+
+
+def _table_records(spec: TableSpec, cols: list[str], rows: list[dict[str, Any]],
+                   only_records: bool) -> list[dict[str, Any]]:
+    """The table's lines: one per row, or (``rows: many``) one per box or point of a row's lists."""
+    records = []
+    for r in rows:
+        vals = {c: r.get(c) for c in cols}
+        multi = [c for c, v in vals.items() if isinstance(v, list)]
+        if multi and spec.rows == "many":
+            n = max(len(vals[c]) for c in multi)
+            if n == 0 and only_records:
+                continue  # nothing to say about this example (no boxes): no row at all
+            for j in range(max(n, 1)):
+                records.append({c: (v[j] if j < len(v) else None) if isinstance(v, list) else v
+                                for c, v in vals.items()})
+        else:
+            records.append({c: ("|".join(map(str, v)) if isinstance(v, list) else v) for c, v in vals.items()})
+    return records
 
 
 def _slice_facts(s: _Slot, m: _Member, n: int, group: Any, layout: Layout | None = None,

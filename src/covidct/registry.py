@@ -1,28 +1,41 @@
 """Finding and loading cards: lookups by id or alias, and the catalog as a DataFrame.
 
 A broken card is never dropped silently: loading the registry raises :class:`CardError` listing
-every located issue, so a catalog always shows every dataset or none.
+every located issue, so a catalog always shows every dataset or none. Looking up one card
+(:meth:`Registry.get`, ``covidct show``) needs only that card to be valid.
+
+Every card is validated through the registry's index (:mod:`covidct.cardindex`): a command validates
+only the cards that changed since covidct last saw them. This module imports the card model only when
+a card is asked for, so ``covidct show`` with a warm index starts fast.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from covidct.card.issues import Severity
-from covidct.card.model import ORG, Card
-from covidct.card.validate import FileResult, registry_checks, validate_file
-from covidct.card.vocab import AccessKind, CountLevel
-from covidct.cards_snapshot import PACKAGED, card_files
+from covidct.cards_snapshot import PACKAGED, card_files, is_card_file
+from covidct.catalog_rows import CATALOG_COLUMNS, catalog_row
 from covidct.errors import CovidctError
-from covidct.render.facts import layout_status
 from covidct.settings import settings
+from covidct.version import ORG
 
-if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for
+__all__ = ["CATALOG_COLUMNS", "CardError", "Registry", "UnknownCard", "catalog", "catalog_row", "default_cards_dir",
+           "load_card", "registry", "valid_card"]
+
+if TYPE_CHECKING:  # pandas is imported only when a catalog is asked for, the model when a card is
     import pandas as pd
 
+    from covidct.card.crosscard import FileResult
+    from covidct.card.model import Card
+    from covidct.cardindex import CardIndex, Record
+
+
+MAX_REF = 500  # characters of a card reference worth comparing with the cards' names
 
 
 class CardError(CovidctError):
@@ -59,119 +72,157 @@ def default_cards_dir() -> Path:
 
 
 class Registry:
+    """The cards of one folder. Each call looks at the folder again (a card changed meanwhile is
+    validated again); cards that did not change come from the index."""
+
     def __init__(self, cards_dir: str | os.PathLike[str] | None = None):
         self.cards_dir = Path(cards_dir) if cards_dir is not None else default_cards_dir()
-        self._cards: dict[str, Card] | None = None
-        self._names: dict[str, str] = {}
+        self._index: CardIndex | None = None
+        self._cards: dict[tuple[str, str | None], Card] = {}  # (file, sha256) -> card made from it
         self.paths: dict[str, Path] = {}
 
-    def files(self) -> list[Path]:
+    def index(self) -> CardIndex:
+        if self._index is None:
+            from covidct.cardindex import CardIndex
+
+            self._index = CardIndex(self.cards_dir)
+        return self._index
+
+    def _folder(self) -> Path:
         if not self.cards_dir.is_dir():
             raise CardError(f"no cards folder at {self.cards_dir} (set COVIDCT_CARDS to the folder of cards)")
-        return card_files(self.cards_dir)
+        return self.cards_dir
 
-    def results(self) -> list[FileResult]:
-        results = [validate_file(p) for p in self.files()]
+    def files(self) -> list[Path]:
+        return card_files(self._folder())
+
+    def _records(self, jobs: int = 1) -> list[Record]:
+        self._folder()
+        return self.index().refresh(jobs)
+
+    def _results(self, records: list[Record]) -> list[FileResult]:
+        from covidct.card.crosscard import registry_checks
+
+        index = self.index()
+        # as before the index: a download URL without sha256 is a warning here, an error for `covidct validate`
+        results = [index.file_result(r, str(self.cards_dir / r.file), False) for r in records]
         registry_checks(results, set())
         return results
 
-    def cards(self) -> dict[str, Card]:
-        if self._cards is None:
-            results = self.results()
-            errors = [i.format() for r in results for i in r.issues if i.severity is Severity.ERROR]
-            if errors:
-                raise CardError(f"{len(errors)} error(s) in {self.cards_dir}; run `covidct validate`", errors)
-            cards: dict[str, Card] = {}
-            for r in results:
-                assert r.card is not None
-                cards[r.card.id] = r.card
-                self.paths[r.card.id] = Path(r.path)
-                for n in (r.card.id, r.card.name, *r.card.aliases):
-                    self._names[n.casefold()] = r.card.id
-            self._cards = cards
-        return self._cards
+    def results(self, jobs: int = 1) -> list[FileResult]:
+        """Every card's located issues, its own and the registry-wide ones (unique names, lineage)."""
+        return self._results(self._records(jobs))
 
-    def get(self, ref: str) -> Card:
-        """A card by id, `covidct/<id>`, name or alias (case-insensitive)."""
-        cards = self.cards()
+    def _valid_records(self) -> list[Record]:
+        """The records of every card; :class:`CardError` listing every error when any card has one."""
+        records = self._records()
+        if self.index().known_sound(records, "registry"):  # these very cards were found valid: no need to look
+            return records
+        errors = [i.format() for r in self._results(records) for i in r.issues if i.severity is Severity.ERROR]
+        if errors:
+            raise CardError(f"{len(errors)} error(s) in {self.cards_dir}; run `covidct validate`", errors)
+        self.index().mark_sound(records, "registry")
+        return records
+
+    def _cards_of(self, records: list[Record]) -> list[Card]:
+        """The cards of valid records (made once per file content in this process)."""
+        from covidct.cardindex import card_from_json
+
+        todo = [r for r in records if (r.file, r.sha256) not in self._cards and r.card_obj is None]
+        for r, data in zip(todo, self.index().derived(todo, "card"), strict=True):
+            self._cards[(r.file, r.sha256)] = card_from_json(data)
+        out = []
+        for r in records:
+            card = r.card_obj or self._cards[(r.file, r.sha256)]
+            self._cards[(r.file, r.sha256)] = card
+            self.paths[card.id] = self.cards_dir / r.file
+            out.append(card)
+        return out
+
+    def cards(self) -> dict[str, Card]:
+        """Every card by id, in file name order; :class:`CardError` if any card (or the registry) has an error."""
+        records = self._valid_records()
+        live = {(r.file, r.sha256) for r in records}
+        self._cards = {k: c for k, c in self._cards.items() if k in live}
+        return {c.id: c for c in self._cards_of(records)}
+
+    def locate(self, ref: str) -> tuple[Path, Record]:
+        """The file and valid record of the card ``ref`` names: its id (the file ``<id>.yaml``, read
+        alone), ``covidct/<id>``, or a name or alias (case-insensitive; every card's names are looked
+        at). :class:`UnknownCard` with near names when none; :class:`CardError` when that card is invalid.
+        Other cards' problems do not matter here (``covidct validate`` reports them)."""
         key = ref.strip()
         if key.lower().startswith(ORG + "/"):
             key = key[len(ORG) + 1:]
-        if key in cards:
-            return cards[key]
-        hit = self._names.get(key.casefold())
-        if hit:
-            return cards[hit]
-        import difflib
+        index = self.index()
+        self._folder()  # (not listed: `show ID` looks at no other card)
+        rec = None
+        name = key + ".yaml"
+        if key and Path(name).name == name and is_card_file(Path(name)) and "\\" not in name and "\0" not in name:
+            rec = index.record(name)
+        if rec is None:
+            records = self._records()
+            rec = _by_name(records, key)
+            if rec is None:
+                import difflib
 
-        near = difflib.get_close_matches(key.casefold(), list(self._names), n=6, cutoff=0.6)
-        ids = list(dict.fromkeys(self._names[n] for n in near))[:3]  # several names may point at one card
-        hint = f"; did you mean {', '.join(repr(i) for i in ids)}?" if ids else ""
-        raise UnknownCard(f"no card {ref!r} in {self.cards_dir}{hint} (`covidct list` shows all)")
+                names = _names(records)
+                # (no name is longer than MAX_REF: a longer ref gets no suggestions, which cost len(ref) per name)
+                near = difflib.get_close_matches(key.casefold(), list(names), n=6, cutoff=0.6) \
+                    if len(key) <= MAX_REF else []
+                ids = list(dict.fromkeys(names[n] for n in near))[:3]  # several names may point at one card
+                hint = f"; did you mean {', '.join(repr(i) for i in ids)}?" if ids else ""
+                raise UnknownCard(f"no card {ref!r} in {self.cards_dir}{hint} (`covidct list` shows all)")
+        path = self.cards_dir / rec.file
+        if not rec.usable:
+            errors = [i.format() for i in index.file_result(rec, str(path), False).issues
+                      if i.severity is Severity.ERROR]
+            raise CardError(f"card {ref!r} ({path}) is not valid; `covidct validate {path}` says why", errors)
+        return path, rec
+
+    def get(self, ref: str) -> Card:
+        """A card by id, `covidct/<id>`, name or alias (case-insensitive); see :meth:`locate`."""
+        return self._cards_of([self.locate(ref)[1]])[0]
+
+    def show_text(self, rec: Record) -> str:
+        """``covidct show``'s text of a valid card (kept in the index: no model is loaded)."""
+        import zlib
+
+        return zlib.decompress(self.index().derived([rec], "text")[0]).decode("utf-8")
 
     def catalog(self) -> pd.DataFrame:
         import pandas as pd
 
-        rows = [catalog_row(c) for c in self.cards().values()]
+        rows = [json.loads(row) for row in self.index().derived(self._valid_records(), "row")]
         df = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
         for col in ("patients", "scans", "images"):
             df[col] = df[col].astype("Int64")  # counts stay integers; unknown is <NA>, not NaN
         return df.sort_values("id").reset_index(drop=True)
 
 
-CATALOG_COLUMNS = [
-    "id", "name", "aliases", "summary", "modality", "anatomy", "tasks", "dimensionality", "configs",
-    "patients", "scans", "images", "classes", "license", "redistribution", "access", "has_layout",
-    "layout", "unavailable_since", "homepage", "doi", "derived_from", "concepts", "concept_names",
-]
+def _names(records: list[Record]) -> dict[str, str]:
+    """Casefolded id, name and alias -> card id; the first card (in file order) that claims a name has it."""
+    out: dict[str, str] = {}
+    for r in records:
+        s = r.summary
+        if s is None:
+            continue
+        for n in [s["id"], *(n for n, _ in s["names"])]:
+            out.setdefault(n.casefold(), s["id"])
+    return out
 
 
-def catalog_row(card: Card) -> dict[str, object]:
-    scans = card.headline_count(CountLevel.SCANS) or card.headline_count(CountLevel.SERIES)
-    images = card.headline_count(CountLevel.IMAGES) or card.headline_count(CountLevel.SLICES)
-    classes = sorted({c.name for cfg in card.configs for lab in cfg.labels for c in lab.classes})
-    return {
-        "id": card.id,
-        "name": card.name,
-        "aliases": list(card.aliases),
-        "summary": card.summary,
-        "modality": [m.value for m in card.modality],
-        "anatomy": list(card.anatomy),
-        "tasks": sorted({t.value for cfg in card.configs for t in cfg.tasks}),
-        "dimensionality": sorted({cfg.dimensionality.value for cfg in card.configs}),
-        "configs": [cfg.name for cfg in card.configs],
-        "patients": card.headline_count(CountLevel.PATIENTS),
-        "scans": scans,
-        "images": images,
-        "classes": classes,
-        "license": card.license.id,
-        "redistribution": card.license.redistribution.value,
-        "access": card.access.kind.value,
-        "has_layout": bool(card.loadable_configs),
-        # verified, differs, unverified, no layout; `unavailable` for no layout when the data is gone
-        "layout": sorted({layout_status(card, cfg) for cfg in card.configs}),
-        "unavailable_since": _unavailable_since(card),
-        "homepage": card.homepage,
-        "doi": card.citation.doi if card.citation else None,
-        "derived_from": sorted({lin.card for lin in card.lineage}),
-        **_concepts(card),
-    }
-
-
-def _unavailable_since(card: Card) -> str | None:
-    """`2019-05-01`, or `unknown` for data no longer distributed since an unknown date; None while distributed."""
-    if card.access.kind != AccessKind.UNAVAILABLE:
-        return None
-    gone = card.access.unavailable
-    return gone.since.isoformat() if gone is not None and gone.since else "unknown"
-
-
-def _concepts(card: Card) -> dict[str, list[str]]:
-    """What the card's classes carry: CURIEs (``SCTID:840539006``) and their display names."""
-    from covidct.concepts import concept_rows
-
-    rows = concept_rows([card])
-    return {"concepts": sorted({r.curie for r in rows}), "concept_names": sorted({r.code.display for r in rows})}
+def _by_name(records: list[Record], key: str) -> Record | None:
+    """The record whose id is ``key``, else whose id, name or alias is ``key`` case-insensitively."""
+    exact = next((r for r in records if r.summary is not None and r.summary["id"] == key), None)
+    if exact is not None:
+        return exact
+    folded = key.casefold()
+    for r in records:
+        s = r.summary
+        if s is not None and folded in {n.casefold() for n in [s["id"], *(n for n, _ in s["names"])]}:
+            return r
+    return None
 
 
 @lru_cache(maxsize=4)
@@ -185,6 +236,8 @@ def registry(cards_dir: str | os.PathLike[str] | None = None) -> Registry:
 
 def card_from_file(path: str | os.PathLike[str], *, id_from_name: bool = True) -> Card:
     """The validated card of one YAML file; :class:`CardError` listing every located error otherwise."""
+    from covidct.card.validate import validate_file
+
     return valid_card(validate_file(path, id_from_name=id_from_name), path)
 
 

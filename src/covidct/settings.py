@@ -15,6 +15,7 @@ covidct.download and covidct.archives pass it on in their own errors, which also
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ RETRIES_ENV = "COVIDCT_DOWNLOAD_RETRIES"
 MAX_UNPACKED_ENV = "COVIDCT_MAX_UNPACKED_BYTES"
 MAX_DECODED_ENV = "COVIDCT_MAX_DECODED_BYTES"
 CACHE_ENV = "COVIDCT_CACHE_DIR"
+NO_INDEX_ENV = "COVIDCT_NO_INDEX"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 2
 
@@ -53,6 +55,29 @@ class Settings:
         """``COVIDCT_CARDS``: the folder of cards (None when unset or empty)."""
         raw = self.environ.get(CARDS_ENV, "")
         return Path(raw) if raw else None
+
+    @property
+    def cache_dir(self) -> Path:
+        """``COVIDCT_CACHE_DIR``: where covidct keeps what it can rebuild (the index of a cards folder, DICOM
+        header values); else ``$XDG_CACHE_HOME/covidct``, else the platform's user cache folder."""
+        raw = self._get(CACHE_ENV)
+        if raw:
+            return Path(raw).expanduser()
+        xdg = self._get("XDG_CACHE_HOME")
+        if xdg and Path(xdg).is_absolute():
+            return Path(xdg) / "covidct"
+        if sys.platform == "win32":
+            base = self._get("LOCALAPPDATA")
+            return (Path(base) if base else Path.home() / "AppData" / "Local") / "covidct" / "Cache"
+        if sys.platform == "darwin":
+            return Path.home() / "Library" / "Caches" / "covidct"
+        return Path.home() / ".cache" / "covidct"
+
+    @property
+    def use_index(self) -> bool:
+        """False when ``COVIDCT_NO_INDEX`` is set (1, true, yes, on): every command reads and validates the
+        cards afresh and no index is read or written (for debugging; the results are the same)."""
+        return self._get(NO_INDEX_ENV).lower() not in ("1", "true", "yes", "on")
 
     @property
     def hub_data(self) -> dict[str, str]:
@@ -105,16 +130,6 @@ class Settings:
         limit); ``_`` may group digits."""
         return self._bytes(MAX_DECODED_ENV)
 
-    @property
-    def cache_dir(self) -> Path:
-        """``COVIDCT_CACHE_DIR``: where covidct keeps what it can read again (DICOM header values); by default
-        ``$XDG_CACHE_HOME/covidct`` or ``~/.cache/covidct``."""
-        raw = self._get(CACHE_ENV)
-        if raw:
-            return Path(raw).expanduser()
-        xdg = self._get("XDG_CACHE_HOME")
-        return (Path(xdg) if xdg else Path.home() / ".cache") / "covidct"
-
     def _bytes(self, name: str) -> int | None:
         raw = self._get(name)
         if not raw:
@@ -147,4 +162,4 @@ def settings() -> Settings:
 
 
 __all__ = ["ALLOW_PRIVATE_ENV", "CACHE_ENV", "CARDS_ENV", "HUB_DATA_ENV", "HUB_FIXTURES_ENV", "MAX_DECODED_ENV",
-           "MAX_UNPACKED_ENV", "RETRIES_ENV", "TIMEOUT_ENV", "SettingError", "Settings", "settings"]
+           "MAX_UNPACKED_ENV", "NO_INDEX_ENV", "RETRIES_ENV", "TIMEOUT_ENV", "SettingError", "Settings", "settings"]

@@ -2,3 +2,5 @@
 public API (``covidct/__init__`` reaches the loader and ``combine``: importing it from below would be a circle)."""
 
 __version__ = "0.1.0"
+
+ORG = "covidct"  # the namespace of card refs (`covidct/<id>`) and the Hugging Face Hub organisation

@@ -39,10 +39,10 @@ from covidct.card.vocab import (
     UnavailableReason,
     Unit,
 )
+from covidct.version import ORG  # (its home is light to import: `covidct show` needs no model)
 
 SLUG_RE = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 SPLIT_RE = r"^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$"  # Hugging Face split names: \w+ without dashes
-ORG = "covidct"  # the namespace of card refs (`covidct/<id>`) and the Hugging Face Hub organisation
 SCAN_UNITS = (Unit.SCAN, Unit.SERIES, Unit.STUDY, Unit.PATIENT)  # examples that span the slices of a scan
 
 # Every number (and date) a card may give has its type here, bounded to what a real dataset can

@@ -11,15 +11,15 @@ import os
 import typing
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from types import UnionType
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
 from covidct.card.checks import Finding, check_card, check_todos
-from covidct.card.issues import Issue, Severity
+from covidct.card.crosscard import FileResult, Pos, Summary, count, registry_checks
+from covidct.card.issues import Issue
 from covidct.card.model import Card
 from covidct.card.partial import best_effort, data_path, is_cascade
 from covidct.card.vocab import Vocab
@@ -27,27 +27,6 @@ from covidct.card.yamlload import MAX_BYTES, Located, YamlError, decode, load
 from covidct.cards_snapshot import card_files
 
 CARD_SUFFIX = ".yaml"
-
-Pos = tuple[int, int]
-
-
-@dataclass
-class Summary:
-    """What the registry-wide checks need from one card (small, so it crosses processes cheaply)."""
-
-    id: str
-    id_pos: Pos
-    names: list[tuple[str, Pos]]  # aliases and name, with positions
-    lineage: list[tuple[str, Pos]]
-
-
-@dataclass
-class FileResult:
-    path: str
-    card: Card | None
-    issues: list[Issue]
-    summary: Summary | None = None
-
 
 def read_card_bytes(path: Path) -> bytes:
     from covidct.fsutil import UnsafePath, open_regular
@@ -91,13 +70,23 @@ def validate_file(path: str | os.PathLike[str], display: str | None = None, *,
         return FileResult(shown, None, [Issue(shown, 1, 1, "Y112", f"not a card: cards are YAML files named "
                                               f"<id>{CARD_SUFFIX}", hint)])
     try:
-        text = decode(read_card_bytes(p))
+        data = read_card_bytes(p)
     except YamlError as exc:
         return FileResult(shown, None, [Issue(shown, exc.line, exc.col, exc.code, exc.message, exc.hint)])
     except OSError as exc:
         return FileResult(shown, None, [Issue(shown, 1, 1, "Y110", f"cannot read: {exc.strerror or exc}")])
-    expected = p.name[: -len(CARD_SUFFIX)] if id_from_name else None
-    return parse_card_text(text, shown, expected, in_registry=in_registry)
+    return validate_bytes(data, shown, p.name[: -len(CARD_SUFFIX)] if id_from_name else None,
+                          in_registry=in_registry)
+
+
+def validate_bytes(data: bytes, display: str, stem: str | None, *, in_registry: bool = False) -> FileResult:
+    """Validate the bytes of a card file named ``<stem>.yaml`` (already read, at most MAX_BYTES + 1):
+    the index hashes and validates the very bytes it read."""
+    try:
+        text = decode(data)
+    except YamlError as exc:
+        return FileResult(display, None, [Issue(display, exc.line, exc.col, exc.code, exc.message, exc.hint)])
+    return parse_card_text(text, display, stem, in_registry=in_registry)
 
 
 def _validate_located(located: Located, display: str, expected_id: str | None, text: str | None = None,
@@ -289,28 +278,54 @@ def _validate_chunk(items: list[tuple[str, bool]]) -> list[FileResult]:
     return results
 
 
+class RegistryIndex(Protocol):
+    """What :func:`validate_paths` asks of an index of the registry's folder (covidct.cardindex.CardIndex)."""
+
+    def registry_results(self, files: Sequence[Path], jobs: int) -> tuple[dict[str, FileResult],
+                                                                           list[tuple[Summary, str]]]:
+        """Per-card results of ``files`` (cards of the indexed folder, keyed by ``str(file)``) and the
+        summaries of the folder's other cards, with their shown paths."""
+        ...
+
+
 def validate_paths(paths: Iterable[str | os.PathLike[str]], jobs: int = 1, known_ids: set[str] | None = None,
-                   registry_dir: str | os.PathLike[str] | None = None) -> list[FileResult]:
+                   registry_dir: str | os.PathLike[str] | None = None,
+                   index: RegistryIndex | None = None) -> list[FileResult]:
     """Validate files (directories expand to their cards) and run the registry-wide checks.
 
     The registry-wide checks see every card of ``registry_dir`` and of the checked files' folders,
     checked or not: a new card may not reuse their ids, names or aliases, and its lineage may point
     at them. Cards directly in ``registry_dir`` are registry cards: a download URL needs a sha256.
     ``known_ids`` adds further ids that lineage may point at. With ``jobs > 1`` files are validated
-    in worker processes; results come back in input order.
+    in worker processes; results come back in input order. ``index`` (of ``registry_dir``) gives the
+    per-card results of the registry's cards, validating only those that changed since it last saw them.
     """
     files = expand_paths(paths)
     registry = Path(registry_dir).resolve() if registry_dir is not None and Path(registry_dir).is_dir() else None
     folder_of = _FolderOf()
     items = [(str(f), registry is not None and folder_of(f) == registry) for f in files]
-    if jobs > 1 and len(items) > 50:
-        n = max(1, len(items) // (jobs * 8))
-        chunks = [items[i: i + n] for i in range(0, len(items), n)]
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results = [r for chunk in pool.map(_validate_chunk, chunks) for r in chunk]
+    done: dict[str, FileResult] = {}
+    context: list[tuple[Summary, str]] = []
+    if index is not None and registry is not None:
+        done, context = index.registry_results([f for f, (_, reg) in zip(files, items, strict=True) if reg], jobs)
+        outside = [f for f in files if folder_of(f) != registry]
+        context += context_summaries(outside, None, folder_of)
     else:
-        results = [validate_file(f, in_registry=reg) for f, reg in items]
-    registry_checks(results, known_ids or set(), context_summaries(files, registry, folder_of))
+        context = context_summaries(files, registry, folder_of)
+    todo = [it for it in items if it[0] not in done]
+    if jobs > 1 and len(todo) > 50:
+        n = max(1, len(todo) // (jobs * 8))
+        chunks = [todo[i: i + n] for i in range(0, len(todo), n)]
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            fresh = [r for chunk in pool.map(_validate_chunk, chunks) for r in chunk]
+    else:
+        fresh = [validate_file(f, in_registry=reg) for f, reg in todo]
+    by_path = dict(zip((f for f, _ in todo), fresh, strict=True))
+    results = []
+    for f, _ in items:  # a file named twice is checked twice, each with its own list of issues
+        r = done.get(f) or by_path[f]
+        results.append(FileResult(r.path, r.card, list(r.issues), r.summary))
+    registry_checks(results, known_ids or set(), context)
     return results
 
 
@@ -355,43 +370,5 @@ def _shown_path(p: Path) -> str:
         return str(p)
 
 
-def registry_checks(results: list[FileResult], extra_ids: set[str],
-                    context: Sequence[tuple[Summary, str]] = ()) -> None:
-    """Unique ids and aliases across files; lineage targets exist. Appends to each result's issues.
-
-    ``context`` holds cards that are not being checked (the rest of the registry): they claim their
-    names first, so a checked card that reuses one is the one reported.
-    """
-    owners: dict[str, tuple[str, str]] = {}  # casefolded name -> (card id, file)
-    for s, shown in context:
-        for name in [s.id] + [n for n, _ in s.names]:
-            owners.setdefault(name.casefold(), (s.id, shown))
-    ids = {r.summary.id for r in results if r.summary} | {s.id for s, _ in context} | extra_ids
-    for r in results:
-        s = r.summary
-        if s is None:
-            continue
-        for name, pos, is_id in [(s.id, s.id_pos, True)] + [(n, p, False) for n, p in s.names]:
-            key = name.casefold()
-            prev = owners.get(key)
-            if prev is not None and prev[0] != s.id:
-                what = "id" if is_id else "name or alias"
-                r.issues.append(Issue(r.path, pos[0], pos[1], "C308",
-                                      f"{what} {name!r} is already used by card {prev[0]!r} ({prev[1]})",
-                                      "ids and aliases must name one dataset"))
-            elif prev is None:
-                owners[key] = (s.id, r.path)
-        for target, pos in s.lineage:
-            if target != s.id and target not in ids:
-                r.issues.append(Issue(r.path, pos[0], pos[1], "C305", f"no card with id {target!r} in the registry",
-                                      "add that card first, or fix the id"))
-        r.issues.sort()
-
-
-def count(results: list[FileResult]) -> tuple[int, int]:
-    errors = sum(1 for r in results for i in r.issues if i.severity is Severity.ERROR)
-    warnings = sum(1 for r in results for i in r.issues if i.severity is Severity.WARNING)
-    return errors, warnings
-
-
-__all__ = ["FileResult", "Vocab", "count", "parse_card_text", "validate_file", "validate_paths"]
+__all__ = ["FileResult", "Summary", "Vocab", "count", "parse_card_text", "registry_checks", "validate_bytes",
+           "validate_file", "validate_paths"]

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="covidct", description="A registry of lung and COVID-19 imaging dataset cards.")
     parser.add_argument("--version", action=_Version, help="print the version and which cards are in use, then exit")
+    parser.add_argument("--no-index", action="store_true", help="read and validate every card afresh, without "
+                        "covidct's index of the cards folder (in the user's cache; also COVIDCT_NO_INDEX=1)")
     parser.add_argument("--cards", help="folder of cards (default: $COVIDCT_CARDS, else the repository's cards/ "
                                         "when run from a clone, else the snapshot packaged with covidct)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -89,6 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(ns, "handler", None):
         parser.print_help()
         return 2
+    if ns.no_index:
+        import os
+
+        from covidct.settings import NO_INDEX_ENV
+
+        os.environ[NO_INDEX_ENV] = "1"
     try:
         return ns.handler(ns)
     except CovidctError as exc:  # every expected failure: one line, its own exit status, no traceback

@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from covidct.card.issues import Severity, issues_to_json
-from covidct.cli._common import _cards_dir, args, command
+from covidct.cli._common import _cards_dir, args, command, show_warning
 from covidct.errors import UserFacingError
 from covidct.registry import registry
 from covidct.terminal import echo
@@ -25,8 +26,23 @@ def _validate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="print problems only, no summary")
 
 
+def _one_line_warnings(handler: Any) -> Any:
+    """Warnings (e.g. a card index that had to be rebuilt) as one line each, while ``handler`` runs."""
+    import functools
+    import warnings
+
+    @functools.wraps(handler)
+    def run(ns: argparse.Namespace) -> int:
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            return handler(ns)  # type: ignore[no-any-return]
+
+    return run
+
+
 @command("validate", "check cards: YAML, schema and consistency; exit 1 on any error")
 @args(_validate_args)
+@_one_line_warnings
 def cmd_validate(ns: argparse.Namespace) -> int:
     from covidct.card.validate import count, validate_paths
 
@@ -44,7 +60,8 @@ def cmd_validate(ns: argparse.Namespace) -> int:
             return 0
     # the whole registry is the context of the cross-card checks, whichever cards are checked
     jobs = ns.jobs if ns.jobs > 0 else (os.cpu_count() or 1)
-    results = validate_paths(paths, jobs=jobs, registry_dir=cards_dir)
+    index = registry(cards_dir).index() if cards_dir.is_dir() else None  # only changed registry cards are read
+    results = validate_paths(paths, jobs=jobs, registry_dir=cards_dir, index=index)
     issues = [i for r in results for i in r.issues]
     errors, warnings = count(results)
     if ns.format == "json":
@@ -74,6 +91,7 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 
 @command("list", "list the cards, filtered by modality, task, anatomy, license, access, concept")
 @args(_list_args)
+@_one_line_warnings
 def cmd_list(ns: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -111,18 +129,17 @@ def _show_args(p: argparse.ArgumentParser) -> None:
 
 @command("show", "show one card")
 @args(_show_args)
+@_one_line_warnings
 def cmd_show(ns: argparse.Namespace) -> int:
     reg = registry(_cards_dir(ns))
-    card = reg.get(ns.id)
+    path, rec = reg.locate(ns.id)  # with a warm index: neither other cards nor the card model are loaded
     if ns.format == "json":
-        echo(card.model_dump_json(indent=2, exclude_none=True), as_json=True)
+        echo(reg.get(ns.id).model_dump_json(indent=2, exclude_none=True), as_json=True)
         return 0
     if ns.format == "yaml":
-        echo(reg.paths[card.id].read_text(encoding="utf-8"), end="")
+        echo(path.read_text(encoding="utf-8"), end="")
         return 0
-    from covidct.render.text import card_text
-
-    echo(card_text(card))
+    echo(reg.show_text(rec))
     return 0
 
 

@@ -116,7 +116,7 @@ def cmd_fingerprint(ns: argparse.Namespace) -> int:
 
 def add_manifest_args(p: argparse.ArgumentParser) -> None:
     """The data-check options of ``covidct overlaps`` (the command itself lives in :mod:`covidct.cli.cards`)."""
-    from covidct.fingerprint.overlaps import DEFAULT_NEAR
+    from covidct.fingerprint import DEFAULT_NEAR
 
     p.add_argument("--manifest", "-m", action="append", default=[], metavar="FILE",
                    help="a manifest from `covidct fingerprint` (repeat: every pair is compared, and each manifest "
@@ -149,7 +149,7 @@ def manifest_overlaps(ns: argparse.Namespace) -> int:
 
 
 def _leakage_args(p: argparse.ArgumentParser) -> None:
-    from covidct.fingerprint.overlaps import DEFAULT_NEAR
+    from covidct.fingerprint import DEFAULT_NEAR
 
     _source_args(p)
     p.add_argument("--manifest", help="use this manifest (from `covidct fingerprint`) instead of reading the data")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from covidct.extras import require
 
 EXTRA = "fingerprint"
+DEFAULT_NEAR = 24  # near duplicates: perceptual hashes within this many of 256 bits (here: no numpy for --help)
 
 
 def require_extra() -> None:

@@ -53,10 +53,10 @@ from itertools import combinations
 from typing import Any
 
 from covidct.errors import CovidctError
+from covidct.fingerprint import DEFAULT_NEAR
 from covidct.fingerprint.hashing import PHASH_BITS
 
 KINDS = ("file", "pixels", "near", "uid", "patient")
-DEFAULT_NEAR = 24
 MAX_NEAR = 47  # K // 16 <= 2: at most 137 probes per block
 BLOCKS = 16
 QUERY_CHUNK = 4096
