@@ -172,7 +172,16 @@ def test_validator_refuses_non_http_urls(tmp_path: Path, url: str, field: str) -
 
 
 def _outside(tmp_path: Path) -> list[Path]:
-    return [p for p in tmp_path.parent.rglob("*evil*")]
+    """Files a slip wrote above the work folder (``tmp_path / "w1/w2/w3"``, see :func:`_work`), inside this
+    test's own ``tmp_path``: other tests' folders (one of which keeps an ``evil-target``) are never looked at."""
+    return [p for p in tmp_path.rglob("*evil*")]
+
+
+def _work(tmp_path: Path) -> Path:
+    """The folder a test loads in: three levels below ``tmp_path``, so that ``..`` slips stay inside it."""
+    work = tmp_path / "w1" / "w2" / "w3"
+    work.mkdir(parents=True)
+    return work
 
 
 ZIP_SLIPS = {
@@ -191,7 +200,7 @@ def test_zip_slip_is_refused(server: tuple[str, Path], tmp_path: Path, case: str
     data = _zip({**GOOD_MEMBERS, **ZIP_SLIPS[case]})
     _serve(root, "data.zip", data)
     with pytest.raises(DataError, match="outside the extraction folder"):
-        _load(_card(f"{base}/data.zip", data), tmp_path)
+        _load(_card(f"{base}/data.zip", data), _work(tmp_path))
     assert _outside(tmp_path) == [] and not Path("/tmp/covidct-evil.png").exists()
 
 
