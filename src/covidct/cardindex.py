@@ -147,8 +147,6 @@ def validate_record(path: str, known_sha: str | None = None, derive: bool = True
     sha256: the one check that depends on it) is it validated again as a card outside the registry.
     ``derive``: also compute what is stored for a valid card (catalog row, show text, JSON).
     """
-    from covidct.card.issues import Severity
-    from covidct.card.validate import validate_bytes, validate_file
     from covidct.card.yamlload import MAX_BYTES
     from covidct.fsutil import UnsafePath, open_regular
 
@@ -166,16 +164,21 @@ def validate_record(path: str, known_sha: str | None = None, derive: bool = True
             data = fh.read(MAX_BYTES + 1)
             fst = os.fstat(fh.fileno())
     except (OSError, UnsafePath):
+        from covidct.card.validate import validate_file
+
         def check(in_registry: bool) -> FileResult:
             return validate_file(p, "", in_registry=in_registry)
     else:
         key = stat_key(fst)
         digest = hashlib.sha256(data).hexdigest()
-        if digest == known_sha:
+        if digest == known_sha:  # the same bytes: no validation, and no card model to import
             return Record(p.name, key, checked, digest, False, False, [None, [], None], unchanged=True)
+        from covidct.card.validate import validate_bytes
 
         def check(in_registry: bool) -> FileResult:  # the bytes read, as validate_file would read them
             return validate_bytes(data, "", stem, in_registry=in_registry)
+
+    from covidct.card.issues import Severity
 
     def issues_valid(result: FileResult) -> tuple[list[list[Any]], bool]:
         issues = [[i.line, i.col, i.code, i.message, i.hint] for i in result.issues]
