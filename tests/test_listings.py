@@ -118,3 +118,17 @@ def test_the_fast_path_serves_the_large_real_listings(tmp_path: Path, monkeypatc
                                       data_dir=_tables(cid, tmp_path / cid))
         assert used, f"{cid}/{config}: the fast path handed over"
         assert fast == full
+
+
+# cards whose DICOM comes from the NBIA Data Retriever, which writes metadata.csv at the top of every download
+NBIA_DICOM_CARDS = ["4d-lung", "covid-19-ar", "lidc-idri", "lung-pet-ct-dx", "nsclc-radiomics", "qin-lung-ct"]
+
+
+@pytest.mark.parametrize("cid", NBIA_DICOM_CARDS)
+def test_an_nbia_downloads_metadata_csv_is_not_a_data_file(cid: str) -> None:
+    # the real NBIA download of tests/listings/lung-pet-ct-dx (Lung_Dx-A000N/... slices, metadata.csv, LICENSE):
+    # every card that reads NBIA DICOM must match its slices and leave metadata.csv out, not report it unmatched
+    card = CARDS[cid]
+    cfg = next(c for c in card.configs if c.layout is not None)
+    report = check(card, cfg, listing=LISTINGS / "lung-pet-ct-dx" / "default.txt.gz")
+    assert not report.unmatched, format_report(report)
