@@ -70,11 +70,25 @@ class ArrayRef:
 
 
 @dataclass(slots=True)
+class Values:
+    """What the layout says of one example (or of one slice of a scan): its ids, labels, fields and splits.
+
+    ``split`` is None until the splits are collected (then a list: several for an example listed twice,
+    empty for one that belongs to none); ``scan`` None for a grouped scan means the group's key."""
+
+    patient: str | None = None
+    scan: str | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    split: list[str] | None = None
+
+
+@dataclass(slots=True)
 class Member:
     image: Match
     paired: dict[str, Match]
     ctx: dict[str, str]
-    values: dict[str, Any] | None = None
+    values: Values | None = None
     row: int | None = None  # HDF5 images (`files.image.dataset`): the example's row of the dataset
 
 
@@ -84,7 +98,7 @@ class Group:
     members: list[Member]
     ctx: dict[str, str]
     paired: dict[str, Match] = field(default_factory=dict)
-    values: dict[str, Any] | None = None
+    values: Values | None = None
     rel: str = ""
     annotations: dict[str, list[str]] = field(default_factory=dict)  # label → its annotation files (paths)
 
@@ -243,8 +257,8 @@ class Plan:
                 g.values = self._values(g.ctx, per_slice=False, what=g.rel)
                 if any(self.labels[n].kind in SLICE_KINDS for n in self._member_level_labels()):
                     for m in g.members:
-                        m.values = {"labels": {n: self._label(n, m.ctx, True, m.image.rel)
-                                               for n in self._member_level_labels()}}
+                        m.values = Values(labels={n: self._label(n, m.ctx, True, m.image.rel)
+                                                  for n in self._member_level_labels()})
         self._collect_splits()
         if not self.reported_elsewhere >= COUNT_WARNINGS:
             self._check_counts()
@@ -581,7 +595,7 @@ class Plan:
             self._builtins = self._ctx_keys is None or any(k in BUILTIN_PARTS for k in self._ctx_keys)
         return self._builtins
 
-    def _values(self, ctx: dict[str, str], per_slice: bool, what: str) -> dict[str, Any]:
+    def _values(self, ctx: dict[str, str], per_slice: bool, what: str) -> Values:
         """An example's patient, scan, labels, fields and split (a fresh outer dict: callers set the split)."""
         self._needs_builtins()  # computes the context keys once
         if self._ctx_keys is None:
@@ -593,25 +607,25 @@ class Plan:
         hit = self._values_cache.get(key)
         if hit is None:
             hit = self._values_cache[key] = self._compute_values(ctx, per_slice, what)
-        return dict(hit)
+        return copy.copy(hit)
 
-    def _compute_values(self, ctx: dict[str, str], per_slice: bool, what: str) -> dict[str, Any]:
+    def _compute_values(self, ctx: dict[str, str], per_slice: bool, what: str) -> Values:
         lay = self.layout
-        vals: dict[str, Any] = {"labels": {}, "fields": {}}
-        vals["patient"] = self._text(lay.patient, ctx, f"{what}: patient id") if lay.patient else None
-        vals["scan"] = self._text(lay.scan, ctx, f"{what}: scan id") if lay.scan else None
-        if vals["scan"] is None and self.grouped and not self.per_member:
-            vals["scan"] = None  # filled with the group key by the caller
+        vals = Values()
+        vals.patient = self._text(lay.patient, ctx, f"{what}: patient id") if lay.patient else None
+        vals.scan = self._text(lay.scan, ctx, f"{what}: scan id") if lay.scan else None
+        if vals.scan is None and self.grouped and not self.per_member:
+            vals.scan = None  # filled with the group key by the caller
         for name in lay.labels:
             if name not in self.labels:
                 continue
             if not self.per_member and name in self._member_level_labels():
-                vals["labels"][name] = _PER_SLICE
+                vals.labels[name] = _PER_SLICE
                 continue
-            vals["labels"][name] = self._label(name, ctx, per_slice, what)
+            vals.labels[name] = self._label(name, ctx, per_slice, what)
         for name, vf in lay.fields.items():
-            vals["fields"][name] = self._text(vf, ctx, f"{what}: field {name!r}")
-        vals["split"] = self._split(ctx, what)
+            vals.fields[name] = self._text(vf, ctx, f"{what}: field {name!r}")
+        vals.split = self._split(ctx, what)
         return vals
 
     def _label(self, name: str, ctx: dict[str, str], per_slice: bool, what: str) -> Any:
@@ -784,7 +798,7 @@ class Plan:
 
     # ---------------------------------------------------------------------------------------- splits
 
-    def _examples(self) -> Iterator[tuple[dict[str, Any], Group, Member | None]]:
+    def _examples(self) -> Iterator[tuple[Values, Group, Member | None]]:
         for g in self.groups:
             if self.per_member:
                 for m in g.members:
@@ -794,16 +808,16 @@ class Plan:
                 assert g.values is not None
                 yield g.values, g, None
 
-    def _collect_splits(self, weighted: Iterable[tuple[dict[str, Any], int]] | None = None) -> None:
+    def _collect_splits(self, weighted: Iterable[tuple[Values, int]] | None = None) -> None:
         """The splits the examples belong to; ``weighted``: (values, examples with them), else every example."""
         names: dict[str, None] = {}
         dropped = 0
         items = weighted if weighted is not None else ((vals, 1) for vals, _g, _m in self._examples())
         for vals, n in items:
-            s = vals["split"]
+            s = vals.split
             if s is None:
                 names[DEFAULT_SPLIT] = None
-                vals["split"] = [DEFAULT_SPLIT]
+                vals.split = [DEFAULT_SPLIT]
             elif not s:
                 dropped += n
             else:
@@ -845,9 +859,9 @@ class Plan:
             if by == "example":
                 k = m.image.rel if m is not None else g.key
             elif by == "scan":
-                k = vals.get("scan") or g.key
+                k = vals.scan or g.key
             else:
-                k = vals.get("patient")
+                k = vals.patient
                 if k is None:
                     raise LayoutError(
                         f"{self.card.id}/{self.config.name} gives no patient id for {m.image.rel if m else g.key!r}, "
@@ -865,12 +879,12 @@ class Plan:
             n_test = min(max(n_test, 1), len(uniq) - 1)
         test = set(uniq[:n_test])
         for (vals, _g, _m), k in zip(items, keys, strict=True):
-            vals["split"] = ["test" if k in test else "train"]
+            vals.split = ["test" if k in test else "train"]
         self.splits = [s for s in ("train", "test") if any(
-            s in v["split"] for v, _g, _m in items)]
+            s in v.split for v, _g, _m in items)]
 
     def count(self, split: str | None = None) -> int:
-        return sum(1 for vals, _g, _m in self._examples() if split is None or split in vals["split"])
+        return sum(1 for vals, _g, _m in self._examples() if split is None or split in vals.split)
 
     # ---------------------------------------------------------------------------------------- counts
 
@@ -882,16 +896,16 @@ class Plan:
         return next((n for n, lab in self.labels.items() if lab.kind == LabelKind.CLASS
                      and n in self.layout.labels and self.layout.labels[n].array is None), None)
 
-    def tally_rows(self, weighted: Iterable[tuple[dict[str, Any], int, str]]) -> Counter[tuple[Any, ...]]:
+    def tally_rows(self, weighted: Iterable[tuple[Values, int, str]]) -> Counter[tuple[Any, ...]]:
         """Examples that agree on split, class, patient, scan and box count, counted once: ``weighted`` gives
         (values, examples with them, the scan key when the values name none)."""
         box_labels = self._box_labels()
         first = self._first_class()
         rows: Counter[tuple[Any, ...]] = Counter()
         for vals, n, scan_key in weighted:
-            labels = vals["labels"]
-            rows[(tuple(vals["split"] or ()), labels.get(first) if first is not None else None, vals.get("patient"),
-                  vals.get("scan") or scan_key,
+            labels = vals.labels
+            rows[(tuple(vals.split or ()), labels.get(first) if first is not None else None, vals.patient,
+                  vals.scan or scan_key,
                   sum(len(labels.get(b) or ()) for b in box_labels) if box_labels else 0)] += n
         return rows
 
@@ -1067,26 +1081,26 @@ class Plan:
     def _weight(self, g: Group, split: str | None) -> int:
         """How many image files ``split``'s records of group ``g`` read (what a shard's work is measured in)."""
         if self.per_member:
-            return sum(1 for m in g.members if split is None or split in m.values["split"])  # type: ignore[index]
+            return sum(1 for m in g.members if split is None or split in m.values.split)  # type: ignore[union-attr]
         assert g.values is not None
-        return len(g.members) if split is None or split in g.values["split"] else 0
+        return len(g.members) if split is None or split in g.values.split else 0
 
     def records(self, split: str | None = None) -> Iterator[Record]:
         """The examples of ``split`` (all when None), in a stable order."""
         for g in self.groups:
             if self.per_member:
-                chosen = [m for m in g.members if split is None or split in m.values["split"]]  # type: ignore[index]
+                chosen = [m for m in g.members if split is None or split in m.values.split]  # type: ignore[union-attr]
                 if not chosen:
                     continue
                 ordered = self.order(g) if self.grouped else g.members
                 pos = {id(m): i for i, m in enumerate(ordered)}
                 for m in ordered:
-                    if split is not None and split not in m.values["split"]:  # type: ignore[index]
+                    if split is not None and split not in m.values.split:  # type: ignore[union-attr]
                         continue
                     yield from self._member_records(g, m, pos[id(m)] if self.grouped else None, split)
             else:
                 assert g.values is not None
-                if split is not None and split not in g.values["split"]:
+                if split is not None and split not in g.values.split:
                     continue
                 yield from self._group_records(g, split)
 
@@ -1094,18 +1108,18 @@ class Plan:
         vals = m.values
         assert vals is not None
         labels = {}
-        for n, v in vals["labels"].items():
+        for n, v in vals.labels.items():
             labels[n] = self._array_value(n, v, pos, None, m.image.rel) if isinstance(v, ArrayRef) else v
         files = {"image": [m.image.path]}
         for role in self.mask_roles:
             hit = m.paired.get(role) or g.paired.get(role)
             files[role] = [hit.path] if hit else []
         self._annotation_files(g, files)
-        for s in ([split] if split is not None else vals["split"]):
+        for s in ([split] if split is not None else vals.split):
             yield Record(
-                key=_key(m), split=s, path=_key(m), files=files, patient=vals["patient"],
-                scan=vals["scan"] if vals["scan"] is not None else (g.key if self.grouped else None),
-                slice_index=pos, row=m.row, labels=labels, fields=dict(vals["fields"]),
+                key=_key(m), split=s, path=_key(m), files=files, patient=vals.patient,
+                scan=vals.scan if vals.scan is not None else (g.key if self.grouped else None),
+                slice_index=pos, row=m.row, labels=labels, fields=dict(vals.fields),
             )
 
     def _group_records(self, g: Group, split: str | None) -> Iterator[Record]:
@@ -1113,11 +1127,11 @@ class Plan:
         assert vals is not None
         ordered = self.order(g)
         labels = {}
-        for n, v in vals["labels"].items():
+        for n, v in vals.labels.items():
             if isinstance(v, ArrayRef):
                 labels[n] = self._array_value(n, v, None, len(ordered), g.rel)
             elif v is _PER_SLICE:
-                labels[n] = [m.values["labels"][n] for m in ordered]  # type: ignore[index]
+                labels[n] = [m.values.labels[n] for m in ordered]  # type: ignore[union-attr]
             else:
                 labels[n] = v
         files = {"image": [m.image.path for m in ordered]}
@@ -1127,11 +1141,11 @@ class Plan:
             else:
                 files[role] = [m.paired[role].path for m in ordered if role in m.paired]
         self._annotation_files(g, files)
-        for s in ([split] if split is not None else vals["split"]):
+        for s in ([split] if split is not None else vals.split):
             yield Record(
-                key=g.key, split=s, path=g.rel, files=files, patient=vals["patient"],
-                scan=vals["scan"] if vals["scan"] is not None else g.key,
-                labels=labels, fields=dict(vals["fields"]),
+                key=g.key, split=s, path=g.rel, files=files, patient=vals.patient,
+                scan=vals.scan if vals.scan is not None else g.key,
+                labels=labels, fields=dict(vals.fields),
             )
 
     def _annotation_files(self, g: Group, files: dict[str, list[str]]) -> None:
