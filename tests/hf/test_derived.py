@@ -32,29 +32,36 @@ def _rsna(tmp_path: Path) -> tuple[Path, list[str]]:
     return data, stems
 
 
-def _list(tmp_path: Path, rows: list[str]) -> Path:
+def _list(tmp_path: Path, rows: list[str], name: str = "test_COVIDx_CXR-3A.txt") -> Path:
     folder = tmp_path / "covidx"
     folder.mkdir()
-    (folder / "test_COVIDx_CXR-3A.txt").write_text("".join(rows), encoding="utf-8")
+    (folder / name).write_text("".join(rows), encoding="utf-8")
     return folder
 
 
-def test_covidx_is_rebuilt_from_the_sources_with_the_source_of_every_example(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("config", "list_name", "classes", "ricord"), [
+    ("three-class", "test_COVIDx_CXR-3A.txt", ["normal", "pneumonia"], RICORD_ROW),
+    # a real row of labels/test_COVIDx9B.txt (lindawangg/COVID-Net@6599980)
+    ("binary", "test_COVIDx9B.txt", ["negative", "negative"],
+     "419639-003251 MIDRC-RICORD-1C-419639-003251-46647-0.png positive ricord\n"),
+])
+def test_covidx_is_rebuilt_from_the_sources_with_the_source_of_every_example(
+        tmp_path: Path, config: str, list_name: str, classes: list[str], ricord: str) -> None:
     import covidct
 
     rsna_dir, stems = _rsna(tmp_path)
     chosen = stems[:2]
-    rows = [RICORD_ROW] + [f"{s} {s}.png {cls} rsna\n" for s, cls in zip(chosen, ["normal", "pneumonia"], strict=True)]
-    lists = _list(tmp_path, rows)
+    rows = [ricord] + [f"{s} {s}.png {cls} rsna\n" for s, cls in zip(chosen, classes, strict=True)]
+    lists = _list(tmp_path, rows, list_name)
     with pytest.warns(LayoutWarning, match=r"L512 1 rows left out, their sources have no card yet: ricord \(1\)"):
-        ds = covidct.load_dataset("covidx", "three-class", cache_dir=str(tmp_path / "cache"),
+        ds = covidct.load_dataset("covidx", config, cache_dir=str(tmp_path / "cache"),
                                   data_dirs={"covidx": lists, "rsna-pneumonia": rsna_dir})
     test = ds["test"]
     assert test.num_rows == 2
     assert test["source"] == ["rsna-pneumonia", "rsna-pneumonia"]
     assert test["patient_id"] == chosen
     names = test.features["label"].names
-    assert [names[i] for i in test["label"]] == ["normal", "pneumonia"]
+    assert [names[i] for i in test["label"]] == classes
     assert [Path(p).stem for p in test["source_path"]] == chosen
     image = test[0]["image"]  # the DICOM read as the RSNA card reads it
     assert image.size[0] > 0
