@@ -32,10 +32,11 @@ def _rsna(tmp_path: Path) -> tuple[Path, list[str]]:
     return data, stems
 
 
-def _list(tmp_path: Path, rows: list[str], name: str = "test_COVIDx_CXR-3A.txt") -> Path:
+def _list(tmp_path: Path, rows: list[str], name: str = "test_COVIDx_CXR-3A.txt", train: list[str] = ()) -> Path:
     folder = tmp_path / "covidx"
     folder.mkdir()
     (folder / name).write_text("".join(rows), encoding="utf-8")
+    (folder / "train_COVIDx_CXR-3A.txt").write_text("".join(train), encoding="utf-8")
     return folder
 
 
@@ -67,6 +68,17 @@ def test_covidx_is_rebuilt_from_the_sources_with_the_source_of_every_example(
     assert image.size[0] > 0
 
 
+def test_a_split_whose_rows_are_all_left_out_is_empty_not_a_crash(tmp_path: Path) -> None:
+    import covidct
+
+    lists = _list(tmp_path, [RICORD_ROW])  # the one row's source has no card; the train list is empty
+    with pytest.warns(LayoutWarning, match=r"L512 1 rows left out"):
+        ds = covidct.load_dataset("covidx", "three-class", cache_dir=str(tmp_path / "cache"),
+                                  data_dirs={"covidx": lists})
+    assert ds["test"].num_rows == 0 and ds["train"].num_rows == 0
+    assert ds["test"].features["label"].names == ["normal", "pneumonia", "COVID-19"]
+
+
 def test_a_row_naming_a_file_the_copy_lacks_is_one_clear_error(tmp_path: Path) -> None:
     rsna_dir, stems = _rsna(tmp_path)
     lists = _list(tmp_path, [f"{stems[0]} {stems[0]}.png normal rsna\n", "x missing-id.png normal rsna\n"])
@@ -79,7 +91,7 @@ def test_a_row_naming_a_file_the_copy_lacks_is_one_clear_error(tmp_path: Path) -
 
 @pytest.mark.parametrize(("row", "message"), [
     ("a b c\n", r"test_COVIDx_CXR-3A.txt:1: 3 values, but the card declares 4 columns"),
-    ("a a.png normal bimcv\n", r"source 'bimcv' is not among the card's sources"),
+    ("a a.png normal nih\n", r"source 'nih' is not among the card's sources"),
     ("a a.png COVID normal rsna\n", r"5 values"),
     ("a a.png flu rsna\n", r"'flu' is not a class of label 'label'"),
 ])
@@ -99,8 +111,31 @@ def test_the_sources_folders_are_asked_for_by_name(tmp_path: Path) -> None:
     with pytest.raises(CovidctError, match=r"needs your copy of rsna-pneumonia .*data_dirs=\{'rsna-pneumonia'"):
         derived_records(card, card.config("three-class"), {"covidx": lists}, registry().cards())
     with pytest.raises(CovidctError, match=r"built from other datasets: load it with data_dirs=\{.covidx.: the "
-                                           r"folder of its split files, .rsna-pneumonia.: your copies"):
+                                           r"folder of its split files, .rsna-pneumonia., .covid-chestxray-dataset., "
+                                           r".figure1-covid-chestxray.: your copies"):
         covidct.load_dataset("covidx", "three-class", data_dir=str(lists))
+
+
+def test_the_train_list_joins_each_tag_to_its_source_card(tmp_path: Path) -> None:
+    # real rows of COVID-Net's labels/train_COVIDx_CXR-3A.txt (5d4f01c) for the tags without a card, and a
+    # Figure 1 row naming a file of the synthesized copy (real names are COVID-00001.jpg ...)
+    fig1 = registry().get("figure1-covid-chestxray")
+    data = tmp_path / "fig1"
+    synthesize(fig1, "default", data, per_class=1)
+    name = sorted(Path(r.path).name for r in examples(fig1, "default", [data]))[0]
+    train = [f"p1 {name} COVID-19 fig1\n",
+             "20 COVID(1).png COVID-19 sirm\n",
+             "A223587 A223587-12-31-1900-NA-CHEST_AP_VIEWONLY-26790-1.000000-AP-81991-1-1.jpg COVID-19 stonybrook\n",
+             "S03044 sub-S03044_ses-E06790_run-1_bp-chest_vp-pa_dx-corrected.png COVID-19 bimcv\n"]
+    lists = _list(tmp_path, [], train=train)
+    card = registry().get("covidx")
+    with pytest.warns(LayoutWarning, match=r"L512 3 rows left out, their sources have no card yet: bimcv \(1\), "
+                                           r"sirm \(1\), stonybrook \(1\)"):
+        recs = derived_records(card, card.config("three-class"), {"covidx": lists, "figure1-covid-chestxray": data},
+                               registry().cards())
+    assert recs["test"] == []
+    assert [(r.source, Path(r.record.path).name, r.labels) for r in recs["train"]] == [
+        ("figure1-covid-chestxray", name, {"label": "COVID-19"})]
 
 
 def test_a_split_file_outside_the_folder_is_refused(tmp_path: Path) -> None:

@@ -94,3 +94,71 @@ def test_truncated_or_missing_data_is_a_read_error(tmp_path):
 def test_file_object_is_refused_with_a_reason(tmp_path):
     with open(save(tmp_path / "f.mha"), "rb") as fh, pytest.raises(ReadError, match="from a path"):
         read(fh, FileFormat.METAIMAGE)
+
+
+# --- compressed data (CompressedData = True): ITK reads a short or non-zlib stream as zeros, silently ---------
+
+
+def _zlib_of(data: np.ndarray) -> bytes:
+    import zlib
+
+    return zlib.compress(np.ascontiguousarray(data).astype("<i2").tobytes())
+
+
+def _damaged_zraw(tmp_path, payload: bytes):
+    """A SimpleITK-written compressed .mhd whose .zraw is then replaced by ``payload`` (its CompressedDataSize
+    too, so that ITK finds nothing amiss in the header: it then returns zeros without a word)."""
+    import re
+
+    header = save(tmp_path / "c.mhd", compress=True)
+    (tmp_path / "c.zraw").write_bytes(payload)
+    text, n = re.subn(r"CompressedDataSize = \d+", f"CompressedDataSize = {len(payload)}", header.read_text())
+    assert n == 1
+    header.write_text(text)
+    return header
+
+
+@pytest.mark.parametrize("via", ["c.mhd", "c.zraw"])
+def test_a_zraw_that_inflates_short_is_refused_not_read_as_zeros(tmp_path, via):
+    _damaged_zraw(tmp_path, _zlib_of(ZYX.ravel()[:7]))  # a complete zlib stream of 7 of the 60 voxels
+    with pytest.raises(ReadError, match=r"c\.zraw inflate to 14 bytes, but the header declares 120"):
+        read(tmp_path / via)
+
+
+def test_a_cut_zraw_is_refused(tmp_path):
+    header = save(tmp_path / "c.mhd", compress=True)
+    whole = (tmp_path / "c.zraw").read_bytes()
+    (tmp_path / "c.zraw").write_bytes(whole[: len(whole) // 2])
+    header.write_text(header.read_text().replace(f"CompressedDataSize = {len(whole)}", "CompressedDataSize = 0"))
+    with pytest.raises(ReadError, match="truncated or damaged"):
+        read(header)
+
+
+def test_a_zraw_that_is_not_zlib_is_refused(tmp_path):
+    _damaged_zraw(tmp_path, ZYX.astype("<i2").tobytes())  # the raw voxels, never compressed
+    with pytest.raises(ReadError, match="not zlib-compressed although the header says CompressedData = True"):
+        read(tmp_path / "c.mhd")
+
+
+def test_a_zraw_that_inflates_past_the_declared_size_is_refused_after_one_chunk(tmp_path):
+    import zlib
+
+    # 64 MiB of zeros behind a header of 60 voxels: refused after the first chunk, nothing kept
+    bomb = zlib.compressobj(9)
+    _damaged_zraw(tmp_path, b"".join(bomb.compress(b"\0" * (1 << 20)) for _ in range(64)) + bomb.flush())
+    with pytest.raises(ReadError, match="inflate to more than the 120 bytes the header declares"):
+        read(tmp_path / "c.mhd")
+
+
+def test_compressed_local_data_in_an_mha_are_checked_too(tmp_path):
+    good = save(tmp_path / "c.mha", compress=True)
+    np.testing.assert_array_equal(read(good).array, ZYX)  # a genuine compressed .mha still reads
+    raw = good.read_bytes()
+    start = raw.index(b"ElementDataFile = LOCAL") + len(b"ElementDataFile = LOCAL\n")
+    (tmp_path / "short.mha").write_bytes(raw[:start] + _zlib_of(ZYX.ravel()[:7]))
+    with pytest.raises(ReadError, match="compressed data inflate to 14 bytes, but the header declares 120"):
+        read(tmp_path / "short.mha")
+    plain = save(tmp_path / "p.mha").read_bytes()
+    (tmp_path / "cut.mha").write_bytes(plain[: plain.index(b"ElementDataFile = LOCAL") + 30])
+    with pytest.raises(ReadError, match="bytes of data after its header but the header needs 120; it is truncated"):
+        read(tmp_path / "cut.mha")

@@ -78,6 +78,11 @@ def load_derived(card: Card, cfg: Config, data_dirs: Mapping[str, str | os.PathL
     for name, split_recs in recs.items():
         if split is not None and name != split:
             continue
+        if not split_recs:  # every row left out (sources without a card, warned) or an empty list:
+            # an empty split, where `from_generator` would fail with "corresponds to no data"
+            out[name] = datasets.Dataset.from_dict({k: [] for k in features}, features=features,
+                                                   split=datasets.NamedSplit(name))
+            continue
         token = _token(card, cfg, name, split_recs)
         _PENDING[token] = split_recs
         try:

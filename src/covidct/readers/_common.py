@@ -130,6 +130,29 @@ def inflate_allowance(src: object, compressed: int) -> tuple[int, str]:
                        f"{MAX_DECODED_DEFAULT:,}")
 
 
+def count_inflated(fh: Any, inflater: Any, cap: int, stored: int | None = None) -> tuple[int, bool]:
+    """Inflate ``fh`` from its position through ``inflater`` (a ``zlib.decompressobj``), counting and
+    dropping the output: stops once past ``cap`` bytes, at the end of the stream, at the end of the file,
+    or after ``stored`` input bytes. Returns the bytes counted and whether the stream ended.
+
+    One chunk of memory and time linear in what is read, whatever the stream would inflate to; a damaged
+    stream raises ``zlib.error`` for the caller to word.
+    """
+    total = 0
+    left = stored
+    while not inflater.eof and total <= cap:
+        data = inflater.unconsumed_tail
+        if not data:
+            want = 1 << 16 if left is None else min(1 << 16, left)
+            data = fh.read(want) if want > 0 else b""
+            if not data:
+                break
+            if left is not None:
+                left -= len(data)
+        total += len(inflater.decompress(data, 1 << 20))
+    return total, bool(inflater.eof)
+
+
 def inflate_refused(src: object, what: str, allowance: int, why: str) -> ReadError:
     from covidct.settings import MAX_DECODED_ENV
 

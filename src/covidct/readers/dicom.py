@@ -184,7 +184,7 @@ def _check_inflated_size(src: Any) -> None:
     """
     import zlib
 
-    from covidct.readers._common import inflate_allowance, inflate_refused
+    from covidct.readers._common import count_inflated, inflate_allowance, inflate_refused
 
     own = isinstance(src, (str, bytes)) or hasattr(src, "__fspath__")
     try:
@@ -200,15 +200,9 @@ def _check_inflated_size(src: Any) -> None:
         start = fh.tell()
         allowance, why = inflate_allowance(src, fh.seek(0, os.SEEK_END) - start)
         fh.seek(start)
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        total = 0
-        while not inflater.eof:
-            data = inflater.unconsumed_tail or fh.read(1 << 16)
-            if not data:
-                break
-            total += len(inflater.decompress(data, 1 << 20))
-            if total > allowance:
-                raise inflate_refused(src, "deflated data set", allowance, why)
+        total, _ended = count_inflated(fh, zlib.decompressobj(-zlib.MAX_WBITS), allowance)
+        if total > allowance:
+            raise inflate_refused(src, "deflated data set", allowance, why)
     except zlib.error:
         return  # damaged deflate data: pydicom reports it
     finally:

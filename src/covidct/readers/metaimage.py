@@ -16,7 +16,14 @@ import os
 from typing import Any
 
 from covidct.fsutil import UnsafePath, open_regular
-from covidct.readers._common import Decoded, ReadError, check_decoded_size, companion, intensity_of
+from covidct.readers._common import (
+    Decoded,
+    ReadError,
+    check_decoded_size,
+    companion,
+    count_inflated,
+    intensity_of,
+)
 
 _FORMAT_BY_IO = {"MetaImageIO": "metaimage", "NrrdImageIO": "nrrd"}
 
@@ -97,24 +104,92 @@ _ELEMENT_BYTES = {
 }  # fmt: skip
 
 
+def _header_fields(path: str) -> tuple[dict[str, str], int]:
+    """A MetaImage header's ``key = value`` fields up to ElementDataFile, and the byte offset just after
+    that line (where the data of ``ElementDataFile = LOCAL`` start)."""
+    fields: dict[str, str] = {}
+    offset = 0
+    with open(path, "rb") as fh:
+        head = fh.read(HEADER_LIMIT)
+    for raw in head.split(b"\n"):
+        offset += len(raw) + 1
+        key, sep, value = raw.decode("latin-1").partition("=")
+        if sep:
+            fields[key.strip()] = value.strip()
+        if key.strip() == "ElementDataFile":
+            break
+    return fields, offset
+
+
+def _declared_bytes(path: str, fields: dict[str, str]) -> int | None:
+    """DimSize x channels x element size, refused past the decoded-size limit; None when not given plainly."""
+    try:
+        dims = [int(n) for n in fields.get("DimSize", "").split()]
+        channels = int(fields.get("ElementNumberOfChannels", "1"))
+        size = _ELEMENT_BYTES[fields.get("ElementType", "")]
+    except (KeyError, ValueError):
+        return None
+    if not dims:
+        return None
+    return check_decoded_size(path, "MetaImage/NRRD header", [*dims, channels], size)
+
+
+def _check_compressed(path: str, data: str, offset: int, fields: dict[str, str]) -> None:
+    """Compressed data (``CompressedData = True``: a .zraw, or zlib after a LOCAL header) must inflate to
+    exactly the size the header declares.
+
+    ITK inflates into a buffer of the declared size and, when the stream is short or not zlib at all,
+    prints to stderr and returns the buffer as it is: a damaged .zraw would load as a volume of zeros.
+    Inflated here first, counted and dropped chunk by chunk (bounded by the declared size, itself
+    bounded by the decoded-size limit), so a bomb costs time linear in what it declares.
+    """
+    import zlib
+
+    from covidct.numtext import int_text
+
+    need = _declared_bytes(path, fields)
+    if need is None:
+        return  # ITK judges a header it cannot size
+    what = "its compressed data" + ("" if data == path else f" {os.path.basename(data)}")
+    stored = int_text(fields.get("CompressedDataSize", ""))
+    try:
+        with open_regular(data) as fh:
+            fh.seek(offset)
+            total, ended = count_inflated(fh, zlib.decompressobj(), need, stored if stored and stored > 0 else None)
+    except zlib.error as exc:
+        raise ReadError(path, f"{what} cannot be inflated (zlib: {exc}); the data file is damaged or not "
+                        "zlib-compressed although the header says CompressedData = True") from None
+    except (OSError, UnsafePath) as exc:
+        raise ReadError(path, f"{what} cannot be read ({getattr(exc, 'problem', None) or exc})") from None
+    if total > need:
+        raise ReadError(path, f"{what} inflate to more than the {need:,} bytes the header declares (DimSize x "
+                        "element size); the header does not describe this data")
+    if total < need or not ended:
+        raise ReadError(path, f"{what} inflate to {total:,} bytes{'' if ended else ' and stop mid-stream'}, but "
+                        f"the header declares {need:,}; the data file is truncated or damaged")
+
+
 def _check_data_file(path: str) -> str | None:
-    """A clear error for a .mhd whose data file is missing or short (ITK's own message is misleading).
+    """A clear error for a .mhd/.mha whose data are missing, short or (compressed) do not inflate to the
+    declared size (ITK's own messages are misleading, or it reads zeros without a word).
 
     Returns the data file's name when ITK would misread it as a printf-style file pattern (a name with
     ``%``, e.g. ``lung 50%.raw``, that exists as such), so that :func:`_read_literal` reads it instead.
     """
-    if not path.lower().endswith(".mhd"):
+    if os.path.splitext(path)[1].lower() not in (".mhd", ".mha"):
         return None
-    fields: dict[str, str] = {}
-    with open(path, "rb") as fh:
-        for raw in fh.read(65536).decode("latin-1").splitlines():
-            key, sep, value = raw.partition("=")
-            if sep:
-                fields[key.strip()] = value.strip()
-            if key.strip() == "ElementDataFile":
-                break
+    fields, offset = _header_fields(path)
     name = fields.get("ElementDataFile", "")
-    if not name or name.upper() in ("LOCAL", "LIST"):  # embedded data, or a list of files
+    compressed = fields.get("CompressedData", "False").lower() == "true"
+    if name.upper() == "LOCAL":
+        if compressed:
+            _check_compressed(path, path, offset, fields)
+        elif (need := _declared_bytes(path, fields)) is not None and os.path.getsize(path) - offset < need:
+            have = max(os.path.getsize(path) - offset, 0)
+            raise ReadError(path, f"has {have} bytes of data after its header but the header needs {need}; "
+                            "it is truncated")
+        return None
+    if not name or name.upper() == "LIST":  # a list of files
         return None
     data = os.path.join(os.path.dirname(path), name)
     if not os.path.isfile(data):
@@ -122,7 +197,8 @@ def _check_data_file(path: str) -> str | None:
             return None
         raise ReadError(path, f"its data file {name} is missing")
     literal = name if "%" in name else None  # the file exists under this very name: not a pattern
-    if fields.get("CompressedData", "False").lower() == "true":
+    if compressed:
+        _check_compressed(path, data, 0, fields)
         return literal
     try:
         count = 1
