@@ -307,6 +307,8 @@ def _bullets(rows: Iterable[tuple[str, str]]) -> str:
 
 def section_intro(ctx: ReadmeContext) -> str:
     lines = [md_inline(ctx.card.summary)]
+    if ctx.facts.unavailable:  # first, as on the site page
+        lines += ["", f"> {md_inline(ctx.facts.unavailable)}"]
     if ctx.synthetic:
         lines += [
             "",

@@ -211,7 +211,11 @@ def _layout(cfg: Config, card: Card | None = None) -> list[str]:
 
 
 def _intro(card: Card, facts: CardFacts) -> list[str]:
-    return [f"{_line(card.name)}  ({card.ref})", _line(card.summary)]
+    lines = [f"{_line(card.name)}  ({card.ref})", _line(card.summary)]
+    if facts.unavailable:  # first, as on the site page: before anything about getting the files
+        notice = card.access.unavailable.notice if card.access.unavailable else None
+        lines.append("unavailable: " + _line(facts.unavailable) + (f' The notice: "{_line(notice)}"' if notice else ""))
+    return lines
 
 
 def _overview(card: Card, facts: CardFacts) -> list[str]:
@@ -242,9 +246,6 @@ def _license_and_access(card: Card, facts: CardFacts) -> list[str]:
     lines.append(f"access:     {_line(card.access.kind)}" + (f" - {_line(card.access.url)}" if card.access.url else ""))
     if card.access.instructions:
         lines += _block(card.access.instructions, " " * 12)
-    if facts.unavailable:
-        notice = card.access.unavailable.notice if card.access.unavailable else None
-        lines.append("unavailable: " + _line(facts.unavailable) + (f' The notice: "{_line(notice)}"' if notice else ""))
     return lines
 
 
