@@ -31,9 +31,13 @@ def test_every_card_renders_a_complete_hub_readme(card_id: str) -> None:
     fm = front_matter(text)
     check_hub_metadata(fm)
     md = body(text)
-    for title in ("Dataset description", "Configurations", "Labels", "Counts", "Images", "How to load",
-                  "License and access", "About this card"):
+    for title in ("At a glance", "How to load it", "License and access", "About this card"):
         assert f"\n## {title}\n" in md, title
+    for cfg in card.configs:  # each config's sections under its heading, as on the site page
+        assert f"\n## Config: {cfg.name}\n" in md
+        section = md.split(f"\n## Config: {cfg.name}\n", 1)[1].split("\n## ", 1)[0]
+        for title in ("Counts", "Labels", "Image properties", "File layout"):
+            assert f"\n### {title}\n" in section, (cfg.name, title)
     if card.citation:
         assert "\n## Citation\n" in md
     if card.caveats:

@@ -118,35 +118,29 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
     size = 0
     prefix_done = False
     prefix: list[str] = []
-    for tok in _TOKEN_RE.finditer(text):
-        t = tok.group(0)
-        name = tok.group(1)
-        if name is not None:
-            if not _NAME_RE.fullmatch(name):
-                raise PatternError(f"`{{{name}}}` in {text!r} is not a part name (letters, digits, _)")
-            if name in BUILTIN_PARTS:
-                raise PatternError(f"`{{{name}}}` is reserved; choose another part name")
+    for kind, val in _scan(text):
+        if kind == "part":
+            if not _NAME_RE.fullmatch(val):
+                raise PatternError(f"`{{{val}}}` in {text!r} is not a part name (letters, digits, _)")
+            if val in BUILTIN_PARTS:
+                raise PatternError(f"`{{{val}}}` is reserved; choose another part name")
             # here too, not only in the validator: cards may skip it
-            rx, n = check_safe_regex(regexes.get(name, DEFAULT_PART_REGEX))
+            rx, n = check_safe_regex(regexes.get(val, DEFAULT_PART_REGEX))
             out.append(f"({rx})")
             size += n
-            groups.append(name)
-            if name not in parts:
-                parts.append(name)
+            groups.append(val)
+            if val not in parts:
+                parts.append(val)
             prefix_done = True
-        elif t in ("{{", "}}"):
-            out.append(escape(t[0]))
-            if not prefix_done:
-                prefix.append(t[0])
-        elif t in ("{", "}"):
+        elif kind == "brace":
             raise PatternError(f"unbalanced brace in {text!r}; write `{{{{` or `}}}}` for a literal brace")
-        elif t.startswith("*"):
-            out.append(WILDCARD_REGEX[t])
+        elif kind in ("star", "dstar"):
+            out.append(WILDCARD_REGEX[val])
             prefix_done = True
         else:
-            out.append(escape(t))
+            out.append(escape(val))
             if not prefix_done:
-                prefix.append(t)
+                prefix.append(val)
     literal = "".join(prefix)
     literal_prefix = literal.rsplit("/", 1)[0] if "/" in literal else ""
     size += len(text)  # literals and wildcards: a few units each at most
@@ -161,12 +155,10 @@ def parse(text: str, part_regexes: tuple[tuple[str, str], ...] = ()) -> Pattern:
                    lead=literal)
 
 
-def tokens(text: str) -> list[tuple[str, str]]:
-    """The tokens of a pattern or join template, as (kind, value): ``('part', name)``, ``('lit', text)``
-    (``{{``/``}}`` already turned into one brace), ``('star', '*')`` or ``('dstar', '**' or '**/')``.
-
-    A lone brace is kept as a literal here; :func:`parse` and :func:`template_parts` refuse it.
-    """
+def _scan(text: str) -> list[tuple[str, str]]:
+    """The one reading of the pattern grammar: (kind, value) tokens, ``('part', name)`` (the name not yet
+    checked), ``('lit', text)`` (``{{``/``}}`` already one brace), ``('star', '*')``, ``('dstar', '**' or
+    '**/')`` or ``('brace', '{' or '}')`` for a lone brace."""
     out: list[tuple[str, str]] = []
     for m in _TOKEN_RE.finditer(text):
         t = m.group(0)
@@ -174,6 +166,8 @@ def tokens(text: str) -> list[tuple[str, str]]:
             out.append(("part", m.group(1)))
         elif t in ("{{", "}}"):
             out.append(("lit", t[0]))
+        elif t in ("{", "}"):
+            out.append(("brace", t))
         elif t.startswith("**"):
             out.append(("dstar", t))
         elif t == "*":
@@ -181,6 +175,15 @@ def tokens(text: str) -> list[tuple[str, str]]:
         else:
             out.append(("lit", t))
     return out
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """The tokens of a pattern or join template, as (kind, value): ``('part', name)``, ``('lit', text)``
+    (``{{``/``}}`` already turned into one brace), ``('star', '*')`` or ``('dstar', '**' or '**/')``.
+
+    A lone brace is kept as a literal here; :func:`parse` and :func:`template_parts` refuse it.
+    """
+    return [("lit", v) if k == "brace" else (k, v) for k, v in _scan(text)]
 
 
 def regex_text(text: str, part_regex: Callable[[str], str], capture: tuple[int, int] | None = None) -> str:
@@ -204,13 +207,10 @@ def regex_text(text: str, part_regex: Callable[[str], str], capture: tuple[int, 
 
 def template_parts(template: str) -> list[str]:
     """Part names used by a join template such as ``{patient}`` or ``{_stem}.dcm``."""
-    names = []
-    for tok in _TOKEN_RE.finditer(template):
-        if tok.group(1) is not None:
-            names.append(tok.group(1))
-        elif tok.group(0) in ("{", "}"):
-            raise PatternError(f"unbalanced brace in template {template!r}")
-    return names
+    toks = _scan(template)
+    if any(k == "brace" for k, _ in toks):
+        raise PatternError(f"unbalanced brace in template {template!r}")
+    return [v for k, v in toks if k == "part"]
 
 
 def fill_template(template: str, values: dict[str, object]) -> str:
@@ -312,9 +312,4 @@ def fixed_depth(pattern: Pattern, part_regexes: dict[str, str]) -> int | None:
 
 def literal_chars(pattern: Pattern) -> int:
     """How many literal characters the pattern has (the more, the more specific it is)."""
-    n = 0
-    for tok in _TOKEN_RE.finditer(pattern.text):
-        t = tok.group(0)
-        if tok.group(1) is None and not t.startswith("*"):
-            n += len(t)
-    return n
+    return sum(len(v) for k, v in _scan(pattern.text) if k in ("lit", "brace"))

@@ -6,11 +6,13 @@ and rebuilt (:mod:`covidct.hf.prose`), keeping its shape but no raw HTML, no ima
 to the http(s) URLs the model validated (:func:`card_links`); short values are escaped for inline
 Markdown; table cells escape every pipe; code blocks use a fence longer than any backtick run inside.
 
-The body is an ordered list of small sections (title, Markdown), so a section is easy to add.
+The body is the card document's sections (:mod:`covidct.render.document`) as Markdown: one function a
+section in :data:`RENDER`, the facts from :mod:`covidct.render.facts`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -22,7 +24,8 @@ import yaml
 from covidct.card.model import ORG, Card, Config
 from covidct.card.vocab import LabelKind, Redistribution
 from covidct.hf.prose import code_block, code_span, escape_text, inert_markdown, inert_text, link_target, table
-from covidct.render.facts import card_facts, derived_load_code, release_note
+from covidct.render.document import Section, config_heading, walk
+from covidct.render.facts import CardFacts, card_facts, derived_load_code, not_loadable_reason, release_note
 
 Kind = Literal["scripts", "parquet", "card"]
 
@@ -281,12 +284,6 @@ def dump_front_matter(fm: dict[str, Any]) -> str:
 
 
 @dataclass
-class Section:
-    title: str
-    body: str
-
-
-@dataclass
 class ReadmeContext:
     card: Card
     kind: Kind
@@ -294,22 +291,24 @@ class ReadmeContext:
     # config name -> split name -> (num_examples, num_bytes), for exported folders
     splits: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
+    @functools.cached_property
+    def facts(self) -> CardFacts:
+        return card_facts(self.card)
 
-def section_header(ctx: ReadmeContext) -> Section:
-    card = ctx.card
-    lines = [md_inline(card.summary), ""]
-    facts = [
-        f"**Id:** {md_code_inline(card.ref)}",
-        f"**Modality:** {md_inline(', '.join(m.value for m in card.modality))}",
-        f"**Anatomy:** {md_inline(', '.join(card.anatomy))}",
-        f"**License:** {md_inline(card.license.name or card.license.id)}",
-        f"**Access:** {md_inline(card.access.kind.value)}",
-    ]
-    if card.homepage:
-        facts.append(f"**Homepage:** {md_link(card.homepage, card.homepage)}")
-    if card.aliases:
-        facts.append(f"**Also known as:** {md_inline('; '.join(card.aliases))}")
-    lines += [f"- {f}" for f in facts]
+    @functools.cached_property
+    def links(self) -> list[str]:
+        return card_links(self.card)
+
+
+def _bullets(rows: Iterable[tuple[str, str]]) -> str:
+    """``- **Key:** value`` lines for the rows with a value (keys are static text, values Markdown)."""
+    return "\n".join(f"- **{k}:** {v}" for k, v in rows if v)
+
+
+def section_intro(ctx: ReadmeContext) -> str:
+    lines = [md_inline(ctx.card.summary)]
+    if ctx.facts.unavailable:  # first, as on the site page
+        lines += ["", f"> {md_inline(ctx.facts.unavailable)}"]
     if ctx.synthetic:
         lines += [
             "",
@@ -320,7 +319,7 @@ def section_header(ctx: ReadmeContext) -> Section:
         lines += [
             "",
             "> This repository holds no images: the data stays where its distributor serves it. "
-            "The loading script reads your local copy (see *How to load*).",
+            "The loading script reads your local copy (see *How to load it*).",
         ]
     elif ctx.kind == "card":
         lines += [
@@ -328,11 +327,28 @@ def section_header(ctx: ReadmeContext) -> Section:
             "> The file layout of this dataset is not described yet, so it cannot be loaded "
             "automatically. This page documents it.",
         ]
-    return Section("", "\n".join(lines))
+    lines += ["", md_prose(ctx.card.description, ctx.links)]
+    return "\n".join(lines)
 
 
-def section_description(ctx: ReadmeContext) -> Section:
-    return Section("Dataset description", md_prose(ctx.card.description, card_links(ctx.card)))
+def section_overview(ctx: ReadmeContext) -> str:
+    card, p = ctx.card, ctx.card.provenance
+    rows = [
+        ("Id", md_code_inline(card.ref)),
+        ("Modality", md_inline(", ".join(m.value for m in card.modality))),
+        ("Anatomy", md_inline(", ".join(card.anatomy))),
+        ("License", md_inline(card.license.name or card.license.id)),
+        ("Access", md_inline(card.access.kind.value)),
+        ("Homepage", md_link(card.homepage, card.homepage) if card.homepage else ""),
+        ("Also known as", md_inline("; ".join(card.aliases))),
+        ("Size", md_inline(", ".join(f"{n:,} {level.value}" for level, n in ctx.facts.headline_counts))),
+    ]
+    if p is not None:
+        rows += [("Institutions", md_inline("; ".join(p.institutions))),
+                 ("Countries", md_inline("; ".join(p.countries))),
+                 ("Scanners", md_inline("; ".join(p.scanners))), ("Collected", md_inline(p.collection_period or "")),
+                 ("De-identification", md_inline(p.deidentification or ""))]
+    return _bullets(rows)
 
 
 def _availability(ctx: ReadmeContext, cfg: Config) -> str:
@@ -340,139 +356,125 @@ def _availability(ctx: ReadmeContext, cfg: Config) -> str:
         return "in this folder"
     if cfg.layout is not None:
         return "with covidct" if ctx.kind == "parquet" else "yes"
-    return "not yet"
+    if cfg.derived is not None:
+        return "yes, rebuilt from your copies of its sources (see *File layout*)"
+    return "no: " + md_inline(not_loadable_reason(ctx.card, cfg) or "")
 
 
-def section_configs(ctx: ReadmeContext) -> Section:
+def section_config(ctx: ReadmeContext, cfg: Config) -> str:
+    labels = ", ".join(f"{lab.name} ({lab.kind.value})" for lab in cfg.labels) or "none"
+    rows = [("Tasks", md_inline(", ".join(t.value for t in cfg.tasks))),
+            ("One example", md_inline(f"{cfg.dimensionality.value} {cfg.example.value}")),
+            ("Labels", md_inline(labels)), ("Loadable", _availability(ctx, cfg))]
+    return (md_inline(cfg.description) + "\n\n" if cfg.description else "") + _bullets(rows)
+
+
+def section_labels(ctx: ReadmeContext, cfg: Config) -> str:
+    out: list[str] = []
+    for lab in cfg.labels:
+        head = (
+            f"**{md_inline(lab.name)}**: {md_inline(lab.kind.value)}, "
+            f"one value per {md_inline(lab.granularity.value)}, from "
+            f"{md_inline(', '.join(s.value for s in lab.source))}."
+        )
+        if lab.available_for:
+            head += f" Available for: {md_inline(lab.available_for)}."
+        out.append(head)
+        if lab.description:
+            out += ["", md_inline(lab.description)]
+        if lab.classes:
+            out += [
+                "",
+                md_table(
+                    ["Value", "Class", "Meaning", "Codes"],
+                    [[str(c.value), md_inline(c.name), md_inline(c.description or ""), md_codes(c)]
+                     for c in lab.classes],
+                ),
+            ]
+        if lab.mask_values:
+            out += [
+                "",
+                md_table(
+                    ["Pixel value", "Marks", "Colour", "Meaning", "Codes"],
+                    [
+                        [
+                            str(m.value),
+                            md_inline(m.name),
+                            md_code_inline(m.color) if m.color else "",
+                            md_inline(m.description or ""),
+                            md_codes(m),
+                        ]
+                        for m in lab.mask_values
+                    ],
+                ),
+            ]
+        out.append("")
+    return "\n".join(out).strip() or "No labels: the examples are images only."
+
+
+def section_counts(ctx: ReadmeContext, cfg: Config) -> str:
+    out: list[str] = []
     rows = []
-    for cfg in ctx.card.configs:
-        labels = ", ".join(f"{lab.name} ({lab.kind.value})" for lab in cfg.labels) or "none"
+    for cnt in cfg.counts:
+        by = ", ".join(f"{md_inline(k)}: {v:,}" for k, v in cnt.by_class.items())
         rows.append(
             [
-                md_code_inline(cfg.name),
-                md_inline(", ".join(t.value for t in cfg.tasks)),
-                md_inline(f"{cfg.dimensionality.value} {cfg.example.value}"),
-                md_inline(labels),
-                _availability(ctx, cfg),
+                md_inline(cnt.level.value),
+                md_inline(cnt.split or "all"),
+                f"{cnt.total:,}" if cnt.total is not None else "",
+                by,
+                md_inline(" ".join(t for t in (release_note(cnt), cnt.note) if t)),
             ]
         )
-    body = md_table(["Config", "Tasks", "One example", "Labels", "Loadable"], rows)
-    notes = [f"- {md_code_inline(c.name)}: {md_inline(c.description)}" for c in ctx.card.configs if c.description]
-    return Section("Configurations", body + ("\n\n" + "\n".join(notes) if notes else ""))
-
-
-def section_labels(ctx: ReadmeContext) -> Section:
-    out: list[str] = []
-    for cfg in ctx.card.configs:
-        for lab in cfg.labels:
-            head = (
-                f"**{md_inline(lab.name)}** in {md_code_inline(cfg.name)}: {md_inline(lab.kind.value)}, "
-                f"one value per {md_inline(lab.granularity.value)}, from "
-                f"{md_inline(', '.join(s.value for s in lab.source))}."
-            )
-            if lab.available_for:
-                head += f" Available for: {md_inline(lab.available_for)}."
-            out.append(head)
-            if lab.description:
-                out += ["", md_inline(lab.description)]
-            if lab.classes:
-                out += [
-                    "",
-                    md_table(
-                        ["Value", "Class", "Meaning", "Codes"],
-                        [[str(c.value), md_inline(c.name), md_inline(c.description or ""), md_codes(c)]
-                         for c in lab.classes],
-                    ),
-                ]
-            if lab.mask_values:
-                out += [
-                    "",
-                    md_table(
-                        ["Pixel value", "Marks", "Colour", "Meaning", "Codes"],
-                        [
-                            [
-                                str(m.value),
-                                md_inline(m.name),
-                                md_code_inline(m.color) if m.color else "",
-                                md_inline(m.description or ""),
-                                md_codes(m),
-                            ]
-                            for m in lab.mask_values
-                        ],
-                    ),
-                ]
-            out.append("")
-    return Section("Labels", "\n".join(out).strip() or "The card lists no labels.")
-
-
-def section_counts(ctx: ReadmeContext) -> Section:
-    out: list[str] = []
-    rows = []
-    for cfg in ctx.card.configs:
-        for cnt in cfg.counts:
-            by = ", ".join(f"{md_inline(k)}: {v:,}" for k, v in cnt.by_class.items())
-            rows.append(
-                [
-                    md_code_inline(cfg.name),
-                    md_inline(cnt.level.value),
-                    md_inline(cnt.split or "all"),
-                    f"{cnt.total:,}" if cnt.total is not None else "",
-                    by,
-                    md_inline(" ".join(t for t in (release_note(cnt), cnt.note) if t)),
-                ]
-            )
     if rows:
         out.append("As published by the sources (see *Caveats* where they disagree):")
-        out += ["", md_table(["Config", "Level", "Split", "Total", "By class", "Note"], rows)]
-    if ctx.splits:
-        srows = [
-            [md_code_inline(cfg), md_code_inline(split), f"{n:,}", f"{b:,}"]
-            for cfg, splits in ctx.splits.items()
-            for split, (n, b) in splits.items()
-        ]
+        out += ["", md_table(["Level", "Split", "Total", "By class", "Note"], rows)]
+    splits = ctx.splits.get(cfg.name)
+    if splits:
+        srows = [[md_code_inline(split), f"{n:,}", f"{b:,}"] for split, (n, b) in splits.items()]
         what = "synthesized fixture" if ctx.synthetic else "exported data"
-        out += ["", f"Examples in this folder ({what}):", "", md_table(["Config", "Split", "Examples", "Bytes"], srows)]
-    return Section("Counts", "\n".join(out) or "The card gives no counts.")
+        out += ["", f"Examples in this folder ({what}):", "", md_table(["Split", "Examples", "Bytes"], srows)]
+    return "\n".join(out).strip() or "The card gives no counts for this config."
 
 
-def section_images(ctx: ReadmeContext) -> Section:
-    rows = []
-    for cfg in ctx.card.configs:
-        im = cfg.image
-        size = ""
-        if im.size and (im.size.min or im.size.max):
-            lo = "x".join(map(str, im.size.min or [])) or "?"
-            hi = "x".join(map(str, im.size.max or [])) or "?"
-            size = lo if lo == hi else f"{lo} to {hi}"
-        rows.append(
-            [
-                md_code_inline(cfg.name),
-                md_inline(", ".join(f.value for f in im.formats)),
-                md_inline(", ".join(map(str, im.bit_depth))),
-                md_inline(im.intensity.value),
-                md_inline(size),
-            ]
-        )
-    return Section("Images", md_table(["Config", "Formats", "Bits", "Intensity", "Size (px)"], rows))
+def section_image(ctx: ReadmeContext, cfg: Config) -> str:
+    im = cfg.image
+    size = ""
+    if im.size and (im.size.min or im.size.max):
+        lo = "x".join(map(str, im.size.min or [])) or "?"
+        hi = "x".join(map(str, im.size.max or [])) or "?"
+        size = lo if lo == hi else f"{lo} to {hi}"
+    return _bullets([("Formats", md_inline(", ".join(f.value for f in im.formats))),
+                     ("Bits per sample", md_inline(", ".join(map(str, im.bit_depth)))),
+                     ("Intensity", md_inline(im.intensity.value)), ("Size (pixels)", md_inline(size))])
 
 
-def section_load(ctx: ReadmeContext) -> Section:
+def section_layout(ctx: ReadmeContext, cfg: Config) -> str:
+    """The layout as ``covidct show`` writes it, in a code block (card text in it is inert)."""
+    from covidct.render.text import RENDER as TEXT
+    from covidct.render.text import layout_lines
+
+    if cfg.layout is not None:
+        lines = layout_lines(cfg.layout, "")
+    else:  # derived, or not described: not indented under a config line here
+        lines = [line[2:] for line in TEXT["layout"](cfg, ctx.card)]
+    return md_fence("\n".join(lines), "text")
+
+
+def section_load(ctx: ReadmeContext) -> str:
     card = ctx.card
     loadable = card.loadable_configs
     derived = [c for c in card.configs if c.derived is not None]
     if not loadable and derived:
-        return Section("How to load", "\n\n".join(
+        return "\n\n".join(
             f"Config {md_code_inline(c.name)} is built from other datasets: covidct rebuilds it from your copies of "
             "its sources (each read with its own card's layout) through the published split files, keeping the "
-            f"`source` of every example:\n\n```python\n{derived_load_code(card, c)}\n```" for c in derived))
+            f"`source` of every example:\n\n```python\n{derived_load_code(card, c)}\n```" for c in derived)
     if not loadable:
-        gone = card_facts(card).unavailable
-        return Section(
-            "How to load",
-            f"{gone} " * bool(gone) + "The card does not describe the file layout yet, so no loader exists. "
-            + ("Holders of a copy of the files are welcome to describe its layout in the card." if gone
-               else "Contributions welcome: describe the layout in the card."),
-        )
+        gone = ctx.facts.unavailable
+        return (f"{gone} " * bool(gone) + "The card does not describe the file layout yet, so no loader exists. "
+                + ("Holders of a copy of the files are welcome to describe its layout in the card." if gone
+                   else "Contributions welcome: describe the layout in the card."))
     in_folder = [c for c in loadable if c.name in ctx.splits]
     cfg = (in_folder or loadable)[0].name
     rid, ref = py_str(card.ref), card.ref
@@ -521,137 +523,127 @@ def section_load(ctx: ReadmeContext) -> Section:
         ]
     if card.access.instructions:
         lines += ["", "**Getting the files** (the distributor's instructions):", "", md_plain(card.access.instructions)]
-    return Section("How to load", "\n".join(lines))
+    return "\n".join(lines)
 
 
-def section_license(ctx: ReadmeContext) -> Section:
-    card = ctx.card
+REDISTRIBUTION = {
+    Redistribution.ALLOWED: "allowed",
+    Redistribution.FORBIDDEN: "forbidden: no copy of the data may be uploaded, here or elsewhere",
+    Redistribution.UNKNOWN: "unknown: the terms do not say; ask the distributor before sharing copies",
+}
+
+
+def section_license(ctx: ReadmeContext) -> str:
+    card, facts = ctx.card, ctx.facts
     lic, acc = card.license, card.access
     name = lic.name or lic.id
-    url = card_facts(card).license_url
+    url = facts.license_url
     lines = [f"- **License:** {md_link(name, url) if url else md_inline(name)} ({md_code_inline(lic.id)})"]
     if lic.summary:
         lines.append(f"- **In short:** {md_inline(lic.summary)}")
-    redis = {
-        Redistribution.ALLOWED: "allowed",
-        Redistribution.FORBIDDEN: "forbidden: no copy of the data may be uploaded, here or elsewhere",
-        Redistribution.UNKNOWN: "unknown: the terms do not say; ask the distributor before sharing copies",
-    }[lic.redistribution]
-    lines.append(f"- **Redistribution:** {md_inline(redis)}")
-    if gated(card):
+    lines.append(f"- **Redistribution:** {md_inline(REDISTRIBUTION[lic.redistribution])}")
+    if facts.gated:
         lines.append("- **Agreement:** users must accept the terms before download; the Hub copy is gated.")
     lines.append(f"- **Access:** {md_inline(acc.kind.value)}" + (f", {md_link(acc.url, acc.url)}" if acc.url else ""))
-    gone = card_facts(card).unavailable
-    if gone:
+    if facts.unavailable:
         notice = f" The distributor's notice: \"{md_inline(acc.unavailable.notice)}\"" \
             if acc.unavailable and acc.unavailable.notice else ""
-        lines.append(f"- **Availability:** {md_inline(gone)}{notice}")
-    if card.downloads:
-        rows = []
-        for d in card.downloads:
-            sums = "; ".join(f"{k} {md_code_inline(v)}" for k, v in (("md5", d.md5), ("sha256", d.sha256)) if v)
-            rows.append(
-                [
-                    md_link(d.name, d.url) if d.url else md_code_inline(d.name),
-                    f"{d.size_bytes:,}" if d.size_bytes is not None else "",
-                    sums,
-                    md_inline(d.description or ""),
-                ]
-            )
-        lines += ["", md_table(["Download", "Bytes", "Checksum", "Content"], rows)]
-    return Section("License and access", "\n".join(lines))
+        lines.append(f"- **Availability:** {md_inline(facts.unavailable)}{notice}")
+    return "\n".join(lines)
 
 
-def section_provenance(ctx: ReadmeContext) -> Section | None:
-    card = ctx.card
-    p = card.provenance
-    lines: list[str] = []
-    if p is not None:
-        for label, values in (("Institutions", p.institutions), ("Countries", p.countries), ("Scanners", p.scanners)):
-            if values:
-                lines.append(f"- **{label}:** {md_inline('; '.join(values))}")
-        if p.collection_period:
-            lines.append(f"- **Collected:** {md_inline(p.collection_period)}")
-        if p.deidentification:
-            lines.append(f"- **De-identification:** {md_inline(p.deidentification)}")
-    for lin in card.lineage:
+def section_downloads(ctx: ReadmeContext) -> str:
+    rows = []
+    for d in ctx.card.downloads:
+        sums = "; ".join(f"{k} {md_code_inline(v)}" for k, v in (("md5", d.md5), ("sha256", d.sha256)) if v)
+        rows.append(
+            [
+                md_link(d.name, d.url) if d.url else md_code_inline(d.name),
+                f"{d.size_bytes:,}" if d.size_bytes is not None else "",
+                sums,
+                md_inline(d.description or ""),
+            ]
+        )
+    return md_table(["Download", "Bytes", "Checksum", "Content"], rows) if rows else ""
+
+
+def section_lineage(ctx: ReadmeContext) -> str:
+    lines = []
+    for lin in ctx.card.lineage:
         note = f": {md_inline(lin.note)}" if lin.note else ""
         lines.append(f"- **{md_inline(lin.relation.value)}** {md_code_inline(f'{ORG}/{lin.card}')}{note}")
-    return Section("Provenance", "\n".join(lines)) if lines else None
+    return "\n".join(lines)
 
 
-def section_caveats(ctx: ReadmeContext) -> Section | None:
-    if not ctx.card.caveats:
-        return None
-    return Section("Caveats", "\n".join(f"- {md_inline(c.text)}" for c in ctx.card.caveats))
+def section_caveats(ctx: ReadmeContext) -> str:
+    return "\n".join(f"- {md_inline(c.text)}" for c in ctx.card.caveats)
 
 
-def section_citation(ctx: ReadmeContext) -> Section | None:
+def section_citation(ctx: ReadmeContext) -> str:
     c = ctx.card.citation
     if c is None:
-        return None
+        return ""
     lines = []
-    doi_url = card_facts(ctx.card).doi_url
-    if c.doi and doi_url:
-        lines.append(f"DOI: {md_link(c.doi, doi_url)}")
+    if c.doi and ctx.facts.doi_url:
+        lines.append(f"DOI: {md_link(c.doi, ctx.facts.doi_url)}")
     if c.text:
         lines += ["", md_inline(c.text)]
     if c.bibtex:
         lines += ["", md_fence(c.bibtex, "bibtex")]
-    return Section("Citation", "\n".join(lines).strip())
+    return "\n".join(lines).strip()
 
 
-def section_sources(ctx: ReadmeContext) -> Section | None:
-    if not ctx.card.sources:
-        return None
-    return Section(
-        "Sources",
-        "\n".join(
-            f"- {md_link(s.title, s.url)}" + (f" (checked {s.accessed.isoformat()})" if s.accessed else "")
-            for s in ctx.card.sources
-        ),
+def section_sources(ctx: ReadmeContext) -> str:
+    return "\n".join(
+        f"- {md_link(s.title, s.url)}" + (f" (checked {s.accessed.isoformat()})" if s.accessed else "")
+        for s in ctx.card.sources
     )
 
 
-def section_about(ctx: ReadmeContext) -> Section:
+def section_about(ctx: ReadmeContext) -> str:
     card = ctx.card
-    return Section(
-        "About this card",
-        (
-            f"Generated by covidct from the card "
-            f"{md_code_inline(f'cards/{card.id}.yaml')}, last reviewed {card.last_reviewed.isoformat()}. "
-            "Corrections go to the card, not to this file."
-        ),
+    return (
+        f"Generated by covidct from the card "
+        f"{md_code_inline(f'cards/{card.id}.yaml')}, last reviewed {card.last_reviewed.isoformat()}. "
+        "Corrections go to the card, not to this file."
     )
 
 
-SECTIONS: list[Callable[[ReadmeContext], Section | None]] = [
-    section_header,
-    section_description,
-    section_configs,
-    section_labels,
-    section_counts,
-    section_images,
-    section_load,
-    section_license,
-    section_provenance,
-    section_caveats,
-    section_citation,
-    section_sources,
-    section_about,
-]
+# The Markdown of each section of the card document (covidct.render.document.SECTIONS): the card's
+# sections take the context, a config's take (context, config); "" leaves the section out.
+RENDER: dict[str, Callable[..., str]] = {
+    "intro": section_intro, "overview": section_overview,
+    "config": section_config, "counts": section_counts, "labels": section_labels, "image": section_image,
+    "layout": section_layout,
+    "license": section_license, "downloads": section_downloads, "load": section_load,
+    "citation": section_citation, "lineage": section_lineage, "caveats": section_caveats,
+    "sources": section_sources, "card": section_about,
+}
+OMITTED: dict[str, str] = {
+    "fingerprint": "published manifests and the duplicates measured across the registry are on the site page",
+}
 
 
 def render_body(ctx: ReadmeContext) -> str:
     out = [f"# {md_inline(ctx.card.name)}"]
-    for make in SECTIONS:
-        sec = make(ctx)
-        if sec is None or not sec.body.strip():
+
+    def add(sec: Section, body: str, level: str) -> None:
+        if body.strip():
+            out.append("")
+            if sec.title:
+                out.extend([f"{level} {sec.title}", ""])
+            out.append(body.strip())
+
+    for item in walk():
+        if isinstance(item, Section):
+            if item.key in RENDER:
+                add(item, RENDER[item.key](ctx), "##")
             continue
-        out.append("")
-        if sec.title:
-            out += [f"## {sec.title}", ""]
-        out.append(sec.body.strip())
+        for cfg in ctx.card.configs:
+            out.extend(["", f"## {config_heading(cfg.name)}"])
+            for sec in item:
+                if sec.key in RENDER:
+                    add(sec, RENDER[sec.key](ctx, cfg), "###")
     return "\n".join(out) + "\n"
 
 

@@ -9,10 +9,12 @@ full, indented under its heading. One-line values keep to one line (a newline in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import Enum
 
 from covidct.card.model import Card, Config, Layout, ValueFrom
-from covidct.render.facts import not_loadable_reason, release_note, unavailable_note
+from covidct.render.document import Section, walk
+from covidct.render.facts import CardFacts, card_facts, not_loadable_reason, release_note
 
 INDENT = "  "
 
@@ -161,21 +163,36 @@ def _value_lines(layout: Layout, indent: str) -> list[str]:
     return out
 
 
-def config_lines(cfg: Config, card: Card | None = None) -> list[str]:
+def _config(cfg: Config, card: Card | None = None) -> list[str]:
     lines = [f"config {_line(cfg.name)}: {_join(cfg.tasks)}; {_line(cfg.dimensionality)}; "
              f"one example = {_line(cfg.example)}" + ("; loadable" if cfg.layout else "")]
     if cfg.description:
         lines += _block(cfg.description, INDENT)
+    return lines
+
+
+def _labels(cfg: Config, card: Card | None = None) -> list[str]:
+    lines = []
     for lab in cfg.labels:
         vals = ", ".join(f"{c.value}={_line(c.name)}" for c in lab.classes) or ", ".join(
             f"{m.value}={_line(m.name)}" for m in lab.mask_values)
         lines.append(f"  label {_line(lab.name)} ({_line(lab.kind)}, per {_line(lab.granularity)}): {vals}")
+    return lines
+
+
+def _counts(cfg: Config, card: Card | None = None) -> list[str]:
+    lines = []
     for cnt in cfg.counts:
         per = ", ".join(f"{_line(k)} {v:,}" for k, v in cnt.by_class.items())
         total = f"{cnt.total:,}" if cnt.total is not None else "?"
         where = f" [{_line(cnt.split)}]" if cnt.split else ""
         other = f" {_line(release_note(cnt))}" if cnt.release else ""  # not the release the layout loads
         lines.append(f"  {_line(cnt.level)}{where}: {total}" + (f" ({per})" if per else "") + other)
+    return lines
+
+
+def _layout(cfg: Config, card: Card | None = None) -> list[str]:
+    lines = []
     if cfg.layout is not None:
         lines.append("  layout:")
         lines += layout_lines(cfg.layout, INDENT * 2)
@@ -193,58 +210,103 @@ def config_lines(cfg: Config, card: Card | None = None) -> list[str]:
     return lines
 
 
-def _license_and_access_lines(card: Card) -> list[str]:
-    lines: list[str] = []
-    lic = card.license
-    lines.append(f"license:    {_line(lic.id)}" + (f" ({_line(lic.name)})" if lic.name else "")
-                 + f"; redistribution {_line(lic.redistribution)}"
-                 + ("; users must accept the terms" if lic.requires_agreement else ""))
-    if lic.url:
-        lines.append(f"            {_line(lic.url)}")
-    if lic.summary:
-        lines += _block(lic.summary, " " * 12)
-    lines.append(f"access:     {_line(card.access.kind)}" + (f" - {_line(card.access.url)}" if card.access.url else ""))
-    if card.access.instructions:
-        lines += _block(card.access.instructions, " " * 12)
-    gone = unavailable_note(card)
-    if gone:
+def _intro(card: Card, facts: CardFacts) -> list[str]:
+    lines = [f"{_line(card.name)}  ({card.ref})", _line(card.summary)]
+    if facts.unavailable:  # first, as on the site page: before anything about getting the files
         notice = card.access.unavailable.notice if card.access.unavailable else None
-        lines.append("unavailable: " + _line(gone) + (f' The notice: "{_line(notice)}"' if notice else ""))
+        lines.append("unavailable: " + _line(facts.unavailable) + (f' The notice: "{_line(notice)}"' if notice else ""))
     return lines
 
 
-def card_text(card: Card) -> str:
-    lines = [f"{_line(card.name)}  ({card.ref})", _line(card.summary), ""]
+def _overview(card: Card, facts: CardFacts) -> list[str]:
+    lines = []
     if card.aliases:
         lines.append("aliases:    " + _join(card.aliases))
     lines.append("modality:   " + _join(card.modality))
     lines.append("anatomy:    " + _join(card.anatomy))
     if card.tags:
         lines.append("tags:       " + _join(card.tags))
-    lines += _license_and_access_lines(card)
     if card.homepage:
         lines.append(f"homepage:   {_line(card.homepage)}")
-    if card.citation and card.citation.doi:
-        lines.append(f"doi:        {_line(card.citation.doi)}")
-    if card.downloads:
-        lines += ["", "downloads:"]
-        for d in card.downloads:
-            facts = [_line(d.archive) if d.archive.value != "none" else "file"]
-            if d.size_bytes is not None:
-                facts.append(f"{d.size_bytes:,} bytes")
-            lines.append(f"  {_line(d.name)} ({', '.join(facts)})" + (f"  {_line(d.url)}" if d.url else ""))
-            sums = "  ".join(f"{k} {v}" for k, v in (("md5", d.md5), ("sha256", d.sha256)) if v)
-            if sums:
-                lines.append(f"    {sums}")
-            if d.description:
-                lines.append(f"    {_line(d.description)}")
-    for cfg in card.configs:
-        lines.append("")
-        lines += config_lines(cfg, card)
-    if card.caveats:
-        lines += ["", "caveats:"]
-        for c in card.caveats:
-            first, *rest = _block(c.text, "    ")
-            lines.append("  - " + first.lstrip())
-            lines += rest
-    return "\n".join(lines)
+    if facts.headline_counts:
+        lines.append("size:       " + ", ".join(f"{n:,} {level.value}" for level, n in facts.headline_counts))
+    return lines
+
+
+def _license_and_access(card: Card, facts: CardFacts) -> list[str]:
+    lines: list[str] = []
+    lic = card.license
+    lines.append(f"license:    {_line(lic.id)}" + (f" ({_line(lic.name)})" if lic.name else "")
+                 + f"; redistribution {_line(lic.redistribution)}"
+                 + ("; users must accept the terms" if facts.gated else ""))
+    if facts.license_url:
+        lines.append(f"            {_line(facts.license_url)}")
+    if lic.summary:
+        lines += _block(lic.summary, " " * 12)
+    lines.append(f"access:     {_line(card.access.kind)}" + (f" - {_line(card.access.url)}" if card.access.url else ""))
+    if card.access.instructions:
+        lines += _block(card.access.instructions, " " * 12)
+    return lines
+
+
+def _downloads(card: Card, facts: CardFacts) -> list[str]:
+    if not card.downloads:
+        return []
+    lines = ["downloads:"]
+    for d in card.downloads:
+        what = [_line(d.archive) if d.archive.value != "none" else "file"]
+        if d.size_bytes is not None:
+            what.append(f"{d.size_bytes:,} bytes")
+        lines.append(f"  {_line(d.name)} ({', '.join(what)})" + (f"  {_line(d.url)}" if d.url else ""))
+        sums = "  ".join(f"{k} {v}" for k, v in (("md5", d.md5), ("sha256", d.sha256)) if v)
+        if sums:
+            lines.append(f"    {sums}")
+        if d.description:
+            lines.append(f"    {_line(d.description)}")
+    return lines
+
+
+def _citation(card: Card, facts: CardFacts) -> list[str]:
+    return [f"doi:        {_line(facts.doi_url)}"] if facts.doi_url else []
+
+
+def _caveats(card: Card, facts: CardFacts) -> list[str]:
+    if not card.caveats:
+        return []
+    lines = ["caveats:"]
+    for c in card.caveats:
+        first, *rest = _block(c.text, "    ")
+        lines.append("  - " + first.lstrip())
+        lines += rest
+    return lines
+
+
+# The text of each section of the card document (covidct.render.document.SECTIONS): the card's
+# sections take (card, facts), a config's take (config, card). Every section gives a list of lines.
+RENDER: dict[str, Callable[..., list[str]]] = {
+    "intro": _intro, "overview": _overview,
+    "config": _config, "counts": _counts, "labels": _labels, "layout": _layout,
+    "license": _license_and_access, "downloads": _downloads, "citation": _citation, "caveats": _caveats,
+}
+OMITTED: dict[str, str] = {
+    "image": "`covidct show` is what a user needs to get and read the files; image facts are on the site page",
+    "fingerprint": "published manifests and measured duplicates are on the site page (`covidct overlaps` measures)",
+    "load": "the loading code is on the site page and in the Hub README; `covidct load` is the command",
+    "lineage": "related datasets and their overlaps are on the site page and in the Hub README",
+    "sources": "the sources are cited on the site page and in the Hub README",
+    "card": "`covidct show` shows the card itself",
+}
+
+
+def card_text(card: Card) -> str:
+    """The card as text: the card document's sections, a blank line between them, each config's under its line."""
+    facts = card_facts(card)
+    blocks: list[list[str]] = []
+    for item in walk():
+        if isinstance(item, Section):
+            if item.key in RENDER:
+                blocks.append(RENDER[item.key](card, facts))
+            continue
+        for cfg in card.configs:
+            blocks.append([line for sec in item if sec.key in RENDER for line in RENDER[sec.key](cfg, card)])
+    return "\n\n".join("\n".join(b) for b in blocks if b)

@@ -1,11 +1,11 @@
-"""One dataset page as an ordered list of small sections (after the TensorFlow Datasets catalog).
+"""One dataset page: the card document's sections (:mod:`covidct.render.document`) as HTML.
 
-A :class:`Section` has a key, a heading (static text, or None for the page intro) and a function that
+Each section of :data:`~covidct.render.document.SECTIONS` has a function in :data:`RENDER` that
 renders HTML from a :class:`PageContext`: a macro of ``templates/dataset.html`` (Jinja2,
 autoescaped), given the card's facts (:mod:`covidct.render.facts`) and the plain-text helpers below.
 Sections marked ``per_config`` render once per config, under that config's heading. A section that
 has nothing to say returns "" and is left out, so any valid card (however many optional fields it
-lacks) gives a page. To extend a page, add a section.
+lacks) gives a page.
 
 All card text goes through :mod:`covidct.site.html` (autoescaping templates, safe Markdown, safe URLs).
 """
@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from covidct.card.model import Card, Config, Count, Fingerprint, Layout
 from covidct.card.vocab import Intensity, LabelKind, Redistribution, Relation, Vocab
+from covidct.render.document import Section, config_heading, walk
 from covidct.render.facts import CardFacts, card_facts, count_total, derived_load_code, release_note
 from covidct.site.html import environment, macros
 from covidct.site.svg import Group, chart, mask_colours
@@ -51,14 +52,6 @@ class PageContext:
     def facts(self) -> CardFacts:
         """The card's facts, computed once for all the page's sections."""
         return card_facts(self.card)
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str
-    title: str | None
-    render: Callable[..., str]
-    per_config: bool = False
 
 
 # ----------------------------------------------------------------------------------------- helpers
@@ -243,21 +236,6 @@ def fingerprint(ctx: PageContext, cfg: Config) -> str:
     return str(_template().fingerprint(ctx, cfg))
 
 
-CONFIG_SECTIONS: list[Section] = [
-    Section("about", None, config_intro, per_config=True),
-    Section("counts", "Counts", counts, per_config=True),
-    Section("labels", "Labels", labels, per_config=True),
-    Section("image", "Image properties", image, per_config=True),
-    Section("layout", "File layout", layout, per_config=True),
-    Section("fingerprint", "Data fingerprint", fingerprint, per_config=True),
-]
-
-
-def configs(ctx: PageContext) -> str:
-    """Rendered by :func:`dataset_markdown` (it emits Markdown headings); kept for the section list."""
-    return ""
-
-
 def license_access(ctx: PageContext) -> str:
     return str(_template().license_access(ctx, ctx.facts))
 
@@ -290,19 +268,16 @@ def about_card(ctx: PageContext) -> str:
     return str(_template().about_card(ctx))
 
 
-SECTIONS: list[Section] = [
-    Section("intro", None, intro),
-    Section("overview", "At a glance", overview),
-    Section("configs", None, configs),  # expanded with CONFIG_SECTIONS under one heading per config
-    Section("license", "License and access", license_access),
-    Section("downloads", "Downloads", downloads),
-    Section("load", "How to load it", how_to_load),
-    Section("citation", "Citation", citation),
-    Section("lineage", "Lineage", lineage),
-    Section("caveats", "Caveats", caveats),
-    Section("sources", "Sources", sources),
-    Section("card", "About this card", about_card),
-]
+# The HTML of each section of the card document (covidct.render.document.SECTIONS); a function
+# returning "" leaves its section out of this page.
+RENDER: dict[str, Callable[..., str]] = {
+    "intro": intro, "overview": overview,
+    "config": config_intro, "counts": counts, "labels": labels, "image": image, "layout": layout,
+    "fingerprint": fingerprint,
+    "license": license_access, "downloads": downloads, "load": how_to_load, "citation": citation,
+    "lineage": lineage, "caveats": caveats, "sources": sources, "card": about_card,
+}
+OMITTED: dict[str, str] = {}  # the site page shows every section
 
 
 def _block(html: str) -> str:
@@ -313,22 +288,19 @@ def _block(html: str) -> str:
 def dataset_markdown(ctx: PageContext) -> str:
     """The page body: Markdown headings (static text, for the table of contents) and HTML blocks."""
     out: list[str] = []
-    for sec in SECTIONS:
-        if sec.key == "configs":
-            for cfg in ctx.card.configs:
-                out.append(f"\n## Config: {cfg.name}\n")  # a slug: safe as Markdown; anchor config-<name>
-                for sub in CONFIG_SECTIONS:
-                    html = sub.render(ctx, cfg)
-                    if not html:
-                        continue
-                    if sub.title:
-                        out.append(f"\n### {sub.title}\n")
-                    out.append(_block(html))
+
+    def add(sec: Section, html: str, level: str) -> None:
+        if html:
+            if sec.title:
+                out.append(f"\n{level} {sec.title}\n")
+            out.append(_block(html))
+
+    for item in walk():
+        if isinstance(item, Section):
+            add(item, RENDER[item.key](ctx), "##")
             continue
-        html = sec.render(ctx)
-        if not html:
-            continue
-        if sec.title:
-            out.append(f"\n## {sec.title}\n")
-        out.append(_block(html))
+        for cfg in ctx.card.configs:
+            out.append(f"\n## {config_heading(cfg.name)}\n")  # a slug: safe as Markdown; anchor config-<name>
+            for sub in item:
+                add(sub, RENDER[sub.key](ctx, cfg), "###")
     return "".join(out)
