@@ -199,12 +199,29 @@ def to_record(label: LabelDef, vf: ValueFrom, mapper: ClassMapper | None, cells:
 
 def _one_or_many(mapper: ClassMapper, raw: Any, multi: bool, what: str) -> Any:
     if not multi:
+        if isinstance(raw, (list, tuple)):  # several rows (a table with `rows: many`): one class, if they agree
+            return _agreed(mapper, raw, what)
         return mapper.one(raw, what)
     if raw is None:
         return None
     if hasattr(raw, "ndim") and getattr(raw, "ndim", 0) >= 1:
         return mapper.flags(raw, what)
     return mapper.many(raw, what)
+
+
+def _agreed(mapper: ClassMapper, raws: list[Any] | tuple[Any, ...], what: str) -> str | None:
+    """The one class that several rows' values map to (rows mapped to null say nothing), e.g. SIIM-ACR's
+    train-rle.csv: every row of an image is `-1` (no pneumothorax) or a run-length text (pneumothorax)."""
+    found: dict[str, Any] = {}
+    for raw in raws:
+        name = mapper.one(raw, what)
+        if name is not None:
+            found.setdefault(name, raw)
+    if len(found) > 1:
+        shown = ", ".join(f"{str(r)[:20]!r} → {n}" for n, r in list(found.items())[:4])
+        raise LayoutError(f"{what}: the example's rows give different classes ({shown}); a class label takes one "
+                          f"class (use a multi-label label for several)")
+    return next(iter(found), None)
 
 
 def _number(raw: Any, what: str) -> float | None:
