@@ -7,8 +7,8 @@ its ``mask_functions.rle2mask``). Several cells of one example (several table ro
 
 The cells are untrusted, so parsing is linear in the text and its memory bounded: ASCII digits and spaces only
 (no sign, no ``_``, no Unicode digits), at most :data:`covidct.numtext.MAX_DIGITS` digits a number, at most
-two numbers per pixel of the shape, an even count, and every run inside the shape. Painting costs one pass over
-the runs and one over the pixels (a difference array), never a pass per run.
+two numbers per pixel of the shape, an even count, and every run inside the shape. Painting sorts and merges the
+runs and writes the pixels once, never a pass per run.
 """
 
 from __future__ import annotations
@@ -133,17 +133,35 @@ def mask(texts: Iterable[str | None], fmt: RleFormat, value: int = 1,
         keep = ln > 0
         starts.append(s[keep])
         ends.append((s + ln)[keep])
-    flat = np.zeros(n, dtype=np.uint8)
-    if starts and sum(len(s) for s in starts):
-        # +1 where a run starts, -1 where it ends: a pixel is inside some run where the running sum is positive
-        depth = np.bincount(np.concatenate(starts), minlength=n + 1)
-        depth -= np.bincount(np.concatenate(ends), minlength=n + 1)
-        np.cumsum(depth, out=depth)
-        flat[depth[:n] > 0] = value
+    flat = _paint(np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64),
+                  np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64), n, value)
     rows, cols = fmt.shape
-    if fmt.order == "column-major":
-        return flat.reshape((cols, rows)).T.copy()
+    if fmt.order == "column-major":  # a Fortran-ordered view: a transposing copy costs more than the decoding
+        return flat.reshape((cols, rows)).T
     return flat.reshape((rows, cols))
+
+
+def _paint(starts: numpy.ndarray, ends: numpy.ndarray, n: int, value: int) -> numpy.ndarray:
+    """``n`` pixels, ``value`` inside the union of the runs [start, end): the runs are sorted and merged where
+    they overlap or touch, then written with one ``repeat`` of alternating 0 / value (one byte per pixel, one
+    pass; sorting costs O(r log r) for r runs, which are at most n)."""
+    import numpy as np
+
+    if not len(starts):
+        return np.zeros(n, dtype=np.uint8)
+    order = np.argsort(starts, kind="stable")
+    s, reach = starts[order], np.maximum.accumulate(ends[order])
+    first = np.ones(len(s), dtype=bool)
+    first[1:] = s[1:] > reach[:-1]  # a gap before this run: it begins a new merged run
+    begin = s[first]
+    end = reach[np.append(np.flatnonzero(first)[1:] - 1, len(s) - 1)]
+    counts = np.empty(2 * len(begin) + 1, dtype=np.int64)
+    counts[0:-1:2] = begin - np.concatenate(([0], end[:-1]))  # the gaps
+    counts[1::2] = end - begin  # the merged runs
+    counts[-1] = n - end[-1]
+    values = np.zeros(len(counts), dtype=np.uint8)
+    values[1::2] = value
+    return np.repeat(values, counts)
 
 
 def format_of(shape: Sequence[int], order: str, offsets: str, start: int, empty: str | None) -> RleFormat:
