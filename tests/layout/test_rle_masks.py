@@ -113,3 +113,11 @@ def test_misused_rle_rules_are_card_errors() -> None:
     with pytest.raises(ValidationError):
         make_card(_layout(mask={"table": "rle", "column": "EncodedPixels", "rle": {**RLE, "order": "diagonal"}}),
                   [MASK])
+
+
+def test_show_says_how_the_run_length_text_is_read() -> None:
+    from covidct.render.text import layout_lines
+
+    card = make_card(SIIM_LIKE, [MASK, CLASS])
+    lines = "\n".join(layout_lines(card.config(None).layout, ""))
+    assert "run-length text (relative offsets, column-major, 4x3, '-1' = no runs; rows united)" in lines

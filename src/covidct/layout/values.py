@@ -50,7 +50,7 @@ def describe_source(vf: ValueFrom) -> str:
             return f"table {vf.table!r} columns {list(vf.columns.values())!r}"
         if vf.label_columns is not None:
             return f"table {vf.table!r} label columns {list(vf.label_columns)[:6]!r}"
-        return f"table {vf.table!r} column {vf.column!r}"
+        return f"table {vf.table!r} column {vf.column!r}" + (" (run-length text)" if vf.rle is not None else "")
     if vf.array is not None:
         return f"array {vf.array!r}"
     return "constant value"
