@@ -121,3 +121,12 @@ def test_show_says_how_the_run_length_text_is_read() -> None:
     card = make_card(SIIM_LIKE, [MASK, CLASS])
     lines = "\n".join(layout_lines(card.config(None).layout, ""))
     assert "run-length text (relative offsets, column-major, 4x3, '-1' = no runs; rows united)" in lines
+
+
+def test_an_unmapped_long_cell_is_shown_shortened(tmp_path: Path) -> None:
+    # a class label whose map forgot the default: the error quotes the cell, which may be megabytes of runs
+    card = make_card(_layout(label={"table": "rle", "column": "EncodedPixels", "map": {"-1": "no_pneumothorax"}}),
+                     [CLASS])
+    with pytest.raises(LayoutError) as err:
+        _records(card, _data(tmp_path, "1.1, " + "1 2 " * 50_000 + "\n"))
+    assert "is not in its `map`" in str(err.value) and len(str(err.value)) < 600

@@ -71,9 +71,10 @@ def apply_map(raw: str, vf: ValueFrom, what: str) -> str | int | None:
     if vf.default is not None:
         return vf.default
     keys = ", ".join(repr(k) for k in list(vf.map)[:12])
+    shown = raw if len(raw) <= 60 else raw[:60] + "..."  # a cell may be megabytes of run-length text
     raise LayoutError(
-        f"{what}: value {raw!r} from {describe_source(vf)} is not in its `map` (keys: {keys}); "
-        f"add `{raw!r}: <class or null>` to the map, or a `default:` for unlisted values"
+        f"{what}: value {shown!r} from {describe_source(vf)} is not in its `map` (keys: {keys}); "
+        f"add `{shown!r}: <class or null>` to the map, or a `default:` for unlisted values"
     )
 
 
