@@ -619,6 +619,8 @@ class Synthesizer:
                 continue
             if lab.kind in SLICE_KINDS and not self.per_member and not self._vf_unit_level(vf):
                 continue  # per-slice values, set on the members
+            if vf.rle is not None:
+                continue  # after the others: a class read from the same column decides whether it has runs
             exp, r = self._label_value(lab, slot.index, cls, scan_level)
             slot.expected[name] = exp
             slot.raw[name] = r
@@ -628,7 +630,57 @@ class Synthesizer:
                 if vf.part in fixed and fixed[vf.part] != r:
                     raise FixtureError(f"part {{{vf.part}}} would need two values ({fixed[vf.part]!r}, {r!r})")
                 fixed[vf.part] = r
+        for name, vf in lay.labels.items():
+            if vf.rle is not None and name in self.labels:
+                self._rle_value(slot, name, vf)
         return fixed
+
+    def _rle_value(self, slot: _Slot, name: str, vf: ValueFrom) -> None:
+        """A mask label spelled as run-length text: an empty row, or one or two rows (of a `rows: many` table)
+        whose rectangles overlap, so that the loaded mask must be their union. A class label read from the same
+        column (SIIM-ACR: `-1` or runs) decides which, and is given the same rows."""
+        import numpy as np
+
+        assert vf.rle is not None
+        rle = vf.rle
+        sibling = next((n for n, o in self.lay.labels.items() if n != name and o.rle is None and
+                        o.table == vf.table and o.column == vf.column and n in slot.raw), None)
+        marker = (rle.empty or "").strip()
+        if sibling is not None:
+            raw = slot.raw[sibling]
+            empty = raw is None or str(raw).strip() in ("", marker)
+        else:
+            empty = slot.index % 3 == 0
+        h, w = rle.shape
+        value = next(v.value for v in self.labels[name].mask_values
+                     if (v.name == rle.value if rle.value else v.value != 0))
+        out = np.zeros((h, w), dtype=np.uint8)
+        texts: list[str] = []
+        if empty:
+            texts.append(rle.empty or "")
+        else:
+            many = vf.table is not None and self._many(vf.table)
+            for j in range(1 + slot.index % 2 if many else 1):
+                part = np.zeros((h, w), dtype=bool)
+                r0 = (slot.index * 5 + j * max(1, h // 16)) % h
+                c0 = (slot.index * 3 + j * max(1, w // 8)) % w
+                part[r0:r0 + max(1, h // 6), c0:c0 + max(1, w // 5)] = True
+                texts.append(rle_text(part, rle.order, rle.offsets, rle.start))
+                out[part] = value
+        slot.raw[name] = texts
+        slot.expected[name] = out.tolist()
+        if sibling is not None:
+            slot.raw[sibling] = texts
+            slot.expected[sibling] = self._class_of_rows(sibling, texts)
+
+    def _class_of_rows(self, name: str, texts: list[str]) -> Any:
+        """The class a class label reads from the run-length rows (through its map and default)."""
+        vf = self.lay.labels[name]
+        for t in texts:
+            target = vf.map.get(t.strip(), vf.default) if vf.map is not None else t
+            if target is not None:
+                return self._class_by_value[name][target] if isinstance(target, int) else target
+        return None
 
     def _members(self, slot: _Slot, fixed: dict[str, str]) -> None:
         """The identity parts of ``slot`` (one value per example, and per member for the others) and its members."""
@@ -1285,6 +1337,18 @@ class Synthesizer:
 
 
 _UID_ROOT = "1.2.826.0.1.3680043.10.1338"  # fixture UIDs: never a real scan's
+
+
+def rle_text(part: Any, order: str, offsets: str, start: int) -> str:
+    """Run-length text of a boolean mask: pairs of offset (absolute from ``start``, or relative to the previous
+    run's end) and length, over the mask flattened in ``order`` (the inverse of covidct.readers.rle.mask)."""
+    import numpy as np
+
+    flat = np.asarray(part, dtype=np.int8).flatten(order="F" if order == "column-major" else "C")
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flat, [0]])))
+    starts, ends = edges[0::2], edges[1::2]
+    firsts = starts - np.concatenate([[0], ends[:-1]]) if offsets == "relative" else starts + start
+    return " ".join(f"{int(a)} {int(b)}" for a, b in zip(firsts, ends - starts, strict=True))
 
 
 def _number_of(raw: Any, label: str) -> float:

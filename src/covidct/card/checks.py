@@ -496,6 +496,41 @@ def _check_template(template: str, usable: set[str], path: Path) -> Iterator[Fin
                           hint=_near(n, usable) or f"usable: {sorted(usable)}")
 
 
+def _check_rle(vf: ValueFrom, label: LabelDef | None, path: Path) -> Iterator[Finding]:
+    """Run-length text gives a mask label, whose runs mark one mask value."""
+    assert vf.rle is not None
+    if label is None or label.kind != LabelKind.MASK:
+        what = f"label {label.name!r} is a {label.kind.value} label" if label else "this is not a label"
+        yield Finding((*path, "rle"), "C324", f"`rle` decodes run-length text into a mask; {what}",
+                      hint="use `rle` for a label of kind mask", key=True)
+        return
+    names = [v.name for v in label.mask_values]
+    if vf.rle.value is not None:
+        if vf.rle.value not in names:
+            yield Finding((*path, "rle", "value"), "C324", f"{vf.rle.value!r} is not a mask value of label "
+                          f"{label.name!r}", hint=_near(vf.rle.value, set(names)) or f"mask values: {names}")
+    elif len([v for v in label.mask_values if v.value != 0]) != 1:
+        yield Finding((*path, "rle"), "C324", f"label {label.name!r} has {len(names)} mask values; which one the "
+                      f"runs mark is not said", hint=f"add `value:` (one of {names}) to `rle`")
+
+
+def _check_label_columns(vf: ValueFrom, label: LabelDef | None, path: Path) -> Iterator[Finding]:
+    """One table column per class gives a multi-label label, each column's map reaching its classes."""
+    assert vf.label_columns is not None
+    if label is None or label.kind != LabelKind.MULTI_LABEL:
+        what = f"label {label.name!r} is a {label.kind.value} label" if label else "this is not a label"
+        yield Finding((*path, "label_columns"), "C323", f"`label_columns` gives the classes of a multi-label "
+                      f"label; {what}", hint="use `column` with a `map` for one value", key=True)
+    elif label.classes:
+        known = {c.name for c in label.classes}
+        for col, mapping in vf.label_columns.items():
+            for raw, target in mapping.items():
+                if target is not None and str(target) not in known:
+                    yield Finding((*path, "label_columns", col, raw), "C304",
+                                  f"{target!r} is not a class of label {label.name!r}",
+                                  hint=_near(str(target), known) or f"classes: {sorted(known)}")
+
+
 def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Path,
                       label: LabelDef | None = None) -> Iterator[Finding]:
     if vf.part is not None and vf.part not in available:
@@ -510,18 +545,9 @@ def _check_value_from(vf: ValueFrom, lay: Layout, available: set[str], path: Pat
         yield Finding((*path, "array"), "C311", f"no array {vf.array!r} in the layout",
                       hint=_near(vf.array, set(lay.arrays)))
     if vf.label_columns is not None:  # one column per class of a multi-label label
-        if label is None or label.kind != LabelKind.MULTI_LABEL:
-            what = f"label {label.name!r} is a {label.kind.value} label" if label else "this is not a label"
-            yield Finding((*path, "label_columns"), "C323", f"`label_columns` gives the classes of a multi-label "
-                          f"label; {what}", hint="use `column` with a `map` for one value", key=True)
-        elif label.classes:
-            known = {c.name for c in label.classes}
-            for col, mapping in vf.label_columns.items():
-                for raw, target in mapping.items():
-                    if target is not None and str(target) not in known:
-                        yield Finding((*path, "label_columns", col, raw), "C304",
-                                      f"{target!r} is not a class of label {label.name!r}",
-                                      hint=_near(str(target), known) or f"classes: {sorted(known)}")
+        yield from _check_label_columns(vf, label, path)
+    if vf.rle is not None:
+        yield from _check_rle(vf, label, path)
     if vf.columns is not None:  # records: one box or point per table row
         if label is None or label.kind not in (LabelKind.BOXES, LabelKind.POINTS):
             what = f"label {label.name!r} is a {label.kind.value} label" if label else "this is not a label"

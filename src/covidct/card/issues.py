@@ -98,6 +98,9 @@ KINDS: dict[str, IssueKind] = {
            "comes from a `dataset` while the images are not HDF5 rows."),
         _k("C323", E, "Misused label columns", "`label_columns` (one table column per class) gives the classes of a "
            "multi-label label, but is used for another kind of label or for an id, field or split."),
+        _k("C324", E, "Misused run-length rule", "`rle` (a mask spelled as run-length text in a table column) gives "
+           "a mask label, but is used for another kind of label or for an id, field or split, or the mask value its "
+           "runs mark is not one value of the label."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),

@@ -363,6 +363,27 @@ class FileSpec(Strict):
     )
 
 
+class RleSpec(Strict):
+    """A mask spelled as run-length text in a table column: how its numbers are read."""
+
+    shape: Annotated[list[Annotated[int, Field(ge=1, le=65536)]], Field(min_length=2, max_length=2)] = Field(
+        description="[rows, columns] of the mask, e.g. `[1024, 1024]`.")
+    order: Annotated[str, Field(pattern=r"^(column-major|row-major)$")] = Field(
+        description="How the mask is flattened: `column-major` (down each column first, Fortran order; Kaggle's "
+        "SIIM-ACR and most Kaggle masks) or `row-major` (along each row first, C order).")
+    offsets: Annotated[str, Field(pattern=r"^(relative|absolute)$")] = Field(
+        description="`absolute`: the first number of a pair is where the run starts; `relative`: how many pixels "
+        "lie between the end of the previous run (or the first pixel) and this run (SIIM-ACR's train-rle.csv).")
+    start: Annotated[int, Field(ge=0, le=1)] = Field(
+        1, description="With `absolute`: the number of the first pixel (1 in most Kaggle competitions, or 0).")
+    empty: Annotated[str, Field(min_length=1, max_length=20)] | None = Field(
+        None, description="The cell text of a row without runs, e.g. `'-1'` (compared without surrounding spaces); "
+        "a blank cell is empty too.")
+    value: Annotated[str, Field(min_length=1, max_length=64)] | None = Field(
+        None, description="The mask value (by name) the runs mark; needed only when the label has more than one "
+        "value besides 0.")
+
+
 class ValueFrom(Strict):
     """Where one value of an example comes from: exactly one of part, template, table, array or value."""
 
@@ -405,6 +426,14 @@ class ValueFrom(Strict):
         "'0.0': null}}`.",
     )
 
+    rle: RleSpec | None = Field(
+        None,
+        description="With `table` and `column`, for a mask label: the column holds run-length text (pairs of offset "
+        "and length) decoded into the mask; the rows of one example are one mask (their union), e.g. SIIM-ACR's "
+        "`{table: rle, column: EncodedPixels, rle: {shape: [1024, 1024], order: column-major, offsets: relative, "
+        "empty: '-1'}}`.",
+    )
+
     @model_validator(mode="after")
     def _exactly_one(self) -> ValueFrom:
         given = [k for k in ("part", "template", "table", "array", "dataset", "value") if getattr(self, k) is not None]
@@ -417,6 +446,8 @@ class ValueFrom(Strict):
             raise ValueError("`columns` and `label_columns` go with `table`")
         if self.default is not None and self.map is None:
             raise ValueError("`default` goes with `map`")
+        if self.rle is not None and (self.table is None or self.column is None):
+            raise ValueError("`rle` reads run-length text from one table column: give `table` and `column`")
         return self
 
 

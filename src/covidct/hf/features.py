@@ -141,6 +141,10 @@ def _label_feature(lab: LabelDef, member: bool, ClassLabel: Any, List: Any, Valu
         return Value("string")
     if vf is not None and vf.columns is not None:
         return record_list(record_fields(lab, vf, ClassLabel, Value))
+    if vf is not None and vf.rle is not None and kind == LabelKind.MASK:  # decoded from run-length text
+        from datasets import Array2D
+
+        return Array2D(shape=tuple(vf.rle.shape), dtype="uint8")
     return List(Value("string"))  # boxes/points from one column: the raw cell text of each row
 
 
@@ -209,6 +213,37 @@ def description(card: Card, cfg: Config) -> str:
 # ------------------------------------------------------------------------------------------ encoding
 
 
+def rle_labels(cfg: Config) -> dict[str, tuple[Any, int]]:
+    """Mask labels read from run-length text: label → (its :class:`~covidct.readers.rle.RleFormat`, the value
+    its runs mark: `rle.value`, else the label's one mask value besides 0)."""
+    from covidct.layout.plan import rle_format
+
+    assert cfg.layout is not None
+    labels = {lab.name: lab for lab in cfg.labels}
+    out: dict[str, tuple[Any, int]] = {}
+    for name, vf in cfg.layout.labels.items():
+        lab = labels.get(name)
+        if vf.rle is None or lab is None or lab.kind != LabelKind.MASK:
+            continue
+        marked = [v for v in lab.mask_values if (v.name == vf.rle.value if vf.rle.value else v.value != 0)]
+        if len(marked) != 1:
+            raise LayoutError(f"config {cfg.name!r}: label {name!r}: the runs mark one mask value; give it as "
+                              f"`rle.value` (one of {[v.name for v in lab.mask_values]})")
+        out[name] = (rle_format(vf), marked[0].value)
+    return out
+
+
+def rle_mask(cells: list[str], fmt: Any, value: int, where: str) -> Any:
+    """The union of an example's run-length cells as a uint8 mask (the plan has checked every cell)."""
+    from covidct.readers import ReadError
+    from covidct.readers.rle import mask
+
+    try:
+        return mask(cells, fmt, value, where)
+    except ReadError as exc:
+        raise LayoutError(str(exc)) from None
+
+
 def _check_example_size(paths: list[str], role: str, nbytes: int) -> None:
     from covidct.readers._common import max_decoded_bytes
     from covidct.settings import MAX_DECODED_ENV
@@ -243,6 +278,7 @@ class Encoder:
             from covidct.hf.annotation_labels import AnnotationEncoder
 
             self.annotations = AnnotationEncoder(cfg, self.member)
+        self.rle = rle_labels(cfg)
 
     def encode(self, rec: Any) -> dict[str, Any]:
         ex: dict[str, Any] = {}
@@ -261,6 +297,9 @@ class Encoder:
                     spacing = sp
         if self.annotations is not None:
             ex.update(self.annotations.encode(rec, self.plans["image"].shape is not None))
+        for name, (fmt, value) in self.rle.items():
+            cells = rec.labels.get(name)  # None: no row names the example, so its mask is not known
+            ex[name] = None if cells is None else rle_mask(cells, fmt, value, f"{rec.path}: label {name!r}")
         for name in self.features:
             if name in ex or name in ("patient_id", "scan_id", "slice_index", "spacing", "path"):
                 continue

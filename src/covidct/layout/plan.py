@@ -643,6 +643,8 @@ class Plan:
             return self._records(name, vf, ctx, what)
         if vf.label_columns is not None:
             return self._label_columns(name, vf, ctx, f"{what}: label {name!r}")
+        if vf.rle is not None:
+            return self._rle_cells(name, vf, ctx, f"{what}: label {name!r}")
         raw = self._raw(vf, ctx, f"{what}: label {name!r}", many=label.kind in (LabelKind.MULTI_LABEL,))
         return convert_label(label, self.mappers.get(name), raw, f"{what}: label {name!r}", per_slice)
 
@@ -665,6 +667,33 @@ class Plan:
                 cls = mapper.one(row.get(col), f"{what}, {t.where(i)}, column {col!r}")
                 if cls is not None and cls not in out:
                     out.append(cls)
+        return out
+
+    def _rle_cells(self, name: str, vf: ValueFrom, ctx: dict[str, str], what: str) -> list[str] | None:
+        """A mask from run-length text: the non-empty cells of the joined rows, each checked here (where its row
+        is known); the builder decodes their union (``covidct.readers.rle.mask``). No row: None (not known,
+        which differs from a row saying "no runs")."""
+        from covidct.readers import ReadError
+        from covidct.readers.rle import runs
+
+        assert vf.table is not None and vf.column is not None and vf.rle is not None
+        if self.labels[name].kind != LabelKind.MASK:
+            raise LayoutError(f"{what}: `rle` gives a mask; label {name!r} is a {self.labels[name].kind.value} label")
+        t = self.tables[vf.table]
+        col = t.column(vf.column)
+        fmt = rle_format(vf)
+        out: list[str] = []
+        joined = self._join(vf.table, ctx, what)
+        if not joined:
+            return None
+        for i in joined:
+            cell = t.rows[i].get(col)
+            try:
+                starts, _ = runs(cell, fmt, f"{t.where(i)}, column {col!r}")
+            except ReadError as exc:
+                raise LayoutError(f"{what}: {exc}") from None
+            if len(starts) and cell is not None:
+                out.append(cell)
         return out
 
     def _records(self, name: str, vf: ValueFrom, ctx: dict[str, str], what: str) -> list[dict[str, Any]]:
@@ -1198,6 +1227,15 @@ _PER_SLICE = _PerSliceMarker()
 # context keys of HDF5 rows (no part can have these names: parts start with a letter)
 _ROW = "\0row"
 _FILE = "\0file"
+
+
+def rle_format(vf: ValueFrom) -> Any:
+    """The reader's view of a value's `rle` rule (a :class:`covidct.readers.rle.RleFormat`)."""
+    from covidct.readers.rle import format_of
+
+    assert vf.rle is not None
+    r = vf.rle
+    return format_of(r.shape, r.order, r.offsets, r.start, r.empty)
 
 
 def _key(m: Member) -> str:

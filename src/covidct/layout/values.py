@@ -50,7 +50,7 @@ def describe_source(vf: ValueFrom) -> str:
             return f"table {vf.table!r} columns {list(vf.columns.values())!r}"
         if vf.label_columns is not None:
             return f"table {vf.table!r} label columns {list(vf.label_columns)[:6]!r}"
-        return f"table {vf.table!r} column {vf.column!r}"
+        return f"table {vf.table!r} column {vf.column!r}" + (" (run-length text)" if vf.rle is not None else "")
     if vf.array is not None:
         return f"array {vf.array!r}"
     return "constant value"
@@ -71,9 +71,10 @@ def apply_map(raw: str, vf: ValueFrom, what: str) -> str | int | None:
     if vf.default is not None:
         return vf.default
     keys = ", ".join(repr(k) for k in list(vf.map)[:12])
+    shown = raw if len(raw) <= 60 else raw[:60] + "..."  # a cell may be megabytes of run-length text
     raise LayoutError(
-        f"{what}: value {raw!r} from {describe_source(vf)} is not in its `map` (keys: {keys}); "
-        f"add `{raw!r}: <class or null>` to the map, or a `default:` for unlisted values"
+        f"{what}: value {shown!r} from {describe_source(vf)} is not in its `map` (keys: {keys}); "
+        f"add `{shown!r}: <class or null>` to the map, or a `default:` for unlisted values"
     )
 
 
@@ -199,12 +200,29 @@ def to_record(label: LabelDef, vf: ValueFrom, mapper: ClassMapper | None, cells:
 
 def _one_or_many(mapper: ClassMapper, raw: Any, multi: bool, what: str) -> Any:
     if not multi:
+        if isinstance(raw, (list, tuple)):  # several rows (a table with `rows: many`): one class, if they agree
+            return _agreed(mapper, raw, what)
         return mapper.one(raw, what)
     if raw is None:
         return None
     if hasattr(raw, "ndim") and getattr(raw, "ndim", 0) >= 1:
         return mapper.flags(raw, what)
     return mapper.many(raw, what)
+
+
+def _agreed(mapper: ClassMapper, raws: list[Any] | tuple[Any, ...], what: str) -> str | None:
+    """The one class that several rows' values map to (rows mapped to null say nothing), e.g. SIIM-ACR's
+    train-rle.csv: every row of an image is `-1` (no pneumothorax) or a run-length text (pneumothorax)."""
+    found: dict[str, Any] = {}
+    for raw in raws:
+        name = mapper.one(raw, what)
+        if name is not None:
+            found.setdefault(name, raw)
+    if len(found) > 1:
+        shown = ", ".join(f"{str(r)[:20]!r} → {n}" for n, r in list(found.items())[:4])
+        raise LayoutError(f"{what}: the example's rows give different classes ({shown}); a class label takes one "
+                          f"class (use a multi-label label for several)")
+    return next(iter(found), None)
 
 
 def _number(raw: Any, what: str) -> float | None:

@@ -55,6 +55,11 @@ def value_from(v: ValueFrom) -> str:
         src = f"array {_line(v.array)}"
     else:
         src = f"constant {_line(v.value)}"
+    if v.rle is not None:
+        r = v.rle
+        src += (f", run-length text ({r.offsets} offsets, {r.order}, {r.shape[0]}x{r.shape[1]}"
+                + (f", from {r.start}" if r.offsets == "absolute" else "")
+                + (f", {_line(r.empty)!r} = no runs" if r.empty is not None else "") + "; rows united)")
     if v.separator is not None:
         src += f", split at {_line(v.separator)!r}"
     if v.map is not None:
