@@ -18,7 +18,10 @@ distances. A copy is found when any record (file, pixels, near, uid) links it to
 pair is a record linking a copy to another original. Slices of one real scan lie 2 mm apart and look
 alike, so false pairs inside one scan are counted apart from those between different scans/patients.
 
-    python benchmarks/bench_detection.py [--phantoms 500] [--work DIR]
+``--half even|odd`` keeps only the originals whose number is even or odd (the real slices by the number
+in their file name, IM0001 → 1; the phantoms by their seed): tune on one half, report both.
+
+    python benchmarks/bench_detection.py [--phantoms 500] [--half even|odd] [--samples DIR] [--work DIR]
 """
 
 from __future__ import annotations
@@ -67,24 +70,30 @@ def window(hu: np.ndarray, centre: float = -600, width: float = 1500) -> np.ndar
     return np.clip((hu.astype(np.float32) - lo) * (255.0 / width), 0, 255).round().astype(np.uint8)
 
 
-def build(work: Path, n_phantoms: int, seed: int = 7,
-          samples: Path = SAMPLES) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
+def build(work: Path, n_phantoms: int, seed: int = 7, samples: Path = SAMPLES,
+          half: str | None = None) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
     """Write the originals and copies; returns original names, their scan ids, and copy name → (original, variant).
-    A folder built before for the same number of phantoms is reused (truth.json)."""
+    A folder built before for the same number of phantoms and half is reused (truth.json)."""
     import json
 
     saved = work / "truth.json"
     if saved.is_file():
         t = json.loads(saved.read_text())
-        if t["phantoms"] == n_phantoms:
+        if t["phantoms"] == n_phantoms and t.get("half") == half:
             return t["names"], t["scans"], {k: tuple(v) for k, v in t["truth"].items()}
-    names, scans, truth = _build(work, n_phantoms, seed, samples)
-    saved.write_text(json.dumps({"phantoms": n_phantoms, "names": names, "scans": scans, "truth": truth}))
+    names, scans, truth = _build(work, n_phantoms, seed, samples, half)
+    saved.write_text(json.dumps({"phantoms": n_phantoms, "half": half, "names": names, "scans": scans,
+                                 "truth": truth}))
     return names, scans, truth
 
 
-def _build(work: Path, n_phantoms: int, seed: int,
-           samples: Path = SAMPLES) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
+def in_half(number: int, half: str | None) -> bool:
+    """Whether an original numbered ``number`` (a real slice's file number, a phantom's seed) is in ``half``."""
+    return half is None or number % 2 == (0 if half == "even" else 1)
+
+
+def _build(work: Path, n_phantoms: int, seed: int, samples: Path = SAMPLES,
+           half: str | None = None) -> tuple[list[str], list[str], dict[str, tuple[int, str]]]:
     from PIL import Image
 
     from covidct.readers import read
@@ -94,10 +103,13 @@ def _build(work: Path, n_phantoms: int, seed: int,
     copies.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     images: list[tuple[np.ndarray, str]] = []
-    for f in sorted(samples.glob("*/*/*.dcm")):
-        images.append((read(f).array, f.parent.name))
+    for f in sorted(samples.rglob("*.dcm")):  # the samples folder itself, or its covid-ct-md folder
+        digits = "".join(ch for ch in f.stem if ch.isdigit())
+        if in_half(int(digits or 0), half):
+            images.append((read(f).array, f.parent.name))
     for i in range(n_phantoms):
-        images.append((slice_hu(10_000 + i), f"phantom{i}"))
+        if in_half(i, half):
+            images.append((slice_hu(10_000 + i), f"phantom{i}"))
     names, scans, truth = [], [], {}
     for k, (hu, scan) in enumerate(images):
         name = f"o{k:05d}.dcm"
@@ -132,6 +144,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("--samples", default=str(SAMPLES), help="the COVID-CT-MD sample folder (default: %(default)s)")
     ap.add_argument("--near", type=int, help="the threshold to judge (default: covidct's default)")
+    ap.add_argument("--half", choices=("even", "odd"), help="only the originals numbered even or odd (see above)")
     a = ap.parse_args()
     from covidct.fingerprint.manifest import fingerprint, folder_sources
     from covidct.fingerprint.overlaps import DEFAULT_NEAR, MAX_NEAR, find_overlaps
@@ -139,7 +152,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(a.work) if a.work else Path(tmp)
         t0 = time.perf_counter()
-        names, scans, truth = build(work, a.phantoms, samples=Path(a.samples))
+        names, scans, truth = build(work, a.phantoms, samples=Path(a.samples), half=a.half)
         t1 = time.perf_counter()
         for folder in ("originals", "copies"):
             fingerprint(folder_sources(work / folder), work / f"{folder}.parquet", jobs=a.jobs, progress=False,
@@ -147,7 +160,9 @@ def main() -> int:
         t2 = time.perf_counter()
         rep = find_overlaps([work / "originals.parquet", work / "copies.parquet"], near=MAX_NEAR, limit=10**9)
         t3 = time.perf_counter()
-    print(f"{len(names)} originals ({len(names) - a.phantoms} real slices, {a.phantoms} synthetic), "
+    n_real = sum(1 for sc in scans if not sc.startswith("phantom"))
+    print(f"{len(names)} originals ({n_real} real slices, {len(names) - n_real} synthetic"
+          f"{', ' + a.half + ' half' if a.half else ''}), "
           f"{len(truth)} copies; build {t1 - t0:.0f} s, fingerprint {t2 - t1:.0f} s, search {t3 - t2:.1f} s")
     index = {n: k for k, n in enumerate(names)}
     # the smallest distance (0 for file/pixels/uid) linking each (original, copy) pair

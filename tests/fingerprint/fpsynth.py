@@ -91,3 +91,33 @@ def crop5(arr: np.ndarray, left_share: float = 0.3, top_share: float = 0.7) -> n
     ch, cw = round(h * 0.05), round(w * 0.05)
     top, left = round(ch * top_share), round(cw * left_share)
     return arr[top:top + h - ch, left:left + w - cw]
+
+
+def shoulder_slice(seed: int, size: int = 256) -> np.ndarray:
+    """A slice at the lung apex in HU (int16): shoulders and arms wider than the image (the body is cut by
+    its left and right borders), no lungs, a trachea, spine, collarbones and arm bones; random per seed."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    img = np.full((size, size), -1000.0, np.float32)
+    cy, cx = rng.uniform(0.45, 0.55), rng.uniform(0.46, 0.54)
+    ry, rx = rng.uniform(0.18, 0.26), rng.uniform(0.6, 0.75)  # wider than the image: cut at both sides
+    img[((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1] = -90  # fat
+    img[((yy - cy) / (ry * 0.8)) ** 2 + ((xx - cx) / (rx * 0.9)) ** 2 <= 1] = 45  # muscle
+    neck = ((yy - cy + ry * 0.9) / (ry * 0.6)) ** 2 + ((xx - cx) / rng.uniform(0.08, 0.12)) ** 2 <= 1
+    img[neck] = 40
+    img[(yy - cy + ry * 0.3) ** 2 + (xx - cx) ** 2 <= rng.uniform(0.015, 0.025) ** 2] = -1000  # trachea
+    img[(yy - cy - ry * 0.4) ** 2 + (xx - cx) ** 2 <= rng.uniform(0.03, 0.045) ** 2] = 700  # vertebra
+    for side in (-1, 1):
+        bx = cx + side * rx * rng.uniform(0.55, 0.7)
+        img[((yy - cy) / 0.05) ** 2 + ((xx - bx) / 0.05) ** 2 <= 1] = 900  # humerus head
+        cl = (np.abs(yy - cy + ry * 0.5 + side * (xx - cx) * rng.uniform(-0.1, 0.1)) < 0.012) & (
+            np.abs(xx - cx - side * 0.17) < 0.1)
+        img[cl] = 600  # collarbone
+        for _ in range(int(rng.integers(5, 15))):  # vessels and fat in the muscles
+            vy, vx, r = rng.normal(cy, ry / 2), rng.normal(cx + side * 0.25, 0.1), rng.uniform(0.005, 0.02)
+            img[(yy - vy) ** 2 + (xx - vx) ** 2 <= r * r] = rng.uniform(-100, 80)
+    img = ndimage.gaussian_filter(img, 1.5)  # a scanner's blur: no edge is one pixel sharp
+    img += rng.normal(0, 15, img.shape).astype(np.float32)
+    return np.round(img).astype(np.int16)

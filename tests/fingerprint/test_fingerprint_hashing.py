@@ -13,7 +13,7 @@ from conftest import need
 need("imagehash")
 need("pyarrow")
 
-from fpsynth import crop5, ct_slice, half, jpeg_bytes, lung_window, save_png, write_dicom  # noqa: E402
+from fpsynth import crop5, ct_slice, half, jpeg_bytes, lung_window, save_png, shoulder_slice, write_dicom  # noqa: E402
 
 from covidct.fingerprint import hashing  # noqa: E402
 from covidct.fingerprint.hashing import hamming, perceptual_hash, pixel_sha256, view8  # noqa: E402
@@ -83,10 +83,10 @@ def test_perceptual_hash_is_pinned() -> None:
     img = ((xx * 255 // 239) ^ (yy * 3)).astype(np.uint8)
     img[((yy - 100) ** 2 + (xx - 120) ** 2) < 50**2] //= 3
     assert perceptual_hash(img).hex() == PINNED
-    assert hashing.PHASH_SPEC == "covidct-phash256/2"
+    assert hashing.PHASH_SPEC == "covidct-phash256/3"
 
 
-PINNED = "b1d1999c1b0da7b73c9866636263a7974e3681a45a5b581f21e45a5f67346663"
+PINNED = "80fe48deb254c26e2f50a6dd6917ec76ea563b016b443a59c17d94bad29b942c"
 
 
 def test_exports_of_a_ct_slice_are_near_and_other_slices_are_not(tmp_path: Path) -> None:
@@ -154,3 +154,68 @@ def test_crop_that_cuts_the_table_keeps_the_hash(samples_dir: Path) -> None:
         w = lung_window(read(path).array)
         cropped = w[4:-22, 22:-4]  # 26 of 512 rows and columns: 5%, most of it at the bottom and the left
         assert hamming(perceptual_hash(w), perceptual_hash(cropped)) <= DEFAULT_NEAR, path.name
+
+
+def _framing(w: np.ndarray, top: int, left: int) -> tuple[float, float, float]:
+    """Where the hash of ``w`` (a crop whose corner was at ``top``, ``left`` of the original) is framed:
+    centre y, centre x and radius, in the original's pixels."""
+    from PIL import Image
+
+    im = Image.fromarray(w)
+    scale = hashing.WORK_SIZE / max(im.size)
+    small = np.asarray(im.resize((round(im.width * scale), round(im.height * scale)), Image.Resampling.BILINEAR))
+    anchor = hashing._anchor(small)
+    assert anchor is not None
+    cy, cx, r = anchor
+    return cy / scale + top, cx / scale + left, r / scale
+
+
+def test_crop_of_a_body_wider_than_the_image_keeps_the_framing() -> None:
+    """Shoulders and arms reach past both side borders: a 5% crop cut them there, the body's centroid moved
+    by up to 4% of the image and its spread by 6%, so the copy was 50-90 bits away. The hash is now framed
+    on the outline's mirror axis and on the rows of a band around it, which such a crop leaves alone."""
+    found = total = 0
+    for seed in range(12):
+        hu = shoulder_slice(seed)
+        w = lung_window(hu)
+        assert (w[:, 0] > 100).any() and (w[:, -1] > 100).any()  # the body is cut by both side borders
+        cy, cx, r = _framing(w, 0, 0)
+        ref = perceptual_hash(hu, hounsfield=True)
+        for left_share, top_share in ((0, 0), (1, 1), (0, 1), (1, 0), (0.5, 0.5)):
+            crop = crop5(w, left_share, top_share)
+            ch, cw = w.shape[0] - crop.shape[0], w.shape[1] - crop.shape[1]
+            y, x, rr = _framing(crop, round(ch * top_share), round(cw * left_share))
+            assert abs(y - cy) < 0.01 * r and abs(x - cx) < 0.01 * r and abs(rr - r) < 0.02 * r, (seed, left_share)
+            found += hamming(ref, perceptual_hash(crop)) <= DEFAULT_NEAR
+            total += 1
+    # flat synthetic tissue puts many DCT coefficients near their median, so some bits flip with the resampling
+    # alone: 41 of 60 here (3 of 60 before); the real slices below are held to the issue's 95%
+    assert found >= 0.6 * total, (found, total)
+
+
+def test_real_slices_cut_by_the_border_keep_their_hash_when_cropped(samples_dir: Path) -> None:
+    """The real slices whose body (shoulders, arms) reaches past the side borders: the 14 top slices of P002
+    and the 4 of normal002. Each lung-window export is cropped by 5% (26 of 512 pixels) in 9 placements:
+    on today's main all 162 copies were 46-136 bits away; the issue asks for 95% within DEFAULT_NEAR."""
+    need("libjpeg")
+    from covidct.readers import read
+
+    base = samples_dir / "covid-ct-md"
+    paths = sorted((base / "COVID-19 subjects" / "P002").glob("*.dcm"))[:14]
+    paths += sorted((base / "Normal subjects" / "normal002").glob("*.dcm"))
+    assert len(paths) == 18
+    found = total = 0
+    far = []
+    for path in paths:
+        hu = read(path).array
+        w = lung_window(hu)
+        assert (w[:, :2] > 150).sum() > 40 and (w[:, -2:] > 150).sum() > 40, path  # body cut by both side borders
+        ref = perceptual_hash(hu, hounsfield=True)
+        for top in (0, 13, 26):
+            for left in (0, 13, 26):
+                d = hamming(ref, perceptual_hash(w[top:top + 486, left:left + 486]))
+                found += d <= DEFAULT_NEAR
+                total += 1
+                if d > DEFAULT_NEAR:
+                    far.append((path.name, top, left, d))
+    assert found >= 0.95 * total, far

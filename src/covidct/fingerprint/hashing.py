@@ -11,9 +11,10 @@ The perceptual hash is computed on an 8-bit view of the image (:func:`view8`): C
 through a fixed lung window, so that a DICOM slice and an 8-bit lung-window PNG exported from it agree;
 other images of more than 8 bits scaled from their minimum to maximum. The view is then cropped and
 scaled around an anchor found in the image itself (:func:`_anchor`: the centroid and spread of the dark
-regions enclosed by brighter tissue, i.e. the lungs, else of the bright foreground), so that a crop
-that does not cut the anchor gives the same framing. Only then is the DCT hash of ``imagehash``
-taken. Every step is fixed here and named by :data:`PHASH_SPEC`; manifests record it, and manifests
+regions enclosed by brighter tissue, i.e. the lungs, else the mirror axis of the bright foreground's
+outline and the spread of its rows near that axis), so that a crop that does not cut the anchor gives
+the same framing, also when the body reaches past the image's border. Only then is the DCT hash of
+``imagehash`` taken. Every step is fixed here and named by :data:`PHASH_SPEC`; manifests record it, and manifests
 made with another spec are not compared.
 """
 
@@ -26,15 +27,17 @@ if TYPE_CHECKING:
     import numpy as np
 
 PIXELS_SPEC = "covidct-pixels/1"
-PHASH_SPEC = "covidct-phash256/2"  # lung window -600/1500 HU, anchored on the body, imagehash.phash(16)
+PHASH_SPEC = "covidct-phash256/3"  # lung window -600/1500 HU, anchored on the body's mirror axis, imagehash.phash(16)
 PHASH_BITS = 256
 PHASH_BYTES = PHASH_BITS // 8
 LUNG_WINDOW = (-600.0, 1500.0)  # centre, width in HU: the window most 8-bit CT exports use
 WORK_SIZE = 128  # the longer side of the image the anchor is searched in
 HASH_IMAGE = 64  # imagehash.phash(hash_size=16) takes the DCT of a 64x64 image
-ANCHOR_RADIUS = 1.5  # the hashed square spans the anchor's centroid +- 1.5 standard deviations
+HOLES_RADIUS = 1.5  # the hashed square spans the enclosed dark regions' centroid +- 1.5 standard deviations
+BAND = 0.2  # the band of columns the anchor is measured in: the mirror axis +- 20% of the image's width
+BAND_RADIUS = 1.8  # else it spans the band's mean row +- 1.8 standard deviations of its rows
 BODY_SHARE = 0.25  # bright regions of at least a quarter of the largest one are the body (not the table)
-HOLES_SHARE = 0.05  # enclosed dark regions anchor the hash when they are 5% of the filled foreground
+HOLES_SHARE = 0.05  # enclosed dark regions anchor the hash when they are 5% of the filled body (in the band)
 CHUNK = 1 << 20
 
 
@@ -175,18 +178,9 @@ def _otsu(g: np.ndarray) -> int:
     return int(np.argmax(between))
 
 
-def _anchor(g: np.ndarray) -> tuple[float, float, float] | None:
-    """(centre y, centre x, radius) of the square to hash, in ``g``'s pixels, or None (hash it whole).
-
-    The foreground is what is brighter than Otsu's threshold. The dark regions that its large parts
-    (the body: :data:`BODY_SHARE`) enclose (lungs, in a chest CT slice; not the air between the body
-    and the table under it, which a crop of the table's edge opens) lie inside the image even when a
-    crop cuts the body at the border, so they are the anchor when they are at least
-    :data:`HOLES_SHARE` of the filled foreground (a share of the foreground, not of the image, so that
-    cropping background does not flip the choice); else the filled foreground is. The square is kept
-    small (:data:`ANCHOR_RADIUS`) so that it stays inside what a small crop leaves: padding where a
-    copy has none changes the hash a lot.
-    """
+def _body(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bright, filled body) of an 8-bit image: what is brighter than Otsu's threshold, and its large
+    parts (the body, not the table under it: :data:`BODY_SHARE`) with the dark regions they enclose."""
     import numpy as np
     from scipy import ndimage
 
@@ -197,16 +191,87 @@ def _anchor(g: np.ndarray) -> tuple[float, float, float] | None:
         sizes = np.bincount(labels.ravel())
         sizes[0] = 0
         body = (sizes >= BODY_SHARE * sizes.max())[labels]
-    filled = ndimage.binary_fill_holes(body)
-    holes = filled & ~bright
-    mask = holes if holes.sum() > HOLES_SHARE * max(1, int(filled.sum())) else filled
-    ys, xs = np.nonzero(mask)
-    if len(ys) < 16:
+    return bright, ndimage.binary_fill_holes(body)
+
+
+def _mirror_axis(filled: np.ndarray) -> float | None:
+    """The column (continuous, pixel i spans [i, i + 1)) about which the body's outline is most nearly
+    mirror-symmetric, searched in the middle half of the image; None when the body has no outline.
+
+    The outline is the gradient (gy, gx) of the slightly smoothed mask. Mirrored about an axis, an
+    outline keeps gy and flips the sign of gx, so ``S[k] = sum_y sum_i gy(y, i) gy(y, k - i) - gx(y, i)
+    gx(y, k - i)`` scores the axis between columns ``i`` and ``k - i``, i.e. at ``k / 2 + 0.5``, for
+    every k at once (FFT). A body cut by the image's left or right border loses outline there, but its
+    front and back keep their axis, so a crop moves the axis by a fraction of a pixel (the mask's
+    centroid moved by up to 4% of the image). The peak is refined with a parabola through its neighbours.
+    """
+    import numpy as np
+    from scipy import ndimage
+
+    width = filled.shape[1]
+    if width < 4:
         return None
-    radius = ANCHOR_RADIUS * max(float(ys.std()), float(xs.std()))
+    smooth = ndimage.gaussian_filter(filled.astype(np.float64), 1.0)
+    n = 2 * width
+    gy = np.fft.rfft(ndimage.sobel(smooth, 0), n, axis=1)
+    gx = np.fft.rfft(ndimage.sobel(smooth, 1), n, axis=1)
+    s = np.fft.irfft(gy * gy - gx * gx, n, axis=1).sum(axis=0)
+    lo, hi = width // 2, 3 * width // 2  # axes in the middle half: [width / 4, 3 width / 4]
+    k = lo + int(np.argmax(s[lo:hi]))
+    if s[k] <= 1e-9 * filled.size:
+        return None
+    a, b, c = float(s[k - 1]), float(s[k]), float(s[k + 1])
+    curve = a - 2 * b + c
+    offset = min(0.5, max(-0.5, 0.5 * (a - c) / curve)) if curve < 0 else 0.0
+    return (k + offset) / 2 + 0.5
+
+
+def _anchor(g: np.ndarray) -> tuple[float, float, float] | None:
+    """(centre y, centre x, radius) of the square to hash, in ``g``'s pixels, or None (hash it whole).
+
+    Everything is measured where a crop of a few percent changes nothing: in a band of columns
+    (:data:`BAND`) around the body's mirror axis (:func:`_mirror_axis`), not over the whole body,
+    whose centroid and spread move when the body touches the image's border (shoulders and arms at
+    the lung apex, a large abdomen) and a crop cuts it there.
+
+    The dark regions that the body encloses (lungs, in a chest CT slice; not the air between the
+    body and the table, which a crop of the table's edge opens) lie inside the image even when a crop
+    cuts the body at the border, so they are the anchor when they are at least :data:`HOLES_SHARE` of
+    the filled body in the band (a share of the body, not of the image, so that cropping background
+    does not flip the choice; both measured in the band, so that cutting an arm does not either):
+    their centroid +- :data:`HOLES_RADIUS` standard deviations. Else the square is centred on the
+    axis and on the band's mean row, with a radius of :data:`BAND_RADIUS` standard deviations of the
+    band's rows. The square is kept small so that it stays inside what a small crop leaves: padding
+    where a copy has none changes the hash a lot.
+    """
+    import numpy as np
+
+    bright, filled = _body(g)
+    if int(filled.sum()) < 16:
+        return None
+    axis = _mirror_axis(filled)
+    if axis is None:
+        return None
+    height, width = g.shape
+    # soft edges: a band that moves by a fraction of a pixel changes its weights by that fraction
+    w = np.clip(BAND * width + 0.5 - np.abs(np.arange(width) + 0.5 - axis), 0.0, 1.0)
+    band = filled * w[None, :]
+    holes = filled & ~bright
+    if float((holes * w[None, :]).sum()) > HOLES_SHARE * max(1.0, float(band.sum())):
+        ys, xs = np.nonzero(holes)
+        cy, cx = float(ys.mean()) + 0.5, float(xs.mean()) + 0.5
+        radius = HOLES_RADIUS * max(float(ys.std()), float(xs.std()))
+    else:
+        total = float(band.sum())
+        if total < 16:
+            return None
+        rows = np.arange(height, dtype=np.float64)[:, None] + 0.5
+        cy, cx = float((band * rows).sum()) / total, axis
+        radius = BAND_RADIUS * float(np.sqrt((band * (rows - cy) ** 2).sum() / total))
     if radius < 4:
         return None
-    return float(ys.mean()) + 0.5, float(xs.mean()) + 0.5, radius
+    # to 1/256 pixel: the last bits of the FFT and the means may differ between numpy releases, the hash may not
+    return round(cy * 256) / 256, round(cx * 256) / 256, round(radius * 256) / 256
 
 
 def hash_image(g: np.ndarray) -> Any:
