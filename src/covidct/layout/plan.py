@@ -1049,8 +1049,9 @@ class Plan:
 
         Their :meth:`records`, one shard after another, are those of this plan in the same order, so
         processes that each write some shards, concatenated in shard order, write the same rows. The cuts
-        depend only on the plan and ``n``. A shard holds only its own groups (and shares the rest), so
-        what a worker process is sent grows with its part of the data, not with the whole.
+        depend only on the plan and ``n``. A shard is a plan of the same card over the same folders that
+        holds only its own groups and their header values, none of the build's tables and caches, so what
+        a worker process is sent grows with its part of the data, not with the whole.
         """
         return [self._with_groups(self.groups[a:b]) for a, b in self.shard_ranges(split, n)]
 
@@ -1074,8 +1075,16 @@ class Plan:
         return cuts
 
     def _with_groups(self, groups: list[Group]) -> Plan:
-        part = copy.copy(self)
+        """A plan that holds ``groups`` and what :meth:`records` reads of them, nothing of the other groups."""
+        part = Plan(self.card, self.config, self.roots)
         part.groups = groups
+        part.splits = self.splits
+        part.reported_elsewhere = self.reported_elsewhere
+        part.data_signature = self.data_signature
+        if self.header_metas:  # read while planning; they order the slices of each scan
+            metas = self.header_metas
+            part.header_metas = {m.image.path: metas[m.image.path] for g in groups for m in g.members
+                                 if m.image.path in metas}
         return part
 
     def _weight(self, g: Group, split: str | None) -> int:
