@@ -1,6 +1,6 @@
 """Benchmark: preparing with num_proc=2 against num_proc=1 (issue 15), on synthesized 16-bit DICOM slices.
 
-Synthesizes --n 512x512 16-bit CT slices (bench_memory's generator and card: 200 slices per patient),
+Synthesizes --n 512x512 16-bit CT slices (_synth.patient_slices and its card, as bench_memory: 200 slices per patient),
 then prepares them --repeats times with each num_proc, each time from an empty cache in a fresh child
 process, and prints the median preparation times, their ratio (target: num_proc=2 at least 1.7x
 faster) and the peak RSS of the main process and of the largest worker (target < 1 GiB per worker).
@@ -31,10 +31,10 @@ import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
 import datasets
 from covidct.hf.builder import builder_for
-from bench_memory import bench_card
+from _synth import patient_slices_card
 datasets.disable_progress_bars()
 fmt, data, cache, num_proc = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-b = builder_for(bench_card(fmt), data_dir=data, cache_dir=cache)
+b = builder_for(patient_slices_card(fmt), data_dir=data, cache_dir=cache)
 def cpu():
     return sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
                for f in ("ru_utime", "ru_stime"))
@@ -65,12 +65,12 @@ def main() -> None:
     ap.add_argument("--procs", type=int, nargs="+", default=[1, 2], help="num_proc values; the first is the base")
     ns = ap.parse_args()
     sys.path.insert(0, str(HERE))
-    from bench_memory import synthesize
+    from _synth import patient_slices
 
     with tempfile.TemporaryDirectory(prefix="covidct-shards-") as tmp:
         root = Path(tmp)
         t = time.perf_counter()
-        synthesize(root / "data", ns.n, ns.format)
+        patient_slices(root / "data", ns.n, ns.format)
         print(f"{ns.n:,} synthesized 512x512 16-bit {ns.format} slices in {time.perf_counter() - t:.0f}s; "
               f"{os.cpu_count()} cores; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         results: dict[int, list[dict[str, float]]] = {p: [] for p in ns.procs}
