@@ -27,7 +27,7 @@ from covidct.card.model import Card, Config
 from covidct.card.vocab import ArchiveFormat
 from covidct.fsutil import first_dir
 from covidct.hf.features import Encoder, image_plan, info_for, per_member
-from covidct.layout.plan import FoundFiles, Plan, find_files, make_plan
+from covidct.layout.plan import FoundFiles, Plan, PlanPart, find_files, make_plan
 from covidct.layout.walk import LayoutError
 
 if TYPE_CHECKING:
@@ -78,21 +78,23 @@ def card_hash(card: Card, cfg: Config, **options: Any) -> str:
 
 
 class PickledShard:
-    """One shard of a split (a :class:`Plan` of whole scans), pickled once by the standard pickler.
+    """One shard of a split (a :class:`PlanPart`: whole scans, without the card), pickled by the standard pickler.
 
     ``datasets`` sends each ``num_proc`` worker its part of ``gen_kwargs`` with dill, whose pickler is
     written in Python: a plan of 6,000 slices took it about 1.7 s in the main process, one job after the
     other, so the last worker started that much later (and later with every slice more). The C pickler
-    does the same plan in a few dozen milliseconds, and dill passes the bytes through as they are.
+    does the same in a few dozen milliseconds, and dill passes the bytes through as they are. The card
+    is not in it: the worker has the builder's, and unpickling a card for each shard cost milliseconds.
     """
 
     __slots__ = ("data",)
 
-    def __init__(self, plan: Plan):
-        self.data = pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
+    def __init__(self, part: PlanPart):
+        self.data = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
 
-    def plan(self) -> Plan:
-        return pickle.loads(self.data)  # bytes that this process, or its parent, pickled just before
+    def plan(self, card: Card, config: Config) -> Plan:
+        part: PlanPart = pickle.loads(self.data)  # bytes that this process, or its parent, pickled just before
+        return part.plan(card, config)
 
 
 class CardBuilderConfig(datasets.BuilderConfig):
@@ -349,13 +351,13 @@ class CardBuilder(datasets.GeneratorBasedBuilder):
         plan = self.make_plan(dl_manager)
         n = _shard_count(self._num_proc)
         return [datasets.SplitGenerator(name=s, gen_kwargs={"split": s, "shards": [PickledShard(p) for p in
-                                                                                 plan.shards(s, n)]})
+                                                                                 plan.parts(s, n)]})
                 for s in plan.splits]
 
     def _generate_examples(self, split: str, shards: list[PickledShard]) -> Any:
         enc = Encoder(self.card, self.card_config, self.info.features, embed=self.config.embed)
         for shard in shards:
-            for rec in shard.plan().records(split):
+            for rec in shard.plan(self.card, self.card_config).records(split):
                 yield rec.key, enc.encode(rec)
 
     def _prepare_split_single(self, *args: Any, **kwargs: Any) -> Any:
