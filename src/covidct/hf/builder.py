@@ -81,10 +81,11 @@ class PickledShard:
     """One shard of a split (a :class:`PlanPart`: whole scans, without the card), pickled by the standard pickler.
 
     ``datasets`` sends each ``num_proc`` worker its part of ``gen_kwargs`` with dill, whose pickler is
-    written in Python: a plan of 6,000 slices took it about 1.7 s in the main process, one job after the
-    other, so the last worker started that much later (and later with every slice more). The C pickler
-    does the same in a few dozen milliseconds, and dill passes the bytes through as they are. The card
-    is not in it: the worker has the builder's, and unpickling a card for each shard cost milliseconds.
+    written in Python: a plan of 6,000 slices took it about a second of the main process's CPU, one job
+    after the other, so the last worker began that much later (1.7 s after the first on a loaded machine),
+    later with every slice more. The C pickler does the same in a few dozen milliseconds, and dill passes
+    the bytes through as they are. The card is not in it: the worker has the builder's, and unpickling a
+    card for each shard cost milliseconds.
     """
 
     __slots__ = ("data",)
