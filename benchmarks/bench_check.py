@@ -25,29 +25,25 @@ import tempfile
 import time
 from pathlib import Path
 
+from _synth import card as card_of
+
 from covidct.card.model import Card
 from covidct.layout.check import check, format_report, read_listing
 
-CARD = {
-    "id": "bench", "name": "Bench", "summary": "s", "description": "d", "modality": ["CT"], "anatomy": ["chest"],
-    "license": {"id": "unknown", "redistribution": "unknown"},
-    "access": {"kind": "request", "instructions": "Ask the authors, then unpack into DATA_DIR."},
-    "last_reviewed": "2026-01-01",
-    "configs": [{
-        "name": "default", "tasks": ["image-classification"], "dimensionality": "2D", "example": "slice",
-        "image": {"formats": ["jpeg"], "intensity": "windowed-8bit"},
-        "labels": [{"name": "label", "kind": "class", "granularity": "scan", "source": ["unknown"],
-                    "classes": [{"name": "NCP", "value": 0}, {"name": "CP", "value": 1},
-                                {"name": "Normal", "value": 2}]}],
-        "layout": {
-            "parts": {"cls": {"regex": "NCP|CP|Normal"}, "patient": {"regex": "[0-9]+"},
-                      "scan": {"regex": "[0-9]+"}, "slice": {"regex": "[0-9]+", "type": "int"}},
-            "files": {"image": {"pattern": "{cls}/{patient}/{scan}/{slice}.jpg", "format": "jpeg"}},
-            "labels": {"label": {"part": "cls"}},
-            "patient": {"part": "patient"},
-            "group": {"by": ["cls", "patient", "scan"], "order_part": "slice"},
-        },
-    }],
+CONFIG = {
+    "name": "default", "tasks": ["image-classification"], "dimensionality": "2D", "example": "slice",
+    "image": {"formats": ["jpeg"], "intensity": "windowed-8bit"},
+    "labels": [{"name": "label", "kind": "class", "granularity": "scan", "source": ["unknown"],
+                "classes": [{"name": "NCP", "value": 0}, {"name": "CP", "value": 1},
+                            {"name": "Normal", "value": 2}]}],
+    "layout": {
+        "parts": {"cls": {"regex": "NCP|CP|Normal"}, "patient": {"regex": "[0-9]+"},
+                  "scan": {"regex": "[0-9]+"}, "slice": {"regex": "[0-9]+", "type": "int"}},
+        "files": {"image": {"pattern": "{cls}/{patient}/{scan}/{slice}.jpg", "format": "jpeg"}},
+        "labels": {"label": {"part": "cls"}},
+        "patient": {"part": "patient"},
+        "group": {"by": ["cls", "patient", "scan"], "order_part": "slice"},
+    },
 }
 
 
@@ -87,7 +83,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--full", action="store_true", help="also time the file-by-file path (check(..., fast=False))")
     a = ap.parse_args()
-    card = Card.model_validate(CARD)
+    card = card_of(CONFIG)
     order = [("baseline", baseline), ("check", run_check)] + ([("full", run_full)] if a.full else [])
     with tempfile.TemporaryDirectory() as tmp:
         listing = make_listing(Path(tmp), a.n)

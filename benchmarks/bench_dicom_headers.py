@@ -27,25 +27,21 @@ import time
 import warnings
 from pathlib import Path
 
+from _synth import card as card_of
+
 from covidct.card.model import Card
 
-CARD = {
-    "id": "bench", "name": "Bench", "summary": "s", "description": "d", "modality": ["CT"], "anatomy": ["chest"],
-    "license": {"id": "unknown", "redistribution": "unknown"},
-    "access": {"kind": "request", "instructions": "Ask the authors, then unpack into DATA_DIR."},
-    "last_reviewed": "2026-01-01",
-    "configs": [{
-        "name": "default", "tasks": ["other"], "dimensionality": "3D", "example": "series",
-        "image": {"formats": ["dicom"], "intensity": "stored-with-rescale"},
-        "layout": {
-            "files": {"image": {"pattern": "**/*.dcm", "format": "dicom"}},
-            "headers": {"patient": "PatientID", "study": "StudyInstanceUID", "series": "SeriesInstanceUID"},
-            "where": {"Modality": ["CT"]},
-            "group": {"by": ["series"], "order_by": "ImagePositionPatient"},
-            "patient": {"part": "patient"},
-            "scan": {"part": "series"},
-        },
-    }],
+CONFIG = {
+    "name": "default", "tasks": ["other"], "dimensionality": "3D", "example": "series",
+    "image": {"formats": ["dicom"], "intensity": "stored-with-rescale"},
+    "layout": {
+        "files": {"image": {"pattern": "**/*.dcm", "format": "dicom"}},
+        "headers": {"patient": "PatientID", "study": "StudyInstanceUID", "series": "SeriesInstanceUID"},
+        "where": {"Modality": ["CT"]},
+        "group": {"by": ["series"], "order_by": "ImagePositionPatient"},
+        "patient": {"part": "patient"},
+        "scan": {"part": "series"},
+    },
 }
 
 
@@ -140,7 +136,7 @@ def main() -> None:
     ap.add_argument("--per-series", type=int, default=100)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    card = Card.model_validate(CARD)
+    card = card_of(CONFIG)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "data"
         t = time.perf_counter()

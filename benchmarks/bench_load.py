@@ -21,6 +21,8 @@ import time
 import warnings
 from pathlib import Path
 
+import _synth
+
 
 def make_images(root: Path, n: int, size: int, fmt: str) -> None:
     import numpy as np
@@ -39,23 +41,8 @@ def make_images(root: Path, n: int, size: int, fmt: str) -> None:
 
 
 def card_for(fmt: str):
-    from covidct.card.model import Card
-
-    return Card.model_validate({
-        "id": "bench", "name": "Bench", "summary": "benchmark", "description": "benchmark",
-        "modality": ["CT"], "anatomy": ["chest"], "license": {"id": "CC0-1.0", "redistribution": "allowed"},
-        "access": {"kind": "open"}, "last_reviewed": "2026-01-01",
-        "configs": [{
-            "name": "default", "tasks": ["image-classification"], "dimensionality": "2D", "example": "image",
-            "labels": [{"name": "label", "kind": "class", "granularity": "image", "source": ["unknown"],
-                        "classes": [{"name": "covid", "value": 0}, {"name": "normal", "value": 1}]}],
-            "image": {"formats": ["jpeg" if fmt == "jpg" else fmt], "intensity": "windowed-8bit"},
-            "layout": {"parts": {"cls": {"regex": "covid|normal"}, "name": {"regex": "[^/]+"}},
-                       "files": {"image": {"pattern": f"{{cls}}/{{name}}.{fmt}",
-                                           "format": "jpeg" if fmt == "jpg" else fmt}},
-                       "labels": {"label": {"part": "cls"}}},
-        }],
-    })
+    name = "jpeg" if fmt == "jpg" else fmt
+    return _synth.card(_synth.two_class_config(name, fmt, "image", {"intensity": "windowed-8bit"}))
 
 
 def iterate(ds) -> int:

@@ -24,51 +24,12 @@ import time
 import warnings
 from pathlib import Path
 
-
-def make_slices(root: Path, n: int) -> None:
-    import numpy as np
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-
-    rng = np.random.default_rng(0)
-    base = (rng.normal(0, 1, (512, 512)).cumsum(0).cumsum(1) % 4096).astype(np.uint16)
-    for i in range(n):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, meta.MediaStorageSOPInstanceUID, "CT"
-        ds.Rows, ds.Columns = 512, 512
-        ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-        ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
-        ds.PixelSpacing = [0.7, 0.7]
-        ds.PixelData = np.roll(base, i, axis=0).tobytes()
-        path = root / ("covid" if i % 2 == 0 else "normal") / f"{i:05d}.dcm"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ds.save_as(path, enforce_file_format=True)
+import _synth
 
 
 def card():
-    from covidct.card.model import Card
-
-    return Card.model_validate({
-        "id": "bench-ray", "name": "Bench", "summary": "benchmark", "description": "benchmark",
-        "modality": ["CT"], "anatomy": ["chest"], "license": {"id": "CC0-1.0", "redistribution": "allowed"},
-        "access": {"kind": "open"}, "last_reviewed": "2026-01-01",
-        "configs": [{
-            "name": "default", "tasks": ["image-classification"], "dimensionality": "2D", "example": "slice",
-            "labels": [{"name": "label", "kind": "class", "granularity": "image", "source": ["unknown"],
-                        "classes": [{"name": "covid", "value": 0}, {"name": "normal", "value": 1}]}],
-            "image": {"formats": ["dicom"], "intensity": "stored-with-rescale",
-                      "size": {"min": [512, 512], "max": [512, 512]}},
-            "layout": {"parts": {"cls": {"regex": "covid|normal"}, "name": {"regex": "[^/]+"}},
-                       "files": {"image": {"pattern": "{cls}/{name}.dcm", "format": "dicom"}},
-                       "labels": {"label": {"part": "cls"}}},
-        }],
-    })
+    return _synth.card(_synth.two_class_config("dicom", "dcm", "slice", {
+        "intensity": "stored-with-rescale", "size": {"min": [512, 512], "max": [512, 512]}}), id="bench-ray")
 
 
 def run_load_dataset(data: Path, cache: Path) -> int:
@@ -109,7 +70,7 @@ def main() -> None:
             root = Path(tmp)
             data = root / "data"
             t = time.perf_counter()
-            make_slices(data, ns.n)
+            _synth.class_slices(data, ns.n)
             print(f"{ns.n} DICOM slices 512x512 in class folders, made in {time.perf_counter() - t:.1f}s")
             t = time.perf_counter()
             run_ray(data, root)

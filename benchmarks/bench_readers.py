@@ -20,28 +20,9 @@ import time
 import warnings
 from pathlib import Path
 
+from _synth import ct_base, ct_dicom
+
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
-
-
-def ct_dicom(path: Path, stored, intercept: int = -1024) -> Path:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = CTImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID, ds.Modality = CTImageStorage, meta.MediaStorageSOPInstanceUID, "CT"
-    ds.Rows, ds.Columns = stored.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.RescaleSlope, ds.RescaleIntercept = 1, intercept
-    ds.PixelSpacing = [0.7, 0.7]
-    ds.PixelData = stored.tobytes()
-    ds.save_as(path, enforce_file_format=True)
-    return path
 
 
 def make(kind: str, n: int, tmp: Path) -> list[Path]:
@@ -49,8 +30,7 @@ def make(kind: str, n: int, tmp: Path) -> list[Path]:
     import tifffile
     from PIL import Image
 
-    rng = np.random.default_rng(0)
-    base = (rng.normal(0, 1, (512, 512)).cumsum(0).cumsum(1) % 4096).astype(np.uint16)
+    base = ct_base()
     out = []
     for i in range(n):
         arr = np.roll(base, i, axis=0)

@@ -103,6 +103,28 @@ class Group:
     annotations: dict[str, list[str]] = field(default_factory=dict)  # label → its annotation files (paths)
 
 
+@dataclass(slots=True)
+class PlanPart:
+    """Some groups of a plan and what :meth:`Plan.records` reads of them, without the card (:meth:`Plan.parts`)."""
+
+    roots: list[str]
+    groups: list[Group]
+    splits: list[str]
+    reported_elsewhere: frozenset[str]
+    data_signature: str | None
+    header_metas: dict[str, dict[str, object]]
+
+    def plan(self, card: Card, config: Config) -> Plan:
+        """A plan of ``card``'s ``config`` (those the part was cut from) holding only this part's groups."""
+        plan = Plan(card, config, self.roots)
+        plan.groups = self.groups
+        plan.splits = self.splits
+        plan.reported_elsewhere = self.reported_elsewhere
+        plan.data_signature = self.data_signature
+        plan.header_metas = self.header_metas
+        return plan
+
+
 @dataclass
 class Record:
     """One example, as plain Python: file paths, ids, labels (class names), fields, split."""
@@ -1078,10 +1100,15 @@ class Plan:
 
         Their :meth:`records`, one shard after another, are those of this plan in the same order, so
         processes that each write some shards, concatenated in shard order, write the same rows. The cuts
-        depend only on the plan and ``n``. A shard holds only its own groups (and shares the rest), so
-        what a worker process is sent grows with its part of the data, not with the whole.
+        depend only on the plan and ``n``. Each is :meth:`parts`' part made a plan again.
         """
-        return [self._with_groups(self.groups[a:b]) for a, b in self.shard_ranges(split, n)]
+        return [part.plan(self.card, self.config) for part in self.parts(split, n)]
+
+    def parts(self, split: str | None, n: int) -> list[PlanPart]:
+        """The shards of :meth:`shards` as a worker process is sent them: their groups and the header values
+        read of their files, without the card (the worker has it) nor the tables and caches of planning, so
+        what a worker is sent grows with its part of the data, not with the whole."""
+        return [self._part(self.groups[a:b]) for a, b in self.shard_ranges(split, n)]
 
     def shard_ranges(self, split: str | None, n: int) -> list[tuple[int, int]]:
         """The ``(start, stop)`` indices into :attr:`groups` of :meth:`shards`."""
@@ -1102,10 +1129,11 @@ class Plan:
         cuts.append((start, len(self.groups)))
         return cuts
 
-    def _with_groups(self, groups: list[Group]) -> Plan:
-        part = copy.copy(self)
-        part.groups = groups
-        return part
+    def _part(self, groups: list[Group]) -> PlanPart:
+        metas = self.header_metas  # read while planning; they order the slices of each scan
+        return PlanPart(self.roots, groups, self.splits, self.reported_elsewhere, self.data_signature,
+                        {m.image.path: metas[m.image.path] for g in groups for m in g.members
+                         if m.image.path in metas} if metas else {})
 
     def _weight(self, g: Group, split: str | None) -> int:
         """How many image files ``split``'s records of group ``g`` read (what a shard's work is measured in)."""
