@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from covidct.cards_snapshot import card_files
+from covidct.catalog_rows import CATALOG_COLUMNS, FLAG_COLUMNS, LIST_COLUMNS
 from covidct.errors import CovidctError
 from covidct.settings import settings
 from covidct.version import __version__
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     from covidct.card.crosscard import FileResult, Summary
     from covidct.card.model import Card
 
-SCHEMA = 2  # the layout of the index's tables; part of the format, with covidct's version and code
+SCHEMA = 3  # the layout of the index's tables; part of the format, with covidct's version and code
 CARD_SUFFIX = ".yaml"
 RACY_NS = 2_000_000_000  # a file changed less than this before it was read is hashed again when next seen
 PARALLEL_MIN = 50  # fewer stale cards than this are validated in this process
@@ -79,7 +80,7 @@ class Record:
     data: Any = None
     fetch: Callable[[Record], str] | None = None  # gets ``data`` from the index when first needed
     card: bytes | None = None  # zlib-compressed JSON of the card (valid cards, once stored)
-    row: str | None = None  # the catalog row as JSON (valid cards, once stored)
+    row: dict[str, Any] | None = None  # the catalog row (valid cards, when made in this process)
     text: bytes | None = None  # zlib-compressed `covidct show` text (valid cards, once stored)
     unchanged: bool = False  # read again, same bytes as the stored entry: only the key is new
     card_obj: Card | None = None  # the validated card, when validated in this process (never stored)
@@ -204,7 +205,7 @@ def _derive(rec: Record) -> None:
     card = rec.card_obj
     assert card is not None
     rec.card = zlib.compress(card.model_dump_json(exclude_defaults=True).encode("utf-8"), 1)
-    rec.row = json.dumps(catalog_row(card), ensure_ascii=False)
+    rec.row = catalog_row(card)
     rec.text = zlib.compress(card_text(card).encode("utf-8"), 1)
 
 
@@ -243,6 +244,34 @@ def code_fingerprint() -> str:
 
 
 _KEYS = "file, size, mtime_ns, ctime_ns, ino, checked_ns, sha256, valid"
+_ROW_COLUMNS = [f"c_{c}" for c in CATALOG_COLUMNS]  # the catalog row, one SQL column per catalog column
+
+
+def _row_cells(row: dict[str, Any] | None, names: Sequence[str]) -> tuple[Any, ...]:
+    """The stored cells of a catalog row (None for a card that has none)."""
+    if row is None:
+        return (None,) * len(names)
+    return tuple(json.dumps(row[n], ensure_ascii=False) if n in LIST_COLUMNS else int(row[n]) if n in FLAG_COLUMNS
+                 else row[n] for n in names)
+
+
+def _column(name: str, cells: Sequence[Any]) -> list[Any]:
+    """The values of one catalog column from its stored cells; :class:`IndexCorrupt` if they are not what
+    :func:`_row_cells` stores (a list column is decoded with one JSON parse for all its cells)."""
+    if name in LIST_COLUMNS:
+        try:
+            if not all(isinstance(c, str) for c in cells):
+                raise ValueError("not JSON text")
+            values = json.loads("[" + ",".join(cells) + "]")
+        except ValueError:
+            values = None
+        if not (isinstance(values, list) and len(values) == len(cells) and all(isinstance(v, list) for v in values)):
+            raise IndexCorrupt(f"covidct's index of the cards folder is damaged (catalog column {name!r}); run again "
+                               f"with --no-index, or delete the folder `index` in {settings().cache_dir}")
+        return values
+    if name in FLAG_COLUMNS:
+        return [bool(c) for c in cells]
+    return list(cells)
 _warned: set[str] = set()
 
 
@@ -334,7 +363,7 @@ class CardIndex:
                         db.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
                         db.execute("CREATE TABLE cards (file TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
                                    "ctime_ns INTEGER, ino INTEGER, checked_ns INTEGER, sha256 TEXT, valid INTEGER, "
-                                   "data TEXT, card BLOB, row TEXT, text BLOB)")
+                                   f"data TEXT, card BLOB, text BLOB, {', '.join(_ROW_COLUMNS)})")
                         db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", fmt), ("folder", folder)])
                     db.execute("COMMIT")
                 except BaseException:
@@ -422,9 +451,9 @@ class CardIndex:
         return data
 
     def derived(self, records: Sequence[Record], what: str) -> list[Any]:
-        """``what`` (``card``, ``row`` or ``text``) of each of ``records`` (valid cards): from the index,
+        """``what`` (``card`` or ``text``) of each of ``records`` (valid cards): from the index,
         else made from the card (validating its file again if this process has not)."""
-        if what not in ("card", "row", "text"):
+        if what not in ("card", "text"):
             raise ValueError(what)
         want = [r for r in records if getattr(r, what) is None and r.card_obj is None]
         db = self._conn()
@@ -443,14 +472,49 @@ class CardIndex:
                 setattr(r, what, found.get((r.file, r.sha256)))
         for r in records:
             if getattr(r, what) is None:
-                if r.card_obj is None:  # not in the index (any more): validate the file again
-                    fresh = validate_record(str(self.folder / r.file), derive=False)
-                    if fresh.sha256 != r.sha256 or fresh.card_obj is None:
-                        raise CardsChanged(f"{self.folder / r.file} changed while covidct read it; run the command "
-                                           "again")
-                    r.card_obj = fresh.card_obj
-                _derive(r)
+                self._derive_again(r)
         return [getattr(r, what) for r in records]
+
+    def _derive_again(self, r: Record) -> None:
+        """Make what is stored for a valid card that the index does not have (any more)."""
+        if r.card_obj is None:  # validate the file again
+            fresh = validate_record(str(self.folder / r.file), derive=False)
+            if fresh.sha256 != r.sha256 or fresh.card_obj is None:
+                raise CardsChanged(f"{self.folder / r.file} changed while covidct read it; run the command again")
+            r.card_obj = fresh.card_obj
+        _derive(r)
+
+    def catalog_columns(self, records: Sequence[Record], names: Sequence[str]) -> dict[str, list[Any]]:
+        """The catalog columns ``names`` of ``records`` (valid cards), in their order: read from the
+        index column by column (only those asked for), else made from the card."""
+        unknown = set(names) - set(CATALOG_COLUMNS)
+        if unknown:
+            raise ValueError(f"no catalog column {sorted(unknown)}")
+        found: dict[tuple[str, str | None], tuple[Any, ...]] = {}
+        want = [r for r in records if r.row is None and r.card_obj is None]
+        db = self._conn()
+        if db is not None and want:
+            cols = ", ".join(f"c_{n}" for n in names)
+            try:
+                if len(want) > 50:
+                    rows = db.execute(f"SELECT file, sha256, c_id, {cols} FROM cards").fetchall()
+                else:
+                    rows = [row for r in want for row in
+                            db.execute(f"SELECT file, sha256, c_id, {cols} FROM cards WHERE file = ?", (r.file,))]
+                found = {(f, sha): cells for f, sha, cid, *cells in rows if cid is not None}
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                found = {}
+        cells = []
+        for r in records:
+            stored = found.get((r.file, r.sha256))
+            if stored is None:
+                if r.row is None:
+                    self._derive_again(r)
+                stored = _row_cells(r.row, names)
+            cells.append(stored)
+        columns = list(zip(*cells, strict=True)) if cells else [()] * len(names)
+        return {n: _column(n, col) for n, col in zip(names, columns, strict=True)}
 
     @staticmethod
     def _fresh(path: Path, rec: Record) -> bool:
@@ -525,9 +589,10 @@ class CardIndex:
                         continue
                     if r.usable and r.card is None:
                         _derive(r)
-                    db.execute("INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    db.execute(f"INSERT OR REPLACE INTO cards VALUES ({', '.join('?' * (11 + len(_ROW_COLUMNS)))})",
                                (r.file, *r.key, r.checked_ns, r.sha256, int(r.valid) | 2 * int(r.loose_valid),
-                                json.dumps(r._decoded(), ensure_ascii=False), r.card, r.row, r.text))
+                                json.dumps(r._decoded(), ensure_ascii=False), r.card, r.text,
+                                *_row_cells(r.row, CATALOG_COLUMNS)))
                 self._data = None
                 db.executemany("DELETE FROM cards WHERE file = ?", [(f,) for f in sorted(gone)])
                 db.execute("COMMIT")
