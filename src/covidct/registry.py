@@ -197,6 +197,8 @@ class Registry:
         columns = self.index().catalog_columns(self._valid_records(), list(dict.fromkeys(["id", *names])))
         ids = columns["id"]
         order = sorted(range(len(ids)), key=ids.__getitem__)
+        if order == list(range(len(ids))):  # (the usual case: file names are ids)
+            return {n: columns[n] for n in names}
         return {n: [columns[n][i] for i in order] for n in names}
 
     def catalog(self) -> pd.DataFrame:
