@@ -150,7 +150,7 @@ def validate_record(path: str, known_sha: str | None = None, derive: bool = True
     sha256: the one check that depends on it) is it validated again as a card outside the registry.
     ``derive``: also compute what is stored for a valid card (catalog row, show text, JSON).
     """
-    from covidct.card.yamlload import MAX_BYTES
+    from covidct.card.limits import MAX_BYTES
     from covidct.fsutil import UnsafePath, open_regular
 
     p = Path(path)
