@@ -288,6 +288,8 @@ def _column(name: str, cells: Sequence[Any]) -> list[Any]:
     if name in FLAG_COLUMNS:
         return [bool(c) for c in cells]
     return list(cells)
+
+
 _warned: set[str] = set()
 
 
