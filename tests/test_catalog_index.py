@@ -189,8 +189,8 @@ def test_the_text_table_is_pandas_to_string() -> None:
     def text() -> str:
         return "".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 4)))
 
-    for _ in range(2000):
-        columns = {f"{text()}{j}": [text() for _ in range(rows)]
+    for _ in range(2000):  # (headers that begin with a space are printed differently by pandas 2.0 and 3.x)
+        columns = {f"{text().lstrip(' ')}{j}": [text() for _ in range(rows)]
                    for rows in [rnd.randint(1, 5)] for j in range(rnd.randint(1, 4))}
         assert table_text(columns) == pd.DataFrame(columns).to_string(index=False), columns
     long = {"id": ["x" * 300], "layout": ["verified"]}  # wider than pandas' display.max_colwidth (50)
