@@ -27,6 +27,7 @@ same bytes, and nothing from the cache is ever executed (JSON, never pickle).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -36,12 +37,14 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from covidct.cards_snapshot import card_files
+from covidct.cards_snapshot import card_names
+from covidct.catalog_rows import CATALOG_COLUMNS, FLAG_COLUMNS, LIST_COLUMNS
 from covidct.errors import CovidctError
 from covidct.settings import settings
 from covidct.version import __version__
@@ -50,7 +53,7 @@ if TYPE_CHECKING:
     from covidct.card.crosscard import FileResult, Summary
     from covidct.card.model import Card
 
-SCHEMA = 2  # the layout of the index's tables; part of the format, with covidct's version and code
+SCHEMA = 3  # the layout of the index's tables; part of the format, with covidct's version and code
 CARD_SUFFIX = ".yaml"
 RACY_NS = 2_000_000_000  # a file changed less than this before it was read is hashed again when next seen
 PARALLEL_MIN = 50  # fewer stale cards than this are validated in this process
@@ -79,7 +82,7 @@ class Record:
     data: Any = None
     fetch: Callable[[Record], str] | None = None  # gets ``data`` from the index when first needed
     card: bytes | None = None  # zlib-compressed JSON of the card (valid cards, once stored)
-    row: str | None = None  # the catalog row as JSON (valid cards, once stored)
+    row: dict[str, Any] | None = None  # the catalog row (valid cards, when made in this process)
     text: bytes | None = None  # zlib-compressed `covidct show` text (valid cards, once stored)
     unchanged: bool = False  # read again, same bytes as the stored entry: only the key is new
     card_obj: Card | None = None  # the validated card, when validated in this process (never stored)
@@ -147,7 +150,7 @@ def validate_record(path: str, known_sha: str | None = None, derive: bool = True
     sha256: the one check that depends on it) is it validated again as a card outside the registry.
     ``derive``: also compute what is stored for a valid card (catalog row, show text, JSON).
     """
-    from covidct.card.yamlload import MAX_BYTES
+    from covidct.card.limits import MAX_BYTES
     from covidct.fsutil import UnsafePath, open_regular
 
     p = Path(path)
@@ -204,7 +207,7 @@ def _derive(rec: Record) -> None:
     card = rec.card_obj
     assert card is not None
     rec.card = zlib.compress(card.model_dump_json(exclude_defaults=True).encode("utf-8"), 1)
-    rec.row = json.dumps(catalog_row(card), ensure_ascii=False)
+    rec.row = catalog_row(card)
     rec.text = zlib.compress(card_text(card).encode("utf-8"), 1)
 
 
@@ -243,6 +246,50 @@ def code_fingerprint() -> str:
 
 
 _KEYS = "file, size, mtime_ns, ctime_ns, ino, checked_ns, sha256, valid"
+_BOTH = "cards JOIN blobs USING (file)"  # a card's whole entry
+_ROW_COLUMNS = [f"c_{c}" for c in CATALOG_COLUMNS]  # the catalog row, one SQL column per catalog column
+
+
+@contextmanager
+def _bulk() -> Iterator[None]:
+    """No cyclic garbage collection while tens of thousands of acyclic objects (records, cells) are made:
+    at 10,000 cards the collector's passes over them took a fifth of a warm `covidct.catalog()`."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _row_cells(row: dict[str, Any] | None, names: Sequence[str]) -> tuple[Any, ...]:
+    """The stored cells of a catalog row (None for a card that has none)."""
+    if row is None:
+        return (None,) * len(names)
+    return tuple(json.dumps(row[n], ensure_ascii=False) if n in LIST_COLUMNS else int(row[n]) if n in FLAG_COLUMNS
+                 else row[n] for n in names)
+
+
+def _column(name: str, cells: Sequence[Any]) -> list[Any]:
+    """The values of one catalog column from its stored cells; :class:`IndexCorrupt` if they are not what
+    :func:`_row_cells` stores (a list column is decoded with one JSON parse for all its cells)."""
+    if name in LIST_COLUMNS:
+        try:
+            if not set(map(type, cells)) <= {str}:
+                raise ValueError("not JSON text")
+            values = json.loads("[" + ",".join(cells) + "]")
+        except ValueError:
+            values = None
+        if not (isinstance(values, list) and len(values) == len(cells) and set(map(type, values)) <= {list}):
+            raise IndexCorrupt(f"covidct's index of the cards folder is damaged (catalog column {name!r}); run again "
+                               f"with --no-index, or delete the folder `index` in {settings().cache_dir}")
+        return values
+    if name in FLAG_COLUMNS:
+        return [bool(c) for c in cells]
+    return list(cells)
+
+
 _warned: set[str] = set()
 
 
@@ -329,12 +376,15 @@ class CardIndex:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     if self._meta(db) != (fmt, folder):  # another process may have just made it
-                        for table in ("meta", "cards"):
+                        for table in ("meta", "cards", "blobs"):
                             db.execute(f"DROP TABLE IF EXISTS {table}")
                         db.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
+                        # what every command reads of every card (keys, catalog row) apart from what is read
+                        # of a few (issues, card, show text): a scan of the first does not read the second
                         db.execute("CREATE TABLE cards (file TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, "
                                    "ctime_ns INTEGER, ino INTEGER, checked_ns INTEGER, sha256 TEXT, valid INTEGER, "
-                                   "data TEXT, card BLOB, row TEXT, text BLOB)")
+                                   f"{', '.join(_ROW_COLUMNS)})")
+                        db.execute("CREATE TABLE blobs (file TEXT PRIMARY KEY, data TEXT, card BLOB, text BLOB)")
                         db.executemany("INSERT INTO meta VALUES (?, ?)", [("format", fmt), ("folder", folder)])
                     db.execute("COMMIT")
                 except BaseException:
@@ -389,9 +439,9 @@ class CardIndex:
             return dict(self._mem) if files is None else {f: self._mem[f] for f in files if f in self._mem}
         try:
             if files is None:  # every card: their issues and summaries are read only if asked for
-                rows = [(*r, None) for r in db.execute(f"SELECT {_KEYS} FROM cards")]
+                rows = db.execute(f"SELECT {_KEYS}, NULL FROM cards").fetchall()
             else:
-                rows = [r for f in files for r in db.execute(f"SELECT {_KEYS}, data FROM cards WHERE file = ?", (f,))]
+                rows = [r for f in files for r in db.execute(f"SELECT {_KEYS}, data FROM {_BOTH} WHERE file = ?", (f,))]
             out = {}
             for file, size, mtime, ctime, ino, checked, sha, valid, data in rows:
                 out[file] = Record(file, (size, mtime, ctime, ino), checked, sha, bool(valid & 1), bool(valid & 2),
@@ -408,7 +458,7 @@ class CardIndex:
         if self._data is None:
             db = self._conn()
             try:
-                rows = db.execute("SELECT file, sha256, data FROM cards").fetchall() if db is not None else []
+                rows = db.execute(f"SELECT file, sha256, data FROM {_BOTH}").fetchall() if db is not None else []
             except sqlite3.Error as exc:
                 self._failed(exc)
                 rows = []
@@ -422,19 +472,19 @@ class CardIndex:
         return data
 
     def derived(self, records: Sequence[Record], what: str) -> list[Any]:
-        """``what`` (``card``, ``row`` or ``text``) of each of ``records`` (valid cards): from the index,
+        """``what`` (``card`` or ``text``) of each of ``records`` (valid cards): from the index,
         else made from the card (validating its file again if this process has not)."""
-        if what not in ("card", "row", "text"):
+        if what not in ("card", "text"):
             raise ValueError(what)
         want = [r for r in records if getattr(r, what) is None and r.card_obj is None]
         db = self._conn()
         if db is not None and want:
             try:
                 if len(want) > 50:
-                    rows = db.execute(f"SELECT file, sha256, {what} FROM cards").fetchall()
+                    rows = db.execute(f"SELECT file, sha256, {what} FROM {_BOTH}").fetchall()
                 else:
-                    rows = [row for r in want
-                            for row in db.execute(f"SELECT file, sha256, {what} FROM cards WHERE file = ?", (r.file,))]
+                    one = f"SELECT file, sha256, {what} FROM {_BOTH} WHERE file = ?"
+                    rows = [row for r in want for row in db.execute(one, (r.file,))]
                 found = {(f, sha): v for f, sha, v in rows}
             except sqlite3.Error as exc:
                 self._failed(exc)
@@ -443,17 +493,54 @@ class CardIndex:
                 setattr(r, what, found.get((r.file, r.sha256)))
         for r in records:
             if getattr(r, what) is None:
-                if r.card_obj is None:  # not in the index (any more): validate the file again
-                    fresh = validate_record(str(self.folder / r.file), derive=False)
-                    if fresh.sha256 != r.sha256 or fresh.card_obj is None:
-                        raise CardsChanged(f"{self.folder / r.file} changed while covidct read it; run the command "
-                                           "again")
-                    r.card_obj = fresh.card_obj
-                _derive(r)
+                self._derive_again(r)
         return [getattr(r, what) for r in records]
 
+    def _derive_again(self, r: Record) -> None:
+        """Make what is stored for a valid card that the index does not have (any more)."""
+        if r.card_obj is None:  # validate the file again
+            fresh = validate_record(str(self.folder / r.file), derive=False)
+            if fresh.sha256 != r.sha256 or fresh.card_obj is None:
+                raise CardsChanged(f"{self.folder / r.file} changed while covidct read it; run the command again")
+            r.card_obj = fresh.card_obj
+        _derive(r)
+
+    def catalog_columns(self, records: Sequence[Record], names: Sequence[str]) -> dict[str, list[Any]]:
+        """The catalog columns ``names`` of ``records`` (valid cards), in their order: read from the
+        index column by column (only those asked for), else made from the card."""
+        unknown = set(names) - set(CATALOG_COLUMNS)
+        if unknown:
+            raise ValueError(f"no catalog column {sorted(unknown)}")
+        with _bulk():
+            found = self._stored_cells(records, names)
+        for r in records:  # not in the index (any more): made from the card (a validation keeps the collector)
+            if r.row is None and (r.file, r.sha256) not in found:
+                self._derive_again(r)
+        with _bulk():
+            cells = [found.get((r.file, r.sha256)) or _row_cells(r.row, names) for r in records]
+            columns = list(zip(*cells, strict=True)) if cells else [()] * len(names)
+            return {n: _column(n, col) for n, col in zip(names, columns, strict=True)}
+
+    def _stored_cells(self, records: Sequence[Record], names: Sequence[str]) -> dict[tuple[str, str], tuple[Any, ...]]:
+        """The stored catalog cells (``names``) of those ``records`` that have no row made in this process."""
+        want = [r for r in records if r.row is None and r.card_obj is None]
+        db = self._conn()
+        if db is None or not want:
+            return {}
+        cols = ", ".join(f"c_{n}" for n in names)
+        try:
+            if len(want) > 50:
+                rows = db.execute(f"SELECT file, sha256, c_id, {cols} FROM cards").fetchall()
+            else:
+                rows = [row for r in want for row in
+                        db.execute(f"SELECT file, sha256, c_id, {cols} FROM cards WHERE file = ?", (r.file,))]
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return {}
+        return {(f, sha): tuple(cells) for f, sha, cid, *cells in rows if cid is not None}
+
     @staticmethod
-    def _fresh(path: Path, rec: Record) -> bool:
+    def _fresh(path: str, rec: Record) -> bool:
         """The stored record describes the file as it is now (without reading it)."""
         try:
             st = os.stat(path)
@@ -467,13 +554,15 @@ class CardIndex:
         """The records of the folder's card files (or of ``files``, in the folder), in name order,
         validating only the files that changed since they were stored; deleted cards are dropped."""
         everything = files is None
-        paths = card_files(self.folder) if files is None else list(files)
-        stored = self._stored(None if everything else [p.name for p in paths])
-        todo: list[tuple[str, bool, str | None, bool]] = []
-        for p in paths:
-            rec = stored.get(p.name)
-            if rec is None or rec.key is None or not self._fresh(p, rec):
-                todo.append((str(p), rec.sha256 if rec else None, self._conn() is not None))
+        with _bulk():  # (validation, below, is not done without the collector)
+            names = card_names(self.folder) if files is None else [p.name for p in files]
+            stored = self._stored(None if everything else names)
+            folder = str(self.folder)
+            todo: list[tuple[str, str | None, bool]] = []
+            for name in names:  # (names, not Path objects: 10,000 of them cost as much as stating the files)
+                rec = stored.get(name)
+                if rec is None or rec.key is None or not self._fresh(os.path.join(folder, name), rec):
+                    todo.append((str(self.folder / name), rec.sha256 if rec else None, self._conn() is not None))
         if jobs > 1 and len(todo) >= PARALLEL_MIN:
             from concurrent.futures import ProcessPoolExecutor
 
@@ -489,9 +578,9 @@ class CardIndex:
                 old.key, old.checked_ns = rec.key, rec.checked_ns
                 rec = old
             stored[rec.file] = rec
-        gone = set(stored) - {p.name for p in paths} if everything else set()
+        gone = set(stored) - set(names) if everything else set()
         self._store([r for r in done if r.key is not None], gone, stored)
-        return [stored[p.name] for p in paths]
+        return [stored[name] for name in names]
 
     def record(self, name: str) -> Record | None:
         """The record of one card file, validated again only if it changed; None if there is no such file."""
@@ -525,11 +614,14 @@ class CardIndex:
                         continue
                     if r.usable and r.card is None:
                         _derive(r)
-                    db.execute("INSERT OR REPLACE INTO cards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    db.execute(f"INSERT OR REPLACE INTO cards VALUES ({', '.join('?' * (8 + len(_ROW_COLUMNS)))})",
                                (r.file, *r.key, r.checked_ns, r.sha256, int(r.valid) | 2 * int(r.loose_valid),
-                                json.dumps(r._decoded(), ensure_ascii=False), r.card, r.row, r.text))
+                                *_row_cells(r.row, CATALOG_COLUMNS)))
+                    db.execute("INSERT OR REPLACE INTO blobs VALUES (?, ?, ?, ?)",
+                               (r.file, json.dumps(r._decoded(), ensure_ascii=False), r.card, r.text))
                 self._data = None
-                db.executemany("DELETE FROM cards WHERE file = ?", [(f,) for f in sorted(gone)])
+                for table in ("cards", "blobs"):
+                    db.executemany(f"DELETE FROM {table} WHERE file = ?", [(f,) for f in sorted(gone)])
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:

@@ -1,7 +1,9 @@
 """One catalog row per card: what ``covidct list`` and ``covidct.catalog()`` show of it.
 
 Apart from the registry so that the index of a cards folder (covidct.cardindex) can keep each valid
-card's row, made when the card is validated.
+card's row, made when the card is validated. The index keeps it column by column (one SQL column
+each: a list as JSON text, a flag as 0/1, text and counts as they are), so that ``covidct list`` reads
+only the columns it prints and ``covidct.catalog()`` gets whole columns without a JSON object per card.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ CATALOG_COLUMNS = [
     "patients", "scans", "images", "classes", "license", "redistribution", "access", "has_layout",
     "layout", "unavailable_since", "homepage", "doi", "derived_from", "concepts", "concept_names",
 ]
+
+LIST_COLUMNS = frozenset({"aliases", "modality", "anatomy", "tasks", "dimensionality", "configs", "classes", "layout",
+                          "derived_from", "concepts", "concept_names"})  # lists of strings
+COUNT_COLUMNS = ("patients", "scans", "images")  # integers or None (unknown)
+FLAG_COLUMNS = frozenset({"has_layout"})  # the other columns are text or None
 
 
 def catalog_row(card: Card) -> dict[str, object]:

@@ -11,15 +11,15 @@ a card is asked for, so ``covidct show`` with a warm index starts fast.
 
 from __future__ import annotations
 
-import json
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from covidct.card.issues import Severity
 from covidct.cards_snapshot import PACKAGED, card_files, is_card_file
-from covidct.catalog_rows import CATALOG_COLUMNS, catalog_row
+from covidct.catalog_rows import CATALOG_COLUMNS, COUNT_COLUMNS, catalog_row
 from covidct.errors import CovidctError
 from covidct.settings import settings
 from covidct.version import ORG
@@ -190,14 +190,24 @@ class Registry:
 
         return zlib.decompress(self.index().derived([rec], "text")[0]).decode("utf-8")
 
+    def catalog_columns(self, names: Sequence[str] = CATALOG_COLUMNS) -> dict[str, list[Any]]:
+        """The catalog columns ``names`` (see :data:`CATALOG_COLUMNS`), one value per card in the order of
+        the cards' ids; :class:`CardError` if any card (or the registry) has an error. No pandas: what
+        ``covidct list`` prints from."""
+        columns = self.index().catalog_columns(self._valid_records(), list(dict.fromkeys(["id", *names])))
+        ids = columns["id"]
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        if order == list(range(len(ids))):  # (the usual case: file names are ids)
+            return {n: columns[n] for n in names}
+        return {n: [columns[n][i] for i in order] for n in names}
+
     def catalog(self) -> pd.DataFrame:
         import pandas as pd
 
-        rows = [json.loads(row) for row in self.index().derived(self._valid_records(), "row")]
-        df = pd.DataFrame(rows, columns=CATALOG_COLUMNS)
-        for col in ("patients", "scans", "images"):
-            df[col] = df[col].astype("Int64")  # counts stay integers; unknown is <NA>, not NaN
-        return df.sort_values("id").reset_index(drop=True)
+        columns: dict[str, Any] = self.catalog_columns()
+        for col in COUNT_COLUMNS:
+            columns[col] = pd.array(columns[col], dtype="Int64")  # counts stay integers; unknown is <NA>, not NaN
+        return pd.DataFrame(columns, columns=CATALOG_COLUMNS)
 
 
 def _names(records: list[Record]) -> dict[str, str]:

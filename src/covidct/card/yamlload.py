@@ -27,6 +27,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 from yaml.resolver import Resolver
 
+from covidct.card.limits import MAX_BYTES
 from covidct.errors import CovidctError
 
 try:  # the C parser is several times faster; fall back to pure Python where libyaml is missing
@@ -42,7 +43,6 @@ except ImportError:  # pragma: no cover - depends on the PyYAML build
             Scanner.__init__(self)
             _PurePythonParser.__init__(self)
 
-MAX_BYTES = 1 << 20
 MAX_DEPTH = 32
 MAX_EVENTS = 50_000  # the largest registry card has ~1,400 events; 200,000 took ~1.5 s to refuse
 MAX_NUMBER_CHARS = 32  # longer plain scalars that look like numbers are refused unbuilt

@@ -93,33 +93,47 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 @args(_list_args)
 @_one_line_warnings
 def cmd_list(ns: argparse.Namespace) -> int:
-    import pandas as pd
+    from covidct.catalog_filter import filter_catalog, filter_columns, filter_rows
 
-    from covidct.catalog_filter import filter_catalog
-
-    df = registry(_cards_dir(ns)).catalog()
-    df = filter_catalog(df, modality=ns.modality, task=ns.task, anatomy=ns.anatomy, license=ns.license,
-                        access=ns.access, layout=ns.layout, concept=ns.concept)
-    if ns.format == "json":
-        echo(df.to_json(orient="records", force_ascii=False, indent=2), as_json=True)
-    elif ns.format == "csv":
-        echo(df.to_csv(index=False), end="")
-    elif ns.format == "ids":
-        for i in df["id"]:
+    reg = registry(_cards_dir(ns))
+    filters = {"modality": ns.modality, "task": ns.task, "anatomy": ns.anatomy, "license": ns.license,
+               "access": ns.access, "layout": ns.layout, "concept": ns.concept}
+    if ns.format in ("json", "csv"):  # the DataFrame's own serialisations
+        df = filter_catalog(reg.catalog(), **filters)
+        if ns.format == "json":
+            echo(df.to_json(orient="records", force_ascii=False, indent=2), as_json=True)
+        else:
+            echo(df.to_csv(index=False), end="")
+        return 0
+    # ids and the table come from the index's columns, without pandas (as DataFrame.to_string printed them)
+    shown = ["id"] if ns.format == "ids" else _TABLE
+    columns = filter_rows(reg.catalog_columns([*shown, *filter_columns(**filters)]), **filters)
+    if ns.format == "ids":
+        for i in columns["id"]:
             echo(i)
-    else:
-        cols = ["id", "modality", "tasks", "patients", "images", "license", "access", "layout"]
-        view = df[cols].copy()
-        for c in ("modality", "tasks", "layout"):
-            view[c] = view[c].map(lambda v: ",".join(v))
-        for c in ("patients", "images"):
-            view[c] = [("" if pd.isna(v) else f"{int(v):,}") for v in view[c]]
-        if view.empty:
-            echo("no cards match", err=True)
-            return 0
-        echo(view.to_string(index=False))
-        echo(f"{len(view)} dataset(s)", err=True)
+        return 0
+    if not columns["id"]:
+        echo("no cards match", err=True)
+        return 0
+    from covidct.texttable import table_text
+
+    echo(table_text({c: [_cell(c, v) for v in columns[c]] for c in _TABLE}))
+    echo(f"{len(columns['id'])} dataset(s)", err=True)
     return 0
+
+
+_TABLE = ["id", "modality", "tasks", "patients", "images", "license", "access", "layout"]  # `covidct list`'s columns
+_JOINED = {"modality", "tasks", "layout"}
+_COUNTS = {"patients", "images"}
+
+
+def _cell(column: str, value: Any) -> str:
+    """A cell of `covidct list`'s table: lists joined by commas, counts with thousands separators."""
+    if column in _JOINED:
+        return ",".join(value)
+    if column in _COUNTS:
+        return "" if value is None else f"{value:,}"
+    return str(value)
 
 
 def _show_args(p: argparse.ArgumentParser) -> None:
