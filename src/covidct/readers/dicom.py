@@ -32,6 +32,7 @@ from covidct.readers._common import (
     plain,
     rescale,
 )
+from covidct.readers._dicomscan import check_structure
 
 # What read_header returns (and read puts in meta): ordering, identity, geometry and pixel facts.
 HEADER_KEYWORDS: tuple[str, ...] = (
@@ -98,6 +99,7 @@ def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
         src = inner
     pos = src.tell() if hasattr(src, "seek") else None
     _check_inflated_size(src)
+    check_structure(src, shown, header_only=header_only)
     kwargs: dict[str, Any] = {"stop_before_pixels": True, "specific_tags": _READ_TAGS} if header_only else {}
     kwargs.update(options)
     try:

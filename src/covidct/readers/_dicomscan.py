@@ -1,0 +1,297 @@
+"""A bound on the Python objects pydicom builds from a DICOM file, checked before pydicom reads it.
+
+pydicom turns every element and sequence item it parses into a Python object (a data element of about
+150 bytes, an item's ``Dataset`` of about 700), and it parses every undefined-length sequence whole, also
+in header-only reads (``stop_before_pixels``, ``specific_tags`` skip only defined-length values); sequences
+of defined length are parsed when first used. Sixteen bytes of file make one empty item, so a 16 MB file
+of empty items took 744 MB and 55 s to read one attribute. :func:`check_structure` walks the file's
+structure first, as pydicom (3.0) parses it -- the file meta group, the command set, the data set (inflated
+when deflated), every sequence of defined or undefined length, items inside items, implicit and explicit VR
+(also where a writer switches between them), both byte orders, VR UN and private elements of undefined
+length that pydicom reads as sequences -- and counts the elements and items. More than the file's
+allowance (:func:`allowance`) is a :class:`ReadError` before pydicom builds anything: the walk keeps one
+frame per nesting level (at most :data:`MAX_DEPTH`), and stops at the first node over the allowance, so it
+takes time linear in the file and constant memory.
+
+Where pydicom's reading is ambiguous the walk counts more, never less: every value that pydicom could
+convert to a sequence when it is used (VR SQ, VR UN, implicit private elements) is walked as one; a header-only
+read is counted as if every element were kept.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from typing import Any
+
+from covidct.readers._common import ReadError
+
+# What pydicom's objects cost (measured with tracemalloc, pydicom 3.0): an item's Dataset about 670 bytes, a
+# data element about 285. A file may make pydicom build MEMORY_RATIO times its size (at least MIN_MEMORY):
+# empty items (16 bytes each, 44 times their size by this estimate) and empty elements (8 bytes, 38 times) are
+# refused; the densest real headers we know (pydicom's structured report and RT plan test files, about 18
+# bytes an element or item) are 21 times, so a large real structured report still reads.
+ITEM_COST, ELEMENT_COST = 700, 300
+MEMORY_RATIO = 24
+MIN_MEMORY = 16 << 20  # any file may have about 23,000 items or 55,000 elements
+MAX_DEPTH = 32  # sequences inside items inside sequences: real files nest 3-4 levels
+
+_ITEM = 0xFFFEE000
+_ITEM_END = 0xFFFEE00D
+_SEQ_END = 0xFFFEE0DD
+_PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
+_UNDEFINED = 0xFFFFFFFF
+_ITEM_DS, _AT_PIXELS, _AT_END = -1, -2, -3  # how a walked data set ends (see _Walk.dataset)
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+
+
+def allowance(size: int) -> int:
+    """How many bytes of pydicom objects (estimated: :data:`ITEM_COST`, :data:`ELEMENT_COST`) a DICOM file of
+    ``size`` bytes may make."""
+    return max(MIN_MEMORY, MEMORY_RATIO * size)
+
+
+class _TooMany(Exception):
+    """The estimate went over the allowance (or the nesting over MAX_DEPTH)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class _Stream:
+    """A file object seen up to ``end`` (absolute; ``None``: to its end), as a raw sequence value is seen by
+    pydicom when it converts it from its own copy of the bytes."""
+
+    def __init__(self, fh: Any, end: int | None) -> None:
+        self.fh, self.end = fh, end
+
+    def read(self, n: int = -1) -> bytes:
+        if self.end is not None:
+            left = max(self.end - self.fh.tell(), 0)
+            n = left if n < 0 else min(n, left)
+        return self.fh.read(n)  # type: ignore[no-any-return]
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self.fh.seek(pos, whence)  # type: ignore[no-any-return]
+
+    def tell(self) -> int:
+        return self.fh.tell()  # type: ignore[no-any-return]
+
+
+class _Walk:
+    """One count over a file: ``cost`` the estimated bytes of pydicom objects so far, ``limit`` allowed."""
+
+    def __init__(self, limit: int) -> None:
+        self.cost, self.limit, self.items, self.elements = 0, limit, 0, 0
+        from pydicom import config
+        self.infer_sq = bool(getattr(config.settings, "infer_sq_for_un_vr", True))
+        self.vr_switch = bool(getattr(config, "assume_implicit_vr_switch", True))
+        from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
+
+        self.known_vrs = frozenset(str(v).encode() for v in VR)
+        self.long_vrs = frozenset(str(v).encode() for v in EXPLICIT_VR_LENGTH_32)
+        self.syntax: str | None = None  # the last Transfer Syntax UID seen in the file meta group
+
+    def add(self, item: bool) -> None:
+        self.items += item
+        self.elements += not item
+        self.cost += ITEM_COST if item else ELEMENT_COST
+        if self.cost > self.limit:
+            raise _TooMany(f"has at least {self.items:,} sequence items and {self.elements:,} elements: pydicom "
+                           f"would build each as a Python object, more than the {self.limit >> 20:,} MB a DICOM "
+                           "file of its size may take; refused as damaged or hostile")
+
+    # ------------------------------------------------------------------------------------------ data sets
+
+    def dataset(self, fp: _Stream, implicit: bool, little: bool, length: int | None, *, stop: int = _ITEM_DS,
+                depth: int = 0) -> bool:
+        """Walk one data set as pydicom's ``read_dataset`` reads it; ``length``: an item's declared length
+        (``None``: to an item delimiter or the end). ``stop``: :data:`_ITEM_DS` for a sequence item, else
+        where a top-level data set ends (:data:`_AT_PIXELS`, :data:`_AT_END`, or a group number: the file
+        meta group 2, the command set 0). Returns False where pydicom would raise (the enclosing walk stops)."""
+        if depth > MAX_DEPTH:
+            raise _TooMany(f"has sequences nested more than {MAX_DEPTH} deep (real files nest 3 or 4); refused as "
+                           "damaged or hostile")
+        start = fp.tell()
+        head = fp.read(6)
+        fp.seek(start)
+        if len(head) == 6:  # pydicom looks at the first element's VR (in items only to switch to implicit)
+            found = not (0x40 < head[4] < 0x5B and 0x40 < head[5] < 0x5B)
+            implicit = (implicit or found) if stop == _ITEM_DS else found
+        order = "<" if little else ">"
+        while length is None or fp.tell() - start < length:
+            raw = fp.read(8)
+            if len(raw) < 8:
+                return True
+            elem_implicit = implicit
+            vr: bytes | None = None
+            if not implicit:
+                group, elem, vr, value_len = struct.unpack(order + "HH2sH", raw)
+                if vr in self.known_vrs:
+                    if vr in self.long_vrs:
+                        extra = fp.read(4)
+                        if len(extra) < 4:
+                            return False
+                        value_len = struct.unpack(order + "L", extra)[0]
+                elif not (b"AA" <= vr <= b"ZZ") and self.vr_switch:  # type: ignore[operator]
+                    elem_implicit, vr = True, None
+            if elem_implicit:
+                group, elem, value_len = struct.unpack(order + "HHL", raw)
+            tag = group << 16 | elem
+            if tag == _ITEM_END:
+                return True
+            if (stop >= 0 and group != stop) or (stop == _AT_PIXELS and tag in _PIXEL_TAGS):
+                fp.seek(fp.tell() - (12 if vr in self.long_vrs and vr in self.known_vrs else 8))
+                return True
+            self.add(False)
+            if stop == 2 and tag == 0x00020010 and value_len <= 256:
+                at = fp.tell()
+                self.syntax = fp.read(value_len).decode("ascii", "replace").strip(" \x00")
+                fp.seek(at)
+            if not self.value(fp, tag, vr, value_len, implicit, little, depth):
+                return False
+        return True
+
+    def value(self, fp: _Stream, tag: int, vr: bytes | None, length: int, implicit: bool, little: bool,
+              depth: int) -> bool:
+        """Walk (or skip) one element's value; the stream is left after it."""
+        if length != _UNDEFINED:
+            at = fp.tell()
+            if length and self._maybe_sequence(tag, vr):
+                end = at + length if fp.end is None else min(at + length, fp.end)
+                self.sequence(_Stream(fp.fh, end), implicit, little, length, depth)
+            fp.seek(at + length)
+            return True
+        if vr == b"UN" and self.infer_sq:
+            vr = b"SQ"
+        if vr is None:
+            vr = self._dictionary_vr(tag)
+            if vr is None:  # not in the dictionary: pydicom looks at what follows
+                at = fp.tell()
+                peek = fp.read(4)
+                fp.seek(at)
+                vr = b"SQ" if len(peek) == 4 and self._tag(peek, little) == _ITEM else b""
+        if vr == b"SQ":
+            return self.sequence(fp, implicit, little, None, depth)
+        from pydicom.fileutil import read_undefined_length_value
+        from pydicom.tag import SequenceDelimiterTag
+
+        try:
+            read_undefined_length_value(fp, little, SequenceDelimiterTag, 0)  # type: ignore[arg-type]
+        except EOFError:
+            return False
+        return True
+
+    def sequence(self, fp: _Stream, implicit: bool, little: bool, length: int | None, depth: int) -> bool:
+        """Walk a sequence's items as pydicom's ``read_sequence`` reads them (any tag starts an item)."""
+        start = fp.tell()
+        fmt = "<HHL" if little else ">HHL"
+        while length is None or fp.tell() - start < length:
+            raw = fp.read(8)
+            if len(raw) < 8:
+                return False
+            group, elem, item_len = struct.unpack(fmt, raw)
+            if group << 16 | elem == _SEQ_END:
+                return True
+            self.add(True)
+            if not self.dataset(fp, implicit, little, None if item_len == _UNDEFINED else item_len,
+                                depth=depth + 1):
+                return False
+        return True
+
+    @staticmethod
+    def _tag(raw: bytes, little: bool) -> int:
+        group, elem = struct.unpack("<HH" if little else ">HH", raw)
+        return group << 16 | elem  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _dictionary_vr(tag: int) -> bytes | None:
+        from pydicom.datadict import dictionary_VR
+
+        try:
+            return str(dictionary_VR(tag)).encode()
+        except KeyError:
+            return None
+
+    def _maybe_sequence(self, tag: int, vr: bytes | None) -> bool:
+        """Whether pydicom may convert this defined-length value to a sequence when it is used: VR SQ, VR UN
+        (replaced by the dictionary's or a private dictionary's VR), an implicit element the dictionary calls
+        SQ or a private one."""
+        if vr in (b"SQ", b"UN"):
+            return True
+        if vr is not None:
+            return False
+        return bool(tag >> 16 & 1) or self._dictionary_vr(tag) == b"SQ"
+
+
+def _encoding(fp: _Stream, syntax: str | None) -> tuple[bool, bool]:
+    """(implicit VR, little endian) of the data set at ``fp``, as pydicom's ``read_partial`` decides."""
+    if syntax is None:
+        at = fp.tell()
+        head = fp.read(6)
+        fp.seek(at)
+        if len(head) < 6:
+            return True, True
+        from pydicom.values import converters
+
+        group = struct.unpack("<H", head[:2])[0]
+        if head[4:6].decode("latin-1") in converters:
+            return False, group < 1024
+        return True, True
+    from pydicom.uid import PrivateTransferSyntaxes
+
+    for private in PrivateTransferSyntaxes:
+        if syntax == private:
+            return bool(private.is_implicit_VR), bool(private.is_little_endian)
+    if syntax == "1.2.840.10008.1.2":
+        return True, True
+    return False, syntax != "1.2.840.10008.1.2.2"
+
+
+def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
+    """Refuse the DICOM file ``src`` (a path or a seekable binary file object, left where it was) when pydicom
+    would build more than :func:`allowance` elements and items from it; ``shown`` names it in the message.
+    ``header_only``: the read stops before the pixel data. Deflated data sets are inflated here (their size
+    was bounded before), and counted against the file's allowance."""
+    own = isinstance(src, (str, bytes)) or hasattr(src, "__fspath__")
+    try:
+        fh = open(src, "rb") if own else src  # noqa: SIM115 (closed below)
+    except OSError:
+        return  # pydicom reports it
+    pos = fh.tell()
+    try:
+        size = fh.seek(0, os.SEEK_END) - pos
+        fh.seek(pos)
+        walk = _Walk(allowance(size))
+        fp = _Stream(fh, None)
+        head = fp.read(132)
+        if len(head) < 132 or head[128:132] != b"DICM":
+            fp.seek(0)  # pydicom reads a bare data set from the start (force=True)
+        stop = _AT_PIXELS if header_only else _AT_END
+        walk.dataset(fp, False, True, None, stop=2)  # the file meta group (explicit VR little endian)
+        walk.dataset(fp, True, True, None, stop=0)  # a command set (group 0000, implicit VR)
+        if walk.syntax == _DEFLATED:
+            _walk_deflated(walk, fp, stop)
+        else:
+            implicit, little = _encoding(fp, walk.syntax)
+            walk.dataset(fp, implicit, little, None, stop=stop)
+    except _TooMany as exc:
+        raise ReadError(shown, exc.why, "a real DICOM file is not built like this; check where it came from") from None
+    finally:
+        if own:
+            fh.close()
+        else:
+            fh.seek(pos)
+
+
+def _walk_deflated(walk: _Walk, fp: _Stream, stop: int) -> None:
+    import io
+
+    try:
+        data = zlib.decompress(fp.read(), -zlib.MAX_WBITS)
+    except zlib.error:
+        return  # pydicom reports it
+    inner = _Stream(io.BytesIO(data), None)
+    walk.dataset(inner, False, True, None, stop=stop)
