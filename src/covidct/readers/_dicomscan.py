@@ -105,7 +105,7 @@ class _Walk:
 
     # ------------------------------------------------------------------------------------------ data sets
 
-    def dataset(self, fp: _Stream, implicit: bool, little: bool, length: int | None, *, stop: int = _ITEM_DS,
+    def dataset(self, fp: Any, implicit: bool, little: bool, length: int | None, *, stop: int = _ITEM_DS,
                 depth: int = 0) -> bool:
         """Walk one data set as pydicom's ``read_dataset`` reads it; ``length``: an item's declared length
         (``None``: to an item delimiter or the end). ``stop``: :data:`_ITEM_DS` for a sequence item, else
@@ -154,14 +154,15 @@ class _Walk:
                 return False
         return True
 
-    def value(self, fp: _Stream, tag: int, vr: bytes | None, length: int, implicit: bool, little: bool,
+    def value(self, fp: Any, tag: int, vr: bytes | None, length: int, implicit: bool, little: bool,
               depth: int) -> bool:
         """Walk (or skip) one element's value; the stream is left after it."""
         if length != _UNDEFINED:
             at = fp.tell()
             if length and self._maybe_sequence(tag, vr):
-                end = at + length if fp.end is None else min(at + length, fp.end)
-                self.sequence(_Stream(fp.fh, end), implicit, little, length, depth)
+                outer = getattr(fp, "end", None)
+                end = at + length if outer is None else min(at + length, outer)
+                self.sequence(_Stream(getattr(fp, "fh", fp), end), implicit, little, length, depth)
             fp.seek(at + length)
             return True
         if vr == b"UN" and self.infer_sq:
@@ -184,15 +185,20 @@ class _Walk:
             return False
         return True
 
-    def sequence(self, fp: _Stream, implicit: bool, little: bool, length: int | None, depth: int) -> bool:
+    def sequence(self, fp: Any, implicit: bool, little: bool, length: int | None, depth: int) -> bool:
         """Walk a sequence's items as pydicom's ``read_sequence`` reads them (any tag starts an item)."""
         start = fp.tell()
         fmt = "<HHL" if little else ">HHL"
+        empty = struct.pack(fmt, 0xFFFE, 0xE000, _UNDEFINED) + struct.pack(fmt, 0xFFFE, 0xE00D, 0)
         while length is None or fp.tell() - start < length:
-            raw = fp.read(8)
+            raw = fp.read(16)  # an item's header and, for an empty item, its delimiter
             if len(raw) < 8:
                 return False
-            group, elem, item_len = struct.unpack(fmt, raw)
+            if raw == empty:  # the cheapest item to write: counted without walking into it
+                self.add(True)
+                continue
+            fp.seek(fp.tell() - len(raw) + 8)
+            group, elem, item_len = struct.unpack(fmt, raw[:8])
             if group << 16 | elem == _SEQ_END:
                 return True
             self.add(True)
@@ -226,7 +232,7 @@ class _Walk:
         return bool(tag >> 16 & 1) or self._dictionary_vr(tag) == b"SQ"
 
 
-def _encoding(fp: _Stream, syntax: str | None) -> tuple[bool, bool]:
+def _encoding(fp: Any, syntax: str | None) -> tuple[bool, bool]:
     """(implicit VR, little endian) of the data set at ``fp``, as pydicom's ``read_partial`` decides."""
     if syntax is None:
         at = fp.tell()
@@ -265,7 +271,7 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
         size = fh.seek(0, os.SEEK_END) - pos
         fh.seek(pos)
         walk = _Walk(allowance(size))
-        fp = _Stream(fh, None)
+        fp = fh
         head = fp.read(132)
         if len(head) < 132 or head[128:132] != b"DICM":
             fp.seek(0)  # pydicom reads a bare data set from the start (force=True)
@@ -286,12 +292,12 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
             fh.seek(pos)
 
 
-def _walk_deflated(walk: _Walk, fp: _Stream, stop: int) -> None:
+def _walk_deflated(walk: _Walk, fp: Any, stop: int) -> None:
     import io
 
     try:
         data = zlib.decompress(fp.read(), -zlib.MAX_WBITS)
     except zlib.error:
         return  # pydicom reports it
-    inner = _Stream(io.BytesIO(data), None)
+    inner = io.BytesIO(data)
     walk.dataset(inner, False, True, None, stop=stop)
