@@ -122,24 +122,13 @@ class _Walk:
             implicit = (implicit or found) if stop == _ITEM_DS else found
         order = "<" if little else ">"
         while length is None or fp.tell() - start < length:
-            raw = fp.read(8)
-            if len(raw) < 8:
+            header = self.element(fp, implicit, order)
+            if header is None:
                 return True
-            elem_implicit = implicit
-            vr: bytes | None = None
-            if not implicit:
-                group, elem, vr, value_len = struct.unpack(order + "HH2sH", raw)
-                if vr in self.known_vrs:
-                    if vr in self.long_vrs:
-                        extra = fp.read(4)
-                        if len(extra) < 4:
-                            return False
-                        value_len = struct.unpack(order + "L", extra)[0]
-                elif not (b"AA" <= vr <= b"ZZ") and self.vr_switch:  # type: ignore[operator]
-                    elem_implicit, vr = True, None
-            if elem_implicit:
-                group, elem, value_len = struct.unpack(order + "HHL", raw)
-            tag = group << 16 | elem
+            tag, vr, value_len = header
+            if value_len < 0:
+                return False
+            group = tag >> 16
             if tag == _ITEM_END:
                 return True
             if (stop >= 0 and group != stop) or (stop == _AT_PIXELS and tag in _PIXEL_TAGS):
@@ -153,6 +142,27 @@ class _Walk:
             if not self.value(fp, tag, vr, value_len, implicit, little, depth):
                 return False
         return True
+
+    def element(self, fp: Any, implicit: bool, order: str) -> tuple[int, bytes | None, int] | None:
+        """(tag, explicit VR or None, value length) of the next element as pydicom's ``data_element_generator``
+        reads it: an explicit VR that is not two letters means implicit VR for this element, an unknown one a
+        2-byte length. None at the end; a length of -1 where pydicom would raise."""
+        raw = fp.read(8)
+        if len(raw) < 8:
+            return None
+        if not implicit:
+            group, elem, vr, value_len = struct.unpack(order + "HH2sH", raw)
+            if vr in self.known_vrs:
+                if vr in self.long_vrs:
+                    extra = fp.read(4)
+                    if len(extra) < 4:
+                        return group << 16 | elem, vr, -1
+                    value_len = struct.unpack(order + "L", extra)[0]
+                return group << 16 | elem, vr, value_len
+            if b"AA" <= vr <= b"ZZ" or not self.vr_switch:  # type: ignore[operator]
+                return group << 16 | elem, vr, value_len
+        group, elem, value_len = struct.unpack(order + "HHL", raw)
+        return group << 16 | elem, None, value_len
 
     def value(self, fp: Any, tag: int, vr: bytes | None, length: int, implicit: bool, little: bool,
               depth: int) -> bool:
