@@ -35,6 +35,7 @@ from covidct.readers._common import ReadError
 ITEM_COST, ELEMENT_COST = 700, 300
 MEMORY_RATIO = 24
 MIN_MEMORY = 16 << 20  # any file may have about 23,000 items or 55,000 elements
+_CHUNK = 1 << 14  # bytes of a top-level data set read at once
 MAX_DEPTH = 32  # sequences inside items inside sequences: real files nest 3-4 levels
 
 _ITEM = 0xFFFEE000
@@ -80,18 +81,28 @@ class _Stream:
         return self.fh.tell()  # type: ignore[no-any-return]
 
 
+_VRS: list[frozenset[bytes]] = []
+
+
+def _vr_sets() -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """(the VRs pydicom knows, those with a 4-byte length in explicit VR), as bytes; resolved once."""
+    if not _VRS:
+        from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
+
+        _VRS.extend((frozenset(str(v).encode() for v in VR), frozenset(str(v).encode() for v in EXPLICIT_VR_LENGTH_32)))
+    return _VRS[0], _VRS[1]
+
+
 class _Walk:
     """One count over a file: ``cost`` the estimated bytes of pydicom objects so far, ``limit`` allowed."""
 
     def __init__(self, limit: int) -> None:
         self.cost, self.limit, self.items, self.elements = 0, limit, 0, 0
         from pydicom import config
+
         self.infer_sq = bool(getattr(config.settings, "infer_sq_for_un_vr", True))
         self.vr_switch = bool(getattr(config, "assume_implicit_vr_switch", True))
-        from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR
-
-        self.known_vrs = frozenset(str(v).encode() for v in VR)
-        self.long_vrs = frozenset(str(v).encode() for v in EXPLICIT_VR_LENGTH_32)
+        self.known_vrs, self.long_vrs = _vr_sets()
         self.syntax: str | None = None  # the last Transfer Syntax UID seen in the file meta group
 
     def add(self, item: bool) -> None:
@@ -120,28 +131,76 @@ class _Walk:
         if len(head) == 6:  # pydicom looks at the first element's VR (in items only to switch to implicit)
             found = not (0x40 < head[4] < 0x5B and 0x40 < head[5] < 0x5B)
             implicit = (implicit or found) if stop == _ITEM_DS else found
-        order = "<" if little else ">"
         while length is None or fp.tell() - start < length:
-            header = self.element(fp, implicit, order)
-            if header is None:
-                return True
-            tag, vr, value_len = header
-            if value_len < 0:
-                return False
-            group = tag >> 16
-            if tag == _ITEM_END:
-                return True
-            if (stop >= 0 and group != stop) or (stop == _AT_PIXELS and tag in _PIXEL_TAGS):
-                fp.seek(fp.tell() - (12 if vr in self.long_vrs and vr in self.known_vrs else 8))
-                return True
-            self.add(False)
-            if stop == 2 and tag == 0x00020010 and value_len <= 256:
-                at = fp.tell()
-                self.syntax = fp.read(value_len).decode("ascii", "replace").strip(" \x00")
-                fp.seek(at)
-            if not self.value(fp, tag, vr, value_len, implicit, little, depth):
-                return False
+            done = self.step(fp, implicit, little, stop, depth)
+            if done is not None:
+                return done
         return True
+
+    def step(self, fp: Any, implicit: bool, little: bool, stop: int, depth: int) -> bool | None:
+        """Walk the next element of a data set: None to go on, else what :meth:`dataset` returns."""
+        header = self.element(fp, implicit, "<" if little else ">")
+        if header is None:
+            return True
+        tag, vr, value_len = header
+        if value_len < 0:
+            return False
+        if tag == _ITEM_END:
+            return True
+        if (stop >= 0 and tag >> 16 != stop) or (stop == _AT_PIXELS and tag in _PIXEL_TAGS):
+            fp.seek(fp.tell() - (12 if vr in self.long_vrs and vr in self.known_vrs else 8))
+            return True
+        self.add(False)
+        if stop == 2 and tag == 0x00020010 and value_len <= 256:
+            at = fp.tell()
+            self.syntax = fp.read(value_len).decode("ascii", "replace").strip(" \x00")
+            fp.seek(at)
+        if not self.value(fp, tag, vr, value_len, implicit, little, depth):
+            return False
+        return None
+
+    def top_level(self, fp: Any, implicit: bool, little: bool, stop: int) -> None:
+        """:meth:`dataset` for a top-level data set (``stop``: :data:`_AT_PIXELS` or :data:`_AT_END`), faster:
+        the plain elements (defined length, a known VR, no sequence) are read from chunks of the file in
+        memory, every other element by :meth:`step`. A header of a hundred elements costs a few reads."""
+        start = fp.tell()
+        head = fp.read(6)
+        fp.seek(start)
+        if len(head) == 6:
+            implicit = not (0x40 < head[4] < 0x5B and 0x40 < head[5] < 0x5B)
+        order = "<" if little else ">"
+        explicit_fmt, implicit_fmt, long_fmt = order + "HH2sH", order + "HHL", order + "L"
+        known, long_vrs = self.known_vrs, self.long_vrs
+        while True:
+            at = fp.tell()
+            buf = fp.read(_CHUNK)
+            pos, n, special, count = 0, len(buf), False, 0
+            room = (self.limit - self.cost) // ELEMENT_COST  # elements before the allowance is reached
+            while pos + 12 <= n and count < room:
+                vr: bytes | None = None
+                if implicit:
+                    group, elem, value_len = struct.unpack_from(implicit_fmt, buf, pos)
+                    size = 8
+                else:
+                    group, elem, vr, value_len = struct.unpack_from(explicit_fmt, buf, pos)
+                    if vr not in known:
+                        special = True
+                        break
+                    size = 8
+                    if vr in long_vrs:
+                        value_len, size = struct.unpack_from(long_fmt, buf, pos + 8)[0], 12
+                tag = group << 16 | elem
+                if (value_len == _UNDEFINED or tag == _ITEM_END or group == 0xFFFE or tag in _PIXEL_TAGS
+                        or (value_len and self._maybe_sequence(tag, vr))):
+                    special = True
+                    break
+                count += 1
+                pos += size + value_len
+            self.elements += count
+            self.cost += count * ELEMENT_COST
+            fp.seek(at + pos)
+            if (special or pos == 0 or count >= room) and self.step(fp, implicit, little, stop, 0) is not None:
+                return
 
     def element(self, fp: Any, implicit: bool, order: str) -> tuple[int, bytes | None, int] | None:
         """(tag, explicit VR or None, value length) of the next element as pydicom's ``data_element_generator``
@@ -292,7 +351,7 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
             _walk_deflated(walk, fp, stop)
         else:
             implicit, little = _encoding(fp, walk.syntax)
-            walk.dataset(fp, implicit, little, None, stop=stop)
+            walk.top_level(fp, implicit, little, stop)
     except _TooMany as exc:
         raise ReadError(shown, exc.why, "a real DICOM file is not built like this; check where it came from") from None
     finally:
@@ -310,4 +369,4 @@ def _walk_deflated(walk: _Walk, fp: Any, stop: int) -> None:
     except zlib.error:
         return  # pydicom reports it
     inner = io.BytesIO(data)
-    walk.dataset(inner, False, True, None, stop=stop)
+    walk.top_level(inner, False, True, stop)
