@@ -93,6 +93,18 @@ def _vr_sets() -> tuple[frozenset[bytes], frozenset[bytes]]:
     return _VRS[0], _VRS[1]
 
 
+_SIZES: dict[bytes, int] = {}
+
+
+def _header_sizes() -> dict[bytes, int]:
+    """Explicit VR → the size of an element's header (8, or 12 with a 4-byte length), for the VRs whose
+    defined-length values pydicom never reads as a sequence (not SQ, not UN)."""
+    if not _SIZES:
+        known, long_vrs = _vr_sets()
+        _SIZES.update({vr: 12 if vr in long_vrs else 8 for vr in known if vr not in (b"SQ", b"UN")})
+    return _SIZES
+
+
 class _Walk:
     """One count over a file: ``cost`` the estimated bytes of pydicom objects so far, ``limit`` allowed."""
 
@@ -151,16 +163,16 @@ class _Walk:
             fp.seek(fp.tell() - (12 if vr in self.long_vrs and vr in self.known_vrs else 8))
             return True
         self.add(False)
-        if stop == 2 and tag == 0x00020010 and value_len <= 256:
+        if stop == 2 and tag == 0x00020010 and value_len != _UNDEFINED:  # pydicom keeps the last one
             at = fp.tell()
-            self.syntax = fp.read(value_len).decode("ascii", "replace").strip(" \x00")
+            self.syntax = fp.read(value_len).decode("latin-1").strip(" \x00")  # lenient: more, never fewer, walks
             fp.seek(at)
         if not self.value(fp, tag, vr, value_len, implicit, little, depth):
             return False
         return None
 
     def top_level(self, fp: Any, implicit: bool, little: bool, stop: int) -> None:
-        """:meth:`dataset` for a top-level data set (``stop``: :data:`_AT_PIXELS` or :data:`_AT_END`), faster:
+        """:meth:`dataset` for a top-level data set (``stop`` as there), faster:
         the plain elements (defined length, a known VR, no sequence) are read from chunks of the file in
         memory, every other element by :meth:`step`. A header of a hundred elements costs a few reads."""
         start = fp.tell()
@@ -168,39 +180,53 @@ class _Walk:
         fp.seek(start)
         if len(head) == 6:
             implicit = not (0x40 < head[4] < 0x5B and 0x40 < head[5] < 0x5B)
-        order = "<" if little else ">"
-        explicit_fmt, implicit_fmt, long_fmt = order + "HH2sH", order + "HHL", order + "L"
-        known, long_vrs = self.known_vrs, self.long_vrs
+        plain = self._plain_implicit if implicit else self._plain_explicit
+        chunk = 1 << 12
         while True:
             at = fp.tell()
-            buf = fp.read(_CHUNK)
-            pos, n, special, count = 0, len(buf), False, 0
+            buf = fp.read(chunk)
+            chunk = min(chunk * 2, _CHUNK)
             room = (self.limit - self.cost) // ELEMENT_COST  # elements before the allowance is reached
-            while pos + 12 <= n and count < room:
-                vr: bytes | None = None
-                if implicit:
-                    group, elem, value_len = struct.unpack_from(implicit_fmt, buf, pos)
-                    size = 8
-                else:
-                    group, elem, vr, value_len = struct.unpack_from(explicit_fmt, buf, pos)
-                    if vr not in known:
-                        special = True
-                        break
-                    size = 8
-                    if vr in long_vrs:
-                        value_len, size = struct.unpack_from(long_fmt, buf, pos + 8)[0], 12
-                tag = group << 16 | elem
-                if (value_len == _UNDEFINED or tag == _ITEM_END or group == 0xFFFE or tag in _PIXEL_TAGS
-                        or (value_len and self._maybe_sequence(tag, vr))):
-                    special = True
-                    break
-                count += 1
-                pos += size + value_len
+            pos, count, special = plain(buf, "<" if little else ">", room, stop)
             self.elements += count
             self.cost += count * ELEMENT_COST
             fp.seek(at + pos)
             if (special or pos == 0 or count >= room) and self.step(fp, implicit, little, stop, 0) is not None:
                 return
+
+    def _plain_explicit(self, buf: bytes, order: str, room: int, stop: int) -> tuple[int, int, bool]:
+        """(bytes, count) of the plain explicit-VR elements at the start of ``buf`` (at most ``room``), and
+        whether an element that is not plain follows: a sequence, VR UN, a VR pydicom does not know, an
+        undefined length, an item or delimiter, pixel data, the transfer syntax, the end of group ``stop``."""
+        pos, count, n = 0, 0, len(buf)
+        sizes = _header_sizes()
+        head, long_fmt = struct.Struct(order + "HH2sH").unpack_from, struct.Struct(order + "L").unpack_from
+        while pos + 12 <= n and count < room:
+            group, _elem, vr, value_len = head(buf, pos)
+            size = sizes.get(vr)
+            if size is None or group in (0xFFFE, 0x7FE0) or (stop >= 0 and (group != stop or _elem == 0x0010)):
+                return pos, count, True
+            if size == 12:
+                value_len = long_fmt(buf, pos + 8)[0]
+                if value_len == _UNDEFINED:
+                    return pos, count, True
+            count += 1
+            pos += size + value_len
+        return pos, count, False
+
+    def _plain_implicit(self, buf: bytes, order: str, room: int, stop: int) -> tuple[int, int, bool]:
+        """:meth:`_plain_explicit` for implicit VR: not plain is also what pydicom may read as a sequence."""
+        pos, count, n = 0, 0, len(buf)
+        head = struct.Struct(order + "HHL").unpack_from
+        while pos + 12 <= n and count < room:
+            group, elem, value_len = head(buf, pos)
+            if (value_len == _UNDEFINED or group in (0xFFFE, 0x7FE0)
+                    or (stop >= 0 and (group != stop or elem == 0x0010))
+                    or (value_len and self._maybe_sequence(group << 16 | elem, None))):
+                return pos, count, True
+            count += 1
+            pos += 8 + value_len
+        return pos, count, False
 
     def element(self, fp: Any, implicit: bool, order: str) -> tuple[int, bytes | None, int] | None:
         """(tag, explicit VR or None, value length) of the next element as pydicom's ``data_element_generator``
@@ -328,8 +354,8 @@ def _encoding(fp: Any, syntax: str | None) -> tuple[bool, bool]:
 def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
     """Refuse the DICOM file ``src`` (a path or a seekable binary file object, left where it was) when pydicom
     would build more than :func:`allowance` elements and items from it; ``shown`` names it in the message.
-    ``header_only``: the read stops before the pixel data. Deflated data sets are inflated here (their size
-    was bounded before), and counted against the file's allowance."""
+    ``header_only``: the read stops before the pixel data. A deflated data set is inflated here within its
+    allowance (:func:`_walk_deflated`) and walked, counted against the file's allowance."""
     own = isinstance(src, (str, bytes)) or hasattr(src, "__fspath__")
     try:
         fh = open(src, "rb") if own else src  # noqa: SIM115 (closed below)
@@ -345,13 +371,17 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
         if len(head) < 132 or head[128:132] != b"DICM":
             fp.seek(0)  # pydicom reads a bare data set from the start (force=True)
         stop = _AT_PIXELS if header_only else _AT_END
-        walk.dataset(fp, False, True, None, stop=2)  # the file meta group (explicit VR little endian)
-        walk.dataset(fp, True, True, None, stop=0)  # a command set (group 0000, implicit VR)
+        walk.top_level(fp, False, True, 2)  # the file meta group (explicit VR little endian)
+        walk.top_level(fp, True, True, 0)  # a command set (group 0000, implicit VR)
+        start = fp.tell()
         if walk.syntax == _DEFLATED:
-            _walk_deflated(walk, fp, stop)
-        else:
-            implicit, little = _encoding(fp, walk.syntax)
-            walk.top_level(fp, implicit, little, stop)
+            _walk_deflated(walk, fp, stop, shown)
+            fp.seek(start)
+        # A deflated data set is walked as stored too (explicit VR little endian, what pydicom reads when it does
+        # not take the Transfer Syntax UID for deflated): where this walk's reading of the UID and pydicom's could
+        # differ, both readings are counted.
+        implicit, little = _encoding(fp, walk.syntax)
+        walk.top_level(fp, implicit, little, stop)
     except _TooMany as exc:
         raise ReadError(shown, exc.why, "a real DICOM file is not built like this; check where it came from") from None
     finally:
@@ -361,12 +391,30 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
             fh.seek(pos)
 
 
-def _walk_deflated(walk: _Walk, fp: Any, stop: int) -> None:
+def _walk_deflated(walk: _Walk, fp: Any, stop: int, shown: Any) -> None:
+    """Inflate a Deflated Explicit VR Little Endian data set within its allowance and walk it.
+
+    pydicom inflates the data set whole, in memory, before it reads any element (even for a header-only read):
+    a 2 MB file of deflated zeros would take gigabytes. It is inflated here first in bounded chunks, and
+    refused beyond :func:`~covidct.readers._common.inflate_allowance` (like an archive's: a multiple of the
+    compressed size, at least a floor, at most the decoded limit), after time linear in the file's size."""
     import io
 
+    from covidct.readers._common import inflate_allowance, inflate_refused
+
+    start = fp.tell()
+    allowance, why = inflate_allowance(shown, fp.seek(0, os.SEEK_END) - start)
+    fp.seek(start)
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    data = bytearray()
     try:
-        data = zlib.decompress(fp.read(), -zlib.MAX_WBITS)
+        while not inflater.eof:
+            chunk = inflater.unconsumed_tail or fp.read(1 << 16)
+            if not chunk:
+                break
+            data += inflater.decompress(chunk, 1 << 20)
+            if len(data) > allowance:
+                raise inflate_refused(shown, "deflated data set", allowance, why)
     except zlib.error:
-        return  # pydicom reports it
-    inner = io.BytesIO(data)
-    walk.top_level(inner, False, True, stop)
+        pass  # damaged deflate data: pydicom reports it; what inflated is walked
+    walk.top_level(io.BytesIO(data), False, True, stop)
