@@ -143,10 +143,24 @@ class _Walk:
         if len(head) == 6:  # pydicom looks at the first element's VR (in items only to switch to implicit)
             found = not (0x40 < head[4] < 0x5B and 0x40 < head[5] < 0x5B)
             implicit = (implicit or found) if stop == _ITEM_DS else found
+        plain = self._plain_implicit if implicit else self._plain_explicit
+        order = "<" if little else ">"
+        chunk = 1 << 6 if stop == _ITEM_DS else 1 << 12  # items are often small
         while length is None or fp.tell() - start < length:
-            done = self.step(fp, implicit, little, stop, depth)
-            if done is not None:
-                return done
+            # the plain elements (defined length, a known VR, no sequence) from a chunk of the file in memory,
+            # the next other one by step(): a header of a hundred elements costs a few reads
+            at = fp.tell()
+            buf = fp.read(chunk)
+            chunk = min(chunk * 2, _CHUNK)
+            room = (self.limit - self.cost) // ELEMENT_COST  # elements before the allowance is reached
+            pos, count, special = plain(buf, order, room, stop, len(buf) if length is None else start + length - at)
+            self.elements += count
+            self.cost += count * ELEMENT_COST
+            fp.seek(at + pos)
+            if special or pos == 0 or count >= room:
+                done = self.step(fp, implicit, little, stop, depth)
+                if done is not None:
+                    return done
         return True
 
     def step(self, fp: Any, implicit: bool, little: bool, stop: int, depth: int) -> bool | None:
@@ -171,37 +185,15 @@ class _Walk:
             return False
         return None
 
-    def top_level(self, fp: Any, implicit: bool, little: bool, stop: int) -> None:
-        """:meth:`dataset` for a top-level data set (``stop`` as there), faster:
-        the plain elements (defined length, a known VR, no sequence) are read from chunks of the file in
-        memory, every other element by :meth:`step`. A header of a hundred elements costs a few reads."""
-        start = fp.tell()
-        head = fp.read(6)
-        fp.seek(start)
-        if len(head) == 6:
-            implicit = not (0x40 < head[4] < 0x5B and 0x40 < head[5] < 0x5B)
-        plain = self._plain_implicit if implicit else self._plain_explicit
-        chunk = 1 << 12
-        while True:
-            at = fp.tell()
-            buf = fp.read(chunk)
-            chunk = min(chunk * 2, _CHUNK)
-            room = (self.limit - self.cost) // ELEMENT_COST  # elements before the allowance is reached
-            pos, count, special = plain(buf, "<" if little else ">", room, stop)
-            self.elements += count
-            self.cost += count * ELEMENT_COST
-            fp.seek(at + pos)
-            if (special or pos == 0 or count >= room) and self.step(fp, implicit, little, stop, 0) is not None:
-                return
-
-    def _plain_explicit(self, buf: bytes, order: str, room: int, stop: int) -> tuple[int, int, bool]:
-        """(bytes, count) of the plain explicit-VR elements at the start of ``buf`` (at most ``room``), and
+    def _plain_explicit(self, buf: bytes, order: str, room: int, stop: int, end: int) -> tuple[int, int, bool]:
+        """(bytes, count) of the plain explicit-VR elements starting in ``buf`` before ``end`` (at most ``room``),
+        and
         whether an element that is not plain follows: a sequence, VR UN, a VR pydicom does not know, an
         undefined length, an item or delimiter, pixel data, the transfer syntax, the end of group ``stop``."""
         pos, count, n = 0, 0, len(buf)
         sizes = _header_sizes()
         head, long_fmt = struct.Struct(order + "HH2sH").unpack_from, struct.Struct(order + "L").unpack_from
-        while pos + 12 <= n and count < room:
+        while pos + 12 <= n and pos < end and count < room:
             group, _elem, vr, value_len = head(buf, pos)
             size = sizes.get(vr)
             if size is None or group in (0xFFFE, 0x7FE0) or (stop >= 0 and (group != stop or _elem == 0x0010)):
@@ -214,11 +206,11 @@ class _Walk:
             pos += size + value_len
         return pos, count, False
 
-    def _plain_implicit(self, buf: bytes, order: str, room: int, stop: int) -> tuple[int, int, bool]:
+    def _plain_implicit(self, buf: bytes, order: str, room: int, stop: int, end: int) -> tuple[int, int, bool]:
         """:meth:`_plain_explicit` for implicit VR: not plain is also what pydicom may read as a sequence."""
         pos, count, n = 0, 0, len(buf)
         head = struct.Struct(order + "HHL").unpack_from
-        while pos + 12 <= n and count < room:
+        while pos + 12 <= n and pos < end and count < room:
             group, elem, value_len = head(buf, pos)
             if (value_len == _UNDEFINED or group in (0xFFFE, 0x7FE0)
                     or (stop >= 0 and (group != stop or elem == 0x0010))
@@ -371,8 +363,8 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
         if len(head) < 132 or head[128:132] != b"DICM":
             fp.seek(0)  # pydicom reads a bare data set from the start (force=True)
         stop = _AT_PIXELS if header_only else _AT_END
-        walk.top_level(fp, False, True, 2)  # the file meta group (explicit VR little endian)
-        walk.top_level(fp, True, True, 0)  # a command set (group 0000, implicit VR)
+        walk.dataset(fp, False, True, None, stop=2)  # the file meta group (explicit VR little endian)
+        walk.dataset(fp, True, True, None, stop=0)  # a command set (group 0000, implicit VR)
         start = fp.tell()
         if walk.syntax == _DEFLATED:
             _walk_deflated(walk, fp, stop, shown)
@@ -381,7 +373,7 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
         # not take the Transfer Syntax UID for deflated): where this walk's reading of the UID and pydicom's could
         # differ, both readings are counted.
         implicit, little = _encoding(fp, walk.syntax)
-        walk.top_level(fp, implicit, little, stop)
+        walk.dataset(fp, implicit, little, None, stop=stop)
     except _TooMany as exc:
         raise ReadError(shown, exc.why, "a real DICOM file is not built like this; check where it came from") from None
     finally:
@@ -417,4 +409,4 @@ def _walk_deflated(walk: _Walk, fp: Any, stop: int, shown: Any) -> None:
                 raise inflate_refused(shown, "deflated data set", allowance, why)
     except zlib.error:
         pass  # damaged deflate data: pydicom reports it; what inflated is walked
-    walk.top_level(io.BytesIO(data), False, True, stop)
+    walk.dataset(io.BytesIO(data), False, True, None, stop=stop)
