@@ -1,17 +1,18 @@
 """A bound on the Python objects pydicom builds from a DICOM file, checked before pydicom reads it.
 
 pydicom turns every element and sequence item it parses into a Python object (a data element of about
-150 bytes, an item's ``Dataset`` of about 700), and it parses every undefined-length sequence whole, also
+285 bytes, an item's ``Dataset`` of about 670), and it parses every undefined-length sequence whole, also
 in header-only reads (``stop_before_pixels``, ``specific_tags`` skip only defined-length values); sequences
 of defined length are parsed when first used. Sixteen bytes of file make one empty item, so a 16 MB file
 of empty items took 744 MB and 55 s to read one attribute. :func:`check_structure` walks the file's
 structure first, as pydicom (3.0) parses it -- the file meta group, the command set, the data set (inflated
 when deflated), every sequence of defined or undefined length, items inside items, implicit and explicit VR
 (also where a writer switches between them), both byte orders, VR UN and private elements of undefined
-length that pydicom reads as sequences -- and counts the elements and items. More than the file's
-allowance (:func:`allowance`) is a :class:`ReadError` before pydicom builds anything: the walk keeps one
-frame per nesting level (at most :data:`MAX_DEPTH`), and stops at the first node over the allowance, so it
-takes time linear in the file and constant memory.
+length that pydicom reads as sequences -- and estimates what pydicom would build. More than the file's
+allowance (:func:`allowance`, 24 times its size) is a :class:`ReadError` before pydicom builds anything: the
+walk keeps one frame per nesting level (at most :data:`MAX_DEPTH`) and stops at the first element or item over
+the allowance, so it takes time linear in the file and memory of one chunk (a deflated data set: its inflated
+size, within the inflate allowance, as pydicom itself needs).
 
 Where pydicom's reading is ambiguous the walk counts more, never less: every value that pydicom could
 convert to a sequence when it is used (VR SQ, VR UN, implicit private elements) is walked as one; a header-only
