@@ -94,6 +94,15 @@ def _vr_sets() -> tuple[frozenset[bytes], frozenset[bytes]]:
     return _VRS[0], _VRS[1]
 
 
+_UNPACKERS = {order: (struct.Struct(order + "HH2sH").unpack_from, struct.Struct(order + "L").unpack_from,
+                      struct.Struct(order + "HHL").unpack_from) for order in "<>"}
+
+
+def _unpackers(order: str) -> tuple[Any, Any, Any]:
+    """(explicit-VR element header, 4-byte length, implicit-VR element header) unpackers for a byte order."""
+    return _UNPACKERS[order]
+
+
 _SIZES: dict[bytes, int] = {}
 
 
@@ -188,19 +197,18 @@ class _Walk:
 
     def _plain_explicit(self, buf: bytes, order: str, room: int, stop: int, end: int) -> tuple[int, int, bool]:
         """(bytes, count) of the plain explicit-VR elements starting in ``buf`` before ``end`` (at most ``room``),
-        and
-        whether an element that is not plain follows: a sequence, VR UN, a VR pydicom does not know, an
+        and whether an element that is not plain follows: a sequence, VR UN, a VR pydicom does not know, an
         undefined length, an item or delimiter, pixel data, the transfer syntax, the end of group ``stop``."""
-        pos, count, n = 0, 0, len(buf)
+        pos, count, last, grouped = 0, 0, min(len(buf) - 12, end - 1), stop >= 0
         sizes = _header_sizes()
-        head, long_fmt = struct.Struct(order + "HH2sH").unpack_from, struct.Struct(order + "L").unpack_from
-        while pos + 12 <= n and pos < end and count < room:
-            group, _elem, vr, value_len = head(buf, pos)
+        head, long_len, _ = _unpackers(order)
+        while pos <= last and count < room:
+            group, elem, vr, value_len = head(buf, pos)
             size = sizes.get(vr)
-            if size is None or group in (0xFFFE, 0x7FE0) or (stop >= 0 and (group != stop or _elem == 0x0010)):
+            if size is None or group == 0xFFFE or group == 0x7FE0 or (grouped and (group != stop or elem == 0x0010)):
                 return pos, count, True
             if size == 12:
-                value_len = long_fmt(buf, pos + 8)[0]
+                value_len = long_len(buf, pos + 8)[0]
                 if value_len == _UNDEFINED:
                     return pos, count, True
             count += 1
@@ -209,9 +217,9 @@ class _Walk:
 
     def _plain_implicit(self, buf: bytes, order: str, room: int, stop: int, end: int) -> tuple[int, int, bool]:
         """:meth:`_plain_explicit` for implicit VR: not plain is also what pydicom may read as a sequence."""
-        pos, count, n = 0, 0, len(buf)
-        head = struct.Struct(order + "HHL").unpack_from
-        while pos + 12 <= n and pos < end and count < room:
+        pos, count, last = 0, 0, min(len(buf) - 12, end - 1)
+        head = _unpackers(order)[2]
+        while pos <= last and count < room:
             group, elem, value_len = head(buf, pos)
             if (value_len == _UNDEFINED or group in (0xFFFE, 0x7FE0)
                     or (stop >= 0 and (group != stop or elem == 0x0010))
