@@ -41,6 +41,7 @@ from covidct.readers._common import (
     damaged,
     plain,
 )
+from covidct.readers._dicomscan import check_structure
 
 if TYPE_CHECKING:
     import numpy
@@ -157,6 +158,7 @@ def referenced_series(path: str | os.PathLike[str], fmt: str) -> tuple[bool, str
     import pydicom
 
     _check_size(path, MAX_FILE_BYTES)
+    check_structure(path, path, header_only=True)
     tags = ["SOPClassUID", "ReferencedSeriesSequence", "ReferencedFrameOfReferenceSequence"]
     try:
         with warnings.catch_warnings():
@@ -218,6 +220,7 @@ def _dataset(path: Any, sop_class: str, what: str) -> Any:
     import pydicom
 
     _check_size(path, MAX_FILE_BYTES)
+    check_structure(path, path, header_only=False)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from typing import Any
 
@@ -32,6 +31,7 @@ from covidct.readers._common import (
     plain,
     rescale,
 )
+from covidct.readers._dicomscan import check_structure
 
 # What read_header returns (and read puts in meta): ordering, identity, geometry and pixel facts.
 HEADER_KEYWORDS: tuple[str, ...] = (
@@ -97,7 +97,7 @@ def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
     if inner is not None:
         src = inner
     pos = src.tell() if hasattr(src, "seek") else None
-    _check_inflated_size(src)
+    check_structure(src, shown, header_only=header_only)  # also bounds a deflated data set's inflated size
     kwargs: dict[str, Any] = {"stop_before_pixels": True, "specific_tags": _READ_TAGS} if header_only else {}
     kwargs.update(options)
     try:
@@ -121,95 +121,6 @@ def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
         raise ReadError(shown, f"not a DICOM file ({exc})") from None
     except Exception as exc:  # pydicom raises many kinds on damaged files
         raise damaged(shown, "parse DICOM", exc) from None
-
-
-DEFLATED_TS = "1.2.840.10008.1.2.1.99"  # Deflated Explicit VR Little Endian: the whole data set is deflated
-_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"}
-_MAX_META_ELEMENTS = 256  # a real file meta group has about ten
-
-
-def _transfer_syntaxes(fh: Any) -> list[str]:
-    """Every Transfer Syntax UID (0002,0010) in the file meta group at ``fh``'s position, parsed as pydicom
-    parses it (after a 128-byte preamble + ``DICM``, else from the start; explicit or implicit VR); leaves
-    ``fh`` where the data set starts.
-
-    All of them, not the first: pydicom keeps the last of repeated elements, so a file must not pass this
-    check with a harmless first value and a deflated second one.
-    """
-    import struct
-
-    start = fh.tell()
-    head = fh.read(132)
-    if len(head) < 132 or head[128:132] != b"DICM":
-        fh.seek(start)
-    found: list[str] = []
-    for _ in range(_MAX_META_ELEMENTS):
-        at = fh.tell()
-        raw = fh.read(8)
-        group, elem = struct.unpack("<HH", raw[:4]) if len(raw) == 8 else (None, None)
-        if group != 2:
-            fh.seek(at)  # the data set starts here
-            break
-        vr = raw[4:6]
-        if vr.isalpha() and vr.isupper():  # explicit VR
-            if vr in _LONG_VRS:
-                extra = fh.read(4)
-                if len(extra) < 4:
-                    break
-                length = struct.unpack("<I", extra)[0]
-            else:
-                length = struct.unpack("<H", raw[6:8])[0]
-        else:
-            length = struct.unpack("<I", raw[4:8])[0]
-        if length == 0xFFFFFFFF:
-            break
-        if elem == 0x0010:
-            found.append(fh.read(min(length, 256)).decode("ascii", "replace").strip(" \x00"))
-            if length > 256:
-                fh.seek(length - 256, 1)
-        else:
-            fh.seek(length, 1)
-    return found
-
-
-def _check_inflated_size(src: Any) -> None:
-    """Refuse a deflated DICOM file whose data set inflates to more than its allowance, before pydicom reads it.
-
-    pydicom inflates a Deflated Explicit VR Little Endian data set whole, in memory, before reading any
-    element (even for a header-only read): a 2 MB file of deflated zeros takes gigabytes. The data set is
-    inflated here first in bounded chunks, counted and dropped. The allowance, like an archive's, is
-    :data:`DEFLATE_RATIO` times the compressed size, at least :data:`DEFLATE_FLOOR`, at most the decoded
-    limit (``COVIDCT_MAX_DECODED_BYTES`` when set replaces it), so a refusal costs time linear in the
-    file's size and one chunk of memory. Leaves ``src`` (a file object) at its position.
-    """
-    import zlib
-
-    from covidct.readers._common import count_inflated, inflate_allowance, inflate_refused
-
-    own = isinstance(src, (str, bytes)) or hasattr(src, "__fspath__")
-    try:
-        fh = open(src, "rb") if own else src  # noqa: SIM115 (closed below)
-    except OSError:
-        return  # pydicom reports it
-    if not hasattr(fh, "seek") or not hasattr(fh, "read"):
-        return
-    pos = fh.tell()
-    try:
-        if DEFLATED_TS not in _transfer_syntaxes(fh):
-            return
-        start = fh.tell()
-        allowance, why = inflate_allowance(src, fh.seek(0, os.SEEK_END) - start)
-        fh.seek(start)
-        total, _ended = count_inflated(fh, zlib.decompressobj(-zlib.MAX_WBITS), allowance)
-        if total > allowance:
-            raise inflate_refused(src, "deflated data set", allowance, why)
-    except zlib.error:
-        return  # damaged deflate data: pydicom reports it
-    finally:
-        if own:
-            fh.close()
-        else:
-            fh.seek(pos)
 
 
 def _header(ds: Any) -> dict[str, object]:
