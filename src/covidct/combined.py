@@ -77,13 +77,19 @@ class Combination:
 
 def plan(refs: Sequence[str], target: str | Target, *, configs: MappingT[str, str] | None = None,
          labels: MappingT[str, str] | None = None, cards_dir: str | os.PathLike[str] | None = None) -> Combination:
-    """Which config and label of each source, and where each class goes (no data is read)."""
+    """Which config and label of each source, and where each class goes (no data is read).
+
+    A card with several configs that fit the target (COVID-CTset's 2D `folds` and 3D `full-scans`) takes
+    the one whose dimensionality the other sources share, since the pooled rows have one image column;
+    sources of different dimensionality are refused.
+    """
     from covidct.registry import registry
 
     reg = registry(cards_dir)
     tgt = target if isinstance(target, Target) else load_target(target, cards_dir)
     combo = Combination(tgt)
     seen: set[str] = set()
+    found: list[tuple[Card, list[_Fit]]] = []
     for ref in refs:
         card = reg.get(ref)
         if card.id in seen:
@@ -92,13 +98,28 @@ def plan(refs: Sequence[str], target: str | Target, *, configs: MappingT[str, st
         if not {m.value for m in card.modality} & {m.value for m in tgt.modality}:
             raise MappingError(f"{card.id} is {', '.join(m.value for m in card.modality)}; target {tgt.id} is for "
                                f"{', '.join(m.value for m in tgt.modality)}")
-        cfg, lab, mapping = _choose(card, tgt, (configs or {}).get(card.id), (labels or {}).get(card.id))
-        combo.sources.append(SourcePlan(card, cfg, lab, mapping))
+        found.append((card, _fits(card, tgt, (configs or {}).get(card.id), (labels or {}).get(card.id))))
+    settled = {fits[0][0].dimensionality for _, fits in found if len(fits) == 1}
+    for card, fits in found:
+        if len(fits) > 1 and len(settled) == 1:
+            fits = [f for f in fits if f[0].dimensionality in settled] or fits
+        if len(fits) > 1:
+            raise MappingError(f"{card.id}: configs {[c.name for c, _, _ in fits]} all map onto {tgt.id}; choose "
+                               f"one (configs={{{card.id!r}: ...}} or --config {card.id}=NAME)")
+        combo.sources.append(SourcePlan(card, *fits[0]))
+    dims = sorted({str(s.config.dimensionality.value) for s in combo.sources})
+    if len(dims) > 1:
+        raise MappingError(f"the sources mix {' and '.join(dims)} examples ("
+                           + ", ".join(f"{s.card.id}/{s.config.name}" for s in combo.sources)
+                           + "); one combined dataset has one kind of image: choose configs of one kind")
     return combo
 
 
-def _choose(card: Card, tgt: Target, config: str | None, label: str | None
-            ) -> tuple[Config, LabelDef, list[ClassMapping]]:
+_Fit = tuple[Config, LabelDef, list[ClassMapping]]
+
+
+def _fits(card: Card, tgt: Target, config: str | None, label: str | None) -> list[_Fit]:
+    """The configs of ``card`` (``config`` alone when given) whose class label maps onto ``tgt``."""
     if config is not None:
         try:
             cands = [card.config(config)]
@@ -106,7 +127,7 @@ def _choose(card: Card, tgt: Target, config: str | None, label: str | None
             raise MappingError(str(exc.args[0])) from None
     else:
         cands = card.loadable_configs
-    found = []
+    found: list[_Fit] = []
     errors = []
     for cfg in cands:
         try:
@@ -117,13 +138,12 @@ def _choose(card: Card, tgt: Target, config: str | None, label: str | None
         mapping = map_classes(tgt, card, cfg, lab)
         if any(m.target is not None for m in mapping):
             found.append((cfg, lab, mapping))
-    if len(found) == 1 or (found and config is not None):
-        return found[0]
+    if found and config is not None:
+        return found[:1]
     if not found:
         why = "; ".join(errors) or "no class maps onto a target class"
         raise MappingError(f"{card.id}: no loadable config has a class label that maps onto target {tgt.id} ({why})")
-    raise MappingError(f"{card.id}: configs {[c.name for c, _, _ in found]} all map onto {tgt.id}; choose one "
-                       f"(configs={{{card.id!r}: ...}} or --config {card.id}=NAME)")
+    return found
 
 
 def combine(

@@ -81,6 +81,19 @@ def test_original_labels_and_sources_are_kept(combined: object) -> None:
     assert len({(r["source"], r["path"]) for r in rows}) == len(rows)  # each example once
 
 
+def test_a_card_with_a_2d_and_a_3d_config_takes_the_kind_the_other_sources_share() -> None:
+    """COVID-CTset's `folds` (2D slices) and `full-scans` (3D series) both map onto the CT target: beside 2D
+    sources the 2D config is taken; alone it is a choice the user makes; 2D and 3D together are refused."""
+    chosen = plan(["cncb", "covid-ctset"], "covid-pneumonia-ct").sources
+    assert [(s.card.id, s.config.name) for s in chosen] == [("cncb", "classification"), ("covid-ctset", "folds")]
+    with pytest.raises(MappingError, match=r"covid-ctset: configs \['folds', 'full-scans'\] all map onto "
+                                           r"covid-pneumonia-ct; choose one"):
+        plan(["covid-ctset"], "covid-pneumonia-ct")
+    with pytest.raises(MappingError, match=r"the sources mix 2D and 3D examples \(cncb/classification, "
+                                           r"covid-ctset/full-scans\).*choose configs of one kind"):
+        plan(["cncb", "covid-ctset"], "covid-pneumonia-ct", configs={"covid-ctset": "full-scans"})
+
+
 def test_a_finding_to_a_diagnosis_needs_an_explicit_predicate(tmp_path: Path) -> None:
     cards = tmp_path / "cards"
     shutil.copytree(REPO_CARDS, cards)
