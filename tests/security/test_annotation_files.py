@@ -224,7 +224,9 @@ VOC_BOX = "<object><name>A</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xm
     ("huge", VOC_ROOT + VOC_BOX.replace("<xmax>2<", "<xmax>1e400<") + "</annotation>", "is not a finite position"),
     ("far", VOC_ROOT + VOC_BOX.replace("<xmax>2<", "<xmax>1e9<") + "</annotation>", "is not a finite position"),
     ("inverted", VOC_ROOT + VOC_BOX.replace("<xmax>2<", "<xmax>-5<") + "</annotation>", "xmax < xmin"),
-    ("box-flood", VOC_ROOT + VOC_BOX * (A.MAX_BOXES + 1) + "</annotation>", f"more than {A.MAX_BOXES:,} objects"),
+    # the most objects 1 MB holds (without names): the object count is a bound of its own
+    ("box-flood", VOC_ROOT + VOC_BOX.replace("<name>A</name>", "") * (A.MAX_BOXES + 1) + "</annotation>",
+     f"more than {A.MAX_BOXES:,} objects"),
 ])
 def test_hostile_voc_xml_is_refused(tmp_path, name, text, message):
     path = tmp_path / name / VOC_NAME
@@ -236,15 +238,18 @@ def test_hostile_voc_xml_is_refused(tmp_path, name, text, message):
     refused(path, "voc-xml", message)
 
 
-def test_voc_tag_flood_nesting_and_size_have_the_lidc_bounds(tmp_path):
-    """The VOC reader goes through the same front end: markup counted before expat, size refused from stat."""
-    flood = tmp_path / "flood" / VOC_NAME
-    flood.parent.mkdir()
-    flood.write_text(VOC_ROOT + "<a/>" * A.MAX_XML_MARKUP + "</annotation>")
-    refused(flood, "voc-xml", f"tags, more than the {A.MAX_XML_MARKUP:,} an annotation file may have")
-    deep = tmp_path / "deep" / VOC_NAME
+def test_voc_files_have_a_slice_sized_bound(tmp_path):
+    """The VOC reader goes through the LIDC reader's front end with a bound for one slice's boxes (1 MB): a tag
+    flood or a deep nesting is refused from its size before expat; the deepest nesting under it reads."""
+    for name, text in (("flood", VOC_ROOT + "<a/>" * A.MAX_XML_MARKUP + "</annotation>"),
+                       ("deep", VOC_ROOT + "<a>" * 200_000 + "</a>" * 200_000 + "</annotation>")):
+        path = tmp_path / name / VOC_NAME
+        path.parent.mkdir()
+        path.write_text(text)
+        refused(path, "voc-xml", f"more than the {A.MAX_VOC_BYTES:,} an annotation file may have; refused")
+    deep = tmp_path / "deepest" / VOC_NAME
     deep.parent.mkdir()
-    depth = A.MAX_XML_MARKUP // 2 - 2
+    depth = (A.MAX_VOC_BYTES - 100) // 7
     deep.write_text(VOC_ROOT + "<a>" * depth + "</a>" * depth + "</annotation>")
     done = run(deep, "voc-xml")
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "read", "")

@@ -18,7 +18,8 @@ on a series' slices. Readers keep every reader's marks separate (``Region.reader
   the slice's SOPInstanceUID (the file stem is the match key; the file itself names no UID), one ``object``
   per box (``name``, ``bndbox`` with ``xmin``, ``ymin``, ``xmax``, ``ymax`` in pixels).
 
-Bounds (every input is untrusted): files at most :data:`MAX_FILE_BYTES`; at most :data:`MAX_POINTS` points
+Bounds (every input is untrusted): files at most :data:`MAX_FILE_BYTES` (XML :data:`MAX_XML_BYTES`, one VOC
+file :data:`MAX_VOC_BYTES` and :data:`MAX_BOXES` objects); at most :data:`MAX_POINTS` points
 and :data:`MAX_CONTOURS` contours per file; coordinates finite. XML with a DOCTYPE, an entity declaration or
 any ``<!`` markup other than comments and CDATA is refused before parsing (no entity expansion, no
 external entities), and the markup is counted before expat parses it. Every failure is a :class:`ReadError`.
@@ -57,6 +58,7 @@ MAX_XML_BYTES = 16 << 20  # real LIDC-IDRI XML files are at most a few MB
 MAX_XML_MARKUP = 800_000
 MAX_POINTS = 2_000_000  # points in one file (all contours): 48 MB as float64 (x, y, z)
 MAX_CONTOURS = 200_000
+MAX_VOC_BYTES = 1 << 20  # a VOC file boxes one slice: the real Lung-PET-CT-Dx ones have about 540 bytes per box
 MAX_BOXES = 10_000  # objects in one VOC file (one slice): real Lung-PET-CT-Dx files have one or two
 MAX_COORD = 1e7  # mm or pixels: anything larger is not a position in a scan
 
@@ -356,14 +358,14 @@ def read_seg(path: str | os.PathLike[str]) -> AnnotationSet:
 _DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")
 
 
-def _xml_bytes(path: Any) -> bytes:
+def _xml_bytes(path: Any, limit: int = MAX_XML_BYTES) -> bytes:
     from covidct.fsutil import open_regular
 
-    _check_size(path, MAX_XML_BYTES)
+    _check_size(path, limit)
     with open_regular(path, "annotation file") as fh:
-        data = fh.read(MAX_XML_BYTES + 1)
-    if len(data) > MAX_XML_BYTES:
-        raise ReadError(path, f"is more than {MAX_XML_BYTES:,} bytes; refused")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ReadError(path, f"is more than {limit:,} bytes; refused")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:1024]:
         raise ReadError(path, "is not UTF-8 XML (UTF-16 or binary); annotation XML files are UTF-8")
     head = data[:200].lower()
@@ -381,12 +383,12 @@ def _xml_bytes(path: Any) -> bytes:
     return data
 
 
-def _parse_xml(path: Any, root_name: str, what: str) -> Any:
-    """The root element of an annotation XML file, checked by :func:`_xml_bytes` first (size, markup count, no
-    DOCTYPE or entity), and refused unless its root element is ``root_name``."""
+def _parse_xml(path: Any, root_name: str, what: str, limit: int = MAX_XML_BYTES) -> Any:
+    """The root element of an annotation XML file, checked by :func:`_xml_bytes` first (size at most ``limit``,
+    markup count, no DOCTYPE or entity), and refused unless its root element is ``root_name``."""
     import xml.etree.ElementTree as ET
 
-    data = _xml_bytes(path)
+    data = _xml_bytes(path, limit)
     try:
         root = ET.fromstring(data)  # expat in C; the markup count is bounded and no DTD is present
     except ET.ParseError as exc:
@@ -508,7 +510,7 @@ def read_voc_xml(path: str | os.PathLike[str]) -> AnnotationSet:
     import numpy as np
 
     uid = voc_slice_uid(path)
-    root = _parse_xml(path, "annotation", "a PASCAL VOC annotation")
+    root = _parse_xml(path, "annotation", "a PASCAL VOC annotation", MAX_VOC_BYTES)
     regions: list[Region] = []
     for obj in root:
         if _local(obj.tag) != "object":
