@@ -341,3 +341,13 @@ def test_the_cards_give_every_label_a_value(cid):
 
     got = [f.message for f in check_card(registry().get(cid)) if f.code == "W403"]
     assert got == []
+
+
+def test_show_says_how_voc_files_match_and_which_labels_come_from_records():
+    from covidct.render.text import _header_lines
+
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml", "labels": {"malignancy": "malignancy"}},
+              "boxes": {"pattern": "**/*.voc", "format": "voc-xml"}}, [MARKS, MALIGNANCY, {**BOXES, "name": "boxes"}])
+    lines = "\n".join(_header_lines(c.configs[0].layout, ""))
+    assert "labels from record fields: malignancy <- malignancy" in lines
+    assert "(voc-xml, one per reader; matched by file name = slice SOPInstanceUID)" in lines
