@@ -270,7 +270,7 @@ def test_w403_still_fires_for_a_class_label_nobody_fills():
     other = {**MALIGNANCY, "name": "texture"}
     c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml", "labels": {"malignancy": "malignancy"}}},
              [MARKS, MALIGNANCY, other])
-    got = [(f.code, f.message) for f in check_card(c) if f.code in ("W403", "C324")]
+    got = [(f.code, f.message) for f in check_card(c) if f.code in ("W403", "C325")]
     assert got == [("W403", "no layout rule gives label 'texture' a value")]
 
 
@@ -325,7 +325,7 @@ def test_validate_misused_record_labels():
                           "labels": {"malignancy": "malignant", "size": "malignancy"}},
               "boxes": {"pattern": "**/*.voc", "format": "voc-xml", "labels": {"texture": "texture"}}},
              [MARKS, {**BOXES, "name": "boxes"}, MALIGNANCY, number, {**MALIGNANCY, "name": "texture"}])
-    got = sorted((f.path[-1], f.message) for f in check_card(c) if f.code == "C324")
+    got = sorted((f.path[-1], f.message) for f in check_card(c) if f.code == "C325")
     assert got == [
         ("malignancy", "'malignant' is not a field of lidc-xml records"),
         ("size", "label 'size' is number without classes; a record field gives a class label with classes"),

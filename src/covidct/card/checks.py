@@ -413,7 +413,7 @@ def _check_value_rules(lay: Layout, available: set[str], label_names: dict[str, 
 def _check_record_labels(lay: Layout, spec: AnnotationSpec, label_names: dict[str, LabelDef],
                          ap: Path) -> Iterator[Finding]:
     """`annotations.<label>.labels`: each a class label with classes, given by nothing else, from a record field
-    the format has (C324)."""
+    the format has (C325)."""
     fields = RECORD_CLASS_FIELDS.get(spec.format, ())
     for cname, fld in spec.labels.items():
         at = (*ap, "labels", cname)
@@ -422,15 +422,15 @@ def _check_record_labels(lay: Layout, spec: AnnotationSpec, label_names: dict[st
             yield Finding(at, "C311", f"no label {cname!r} in the config's labels", hint=_near(cname, set(label_names)),
                           key=True)
         elif lab.kind != LabelKind.CLASS or not lab.classes:
-            yield Finding(at, "C324", f"label {cname!r} is {lab.kind.value}{'' if lab.classes else ' without classes'}"
+            yield Finding(at, "C325", f"label {cname!r} is {lab.kind.value}{'' if lab.classes else ' without classes'}"
                           f"; a record field gives a class label with classes", hint="declare its classes (kind class)")
         elif fld not in fields:
-            yield Finding(at, "C324", f"{fld!r} is not a field of {spec.format} records",
+            yield Finding(at, "C325", f"{fld!r} is not a field of {spec.format} records",
                           hint=_near(fld, set(fields)) or (f"fields: {', '.join(fields)}" if fields else
                                                             f"{spec.format} records have no class fields"))
         elif cname in lay.labels or cname in lay.files or cname in lay.annotations or \
                 sum(cname in other.labels for other in lay.annotations.values()) > 1:
-            yield Finding(at, "C324", f"label {cname!r} is given by another layout rule too",
+            yield Finding(at, "C325", f"label {cname!r} is given by another layout rule too",
                           hint="give each label one source")
 
 

@@ -98,7 +98,7 @@ KINDS: dict[str, IssueKind] = {
            "comes from a `dataset` while the images are not HDF5 rows."),
         _k("C323", E, "Misused label columns", "`label_columns` (one table column per class) gives the classes of a "
            "multi-label label, but is used for another kind of label or for an id, field or split."),
-        _k("C324", E, "Misused record field label", "An annotation's `labels` names a class label that is given by "
+        _k("C325", E, "Misused record field label", "An annotation's `labels` names a class label that is given by "
            "another rule too, has no classes, or is read from a field its format's records do not have (LIDC XML: "
            "the nine ratings)."),
         # W: warnings (exit status stays 0)

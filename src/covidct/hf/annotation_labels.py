@@ -71,7 +71,7 @@ def annotation_features(cfg: Config, shape: tuple[int, int] | None, member: bool
 
 
 def _record_label(cfg: Config, labels: dict[str, LabelDef], name: str, cname: str) -> LabelDef:
-    """The class label ``cname`` that a field of label ``name``'s records gives (the validator says more: C324)."""
+    """The class label ``cname`` that a field of label ``name``'s records gives (the validator says more: C325)."""
     lab = labels.get(cname)
     if lab is None or lab.kind != LabelKind.CLASS or not lab.classes:
         raise LayoutError(f"config {cfg.name!r}: `layout.annotations.{name}.labels.{cname}` names no class label "
