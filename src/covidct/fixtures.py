@@ -1128,12 +1128,17 @@ class Synthesizer:
                                        f"{exc} the scan does not define") from None
                 if k % 3 == 0:
                     marks = []  # a scan nobody annotated
+                if marks and spec.format == "voc-xml":  # one file per slice, named by the slice's SOPInstanceUID
+                    rel = f"{rel.rsplit('/', 1)[0] + '/' if '/' in rel else ''}{series.sop_uids[marks[0].index]}.xml"
                 if marks or spec.format == "lidc-xml":
                     self._write_bytes(rel, annotation_bytes(spec.format, series, marks))
                 expected = self.manifest.examples[k] if k < len(self.manifest.examples) else None
                 if expected is not None and self.labels.get(label) is not None and \
                         self.labels[label].kind != LabelKind.MASK:
                     expected.labels[label] = expected_marks(series, marks, spec.format, spec.classes)
+                    for cname, fld in spec.labels.items():  # a class per record, by the value of its field
+                        by_value = {c.value: c.name for c in self.labels[cname].classes}
+                        expected.labels[cname] = [by_value.get(r[fld]) for r in expected.labels[label]]
 
     def _expect(self, slots: list[_Slot], arrays: dict[str, dict[Any, Any]]) -> None:
         lay = self.lay
@@ -1554,6 +1559,8 @@ def annotation_bytes(fmt: str, series: SynthSeries, marks: list[Mark]) -> bytes:
                 for m in marks if m.reader == reader]})
         return lidc_xml_text(series, sessions).encode()
     first = [m for m in marks if m.reader == marks[0].reader] if marks else []
+    if fmt == "voc-xml":
+        return voc_xml_text(series, [(m.name, *_box(m)) for m in first]).encode()
     if fmt == "rtstruct":
         return rtstruct_bytes(series, {m.name: [(m.index, m.polygon)] for m in first}, label=marks[0].reader)
     import numpy as np
@@ -1575,16 +1582,42 @@ def expected_marks(series: SynthSeries, marks: list[Mark], fmt: str, classes: di
 
     out = []
     used = marks if fmt == "lidc-xml" else [m for m in marks if marks and m.reader == marks[0].reader]
-    kind = {"lidc-xml": "nodule", "rtstruct": "roi"}.get(fmt, "segment")
+    kind = {"lidc-xml": "nodule", "rtstruct": "roi", "voc-xml": "box"}.get(fmt, "segment")
     for j, m in enumerate(used):
         xs, ys = [p[0] for p in m.polygon], [p[1] for p in m.polygon]
-        rec: dict[str, Any] = {"reader": m.reader, "kind": kind, "id": m.id if fmt == "lidc-xml" else str(j + 1),
+        rec: dict[str, Any] = {"reader": None if fmt == "voc-xml" else m.reader, "kind": kind,
+                               "id": m.id if fmt == "lidc-xml" else str(j + 1),
                                "name": classes.get(m.name, m.name),
                                "slices": [m.index], "x": sum(xs) / len(xs), "y": sum(ys) / len(ys), "z": float(m.index)}
         if fmt == "lidc-xml":
             rec.update({c: m.characteristics.get(c, 0) for c in LIDC_CHARACTERISTICS})
+        elif fmt == "voc-xml":
+            rec.update(dict(zip(("xmin", "ymin", "xmax", "ymax"), _box(m), strict=True)))
         out.append(rec)
     return out
+
+
+def _box(m: Mark) -> tuple[float, float, float, float]:
+    """The bounding box (xmin, ymin, xmax, ymax) of a mark's polygon."""
+    xs, ys = [p[0] for p in m.polygon], [p[1] for p in m.polygon]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def voc_xml_text(series: SynthSeries, boxes: list[tuple[str, float, float, float, float]]) -> str:
+    """A PASCAL VOC file of ``boxes`` (name, xmin, ymin, xmax, ymax) as Lung-PET-CT-Dx ships them: LabelImg's
+    layout with its "Unknow" placeholders, ``Difficult`` capitalised and text inside ``source`` (as in
+    huyenbui117/lung_CT@257e9d3f2fdaea14bb80deb81fb6e05e9fd60a97:Annotation/A0001/*.xml)."""
+    from xml.sax.saxutils import escape
+
+    objects = "".join(
+        f"  <object>\n    <name>{escape(name)}</name>\n    <pose>Unspecified</pose>\n    <truncated>0</truncated>\n"
+        f"    <Difficult>0</Difficult>\n    <bndbox>\n      <xmin>{x0:g}</xmin>\n      <ymin>{y0:g}</ymin>\n"
+        f"      <xmax>{x1:g}</xmax>\n      <ymax>{y1:g}</ymax>\n    </bndbox>\n  </object>\n"
+        for name, x0, y0, x1, y1 in boxes)
+    return (f'<annotation verified="no">\n  <folder>Unknow</folder>\n  <filename>Unknow</filename>\n'
+            f"  <path>Unknow</path>\n  <source>Unknow<database>Unknown</database>\n  </source>\n"
+            f"  <size>\n    <width>{series.cols}</width>\n    <height>{series.rows}</height>\n    <depth>1</depth>\n"
+            f"  </size>\n  <segmented>0</segmented>\n{objects}</annotation>")
 
 
 def write_ct_series(out: Path, seed: str, n_slices: int = 4, rows: int = 24, cols: int = 20) -> SynthSeries:

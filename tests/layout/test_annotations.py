@@ -30,6 +30,10 @@ MASK = {"name": "mask", "kind": "mask", "granularity": "pixel", "source": ["radi
         "mask_values": [{"name": "background", "value": 0}, {"name": "nodule", "value": 1},
                         {"name": "lung", "value": 2}]}
 MARKS = {"name": "nodules", "kind": "points", "granularity": "contour", "source": ["radiologists"]}
+BOXES = {"name": "nodules", "kind": "boxes", "granularity": "box", "source": ["radiologists"]}
+MALIGNANCY = {"name": "malignancy", "kind": "class", "granularity": "contour", "source": ["radiologists"],
+              "classes": [{"name": n, "value": v, "unmapped": "a test class"}
+                          for v, n in enumerate(["unlikely", "indeterminate", "suspicious", "likely"], start=1)]}
 RECT = [(2, 3), (7, 3), (7, 9), (2, 9)]
 
 
@@ -184,7 +188,8 @@ def test_validate_names_unknown_labels_and_mask_values():
     assert not any(code == "W403" for code, _ in got)  # the annotations give `mask` its value
 
 
-@pytest.mark.parametrize(("fmt", "pattern"), [("rtstruct", "**/*.dcm"), ("seg", "**/*.dcm"), ("lidc-xml", "**/*.xml")])
+@pytest.mark.parametrize(("fmt", "pattern"), [("rtstruct", "**/*.dcm"), ("seg", "**/*.dcm"), ("lidc-xml", "**/*.xml"),
+                                             ("voc-xml", "**/*.xml")])
 def test_card_fixture_synthesizes_annotations_the_loader_reads(tmp_path, fmt, pattern):
     """The fixture synthesizer writes the annotation files of a card (RTSTRUCT and SEG among the slices, XML in
     folders of their own) and expects the marks a points label loads."""
@@ -193,7 +198,8 @@ def test_card_fixture_synthesizes_annotations_the_loader_reads(tmp_path, fmt, pa
     if fmt == "seg":
         need("highdicom")
     classes = {"GTV": "tumour"} if fmt != "lidc-xml" else {}
-    c = card({"nodules": {"pattern": pattern, "format": fmt, "classes": classes}}, [MARKS])
+    label = BOXES if fmt == "voc-xml" else MARKS
+    c = card({"nodules": {"pattern": pattern, "format": fmt, "classes": classes}}, [label])
     manifest = synthesize(c, c.configs[0], tmp_path / "data")
     got = {e["path"]: e["nodules"] for e in encode(c, tmp_path / "data")}
     assert any(e.labels["nodules"] for e in manifest.examples) and any(not e.labels["nodules"]
@@ -224,3 +230,124 @@ def test_slice_examples_get_their_slice_of_the_mask(data):
     assert np.array_equal(got[(first.series_uid, 1)][0], want)
     assert all(m == [] for (scan, _i), m in got.items() if scan != first.series_uid)
     assert not any(np.asarray(got[(first.series_uid, i)][0]).any() for i in (0, 2, 3))
+
+
+# ------------------------------------------------------------------------ LIDC ratings as class labels (malignancy)
+
+
+def test_a_rating_of_the_records_is_a_class_label_aligned_with_them(data):
+    """`annotations.nodules.labels: {malignancy: malignancy}`: one class per nodules record, in the same order;
+    null for the records no reader rated (small nodules, non-nodules), an empty list for a scan nobody read."""
+    root, series = data
+    place(root, "xml", "069.xml", lidc(series[0]))
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml", "labels": {"malignancy": "malignancy"}}},
+             [MARKS, MALIGNANCY])
+    got = encode(c, root)
+    assert [m["malignancy"] for m in got[0]["nodules"]] == [4, 0, 0, 2]
+    assert got[0]["malignancy"] == ["likely", None, None, "indeterminate"]
+    assert got[1]["malignancy"] == []
+    from covidct.hf.features import features_for
+
+    feats = features_for(c, c.configs[0])
+    assert feats["malignancy"].feature.names == ["unlikely", "indeterminate", "suspicious", "likely"]
+    assert feats.encode_example(got[0])["malignancy"] == [3, None, None, 1]
+
+
+def test_a_rating_no_class_has_is_one_message(data):
+    root, series = data
+    text = lidc(series[0]).replace("<malignancy>4</malignancy>", "<malignancy>5</malignancy>")
+    place(root, "xml", "069.xml", text)
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml", "labels": {"malignancy": "malignancy"}}},
+             [MARKS, MALIGNANCY])
+    with pytest.raises(LayoutError, match=r"its malignancy 5 is no class of label 'malignancy' \(values 1, 2, 3, 4\)"):
+        encode(c, root)
+
+
+def test_w403_still_fires_for_a_class_label_nobody_fills():
+    """The rule that fills a class label from the records satisfies W403 for that label only."""
+    from covidct.card.checks import check_card
+
+    other = {**MALIGNANCY, "name": "texture"}
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml", "labels": {"malignancy": "malignancy"}}},
+             [MARKS, MALIGNANCY, other])
+    got = [(f.code, f.message) for f in check_card(c) if f.code in ("W403", "C325")]
+    assert got == [("W403", "no layout rule gives label 'texture' a value")]
+
+
+# ------------------------------------------------------------------------ VOC boxes (Lung-PET-CT-Dx)
+
+
+def voc(boxes: list[tuple[str, int, int, int, int]]) -> str:
+    series = F.SynthSeries("1", "1", [], [], 24, 20, [])
+    return F.voc_xml_text(series, [(n, float(a), float(b), float(c), float(d)) for n, a, b, c, d in boxes])
+
+
+def test_voc_files_find_their_scan_through_the_slice_they_are_named_after(data):
+    """Each VOC file names no series: it lands on the scan (and slice) whose SOPInstanceUID is its name, wherever
+    it lies; its objects become records with the box, the class the card maps the name to, and the slice index."""
+    root, series = data
+    first, second = series
+    place(root, "voc-a", f"{first.sop_uids[2]}.xml", voc([("A", 2, 3, 7, 9), ("G", 10, 11, 14, 15)]))
+    place(root, "voc-b", f"{second.sop_uids[0]}.xml", voc([("B", 1, 1, 5, 5)]))
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "voc-xml", "classes": {"A": "adeno", "B": "small cell"}}},
+             [BOXES])
+    got = encode(c, root)
+    assert got[0]["nodules"] == [{"reader": None, "kind": "box", "id": "1", "name": "adeno", "slices": [2],
+                                  "x": 4.5, "y": 6.0, "z": 2.0, "xmin": 2.0, "ymin": 3.0, "xmax": 7.0, "ymax": 9.0}]
+    assert [(b["name"], b["slices"], b["xmax"]) for b in got[1]["nodules"]] == [("small cell", [0], 5.0)]
+
+
+def test_a_voc_file_of_no_loaded_slice_is_reported_and_a_misnamed_one_refused(data):
+    root, _series = data
+    place(root, "voc-orphan", "1.2.3.4.5.xml", voc([("A", 1, 1, 2, 2)]))
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "voc-xml"}}, [BOXES])
+    with pytest.warns(UserWarning, match=r"L511 1 voc-xml file\(s\) of label 'nodules' refer to no scan"):
+        got = encode(c, root)
+    assert [e["nodules"] for e in got] == [[], []]
+    place(root, "voc-named", "slice-12.xml", voc([("A", 1, 1, 2, 2)]))
+    with pytest.raises(LayoutError, match="is named 'slice-12', not a DICOM SOPInstanceUID"):
+        make_plan(c, c.configs[0], [root]).records()
+
+
+def test_voc_boxes_are_no_mask():
+    from covidct.hf.features import features_for
+
+    c = card({"mask": {"pattern": "**/*.xml", "format": "voc-xml", "classes": {"A": "nodule"}}}, [MASK])
+    with pytest.raises(LayoutError, match="VOC files give boxes"):
+        features_for(c, c.configs[0])
+
+
+def test_validate_misused_record_labels():
+    from covidct.card.checks import check_card
+
+    number = {"name": "size", "kind": "number", "granularity": "contour", "source": ["radiologists"]}
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml",
+                          "labels": {"malignancy": "malignant", "size": "malignancy"}},
+              "boxes": {"pattern": "**/*.voc", "format": "voc-xml", "labels": {"texture": "texture"}}},
+             [MARKS, {**BOXES, "name": "boxes"}, MALIGNANCY, number, {**MALIGNANCY, "name": "texture"}])
+    got = sorted((f.path[-1], f.message) for f in check_card(c) if f.code == "C325")
+    assert got == [
+        ("malignancy", "'malignant' is not a field of lidc-xml records"),
+        ("size", "label 'size' is number without classes; a record field gives a class label with classes"),
+        ("texture", "'texture' is not a field of voc-xml records")]
+
+
+@pytest.mark.parametrize("cid", ["lidc-idri", "lung-pet-ct-dx"])
+def test_the_cards_give_every_label_a_value(cid):
+    """Issue 16: lidc-idri's malignancy (a rating of the nodules records) and lung-pet-ct-dx's tumour_boxes (VOC
+    files) had no rule (W403); both cards are now loadable in full."""
+    from covidct.card.checks import check_card
+    from covidct.registry import registry
+
+    got = [f.message for f in check_card(registry().get(cid)) if f.code == "W403"]
+    assert got == []
+
+
+def test_show_says_how_voc_files_match_and_which_labels_come_from_records():
+    from covidct.render.text import _header_lines
+
+    c = card({"nodules": {"pattern": "**/*.xml", "format": "lidc-xml", "labels": {"malignancy": "malignancy"}},
+              "boxes": {"pattern": "**/*.voc", "format": "voc-xml"}}, [MARKS, MALIGNANCY, {**BOXES, "name": "boxes"}])
+    lines = "\n".join(_header_lines(c.configs[0].layout, ""))
+    assert "labels from record fields: malignancy <- malignancy" in lines
+    assert "(voc-xml, one per reader; matched by file name = slice SOPInstanceUID)" in lines

@@ -3,6 +3,7 @@ read back into the polygons and masks that were drawn; per-reader marks stay per
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,43 @@ def test_contours_without_uid_land_on_the_nearest_slice_within_half_a_gap(series
     assert lookup.find(A.Contour(point, "1.2.3.not-in-the-series", None)) is None
     # a uid of the series wins over a position that says otherwise
     assert lookup.find(A.Contour(point, series.sop_uids[2], -100.0)) == 2
+
+
+REAL_VOC = Path(__file__).parent / "data" / "lung-pet-ct-dx" / \
+    "1.3.6.1.4.1.14519.5.2.1.6655.2359.102500633407588554681658808214.xml"
+
+
+def test_real_lung_pet_ct_dx_box_of_lung_dx_a0001():
+    """The real box file of Lung_Dx-A0001 (tests/readers/data/README.md, from huyenbui117/lung_CT@257e9d3f:
+    Annotation/A0001/): one object `A` (the subtype letter), its bndbox, on the slice the file is named after.
+    LabelImg's `<source>Unknow<database>...` (text beside an element) and `<Difficult>` are read as they are."""
+    ann = A.read_annotations(REAL_VOC, "voc-xml")
+    assert (ann.format, ann.series_uid, ann.readers) == ("voc-xml", None, [None])
+    [box] = ann.regions
+    assert (box.name, box.kind, box.id) == ("A", "box", "1")
+    [c] = box.contours
+    assert c.sop_instance_uid == "1.3.6.1.4.1.14519.5.2.1.6655.2359.102500633407588554681658808214"
+    assert c.points.tolist() == [[286.0, 310.0], [355.0, 402.0]]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda t: t.replace("<xmax>355</xmax>", "<xmax>200</xmax>"), "xmax < xmin or ymax < ymin (286, 310, 200, 402)"),
+    (lambda t: t.replace("<ymin>310</ymin>", ""), "the bndbox of object 1 lacks ymin"),
+    (lambda t: t.replace("<xmin>286</xmin>", "<xmin>12px</xmin>"), "its xmin '12px' is not a number"),
+    (lambda t: t.replace("<bndbox>", "<box>").replace("</bndbox>", "</box>"), "object 1 ('A') has no bndbox"),
+    (lambda t: t.replace("<annotation", "<LidcReadMessage").replace("</annotation>", "</LidcReadMessage>"),
+     "is not a PASCAL VOC annotation (root element 'LidcReadMessage', expected annotation)"),
+])
+def test_damaged_voc_boxes_are_one_message(tmp_path, edit, message):
+    path = tmp_path / REAL_VOC.name
+    path.write_text(edit(REAL_VOC.read_text()))
+    with pytest.raises(ReadError, match=re.escape(message)):
+        A.read_voc_xml(path)
+
+
+@pytest.mark.parametrize("name", ["slice-12.xml", "1.2..3.xml", "1.2.3a.xml", "1." + "2" * 70 + ".xml", ".xml"])
+def test_a_voc_file_not_named_by_a_uid_is_refused(tmp_path, name):
+    path = tmp_path / name
+    path.write_text(REAL_VOC.read_text())
+    with pytest.raises(ReadError, match="not a DICOM SOPInstanceUID"):
+        A.read_voc_xml(path)

@@ -202,3 +202,67 @@ def test_one_huge_contour_is_refused_before_it_is_parsed(series, tmp_path, monke
     with pytest.raises(ReadError, match="more than 4,999 contour points"):
         A.read_rtstruct(path)
     assert parsed == []
+
+
+# ------------------------------------------------------------------------ PASCAL VOC boxes (voc-xml)
+
+VOC_NAME = "1.2.826.0.1.3680043.8.498.1.xml"  # a VOC file is read only when its name is a SOPInstanceUID
+VOC_ROOT = '<?xml version="1.0" encoding="UTF-8"?>\n<annotation verified="no">'
+VOC_BOX = "<object><name>A</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>2</xmax><ymax>2</ymax></bndbox></object>"
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("billion-laughs", BILLION_LAUGHS.replace("LidcReadMessage", "annotation"), DECLARED),
+    ("external-entity", EXTERNAL.replace("LidcReadMessage", "annotation"), DECLARED),
+    ("lowercase", EXTERNAL.replace("<!DOCTYPE LidcReadMessage", "<!doctype annotation"), DECLARED),
+    ("bare-entity", VOC_ROOT + '<!ENTITY x "y"></annotation>', DECLARED),
+    ("element-after-comment", VOC_ROOT + "<!-- c --><!ELEMENT a ANY></annotation>", DECLARED),
+    ("utf16", None, "not UTF-8 XML"),
+    ("utf7", VOC_ROOT.replace("UTF-8", "UTF-7") + "</annotation>", "declares the encoding utf-7"),
+    ("not-xml", "<annotation><object>", "not well-formed XML"),
+    ("nan", VOC_ROOT + VOC_BOX.replace("<xmin>1<", "<xmin>nan<") + "</annotation>", "is not a finite position"),
+    ("huge", VOC_ROOT + VOC_BOX.replace("<xmax>2<", "<xmax>1e400<") + "</annotation>", "is not a finite position"),
+    ("far", VOC_ROOT + VOC_BOX.replace("<xmax>2<", "<xmax>1e9<") + "</annotation>", "is not a finite position"),
+    ("inverted", VOC_ROOT + VOC_BOX.replace("<xmax>2<", "<xmax>-5<") + "</annotation>", "xmax < xmin"),
+    # the most objects 1 MB holds (without names): the object count is a bound of its own
+    ("box-flood", VOC_ROOT + VOC_BOX.replace("<name>A</name>", "") * (A.MAX_BOXES + 1) + "</annotation>",
+     f"more than {A.MAX_BOXES:,} objects"),
+])
+def test_hostile_voc_xml_is_refused(tmp_path, name, text, message):
+    path = tmp_path / name / VOC_NAME
+    path.parent.mkdir()
+    if text is None:
+        path.write_bytes((VOC_ROOT.replace("UTF-8", "UTF-16") + "</annotation>").encode("utf-16"))
+    else:
+        path.write_text(text)
+    refused(path, "voc-xml", message)
+
+
+def test_voc_files_have_a_slice_sized_bound(tmp_path):
+    """The VOC reader goes through the LIDC reader's front end with a bound for one slice's boxes (1 MB): a tag
+    flood or a deep nesting is refused from its size before expat; the deepest nesting under it reads."""
+    for name, text in (("flood", VOC_ROOT + "<a/>" * A.MAX_XML_MARKUP + "</annotation>"),
+                       ("deep", VOC_ROOT + "<a>" * 200_000 + "</a>" * 200_000 + "</annotation>")):
+        path = tmp_path / name / VOC_NAME
+        path.parent.mkdir()
+        path.write_text(text)
+        refused(path, "voc-xml", f"more than the {A.MAX_VOC_BYTES:,} an annotation file may have; refused")
+    deep = tmp_path / "deepest" / VOC_NAME
+    deep.parent.mkdir()
+    depth = (A.MAX_VOC_BYTES - 100) // 7
+    deep.write_text(VOC_ROOT + "<a>" * depth + "</a>" * depth + "</annotation>")
+    done = run(deep, "voc-xml")
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "read", "")
+    big = tmp_path / "big" / VOC_NAME
+    big.parent.mkdir()
+    with open(big, "wb") as fh:
+        fh.truncate(A.MAX_XML_BYTES + 1)
+    refused(big, "voc-xml", "an annotation file may have; refused")
+
+
+def test_a_voc_fifo_is_refused(tmp_path):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs on this system")
+    path = tmp_path / VOC_NAME
+    os.mkfifo(path)
+    refused(path, "voc-xml", "")

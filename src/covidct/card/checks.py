@@ -14,7 +14,7 @@ from covidct.card.codes import check_codes
 from covidct.card.finding import Finding, Path
 from covidct.card.finding import near as _near
 from covidct.card.licenses import check_license_id
-from covidct.card.model import TODO_RE, Card, Config, LabelDef, Layout, ValueFrom
+from covidct.card.model import TODO_RE, AnnotationSpec, Card, Config, LabelDef, Layout, ValueFrom
 from covidct.card.partial import accepts
 from covidct.card.pattern import (
     BUILTIN_PARTS,
@@ -25,7 +25,7 @@ from covidct.card.pattern import (
     parse,
     template_parts,
 )
-from covidct.card.vocab import AccessKind, FileFormat, LabelKind
+from covidct.card.vocab import RECORD_CLASS_FIELDS, AccessKind, FileFormat, LabelKind
 
 
 def check_card(card: Card, known_ids: set[str] | None = None, *, in_registry: bool = False) -> Iterator[Finding]:
@@ -269,8 +269,10 @@ def _check_layout(card: Card, cfg: Config, lay: Layout, at: Path) -> Iterator[Fi
     yield from _check_group(lay, available, at)
     yield from _check_value_rules(lay, available, label_names, at)
     yield from _check_splits(lay, available, usable, at)
+    from_records = {name for spec in lay.annotations.values() for name in spec.labels}
     for lab in cfg.labels:
-        if lab.name not in lay.labels and lab.name not in lay.files and lab.name not in lay.annotations:
+        if lab.name not in lay.labels and lab.name not in lay.files and lab.name not in lay.annotations and \
+                lab.name not in from_records:
             yield Finding((*at,), "W403", f"no layout rule gives label {lab.name!r} a value",
                           hint=f"add `labels: {{{lab.name}: ...}}` or a file role")
     if cfg.verified is None:
@@ -399,12 +401,37 @@ def _check_value_rules(lay: Layout, available: set[str], label_names: dict[str, 
             if values and target not in values:
                 yield Finding((*ap, "classes", ann), "C304", f"{target!r} is not a mask value of label {lname!r}",
                               hint=_near(target, values) or f"mask values: {sorted(values)}")
+        yield from _check_record_labels(lay, spec, label_names, ap)
     for key in ("patient", "scan"):
         vf = getattr(lay, key)
         if vf is not None:
             yield from _check_value_from(vf, lay, available, (*at, key))
     for fname, vf in lay.fields.items():
         yield from _check_value_from(vf, lay, available, (*at, "fields", fname))
+
+
+def _check_record_labels(lay: Layout, spec: AnnotationSpec, label_names: dict[str, LabelDef],
+                         ap: Path) -> Iterator[Finding]:
+    """`annotations.<label>.labels`: each a class label with classes, given by nothing else, from a record field
+    the format has (C325)."""
+    fields = RECORD_CLASS_FIELDS.get(spec.format, ())
+    for cname, fld in spec.labels.items():
+        at = (*ap, "labels", cname)
+        lab = label_names.get(cname)
+        if lab is None:
+            yield Finding(at, "C311", f"no label {cname!r} in the config's labels", hint=_near(cname, set(label_names)),
+                          key=True)
+        elif lab.kind != LabelKind.CLASS or not lab.classes:
+            yield Finding(at, "C325", f"label {cname!r} is {lab.kind.value}{'' if lab.classes else ' without classes'}"
+                          f"; a record field gives a class label with classes", hint="declare its classes (kind class)")
+        elif fld not in fields:
+            yield Finding(at, "C325", f"{fld!r} is not a field of {spec.format} records",
+                          hint=_near(fld, set(fields)) or (f"fields: {', '.join(fields)}" if fields else
+                                                            f"{spec.format} records have no class fields"))
+        elif cname in lay.labels or cname in lay.files or cname in lay.annotations or \
+                sum(cname in other.labels for other in lay.annotations.values()) > 1:
+            yield Finding(at, "C325", f"label {cname!r} is given by another layout rule too",
+                          hint="give each label one source")
 
 
 def _check_splits(lay: Layout, available: set[str], usable: set[str], at: Path) -> Iterator[Finding]:

@@ -101,6 +101,9 @@ KINDS: dict[str, IssueKind] = {
         _k("C324", E, "Misused run-length rule", "`rle` (a mask spelled as run-length text in a table column) gives "
            "a mask label, but is used for another kind of label or for an id, field or split, or the mask value its "
            "runs mark is not one value of the label."),
+        _k("C325", E, "Misused record field label", "An annotation's `labels` names a class label that is given by "
+           "another rule too, has no classes, or is read from a field its format's records do not have (LIDC XML: "
+           "the nine ratings)."),
         # W: warnings (exit status stays 0)
         _k("W401", W, "No source", "A count, license or access statement cites no source."),
         _k("W402", W, "Card without sources", "The card lists no sources at all."),
@@ -141,8 +144,10 @@ KINDS: dict[str, IssueKind] = {
            "source that has no card yet; they are left out.",
            "{count:,} rows left out, their sources have no card yet: {tags}"),
         _k("L511", W, "Annotations refer to no scan", "Annotation files (RTSTRUCT, SEG, LIDC XML) name a "
-           "SeriesInstanceUID that no image series of the data has; they are left out.",
-           "{count} {format} file(s) of label {label!r} refer to no scan of the data (by SeriesInstanceUID): "
+           "SeriesInstanceUID that no image series of the data has, or VOC files are named after a SOPInstanceUID no "
+           "loaded slice has; they are left out.",
+           "{count} {format} file(s) of label {label!r} refer to no scan of the data (by SeriesInstanceUID, VOC by "
+           "SOPInstanceUID): "
            "e.g. {first!r}"),
     ]
 }

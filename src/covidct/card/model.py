@@ -526,18 +526,26 @@ class AnnotationSpec(Strict):
         description="Glob of the annotation files relative to the layout root, e.g. `**/*.xml`. Each is matched to "
         "the scan whose SeriesInstanceUID it refers to (the layout's `headers` must name SeriesInstanceUID and "
         "`group` the slices), and its marks to slices by SOPInstanceUID (else by position).")
-    format: Annotated[str, Field(pattern=r"^(rtstruct|seg|lidc-xml)$")] = Field(
-        description="`rtstruct` (DICOM RT Structure Set), `seg` (DICOM Segmentation) or `lidc-xml` (LIDC-IDRI "
-        "reading XML).")
+    format: Annotated[str, Field(pattern=r"^(rtstruct|seg|lidc-xml|voc-xml)$")] = Field(
+        description="`rtstruct` (DICOM RT Structure Set), `seg` (DICOM Segmentation), `lidc-xml` (LIDC-IDRI "
+        "reading XML) or `voc-xml` (PASCAL VOC boxes, one file per slice named `<SOPInstanceUID>.xml`, matched to "
+        "the slice by that name and through it to its series; for a `boxes` label).")
     classes: dict[Annotated[str, Field(min_length=1, max_length=64)], str] = Field(
         default_factory=dict, max_length=200,
-        description="Annotation name (RTSTRUCT ROIName, SEG SegmentLabel; LIDC: `nodule`, `small-nodule`, "
-        "`non-nodule`) → the label's mask value name (mask labels) or class name. Names not listed are left out; "
-        "empty keeps every mark (points and boxes labels only).")
+        description="Annotation name (RTSTRUCT ROIName, SEG SegmentLabel, VOC object name; LIDC: `nodule`, "
+        "`small-nodule`, `non-nodule`) → the label's mask value name (mask labels) or class name. Names not listed "
+        "are left out; empty keeps every mark (points and boxes labels only).")
     readers: Annotated[str, Field(pattern=r"^(each|consensus)$")] = Field(
         "each", description="`each`: one mask (or one record per mark) per reader, never merged; `consensus`: one "
         "mask of the voxels at least `consensus.min_readers` readers marked.")
     consensus: ConsensusSpec | None = Field(None, description="With `readers: consensus`: how many readers agree.")
+    labels: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)],
+                 Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=dict, max_length=20,
+        description="Class labels of the config that are a field of this label's records: class label → record "
+        "field, e.g. LIDC's `{malignancy: malignancy}` (a field is one of the nine LIDC ratings). The class label "
+        "becomes a list aligned with the records, each rating as the class whose `value` it is, null where a record "
+        "has no rating (non-nodules, nodules < 3 mm).")
 
     @model_validator(mode="after")
     def _consensus(self) -> AnnotationSpec:

@@ -339,3 +339,10 @@ _DESCRIPTIONS: dict[tuple[str, str], str] = {
     ("ArchiveFormat", "rar"): "A RAR archive: users extract it themselves.",
     ("ArchiveFormat", "none"): "Not an archive: the file is used as it is.",
 }
+
+
+# The nine ratings an LIDC-IDRI reader gives each nodule >= 3 mm (readers/annotation_files reads them into its
+# records); per annotation format, the record fields a class label of the config may take (`annotations.*.labels`).
+LIDC_CHARACTERISTICS = ("subtlety", "internalStructure", "calcification", "sphericity", "margin", "lobulation",
+                        "spiculation", "texture", "malignancy")
+RECORD_CLASS_FIELDS: dict[str, tuple[str, ...]] = {"lidc-xml": LIDC_CHARACTERISTICS}

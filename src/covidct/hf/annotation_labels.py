@@ -4,7 +4,7 @@ A mask label becomes a uint8 mask of the example (the scan, or the slice) with t
 reader (``readers: each``, with ``<label>_readers`` naming them in the same order) or one consensus mask
 (``readers: consensus``). A points or boxes label becomes a list of marks, one per reader's region, never
 merged: reader, kind, id, class name, the slices it lies on and its centroid (x, y in pixels, z as slice
-index), and for LIDC XML the nine ratings (0: not rated).
+index), for LIDC XML the nine ratings (0: not rated), for VOC XML the box (xmin, ymin, xmax, ymax in pixels).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def readers_feature(label: str) -> str:
 def annotation_features(cfg: Config, shape: tuple[int, int] | None, member: bool) -> dict[str, Any]:
     """The features of the config's annotation labels (``shape``: the image's fixed in-plane size, if any)."""
     import datasets
-    from datasets import Array2D, Array3D, Value
+    from datasets import Array2D, Array3D, ClassLabel, Value
 
     List = getattr(datasets, "List", None) or datasets.Sequence
     assert cfg.layout is not None
@@ -59,8 +59,24 @@ def annotation_features(cfg: Config, shape: tuple[int, int] | None, member: bool
                 from covidct.readers.annotation_files import LIDC_CHARACTERISTICS
 
                 fields.update({c: Value("int8") for c in LIDC_CHARACTERISTICS})
+            elif spec.format == "voc-xml":
+                from covidct.readers.annotation_files import VOC_BOX_SIDES
+
+                fields.update({c: Value("float32") for c in VOC_BOX_SIDES})
             out[name] = List(fields) if hasattr(datasets, "List") else [fields]
+        for cname in spec.labels:  # a class per record, aligned with the records (null: the record has none)
+            classes = sorted(_record_label(cfg, labels, name, cname).classes, key=lambda c: c.value)
+            out[cname] = List(ClassLabel(names=[c.name for c in classes]))
     return out
+
+
+def _record_label(cfg: Config, labels: dict[str, LabelDef], name: str, cname: str) -> LabelDef:
+    """The class label ``cname`` that a field of label ``name``'s records gives (the validator says more: C325)."""
+    lab = labels.get(cname)
+    if lab is None or lab.kind != LabelKind.CLASS or not lab.classes:
+        raise LayoutError(f"config {cfg.name!r}: `layout.annotations.{name}.labels.{cname}` names no class label "
+                          "with classes of the config; run `covidct validate`")
+    return lab
 
 
 def _label(cfg: Config, labels: dict[str, LabelDef], name: str, spec: AnnotationSpec) -> LabelDef:
@@ -71,6 +87,8 @@ def _label(cfg: Config, labels: dict[str, LabelDef], name: str, spec: Annotation
     if lab.kind != LabelKind.MASK and lab.kind not in MARK_KINDS:
         raise LayoutError(f"{where}: label {name!r} is {lab.kind.value}; annotation files give `mask`, `points` or "
                           "`boxes` labels")
+    if lab.kind == LabelKind.MASK and spec.format == "voc-xml":
+        raise LayoutError(f"{where}: label {name!r} is a mask; VOC files give boxes (make it a `boxes` label)")
     if lab.kind == LabelKind.MASK:
         values = {v.name for v in lab.mask_values}
         unknown = sorted(set(spec.classes.values()) - values)
@@ -93,6 +111,8 @@ class AnnotationEncoder:
         self.specs = cfg.layout.annotations
         labels = {lab.name: lab for lab in cfg.labels}
         self.labels = {name: _label(cfg, labels, name, spec) for name, spec in self.specs.items()}
+        self.record_labels = {cname: _record_label(cfg, labels, name, cname)
+                              for name, spec in self.specs.items() for cname in spec.labels}
 
     def encode(self, rec: Any, shape_known: bool) -> dict[str, Any]:
         from covidct.readers import ReadError, read_header
@@ -112,8 +132,29 @@ class AnnotationEncoder:
                     out.update(self._mask(name, spec, lab, regions, slices, shape_known))
                 else:
                     out[name] = _marks(regions, slices, spec)
+                    out.update(self._record_classes(spec, out[name]))
         except ReadError as exc:
             raise LayoutError(f"{rec.path}: {exc}") from None
+        return out
+
+    def _record_classes(self, spec: AnnotationSpec, records: list[dict[str, Any]]) -> dict[str, list[str | None]]:
+        """`spec.labels`: each class label as one class name per record, the class whose value the record's field
+        holds (None for 0 or no value: not rated). A rating no class has is an error, not a silent null."""
+        from covidct.readers import ReadError
+
+        out: dict[str, list[str | None]] = {}
+        for cname, fld in spec.labels.items():
+            by_value = {c.value: c.name for c in self.record_labels[cname].classes}
+            names: list[str | None] = []
+            for rec in records:
+                value = rec.get(fld) or None
+                if value is not None and value not in by_value:
+                    raise ReadError(f"<record {rec.get('id')!r} of reader {rec.get('reader')!r}>",
+                                    f"its {fld} {value} is no class of label {cname!r} (values "
+                                    f"{', '.join(str(v) for v in sorted(by_value))}); the file is damaged or the "
+                                    "card's classes are incomplete")
+                names.append(None if value is None else by_value[value])
+            out[cname] = names
         return out
 
     def _mask(self, name: str, spec: AnnotationSpec, lab: LabelDef, regions: list[Region],
@@ -192,5 +233,8 @@ def _marks(regions: list[Region], slices: list[SliceGeometry], spec: AnnotationS
         }
         if spec.format == "lidc-xml":
             rec.update({c: r.characteristics.get(c, 0) for c in LIDC_CHARACTERISTICS})
+        elif spec.format == "voc-xml":  # the box itself: its two corners (one contour, on the slice it names)
+            (x0, y0), (x1, y1) = r.contours[0].points.tolist()
+            rec.update({"xmin": x0, "ymin": y0, "xmax": x1, "ymax": y1})
         out.append(rec)
     return out

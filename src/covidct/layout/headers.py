@@ -44,8 +44,12 @@ def uses_headers(layout: Layout) -> bool:
 
 
 def header_keywords(layout: Layout) -> tuple[str, ...]:
-    """The DICOM keywords a layout reads, sorted (the slice-order ones are always read too)."""
-    return tuple(sorted({str(k.value) for k in (*layout.headers.values(), *layout.where, *layout.where_not)}))
+    """The DICOM keywords a layout reads, sorted (the slice-order ones are always read too). VOC annotation files
+    are matched to slices by SOPInstanceUID, so a layout with them reads it too."""
+    keywords = {str(k.value) for k in (*layout.headers.values(), *layout.where, *layout.where_not)}
+    if any(spec.format == "voc-xml" for spec in layout.annotations.values()):
+        keywords.add("SOPInstanceUID")
+    return tuple(sorted(keywords))
 
 
 def header_text(value: object) -> str:

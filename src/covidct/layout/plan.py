@@ -523,25 +523,17 @@ class Plan:
         return out
 
     def _attach_annotations(self, found: Found, images_before: list[Match]) -> None:
-        """Each annotation file to the scan whose SeriesInstanceUID it refers to (names are not compared).
+        """Each annotation file to the scan whose SeriesInstanceUID it refers to, a VOC file to the scan of the slice
+        it is named after (folder names are not compared).
 
         The files are those of the annotation pattern, and, for DICOM annotations, the image-pattern files that
         `where` left out (an RTSTRUCT or SEG lies among the slices and matches `**/*.dcm` too)."""
         from covidct.layout.walk import annotation_key
         from covidct.readers import ReadError
-        from covidct.readers.annotation_files import referenced_series
+        from covidct.readers.annotation_files import referenced_series, voc_slice_uid
 
         lay = self.layout
-        series = next((n for n, kw in lay.headers.items() if str(kw.value) == "SeriesInstanceUID"), None)
-        if series is None or lay.group is None:
-            raise LayoutError(f"{self.card.id}/{self.config.name}: `annotations` are matched to scans by "
-                              "SeriesInstanceUID: add it to `headers` (e.g. `series: SeriesInstanceUID`) and group "
-                              "the slices (`group: {by: [series], ...}`)")
-        by_series: dict[str, Group] = {}
-        for g in self.groups:
-            uid = g.ctx.get(series) or g.members[0].image.parts.get(series)
-            if uid:
-                by_series[str(uid)] = g
+        by_series, by_sop = self._scans_by_uid()
         kept = {m.rel for m in found.roles["image"]}
         rx = part_regexes(lay)
         annotation_files = list({m.rel: m for label in lay.annotations
@@ -555,18 +547,44 @@ class Plan:
             unmatched: list[str] = []
             for m in files:
                 try:
-                    is_format, uid = referenced_series(m.path, spec.format)
+                    if spec.format == "voc-xml":
+                        g = by_sop.get(voc_slice_uid(m.path))
+                    else:
+                        is_format, uid = referenced_series(m.path, spec.format)
+                        if not is_format:
+                            continue  # an image file `where` left out that is no annotation of this format (a PET)
+                        g = by_series.get(uid or "")
                 except ReadError as exc:
                     raise LayoutError(f"annotation file of label {label!r}: {exc}") from None
-                if not is_format:
-                    continue  # an image file `where` left out that is no annotation of this format (a PET slice)
-                g = by_series.get(uid or "")
                 if g is None:
                     unmatched.append(m.rel)
                 else:
                     g.annotations.setdefault(label, []).append(m.path)
             if unmatched:
                 self._warn("L511", count=len(unmatched), format=spec.format, label=label, first=unmatched[0])
+
+    def _scans_by_uid(self) -> tuple[dict[str, Group], dict[str, Group]]:
+        """The scans by SeriesInstanceUID, and (with VOC annotations, which name a slice, not a series) by the
+        SOPInstanceUID of each of their slices."""
+        lay = self.layout
+        series = next((n for n, kw in lay.headers.items() if str(kw.value) == "SeriesInstanceUID"), None)
+        if series is None or lay.group is None:
+            raise LayoutError(f"{self.card.id}/{self.config.name}: `annotations` are matched to scans by "
+                              "SeriesInstanceUID: add it to `headers` (e.g. `series: SeriesInstanceUID`) and group "
+                              "the slices (`group: {by: [series], ...}`)")
+        by_series: dict[str, Group] = {}
+        for g in self.groups:
+            uid = g.ctx.get(series) or g.members[0].image.parts.get(series)
+            if uid:
+                by_series[str(uid)] = g
+        by_sop: dict[str, Group] = {}
+        if any(spec.format == "voc-xml" for spec in lay.annotations.values()):
+            for g in self.groups:
+                for member in g.members:
+                    sop = (self.header_metas.get(member.image.path) or {}).get("SOPInstanceUID")
+                    if sop:
+                        by_sop[str(sop)] = g
+        return by_series, by_sop
 
     # ---------------------------------------------------------------------------------------- values
 

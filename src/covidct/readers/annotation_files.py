@@ -14,8 +14,12 @@ on a series' slices. Readers keep every reader's marks separate (``Region.reader
   and ``characteristics`` (subtlety ... malignancy, 1-5 or 1-6); nodules under 3 mm are one point per
   slice (``small-nodule``), ``nonNodule`` a ``locus`` point. The format is described in the LIDC XML
   documentation (https://wiki.cancerimagingarchive.net/download/attachments/1966254/LIDC_XML_Documentation_1_Jan_2009.doc).
+- PASCAL VOC XML (``voc-xml``, as LabelImg writes it; Lung-PET-CT-Dx): one file per annotated slice, named by
+  the slice's SOPInstanceUID (the file stem is the match key; the file itself names no UID), one ``object``
+  per box (``name``, ``bndbox`` with ``xmin``, ``ymin``, ``xmax``, ``ymax`` in pixels).
 
-Bounds (every input is untrusted): files at most :data:`MAX_FILE_BYTES`; at most :data:`MAX_POINTS` points
+Bounds (every input is untrusted): files at most :data:`MAX_FILE_BYTES` (XML :data:`MAX_XML_BYTES`, one VOC
+file :data:`MAX_VOC_BYTES` and :data:`MAX_BOXES` objects); at most :data:`MAX_POINTS` points
 and :data:`MAX_CONTOURS` contours per file; coordinates finite. XML with a DOCTYPE, an entity declaration or
 any ``<!`` markup other than comments and CDATA is refused before parsing (no entity expansion, no
 external entities), and the markup is counted before expat parses it. Every failure is a :class:`ReadError`.
@@ -32,6 +36,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from covidct.card.vocab import LIDC_CHARACTERISTICS
 from covidct.readers._common import (
     INSTALL_HINT,
     MissingLibrary,
@@ -46,7 +51,7 @@ from covidct.readers._dicomscan import check_structure
 if TYPE_CHECKING:
     import numpy
 
-FORMATS = ("rtstruct", "seg", "lidc-xml")
+FORMATS = ("rtstruct", "seg", "lidc-xml", "voc-xml")
 MAX_FILE_BYTES = 256 << 20  # an RTSTRUCT of a whole-body scan with dozens of structures is tens of MB
 MAX_XML_BYTES = 16 << 20  # real LIDC-IDRI XML files are at most a few MB
 # Tags (counted as "<" before parsing, so at most half as many elements): 100,000 LIDC contour points, 8 tags
@@ -54,9 +59,9 @@ MAX_XML_BYTES = 16 << 20  # real LIDC-IDRI XML files are at most a few MB
 MAX_XML_MARKUP = 800_000
 MAX_POINTS = 2_000_000  # points in one file (all contours): 48 MB as float64 (x, y, z)
 MAX_CONTOURS = 200_000
+MAX_VOC_BYTES = 1 << 20  # a VOC file boxes one slice: the real Lung-PET-CT-Dx ones have about 540 bytes per box
+MAX_BOXES = 10_000  # objects in one VOC file (one slice): real Lung-PET-CT-Dx files have one or two
 MAX_COORD = 1e7  # mm or pixels: anything larger is not a position in a scan
-LIDC_CHARACTERISTICS = ("subtlety", "internalStructure", "calcification", "sphericity", "margin", "lobulation",
-                        "spiculation", "texture", "malignancy")
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ class SliceGeometry:
 
 def read_annotations(path: str | os.PathLike[str], fmt: str) -> AnnotationSet:
     """Read one annotation file of format ``fmt`` (one of :data:`FORMATS`)."""
-    readers = {"rtstruct": read_rtstruct, "seg": read_seg, "lidc-xml": read_lidc_xml}
+    readers = {"rtstruct": read_rtstruct, "seg": read_seg, "lidc-xml": read_lidc_xml, "voc-xml": read_voc_xml}
     if fmt not in readers:
         raise ReadError(path, f"unknown annotation format {fmt!r} (known: {', '.join(FORMATS)})")
     return readers[fmt](path)
@@ -152,7 +157,10 @@ def read_annotations(path: str | os.PathLike[str], fmt: str) -> AnnotationSet:
 
 def referenced_series(path: str | os.PathLike[str], fmt: str) -> tuple[bool, str | None]:
     """(whether the file is of format ``fmt``, the SeriesInstanceUID of the images it annotates), read cheaply:
-    DICOM only the referencing sequences, not the contours or pixels. Damaged files are a :class:`ReadError`."""
+    DICOM only the referencing sequences, not the contours or pixels. Damaged files are a :class:`ReadError`.
+    A VOC file names no series: it is matched by the slice it is named after (:func:`voc_slice_uid`)."""
+    if fmt == "voc-xml":
+        raise ValueError("voc-xml files are matched by their slice's SOPInstanceUID, not by series")
     if fmt == "lidc-xml":
         return True, read_lidc_xml(path).series_uid
     import pydicom
@@ -353,16 +361,16 @@ def read_seg(path: str | os.PathLike[str]) -> AnnotationSet:
 _DECLARATION = re.compile(rb"<!(?!--|\[CDATA\[)")
 
 
-def _xml_bytes(path: Any) -> bytes:
+def _xml_bytes(path: Any, limit: int = MAX_XML_BYTES) -> bytes:
     from covidct.fsutil import open_regular
 
-    _check_size(path, MAX_XML_BYTES)
+    _check_size(path, limit)
     with open_regular(path, "annotation file") as fh:
-        data = fh.read(MAX_XML_BYTES + 1)
-    if len(data) > MAX_XML_BYTES:
-        raise ReadError(path, f"is more than {MAX_XML_BYTES:,} bytes; refused")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ReadError(path, f"is more than {limit:,} bytes; refused")
     if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:1024]:
-        raise ReadError(path, "is not UTF-8 XML (UTF-16 or binary); LIDC XML files are UTF-8")
+        raise ReadError(path, "is not UTF-8 XML (UTF-16 or binary); annotation XML files are UTF-8")
     head = data[:200].lower()
     m = re.search(rb"encoding\s*=\s*[\"']([a-z0-9_.:-]+)", head) if head.startswith(b"<?xml") else None
     if m and m.group(1) not in (b"utf-8", b"utf8", b"us-ascii", b"ascii", b"iso-8859-1", b"latin-1"):
@@ -376,6 +384,21 @@ def _xml_bytes(path: Any) -> bytes:
         raise ReadError(path, f"has a DOCTYPE or entity declaration at byte {found.start():,}; annotation XML "
                         "needs none and it is refused (entity expansion and external entities are never read)")
     return data
+
+
+def _parse_xml(path: Any, root_name: str, what: str, limit: int = MAX_XML_BYTES) -> Any:
+    """The root element of an annotation XML file, checked by :func:`_xml_bytes` first (size at most ``limit``,
+    markup count, no DOCTYPE or entity), and refused unless its root element is ``root_name``."""
+    import xml.etree.ElementTree as ET
+
+    data = _xml_bytes(path, limit)
+    try:
+        root = ET.fromstring(data)  # expat in C; the markup count is bounded and no DTD is present
+    except ET.ParseError as exc:
+        raise ReadError(path, f"is not well-formed XML ({exc})") from None
+    if _local(root.tag) != root_name:
+        raise ReadError(path, f"is not {what} (root element {_local(root.tag)[:40]!r}, expected {root_name})")
+    return root
 
 
 def _local(tag: Any) -> str:
@@ -398,16 +421,7 @@ def read_lidc_xml(path: str | os.PathLike[str]) -> AnnotationSet:
     ``noduleID`` values are per reader (the same lesion has different ids in different sessions), so nodules
     of different readers are never matched here.
     """
-    import xml.etree.ElementTree as ET
-
-    data = _xml_bytes(path)
-    try:
-        root = ET.fromstring(data)  # expat in C; the markup count is bounded and no DTD is present
-    except ET.ParseError as exc:
-        raise ReadError(path, f"is not well-formed XML ({exc})") from None
-    if _local(root.tag) != "LidcReadMessage":
-        raise ReadError(path, f"is not an LIDC-IDRI CT reading (root element {_local(root.tag)[:40]!r}, expected "
-                        "LidcReadMessage)")
+    root = _parse_xml(path, "LidcReadMessage", "an LIDC-IDRI CT reading")
     series = study = None
     budget = _Budget(path)
     regions: list[Region] = []
@@ -474,6 +488,53 @@ def _lidc_contour(path: Any, elem: Any, budget: _Budget) -> Contour:
             budget.add(1)
             points.append((_number(path, xy["xCoord"], "xCoord"), _number(path, xy["yCoord"], "yCoord")))
     return Contour(np.array(points, dtype=np.float64).reshape(-1, 2), uid, z, inclusion)
+
+
+# --------------------------------------------------------------------------------------------- VOC XML
+
+# A DICOM UID: dot-separated numbers, at most 64 characters (PS3.5 9.1)
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+VOC_BOX_SIDES = ("xmin", "ymin", "xmax", "ymax")
+
+
+def voc_slice_uid(path: str | os.PathLike[str]) -> str:
+    """The SOPInstanceUID a VOC file annotates: its name without ``.xml`` (Lung-PET-CT-Dx names each file so)."""
+    stem = os.path.basename(os.fspath(path))
+    stem = stem[:-4] if stem.lower().endswith(".xml") else stem
+    if len(stem) > 64 or not _UID.fullmatch(stem):
+        raise ReadError(path, f"is named {stem[:70]!r}, not a DICOM SOPInstanceUID; a VOC annotation file is matched "
+                        "to its slice by its name (<SOPInstanceUID>.xml)")
+    return stem
+
+
+def read_voc_xml(path: str | os.PathLike[str]) -> AnnotationSet:
+    """The boxes of one PASCAL VOC file, one :class:`Region` (kind ``box``) per ``object``: a two-point contour
+    (xmin, ymin), (xmax, ymax) in pixels on the slice the file is named after (:func:`voc_slice_uid`)."""
+    import numpy as np
+
+    uid = voc_slice_uid(path)
+    root = _parse_xml(path, "annotation", "a PASCAL VOC annotation", MAX_VOC_BYTES)
+    regions: list[Region] = []
+    for obj in root:
+        if _local(obj.tag) != "object":
+            continue
+        if len(regions) >= MAX_BOXES:
+            raise ReadError(path, f"has more than {MAX_BOXES:,} objects; refused")
+        name = next((_text(c.text, 64) for c in obj if _local(c.tag) == "name"), "")
+        box = next((c for c in obj if _local(c.tag) == "bndbox"), None)
+        if box is None:
+            raise ReadError(path, f"object {len(regions) + 1} ({name[:40]!r}) has no bndbox")
+        sides = {_local(c.tag): c.text for c in box}
+        missing = [k for k in VOC_BOX_SIDES if k not in sides]
+        if missing:
+            raise ReadError(path, f"the bndbox of object {len(regions) + 1} lacks {', '.join(missing)}")
+        x0, y0, x1, y1 = (_number(path, sides[k], k) for k in VOC_BOX_SIDES)
+        if x1 < x0 or y1 < y0:
+            raise ReadError(path, f"object {len(regions) + 1} has xmax < xmin or ymax < ymin ({x0:g}, {y0:g}, {x1:g}, "
+                            f"{y1:g}); the file is damaged")
+        contour = Contour(np.array([[x0, y0], [x1, y1]], dtype=np.float64), sop_instance_uid=uid)
+        regions.append(Region(name=name, kind="box", id=str(len(regions) + 1), contours=[contour]))
+    return AnnotationSet("voc-xml", None, regions)
 
 
 # --------------------------------------------------------------------------------------------- masks

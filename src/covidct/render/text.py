@@ -115,7 +115,11 @@ def _header_lines(layout: Layout, indent: str) -> list[str]:
         who = (f"consensus of at least {a.consensus.min_readers} readers" if a.consensus is not None
                else "one per reader")
         names = f"; {_join(f'{k} -> {v}' for k, v in a.classes.items())}" if a.classes else ""
-        out.append(f"{indent}annotations {_line(label)}: {_line(a.pattern)} ({_line(a.format)}, {who}{names})")
+        fields = f"; labels from record fields: {_join(f'{k} <- {v}' for k, v in a.labels.items())}" if a.labels \
+            else ""
+        match = "; matched by file name = slice SOPInstanceUID" if a.format == "voc-xml" else ""
+        out.append(f"{indent}annotations {_line(label)}: {_line(a.pattern)} ({_line(a.format)}, {who}{names}{match}"
+                   f"{fields})")
     if layout.group:
         g = layout.group
         order = f"DICOM {_line(g.order_by)}" if g.order_by is not None else f"part {_line(g.order_part)}"
