@@ -161,12 +161,13 @@ def inflate_refused(src: object, what: str, allowance: int, why: str) -> ReadErr
                      f"if the file is genuine, raise the limit with {MAX_DECODED_ENV}=<bytes>")
 
 
-def gunzipped(src: Any) -> Any:
+def gunzipped(src: Any, shown: Any = None) -> Any:
     """A gzip-compressed file (``src``: a path or a seekable file object) as an in-memory file, inflated
     within :func:`inflate_allowance`; None when ``src`` is not gzip (then it is left at its position).
 
     For the formats the sniffer also recognises inside gzip (DICOM, NPY: ``Format.gzip_inner``), whose
-    libraries would otherwise read the compressed bytes as the format itself.
+    libraries would otherwise read the compressed bytes as the format itself. ``shown`` names ``src`` in
+    messages (default: ``src``).
     """
     import gzip
     import io
@@ -175,6 +176,7 @@ def gunzipped(src: Any) -> Any:
     from covidct.fsutil import UnsafePath, open_regular
 
     own = not hasattr(src, "read")
+    name = src if shown is None else shown
     try:
         fh = open_regular(src) if own else src
     except FileNotFoundError:
@@ -187,7 +189,7 @@ def gunzipped(src: Any) -> Any:
             return None
         compressed = fh.seek(0, os.SEEK_END) - pos
         fh.seek(pos)
-        allowance, why = inflate_allowance(src, compressed)
+        allowance, why = inflate_allowance(name, compressed)
         out = io.BytesIO()
         try:
             for keep in (False, True):  # counted first, chunk by chunk: a bomb never takes its allowance in memory
@@ -197,13 +199,13 @@ def gunzipped(src: Any) -> Any:
                     while chunk := gz.read(1 << 20):
                         total += len(chunk)
                         if total > allowance:
-                            raise inflate_refused(src, "gzip stream", allowance, why)
+                            raise inflate_refused(name, "gzip stream", allowance, why)
                         if keep:
                             out.write(chunk)
         except (OSError, EOFError, zlib.error) as exc:
-            raise damaged(src, "inflate the gzip stream", exc) from None
+            raise damaged(name, "inflate the gzip stream", exc) from None
         out.seek(0)
-        out.name = describe_path(src)  # type: ignore[attr-defined]  # messages name the file, not a buffer
+        out.name = describe_path(name)  # type: ignore[attr-defined]  # messages name the file, not a buffer
         return out
     finally:
         if own:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 from covidct.readers._common import ReadError
@@ -46,6 +47,7 @@ _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00009, 0x7FE00008})
 _UNDEFINED = 0xFFFFFFFF
 _ITEM_DS, _AT_PIXELS, _AT_END = -1, -2, -3  # how a walked data set ends (see _Walk.dataset)
 _DEFLATED = "1.2.840.10008.1.2.1.99"
+_NOTHING: frozenset[int] = frozenset()
 
 
 def allowance(size: int) -> int:
@@ -126,6 +128,17 @@ class _Walk:
         self.vr_switch = bool(getattr(config, "assume_implicit_vr_switch", True))
         self.known_vrs, self.long_vrs = _vr_sets()
         self.syntax: str | None = None  # the last Transfer Syntax UID seen in the file meta group
+        # the top-level elements to collect (tags) and what was found: (tag, explicit VR, offset, length)
+        self.wanted: frozenset[int] = frozenset()
+        self.found: list[tuple[int, bytes | None, int, int]] = []
+        self.sure, self.base = True, 0  # sure: the collected values are those pydicom would read
+
+    def keep(self, tag: int, vr: bytes | None, at: int, length: int, implicit: bool) -> None:
+        """Note a wanted top-level element whose value starts at ``at``; one pydicom would read differently
+        (an undefined length, implicit VR inside explicit VR) makes the collection unsure."""
+        if length == _UNDEFINED or (vr is None and not implicit):
+            self.sure = False
+        self.found.append((tag, vr, at, length))
 
     def add(self, item: bool) -> None:
         self.items += item
@@ -161,6 +174,7 @@ class _Walk:
             # the next other one by step(): a header of a hundred elements costs a few reads
             at = fp.tell()
             buf = fp.read(chunk)
+            self.base = at
             chunk = min(chunk * 2, _CHUNK)
             room = (self.limit - self.cost) // ELEMENT_COST  # elements before the allowance is reached
             pos, count, special = plain(buf, order, room, stop, len(buf) if length is None else start + length - at)
@@ -187,6 +201,8 @@ class _Walk:
             fp.seek(fp.tell() - (12 if vr in self.long_vrs and vr in self.known_vrs else 8))
             return True
         self.add(False)
+        if stop == _AT_PIXELS and tag in self.wanted:
+            self.keep(tag, vr, fp.tell(), value_len, implicit)
         if stop == 2 and tag == 0x00020010 and value_len != _UNDEFINED:  # pydicom keeps the last one
             at = fp.tell()
             self.syntax = fp.read(value_len).decode("latin-1").strip(" \x00")  # lenient: more, never fewer, walks
@@ -202,6 +218,7 @@ class _Walk:
         pos, count, last, grouped = 0, 0, min(len(buf) - 12, end - 1), stop >= 0
         sizes = _header_sizes()
         head, long_len, _ = _unpackers(order)
+        wanted = self.wanted if stop == _AT_PIXELS else _NOTHING
         while pos <= last and count < room:
             group, elem, vr, value_len = head(buf, pos)
             size = sizes.get(vr)
@@ -211,6 +228,8 @@ class _Walk:
                 value_len = long_len(buf, pos + 8)[0]
                 if value_len == _UNDEFINED:
                     return pos, count, True
+            if wanted and group << 16 | elem in wanted:
+                self.keep(group << 16 | elem, vr, self.base + pos + size, value_len, False)
             count += 1
             pos += size + value_len
         return pos, count, False
@@ -219,12 +238,15 @@ class _Walk:
         """:meth:`_plain_explicit` for implicit VR: not plain is also what pydicom may read as a sequence."""
         pos, count, last = 0, 0, min(len(buf) - 12, end - 1)
         head = _unpackers(order)[2]
+        wanted = self.wanted if stop == _AT_PIXELS else _NOTHING
         while pos <= last and count < room:
             group, elem, value_len = head(buf, pos)
             if (value_len == _UNDEFINED or group in (0xFFFE, 0x7FE0)
                     or (stop >= 0 and (group != stop or elem == 0x0010))
                     or (value_len and self._maybe_sequence(group << 16 | elem, None))):
                 return pos, count, True
+            if wanted and group << 16 | elem in wanted:
+                self.keep(group << 16 | elem, None, self.base + pos + 8, value_len, True)
             count += 1
             pos += 8 + value_len
         return pos, count, False
@@ -352,16 +374,30 @@ def _encoding(fp: Any, syntax: str | None) -> tuple[bool, bool]:
     return False, syntax != "1.2.840.10008.1.2.2"
 
 
-def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
+@dataclass(frozen=True)
+class Values:
+    """Raw top-level values collected by :func:`check_structure`: tag → (explicit VR or None for implicit VR,
+    value bytes), in a little-endian data set."""
+
+    raw: dict[int, tuple[str | None, bytes]]
+
+
+def check_structure(src: Any, shown: Any, *, header_only: bool, wanted: frozenset[int] = _NOTHING,
+                    value_limit: int = 0) -> Values | None:
     """Refuse the DICOM file ``src`` (a path or a seekable binary file object, left where it was) when pydicom
     would build more than :func:`allowance` elements and items from it; ``shown`` names it in the message.
     ``header_only``: the read stops before the pixel data. A deflated data set is inflated here within its
-    allowance (:func:`_walk_deflated`) and walked, counted against the file's allowance."""
+    allowance (:func:`_walk_deflated`) and walked, counted against the file's allowance.
+
+    ``wanted`` (with ``header_only``): top-level tags whose raw values the same walk collects, returned when
+    the walk is sure pydicom would read the same bytes (a little-endian, not deflated data set after a file
+    meta group with a Transfer Syntax UID, each wanted element once, of defined length at most ``value_limit``
+    bytes, the whole file walked without an error); else None, and the caller reads the file with pydicom."""
     own = isinstance(src, (str, bytes)) or hasattr(src, "__fspath__")
     try:
         fh = open(src, "rb") if own else src  # noqa: SIM115 (closed below)
     except OSError:
-        return  # pydicom reports it
+        return None  # pydicom reports it
     pos = fh.tell()
     try:
         size = fh.seek(0, os.SEEK_END) - pos
@@ -369,7 +405,8 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
         walk = _Walk(allowance(size))
         fp = fh
         head = fp.read(132)
-        if len(head) < 132 or head[128:132] != b"DICM":
+        preamble = len(head) == 132 and head[128:132] == b"DICM"
+        if not preamble:
             fp.seek(0)  # pydicom reads a bare data set from the start (force=True)
         stop = _AT_PIXELS if header_only else _AT_END
         walk.dataset(fp, False, True, None, stop=2)  # the file meta group (explicit VR little endian)
@@ -382,7 +419,11 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
         # not take the Transfer Syntax UID for deflated): where this walk's reading of the UID and pydicom's could
         # differ, both readings are counted.
         implicit, little = _encoding(fp, walk.syntax)
-        walk.dataset(fp, implicit, little, None, stop=stop)
+        walk.wanted = wanted if header_only else _NOTHING
+        walk.sure = preamble and little and walk.syntax not in (None, _DEFLATED)
+        complete = walk.dataset(fp, implicit, little, None, stop=stop)
+        walk.sure = walk.sure and complete
+        return _collected(walk, fp, value_limit) if wanted else None
     except _TooMany as exc:
         raise ReadError(shown, exc.why, "a real DICOM file is not built like this; check where it came from") from None
     finally:
@@ -390,6 +431,22 @@ def check_structure(src: Any, shown: Any, *, header_only: bool) -> None:
             fh.close()
         else:
             fh.seek(pos)
+
+
+def _collected(walk: _Walk, fp: Any, value_limit: int) -> Values | None:
+    """The values the walk noted, read from the file; None where pydicom could read something else."""
+    if not walk.sure or len({tag for tag, *_ in walk.found}) < len(walk.found):
+        return None
+    raw: dict[int, tuple[str | None, bytes]] = {}
+    for tag, vr, at, length in walk.found:
+        if length > value_limit or (vr is not None and vr not in walk.known_vrs):
+            return None
+        fp.seek(at)
+        value = fp.read(length)
+        if len(value) < length:
+            return None
+        raw[tag] = (None if vr is None else vr.decode("ascii"), value)
+    return Values(raw)
 
 
 def _walk_deflated(walk: _Walk, fp: Any, stop: int, shown: Any) -> None:

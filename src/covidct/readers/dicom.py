@@ -88,12 +88,12 @@ _DECODER_PACKAGE = {
 }
 
 
-def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
+def _dcmread(src: Any, *, header_only: bool, shown: Any = None, **options: Any) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    shown = src
-    inner = gunzipped(src)  # the sniffer calls a gzipped DICOM file DICOM (Format.gzip_inner): read what it holds
+    shown = src if shown is None else shown
+    inner = gunzipped(src, shown)  # the sniffer calls a gzipped DICOM file DICOM (Format.gzip_inner): read its inside
     if inner is not None:
         src = inner
     pos = src.tell() if hasattr(src, "seek") else None
@@ -187,18 +187,22 @@ def _fast_value(elem: Any, dict_vr: str) -> Any:
     are simple to parse. Anything unusual (non-ASCII text, sequences, malformed numbers, already
     converted elements) returns ``_SLOW`` and pydicom converts it as usual.
     """
-    import struct
-
     raw = getattr(elem, "value", None)
     if not isinstance(raw, bytes) or getattr(elem, "is_raw", False) is not True:
         return _SLOW
-    vr = elem.VR or dict_vr
+    return _parse_raw(raw, elem.VR or dict_vr, elem.is_little_endian)
+
+
+def _parse_raw(raw: bytes, vr: str, little: bool) -> Any:
+    """:func:`_fast_value` of the bytes of a value of VR ``vr``."""
+    import struct
+
     if vr in _NUMBERS:
         code = _NUMBERS[vr]
         size = struct.calcsize(code)
         if len(raw) % size:
             return _SLOW
-        values = list(struct.unpack(("<" if elem.is_little_endian else ">") + code * (len(raw) // size), raw))
+        values = list(struct.unpack(("<" if little else ">") + code * (len(raw) // size), raw))
         return values[0] if len(values) == 1 else values
     if not raw.isascii():
         return _SLOW
@@ -242,17 +246,82 @@ def _value_tags(keywords: tuple[str, ...]) -> list[tuple[str, Any, str]]:
     return hit
 
 
+_CHARSET = 0x00080005  # SpecificCharacterSet
+_PLAIN_CHARSETS = frozenset({"", "ISO_IR 6", "ISO_IR 100", "ISO_IR 192"})  # ASCII bytes mean ASCII text
+_WANTED: dict[tuple[str, ...], frozenset[int]] = {}
+
+
 def read_values(src: Any, keywords: tuple[str, ...]) -> dict[str, object]:
     """The values of ``keywords`` and of the slice-order attributes (:data:`ORDER_KEYWORDS`) in one file.
 
-    One pass over the header, stopping before the pixel data and keeping only these elements, their
-    values parsed from the raw bytes (:func:`_fast_value`). Absent or empty attributes are left out. An
-    element longer than :data:`MAX_VALUE_BYTES` is a :class:`ReadError`, found from its length alone.
+    One pass over the file: the structure walk that bounds what pydicom would build
+    (:func:`~covidct.readers._dicomscan.check_structure`) also collects the raw bytes of these top-level
+    elements, parsed by :func:`_parse_raw`. Where the walk or the parser is not sure to give what pydicom
+    gives (big endian, deflated, no file meta, another character set, a value pydicom must convert...) the file
+    is read again by pydicom (:func:`read_values_pydicom`). Absent or empty attributes are left out. An element
+    longer than :data:`MAX_VALUE_BYTES` is a :class:`ReadError`, found from its length alone.
     """
+    if hasattr(src, "read"):
+        return _read_values_from(src, src, keywords)
+    from covidct.fsutil import UnsafePath, open_regular
+
+    try:
+        fh = open_regular(src)
+    except FileNotFoundError:
+        raise ReadError(src, "no such file") from None
+    except UnsafePath as exc:
+        raise ReadError(src, exc.problem) from None
+    with fh:
+        return _read_values_from(fh, src, keywords)
+
+
+def _read_values_from(fh: Any, shown: Any, keywords: tuple[str, ...]) -> dict[str, object]:
     tags = _value_tags(keywords)
+    wanted = _WANTED.get(keywords)
+    if wanted is None:
+        wanted = _WANTED[keywords] = frozenset({_CHARSET, *(int(t) for _k, t, _v in tags)})
+    pos = fh.tell()
+    inner = gunzipped(fh, shown)
+    found = check_structure(fh if inner is None else inner, shown, header_only=True, wanted=wanted,
+                            value_limit=MAX_VALUE_BYTES)
+    meta = None if found is None else _parsed(found.raw, tags)
+    if meta is not None:
+        return meta
+    fh.seek(pos)
+    return read_values_pydicom(fh, keywords, shown=shown)
+
+
+def _parsed(raw: dict[int, tuple[str | None, bytes]], tags: list[tuple[str, Any, str]]) -> dict[str, object] | None:
+    """The values of ``raw`` (little endian) as :func:`read_values_pydicom` gives them; None where it could
+    differ."""
+    charset = raw.get(_CHARSET)
+    if charset is not None:
+        name = _parse_raw(charset[1], charset[0] or "CS", True)
+        if not isinstance(name, str) or name not in _PLAIN_CHARSETS:  # e.g. ISO 2022 escapes in ASCII bytes
+            return None
+    meta: dict[str, object] = {}
+    for kw, tag, dict_vr in tags:
+        hit = raw.get(tag)
+        if hit is None:
+            continue
+        value = _parse_raw(hit[1], hit[0] or dict_vr, True)
+        if value is _SLOW:
+            return None
+        if value is None or value == "" or value == []:
+            continue
+        meta[kw] = value
+    return meta
+
+
+def read_values_pydicom(src: Any, keywords: tuple[str, ...], *, shown: Any = None) -> dict[str, object]:
+    """:func:`read_values` by pydicom alone (``src`` read with ``dcmread``), where the one-pass read is unsure;
+    ``shown`` names ``src`` in messages (default: ``src``)."""
+    tags = _value_tags(keywords)
+    src_shown = src if shown is None else shown
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's complaints about odd values: the values are checked here
-        ds = _dcmread(src, header_only=True, specific_tags=[t for _k, t, _v in tags], defer_size=MAX_VALUE_BYTES)
+        ds = _dcmread(src, header_only=True, specific_tags=[t for _k, t, _v in tags], defer_size=MAX_VALUE_BYTES,
+                      shown=src_shown)
         present = ds.keys()
         meta: dict[str, object] = {}
         for kw, tag, vr in tags:
@@ -261,7 +330,7 @@ def read_values(src: Any, keywords: tuple[str, ...]) -> dict[str, object]:
             elem = ds.get_item(tag, keep_deferred=True)  # a deferred (too long) value is never read
             length = getattr(elem, "length", 0) or 0
             if getattr(elem, "value", None) is None and length > MAX_VALUE_BYTES:
-                raise ReadError(src, f"its {kw} is {length:,} bytes long; DICOM allows far less (at most "
+                raise ReadError(src_shown, f"its {kw} is {length:,} bytes long; DICOM allows far less (at most "
                                 f"{MAX_VALUE_BYTES:,} bytes are read): the file is damaged or not what it claims")
             value = _fast_value(elem, vr)
             if value is _SLOW:
