@@ -39,7 +39,7 @@ def _count_fallbacks(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     slow = dcm.read_values_pydicom
 
     def counted(src, keywords, **kw):  # type: ignore[no-untyped-def]
-        fallbacks.append(kw.get("shown", src))
+        fallbacks.append(src)
         return slow(src, keywords, **kw)
 
     monkeypatch.setattr(dcm, "read_values_pydicom", counted)
@@ -190,3 +190,48 @@ def test_generated_headers_read_the_same_values(tmp_path: Path) -> None:
 
     check()
     assert sum(fast) > 10  # the generated files do take the one pass, not only the fallback
+
+
+# ------------------------------------------------------------------------------------------ damaged files
+
+
+def test_an_unknown_vr_in_the_file_meta_group_is_the_error_pydicom_gives(tmp_path: Path) -> None:
+    """pydicom converts the file meta group and raises on a VR it does not know; the walk only skips it."""
+    from pydicom.data import get_testdata_file
+
+    data = Path(get_testdata_file("CT_small.dcm")).read_bytes()
+    path = tmp_path / "meta.dcm"
+    for vr in (b"UX", b"U."):
+        path.write_bytes(data.replace(b"\x02\x00\x10\x00UI", b"\x02\x00\x10\x00" + vr, 1))
+        expected = _outcome(dcm.read_values_pydicom, path)
+        assert isinstance(expected, tuple)
+        assert _outcome(dcm.read_values, path) == expected
+
+
+@pytest.mark.parametrize(("name", "seed"), [("CT_small.dcm", 1), ("MR_small_implicit.dcm", 2), ("liver_1frame.dcm", 8),
+                                            ("rtplan.dcm", 4)])
+def test_damaged_files_read_the_same_values_or_the_same_error(tmp_path: Path, name: str, seed: int) -> None:
+    """Bytes changed, inserted, deleted or cut off anywhere: both ways give the same values or message."""
+    import random
+
+    from pydicom.data import get_testdata_file
+
+    original = Path(get_testdata_file(name)).read_bytes()
+    rng = random.Random(seed)
+    path = tmp_path / "damaged.dcm"
+    for _ in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 4)):
+            at, kind = rng.randrange(128, len(data) - 1), rng.random()
+            if kind < 0.5:
+                data[at] = rng.randrange(256)
+            elif kind < 0.7:
+                del data[at:at + rng.randint(1, 8)]
+            elif kind < 0.85:
+                data[at:at] = rng.randbytes(rng.randint(1, 8))
+            else:
+                del data[at:]
+        path.write_bytes(data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert _outcome(dcm.read_values, path) == _outcome(dcm.read_values_pydicom, path), bytes(data)

@@ -136,9 +136,10 @@ class _Walk:
     def keep(self, tag: int, vr: bytes | None, at: int, length: int, implicit: bool) -> None:
         """Note a wanted top-level element whose value starts at ``at``; one pydicom would read differently
         (an undefined length, implicit VR inside explicit VR) makes the collection unsure."""
-        if length == _UNDEFINED or (vr is None and not implicit):
-            self.sure = False
-        self.found.append((tag, vr, at, length))
+        if length == _UNDEFINED or (vr is None and not implicit) or len(self.found) >= len(self.wanted):
+            self.sure = False  # the last: a duplicate, and the list stays bounded
+        else:
+            self.found.append((tag, vr, at, length))
 
     def add(self, item: bool) -> None:
         self.items += item
@@ -201,6 +202,8 @@ class _Walk:
             fp.seek(fp.tell() - (12 if vr in self.long_vrs and vr in self.known_vrs else 8))
             return True
         self.add(False)
+        if stop == 2 and vr not in self.known_vrs:  # pydicom converts the file meta group: it may raise
+            self.sure = False
         if stop == _AT_PIXELS and tag in self.wanted:
             self.keep(tag, vr, fp.tell(), value_len, implicit)
         if stop == 2 and tag == 0x00020010 and value_len != _UNDEFINED:  # pydicom keeps the last one
@@ -420,7 +423,7 @@ def check_structure(src: Any, shown: Any, *, header_only: bool, wanted: frozense
         # differ, both readings are counted.
         implicit, little = _encoding(fp, walk.syntax)
         walk.wanted = wanted if header_only else _NOTHING
-        walk.sure = preamble and little and walk.syntax not in (None, _DEFLATED)
+        walk.sure = walk.sure and preamble and little and walk.syntax not in (None, _DEFLATED)
         complete = walk.dataset(fp, implicit, little, None, stop=stop)
         walk.sure = walk.sure and complete
         return _collected(walk, fp, value_limit) if wanted else None
@@ -435,7 +438,7 @@ def check_structure(src: Any, shown: Any, *, header_only: bool, wanted: frozense
 
 def _collected(walk: _Walk, fp: Any, value_limit: int) -> Values | None:
     """The values the walk noted, read from the file; None where pydicom could read something else."""
-    if not walk.sure or len({tag for tag, *_ in walk.found}) < len(walk.found):
+    if not walk.sure or len({tag for tag, *_ in walk.found}) < len(walk.found):  # a duplicated element
         return None
     raw: dict[int, tuple[str | None, bytes]] = {}
     for tag, vr, at, length in walk.found:

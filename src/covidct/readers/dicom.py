@@ -88,12 +88,12 @@ _DECODER_PACKAGE = {
 }
 
 
-def _dcmread(src: Any, *, header_only: bool, shown: Any = None, **options: Any) -> Any:
+def _dcmread(src: Any, *, header_only: bool, **options: Any) -> Any:
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    shown = src if shown is None else shown
-    inner = gunzipped(src, shown)  # the sniffer calls a gzipped DICOM file DICOM (Format.gzip_inner): read its inside
+    shown = src
+    inner = gunzipped(src)  # the sniffer calls a gzipped DICOM file DICOM (Format.gzip_inner): read what it holds
     if inner is not None:
         src = inner
     pos = src.tell() if hasattr(src, "seek") else None
@@ -287,8 +287,10 @@ def _read_values_from(fh: Any, shown: Any, keywords: tuple[str, ...]) -> dict[st
     meta = None if found is None else _parsed(found.raw, tags)
     if meta is not None:
         return meta
+    if shown is not fh:  # a path: pydicom opens it by name, as it did before (its messages use the name)
+        return read_values_pydicom(shown, keywords)
     fh.seek(pos)
-    return read_values_pydicom(fh, keywords, shown=shown)
+    return read_values_pydicom(fh, keywords)
 
 
 def _parsed(raw: dict[int, tuple[str | None, bytes]], tags: list[tuple[str, Any, str]]) -> dict[str, object] | None:
@@ -313,15 +315,12 @@ def _parsed(raw: dict[int, tuple[str | None, bytes]], tags: list[tuple[str, Any,
     return meta
 
 
-def read_values_pydicom(src: Any, keywords: tuple[str, ...], *, shown: Any = None) -> dict[str, object]:
-    """:func:`read_values` by pydicom alone (``src`` read with ``dcmread``), where the one-pass read is unsure;
-    ``shown`` names ``src`` in messages (default: ``src``)."""
+def read_values_pydicom(src: Any, keywords: tuple[str, ...]) -> dict[str, object]:
+    """:func:`read_values` by pydicom alone (``src`` read with ``dcmread``), where the one-pass read is unsure."""
     tags = _value_tags(keywords)
-    src_shown = src if shown is None else shown
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's complaints about odd values: the values are checked here
-        ds = _dcmread(src, header_only=True, specific_tags=[t for _k, t, _v in tags], defer_size=MAX_VALUE_BYTES,
-                      shown=src_shown)
+        ds = _dcmread(src, header_only=True, specific_tags=[t for _k, t, _v in tags], defer_size=MAX_VALUE_BYTES)
         present = ds.keys()
         meta: dict[str, object] = {}
         for kw, tag, vr in tags:
@@ -330,7 +329,7 @@ def read_values_pydicom(src: Any, keywords: tuple[str, ...], *, shown: Any = Non
             elem = ds.get_item(tag, keep_deferred=True)  # a deferred (too long) value is never read
             length = getattr(elem, "length", 0) or 0
             if getattr(elem, "value", None) is None and length > MAX_VALUE_BYTES:
-                raise ReadError(src_shown, f"its {kw} is {length:,} bytes long; DICOM allows far less (at most "
+                raise ReadError(src, f"its {kw} is {length:,} bytes long; DICOM allows far less (at most "
                                 f"{MAX_VALUE_BYTES:,} bytes are read): the file is damaged or not what it claims")
             value = _fast_value(elem, vr)
             if value is _SLOW:
