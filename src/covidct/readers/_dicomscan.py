@@ -412,8 +412,8 @@ def check_structure(src: Any, shown: Any, *, header_only: bool, wanted: frozense
         if not preamble:
             fp.seek(0)  # pydicom reads a bare data set from the start (force=True)
         stop = _AT_PIXELS if header_only else _AT_END
-        walk.dataset(fp, False, True, None, stop=2)  # the file meta group (explicit VR little endian)
-        walk.dataset(fp, True, True, None, stop=0)  # a command set (group 0000, implicit VR)
+        meta = walk.dataset(fp, False, True, None, stop=2)  # the file meta group (explicit VR little endian)
+        command = walk.dataset(fp, True, True, None, stop=0)  # a command set (group 0000, implicit VR)
         start = fp.tell()
         if walk.syntax == _DEFLATED:
             _walk_deflated(walk, fp, stop, shown)
@@ -423,7 +423,7 @@ def check_structure(src: Any, shown: Any, *, header_only: bool, wanted: frozense
         # differ, both readings are counted.
         implicit, little = _encoding(fp, walk.syntax)
         walk.wanted = wanted if header_only else _NOTHING
-        walk.sure = walk.sure and preamble and little and walk.syntax not in (None, _DEFLATED)
+        walk.sure = walk.sure and meta and command and preamble and little and walk.syntax not in (None, _DEFLATED)
         complete = walk.dataset(fp, implicit, little, None, stop=stop)
         walk.sure = walk.sure and complete
         return _collected(walk, fp, value_limit) if wanted else None
