@@ -94,3 +94,15 @@ def samples_dir() -> Path:
 @pytest.fixture(scope="session")
 def cards_dir() -> Path:
     return CARDS
+
+
+MAX_TEST_ID = 1000  # pytest puts the id into PYTEST_CURRENT_TEST; the kernel refuses one value over 128 KiB
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a parametrized test whose id spells out a large value (a 900 KB XML once): its subprocesses could
+    not start ("Argument list too long", E2BIG from the environment). Give such parameters short ids."""
+    long = [item.nodeid[:120] + "…" for item in items if len(item.nodeid) > MAX_TEST_ID]
+    if long:
+        raise pytest.UsageError(f"{len(long)} test id(s) longer than {MAX_TEST_ID} characters; give their "
+                                f"parameters short ids (pytest.param(..., id=...)): {long[:3]}")
